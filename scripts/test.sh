@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The test command: lint and format, types, generated files, the API
+# contract, then the unit and integration suites (the integration suite's
+# global setup installs and starts slapd, Samba and Redis, and stops them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step 'lint and format (biome)'
+biome check .
+
+step 'typed operations (graphql-codegen)'
+graphql-codegen --config codegen.yml --silent
+
+step 'types (tsc)'
+tsc --noEmit -p .
+
+step 'generated schema is current'
+tsx scripts/emit-schema.ts --check
+
+step 'API contract'
+if [ -f ../shared/tools/contract-check.mjs ]; then
+  node ../shared/tools/contract-check.mjs
+else
+  echo 'skipped: ../shared/tools/contract-check.mjs is not beside this clone (a user clone has no ../shared)'
+fi
+
+step 'tests (vitest)'
+vitest run "$@"

@@ -1,0 +1,213 @@
+/**
+ * Composition: opens the stores, loads the persisted cache, wires the sync
+ * engine, the live directory, the node table, schedules and events. No
+ * HTTP here (see server.ts); tests build a gateway in-process with this.
+ */
+import path from 'node:path';
+import type { Config } from './config/environment.js';
+import { loadSecrets, type Secrets } from './config/secrets.js';
+import { LiveDirectory } from './directory/live-directory.js';
+import { NodeTable } from './directory/node-table.js';
+import { createEventBus, type EventBus, TOPICS } from './graphql/pubsub.js';
+import type { GatewayServices } from './graphql/services.js';
+import type { LdapLimits } from './ldap/types.js';
+import type { AppLogger } from './logging.js';
+import { Metrics } from './metrics.js';
+import { CacheStore } from './store/cache-store.js';
+import { openKvStore } from './store/kv-store.js';
+import { SecretBox } from './store/secret-box.js';
+import { SettingsStore } from './store/settings-store.js';
+import { ConnectionService } from './sync/connection-service.js';
+import { Scheduler } from './sync/scheduler.js';
+import { SnapshotSet } from './sync/snapshot-set.js';
+import { SyncEngine } from './sync/sync-engine.js';
+
+export interface GatewayOptions {
+  readonly onLoaderBatch?: (loader: string, keys: readonly string[]) => void;
+  /** How often settings are re-read to catch changes made on other nodes (default 10 s). */
+  readonly reconcileMs?: number;
+  readonly heartbeatMs?: number;
+}
+
+export interface Gateway {
+  readonly config: Config;
+  readonly secrets: Secrets;
+  readonly services: GatewayServices;
+  readonly metrics: Metrics;
+  readonly logger: AppLogger;
+  /** True once the persisted cache is loaded and requests can be answered. */
+  readonly ready: boolean;
+  stop(): Promise<void>;
+}
+
+export async function createGateway(
+  config: Config,
+  logger: AppLogger,
+  options: GatewayOptions = {},
+): Promise<Gateway> {
+  const secrets = await loadSecrets(config);
+  const settingsUri = config.configStore ?? `sqlite://${path.join(config.dataDir, 'settings.sqlite')}`;
+  const settings = new SettingsStore(await openKvStore(settingsUri, 'dirgate-settings'));
+  const cache = new CacheStore(
+    await openKvStore(`sqlite://${path.join(config.dataDir, 'cache.sqlite')}`, 'dirgate-cache'),
+  );
+  const events: EventBus = await createEventBus(config.pubsub);
+  const metrics = new Metrics();
+  const box = new SecretBox(secrets.secretKey);
+  const snapshots = new SnapshotSet();
+  const limits: LdapLimits = {
+    dnsTimeoutMs: config.ldap.dnsTimeoutMs,
+    connectTimeoutMs: config.ldap.connectTimeoutMs,
+    operationTimeoutMs: config.ldap.operationTimeoutMs,
+    pageSize: config.ldap.pageSize,
+    rangeSize: config.ldap.rangeSize,
+    dnsServers: config.dnsServers,
+  };
+  const log = logger.child({ node: config.nodeName });
+  const engine = new SyncEngine({
+    settings,
+    cache,
+    box,
+    snapshots,
+    nodeName: config.nodeName,
+    limits,
+    deleteThreshold: config.deleteThreshold,
+    logger: log.child({ component: 'sync' }),
+  });
+  const directory = new LiveDirectory({
+    snapshots,
+    cache,
+    connectionDomains: async () => new Map((await settings.listConnections()).map((c) => [c.id, c.domain])),
+    logger: log.child({ component: 'directory' }),
+  });
+  const nodes = new NodeTable({
+    nodeName: config.nodeName,
+    settings,
+    engine,
+    directory,
+    logger: log,
+    ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+  });
+  const scheduler = new Scheduler(engine, log.child({ component: 'scheduler' }));
+
+  const reconcile = async (startup: boolean): Promise<void> => {
+    const list = await settings.listConnections();
+    const known = new Set(list.map((c) => c.id));
+    // Connections deleted on another node: drop this node's cache of them too.
+    let removed = false;
+    for (const state of engine.allStates()) {
+      if (!known.has(state.connectionId)) {
+        await engine.removeConnection(state.connectionId);
+        removed = true;
+      }
+    }
+    if (removed) await directory.rebuild('deleted');
+    for (const c of list) if (!engine.hasState(c.id)) engine.track(c.id);
+    if (config.scheduler) scheduler.reconcile(list, startup);
+    void nodes.publish();
+  };
+
+  const connections = new ConnectionService({
+    settings,
+    box,
+    engine,
+    limits,
+    onChange: (connectionId, change) => {
+      if (change === 'deleted') void directory.rebuild(connectionId);
+      events.pubsub.publish(TOPICS.SETTINGS_CHANGED, { node: config.nodeName, connectionId, change });
+      reconcile(false).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'reconcile failed'));
+    },
+  });
+
+  engine.on('run', (run) => {
+    events.pubsub.publish(TOPICS.SYNC_EVENTS, { node: config.nodeName, run });
+    if (run.status !== 'RUNNING') {
+      metrics.syncRuns.inc({ connection: run.connectionId, status: run.status });
+      if (run.finishedAt) {
+        const seconds = (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
+        metrics.syncDuration.observe({ connection: run.connectionId, status: run.status }, seconds);
+      }
+      if (run.status === 'SUCCEEDED' && run.finishedAt) {
+        metrics.lastSuccess.set({ connection: run.connectionId }, Date.parse(run.finishedAt) / 1000);
+      }
+    }
+  });
+  engine.on('swapped', (connectionId) => {
+    directory.rebuild(connectionId).catch((err: unknown) => {
+      log.error({ err: (err as Error).message, connectionId }, 'could not rebuild the directory view');
+    });
+  });
+  engine.on('state', () => void nodes.publish());
+  directory.on('view', (view) => {
+    metrics.entries.reset();
+    for (const id of view.connectionIds()) {
+      const counts = view.counts(id);
+      metrics.entries.set({ connection: id, kind: 'USER' }, counts.users);
+      metrics.entries.set({ connection: id, kind: 'GROUP' }, counts.groups);
+      metrics.entries.set({ connection: id, kind: 'CONTACT' }, counts.contacts);
+    }
+    metrics.duplicates.reset();
+    for (const f of view.findings) metrics.duplicates.inc({ kind: f.kind });
+  });
+  directory.on('findings', (change) => {
+    events.pubsub.publish(TOPICS.DUPLICATE_WARNINGS, { node: config.nodeName, ...change });
+    void nodes.publish();
+  });
+
+  await engine.loadPersisted();
+  await directory.load();
+  let ready = true;
+
+  // Settings changed on another node: follow without waiting for the periodic reconcile.
+  const settingsFeed = events.pubsub.subscribe(TOPICS.SETTINGS_CHANGED);
+  void (async () => {
+    for await (const change of settingsFeed) {
+      if (change.node === config.nodeName) continue;
+      await reconcile(false).catch((err: unknown) =>
+        log.warn({ err: (err as Error).message }, 'reconcile failed'),
+      );
+    }
+  })();
+  const reconcileTimer = setInterval(() => {
+    reconcile(false).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'reconcile failed'));
+  }, options.reconcileMs ?? 10_000);
+  reconcileTimer.unref();
+  nodes.start();
+  await reconcile(true);
+
+  const services: GatewayServices = {
+    nodeName: config.nodeName,
+    connections,
+    engine,
+    directory,
+    nodes,
+    events,
+    ...(options.onLoaderBatch ? { onLoaderBatch: options.onLoaderBatch } : {}),
+  };
+
+  let stopped: Promise<void> | null = null;
+  return {
+    config,
+    secrets,
+    services,
+    metrics,
+    logger,
+    get ready() {
+      return ready;
+    },
+    stop() {
+      stopped ??= (async () => {
+        ready = false;
+        clearInterval(reconcileTimer);
+        scheduler.stop();
+        await engine.shutdown();
+        await settingsFeed.return?.(undefined);
+        await nodes.stop();
+        await events.close();
+        await cache.close();
+        await settings.close();
+      })();
+      return stopped;
+    },
+  };
+}

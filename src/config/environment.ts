@@ -1,0 +1,137 @@
+/**
+ * The one place that reads the environment. Every variable of
+ * ../shared/contract/RUNTIME.md (plus dirgate's own options) is parsed and
+ * validated here, once, at start; all problems are reported together, each
+ * naming its variable.
+ */
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'expected host or host:port');
+
+const redisUrl = z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' });
+
+const boolFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => ['true', '1', 'yes'].includes(v));
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DIRGATE_DATA_DIR: z.string().min(1).default('./data'),
+  DIRGATE_NODE_NAME: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^\s]+$/, 'must not contain spaces')
+    .optional(),
+  DIRGATE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  DIRGATE_READER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  DIRGATE_DNS_SERVERS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const list = (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+      for (const item of list) {
+        if (!hostPort.safeParse(item).success) {
+          ctx.addIssue({ code: 'custom', message: `"${item}" is not host:port` });
+        }
+      }
+      return list;
+    }),
+  DIRGATE_CONFIG_STORE: z
+    .string()
+    .optional()
+    .refine(
+      (v) => v === undefined || /^(redis|rediss|sqlite):\/\//.test(v),
+      'expected redis://… or sqlite://…',
+    ),
+  DIRGATE_PUBSUB: redisUrl.optional(),
+  DIRGATE_SECRET_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex characters (a 256-bit key)')
+    .optional(),
+  DIRGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Share of the cache a sync may remove before it is held for confirmation. */
+  DIRGATE_DELETE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
+  /** Run schedules and the start-up sync (tests turn this off to drive syncs by hand). */
+  DIRGATE_SCHEDULER: boolFlag.default(true),
+  DIRGATE_LDAP_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(5000),
+  DIRGATE_LDAP_OPERATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(600000).default(30000),
+  DIRGATE_LDAP_DNS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(3000),
+  DIRGATE_LDAP_PAGE_SIZE: z.coerce.number().int().min(1).max(100000).default(1000),
+  DIRGATE_LDAP_RANGE_SIZE: z.coerce.number().int().min(1).max(100000).default(1500),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly nodeName: string;
+  readonly adminToken: string | null;
+  readonly readerToken: string | null;
+  readonly dnsServers: readonly string[];
+  readonly configStore: string | null;
+  readonly pubsub: string | null;
+  readonly secretKey: string | null;
+  readonly logLevel: z.infer<typeof schema>['DIRGATE_LOG_LEVEL'];
+  readonly deleteThreshold: number;
+  readonly scheduler: boolean;
+  readonly ldap: {
+    readonly connectTimeoutMs: number;
+    readonly operationTimeoutMs: number;
+    readonly dnsTimeoutMs: number;
+    readonly pageSize: number;
+    readonly rangeSize: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws ConfigError listing every invalid variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  // An empty variable means "not set", as shells and service managers often export them that way.
+  const present = Object.fromEntries(
+    Object.keys(schema.shape).flatMap((k) => (env[k] !== undefined && env[k] !== '' ? [[k, env[k]]] : [])),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DIRGATE_DATA_DIR),
+    nodeName: e.DIRGATE_NODE_NAME ?? hostname(),
+    adminToken: e.DIRGATE_ADMIN_TOKEN ?? null,
+    readerToken: e.DIRGATE_READER_TOKEN ?? null,
+    dnsServers: e.DIRGATE_DNS_SERVERS,
+    configStore: e.DIRGATE_CONFIG_STORE ?? null,
+    pubsub: e.DIRGATE_PUBSUB ?? null,
+    secretKey: e.DIRGATE_SECRET_KEY ?? null,
+    logLevel: e.DIRGATE_LOG_LEVEL,
+    deleteThreshold: e.DIRGATE_DELETE_THRESHOLD,
+    scheduler: e.DIRGATE_SCHEDULER,
+    ldap: {
+      connectTimeoutMs: e.DIRGATE_LDAP_CONNECT_TIMEOUT_MS,
+      operationTimeoutMs: e.DIRGATE_LDAP_OPERATION_TIMEOUT_MS,
+      dnsTimeoutMs: e.DIRGATE_LDAP_DNS_TIMEOUT_MS,
+      pageSize: e.DIRGATE_LDAP_PAGE_SIZE,
+      rangeSize: e.DIRGATE_LDAP_RANGE_SIZE,
+    },
+  };
+}

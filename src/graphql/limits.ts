@@ -1,0 +1,104 @@
+/**
+ * A validation rule bounding what one operation may ask for: its depth, and
+ * its estimated cost (each field costs one, times the page sizes of the
+ * lists above it). Refused before anything executes, with a coded error.
+ */
+import {
+  type ASTVisitor,
+  type FragmentDefinitionNode,
+  GraphQLError,
+  Kind,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValueNode,
+} from 'graphql';
+
+export interface OperationLimits {
+  readonly maxDepth: number;
+  readonly maxCost: number;
+}
+
+/** Size assumed for list fields whose size no argument states (memberOf, emails…). */
+const UNSTATED_LIST = 10;
+const PAGE_ARGS = ['first', 'last'];
+
+function intValue(node: ValueNode | undefined, variables: Record<string, unknown>): number | null {
+  if (!node) return null;
+  if (node.kind === Kind.INT) return Number.parseInt(node.value, 10);
+  if (node.kind === Kind.VARIABLE) {
+    const v = variables[node.name.value];
+    return typeof v === 'number' ? v : null;
+  }
+  return null;
+}
+
+export function operationLimitsRule(
+  limits: OperationLimits,
+  variables: () => Record<string, unknown> = () => ({}),
+) {
+  return (context: ValidationContext): ASTVisitor => {
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const def of context.getDocument().definitions) {
+      if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+    }
+    const vars = variables();
+
+    const measure = (
+      set: SelectionSetNode,
+      depth: number,
+      seen: Set<string>,
+    ): { depth: number; cost: number } => {
+      let maxDepth = depth;
+      let cost = 0;
+      for (const sel of set.selections) {
+        if (sel.kind === Kind.FIELD) {
+          if (sel.name.value.startsWith('__')) continue;
+          let multiplier = 1;
+          const pageArg = sel.arguments?.find((a) => PAGE_ARGS.includes(a.name.value));
+          if (pageArg) multiplier = Math.max(1, intValue(pageArg.value, vars) ?? 100);
+          else if (sel.selectionSet && /s$/.test(sel.name.value)) multiplier = UNSTATED_LIST;
+          if (sel.selectionSet) {
+            const inner = measure(sel.selectionSet, depth + 1, seen);
+            maxDepth = Math.max(maxDepth, inner.depth);
+            cost += 1 + multiplier * inner.cost;
+          } else {
+            cost += 1;
+          }
+        } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+          const inner = measure(sel.selectionSet, depth, seen);
+          maxDepth = Math.max(maxDepth, inner.depth);
+          cost += inner.cost;
+        } else {
+          const name = sel.name.value;
+          const fragment = fragments.get(name);
+          if (!fragment || seen.has(name)) continue;
+          const inner = measure(fragment.selectionSet, depth, new Set([...seen, name]));
+          maxDepth = Math.max(maxDepth, inner.depth);
+          cost += inner.cost;
+        }
+      }
+      return { depth: maxDepth, cost };
+    };
+
+    return {
+      OperationDefinition(node) {
+        const { depth, cost } = measure(node.selectionSet, 1, new Set());
+        if (depth > limits.maxDepth) {
+          context.reportError(
+            new GraphQLError(`query depth ${depth} exceeds the limit of ${limits.maxDepth}`, {
+              nodes: [node],
+              extensions: { code: 'LIMIT_EXCEEDED', reason: 'LIMIT_EXCEEDED', limit: limits.maxDepth, depth },
+            }),
+          );
+        } else if (cost > limits.maxCost) {
+          context.reportError(
+            new GraphQLError(`query cost ${cost} exceeds the limit of ${limits.maxCost}`, {
+              nodes: [node],
+              extensions: { code: 'LIMIT_EXCEEDED', reason: 'LIMIT_EXCEEDED', limit: limits.maxCost, cost },
+            }),
+          );
+        }
+      },
+    };
+  };
+}

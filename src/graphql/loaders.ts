@@ -1,0 +1,43 @@
+/**
+ * DataLoaders, a fresh set per request. Principal lookups batch into the
+ * request's DirectoryView; connection lookups batch into one settings read,
+ * however many objects of a page ask for their connection.
+ */
+import DataLoader from 'dataloader';
+import type { DirectoryView } from '../directory/directory-view.js';
+import type { ConnectionRecord } from '../model/connection.js';
+import type { PrincipalRecord } from '../model/principal.js';
+import type { ConnectionService } from '../sync/connection-service.js';
+
+export interface Loaders {
+  readonly principal: DataLoader<string, PrincipalRecord | null>;
+  readonly memberOf: DataLoader<string, PrincipalRecord[]>;
+  readonly memberOfTransitive: DataLoader<string, PrincipalRecord[]>;
+  readonly connection: DataLoader<string, ConnectionRecord | null>;
+}
+
+export function createLoaders(
+  view: DirectoryView,
+  connections: ConnectionService,
+  onBatch?: (loader: string, keys: readonly string[]) => void,
+): Loaders {
+  const observe = <V>(name: string, fn: (keys: readonly string[]) => V[] | Promise<V[]>) => {
+    return async (keys: readonly string[]): Promise<V[]> => {
+      onBatch?.(name, keys);
+      return fn(keys);
+    };
+  };
+  return {
+    principal: new DataLoader(observe('principal', (ids) => ids.map((id) => view.byId(id)))),
+    memberOf: new DataLoader(observe('memberOf', (ids) => ids.map((id) => view.memberOf(id, false)))),
+    memberOfTransitive: new DataLoader(
+      observe('memberOfTransitive', (ids) => ids.map((id) => view.memberOf(id, true))),
+    ),
+    connection: new DataLoader(
+      observe('connection', async (ids) => {
+        const all = new Map((await connections.list()).map((c) => [c.id, c]));
+        return ids.map((id) => all.get(id) ?? null);
+      }),
+    ),
+  };
+}

@@ -1,0 +1,86 @@
+/** Stored records → the API's object shapes. */
+import type { DuplicateFinding as DetectedFinding } from '../directory/duplicate-detection.js';
+import { consequenceText } from '../directory/duplicate-detection.js';
+import type { ConnectionRecord } from '../model/connection.js';
+import type { ConnectionState, FindingRecord } from '../model/node.js';
+import type { SyncRunRecord } from '../model/run.js';
+import type { DuplicateFinding } from './types/cluster.type.js';
+import type { Connection, SyncRun } from './types/connection.type.js';
+import type {
+  DuplicateKindEnum,
+  SyncPhaseEnum,
+  SyncStatusEnum,
+  SyncTriggerEnum,
+  TlsModeEnum,
+} from './types/enums.js';
+
+export function toSyncRun(run: SyncRunRecord): SyncRun {
+  return {
+    id: run.id,
+    connectionId: run.connectionId,
+    node: run.node,
+    trigger: run.trigger as SyncTriggerEnum,
+    status: run.status as SyncStatusEnum,
+    phase: run.phase as SyncPhaseEnum,
+    startedAt: new Date(run.startedAt),
+    finishedAt: run.finishedAt ? new Date(run.finishedAt) : null,
+    server: run.server,
+    counts: run.counts,
+    error: run.error,
+    changes: run.changes
+      ? {
+          ...run.changes,
+          added: [...run.changes.added],
+          updated: [...run.changes.updated],
+          removed: [...run.changes.removed],
+        }
+      : null,
+    progress: run.progress,
+  };
+}
+
+export function toConnection(record: ConnectionRecord, state: ConnectionState): Connection {
+  return {
+    id: record.id,
+    name: record.name,
+    domainName: record.domain,
+    searchBase: record.searchBase,
+    servers: [...record.servers],
+    tls: record.tls as TlsModeEnum,
+    tlsVerify: record.tlsVerify,
+    hasCaCertificate: record.caCertificate !== null,
+    bindDn: record.bindDn,
+    hasBindPassword: record.bindPasswordSealed !== null,
+    includeContacts: record.includeContacts,
+    schedule: record.schedule,
+    enabled: record.enabled,
+    deleteThreshold: record.deleteThreshold,
+    userFilter: record.overrides.userFilter ?? null,
+    groupFilter: record.overrides.groupFilter ?? null,
+    contactFilter: record.overrides.contactFilter ?? null,
+    status: state.status as SyncStatusEnum,
+    activeServer: state.activeServer,
+    lastSync: state.lastRun ? toSyncRun(state.lastRun) : null,
+    lastSuccessfulSync: state.lastSuccessfulRun ? toSyncRun(state.lastSuccessfulRun) : null,
+    heldRunId: state.heldRunId,
+    userCount: state.counts.users,
+    groupCount: state.counts.groups,
+    contactCount: state.counts.contacts,
+  };
+}
+
+/** `principals` is filled by its field resolver through the request's loader. */
+export function toFinding(f: FindingRecord): DuplicateFinding {
+  return {
+    id: f.id,
+    kind: f.kind as DuplicateKindEnum,
+    value: f.value,
+    principalIds: [...f.principalIds],
+    principals: [],
+    connectionIds: [...f.connectionIds],
+    consequence: consequenceText(f.kind),
+    detectedAt: new Date(f.detectedAt),
+  };
+}
+
+export type { DetectedFinding };

@@ -1,0 +1,166 @@
+/** Connections and domains: queries, administration mutations and the `domain` field. */
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { ConnectionRecord } from '../../model/connection.js';
+import type { SyncRunRecord } from '../../model/run.js';
+import { checkCount, checkOptionalText, checkText, LIMITS } from '../arguments.js';
+import { toConnection, toSyncRun } from '../mappers.js';
+import type { GraphQLContext } from '../services.js';
+import {
+  AddConnectionInput,
+  Connection,
+  ConnectionTestResult,
+  Domain,
+  SyncRun,
+  UpdateConnectionInput,
+} from '../types/connection.type.js';
+import { ConnectionStepEnum } from '../types/enums.js';
+
+function view(ctx: GraphQLContext, record: ConnectionRecord): Connection {
+  return toConnection(record, ctx.services.engine.state(record.id));
+}
+
+function domains(ctx: GraphQLContext, records: readonly ConnectionRecord[]): Domain[] {
+  const byDomain = new Map<string, Connection[]>();
+  for (const r of records) {
+    const list = byDomain.get(r.domain) ?? [];
+    list.push(view(ctx, r));
+    byDomain.set(r.domain, list);
+  }
+  return [...byDomain]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, connections]) => ({ name, connections }));
+}
+
+@Resolver(() => Connection)
+export class ConnectionResolver {
+  @FieldResolver(() => Domain)
+  async domain(@Root() c: Connection, @Ctx() ctx: GraphQLContext): Promise<Domain> {
+    const all = await ctx.services.connections.list();
+    return (
+      domains(
+        ctx,
+        all.filter((r) => r.domain === c.domainName),
+      )[0] ?? { name: c.domainName, connections: [c] }
+    );
+  }
+
+  @Query(() => [Domain])
+  async domains(@Ctx() ctx: GraphQLContext): Promise<Domain[]> {
+    return domains(ctx, await ctx.services.connections.list());
+  }
+
+  @Query(() => Domain, { name: 'domain', nullable: true })
+  async domainByName(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('name', () => String) name: string,
+  ): Promise<Domain | null> {
+    const wanted = checkText('name', name, LIMITS.addressLength).trim().toLowerCase().replace(/\.$/, '');
+    const all = await ctx.services.connections.list();
+    return (
+      domains(
+        ctx,
+        all.filter((r) => r.domain === wanted),
+      )[0] ?? null
+    );
+  }
+
+  @Query(() => [Connection])
+  async connections(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('domain', () => String, { nullable: true }) domain: string | null,
+  ): Promise<Connection[]> {
+    const d = checkOptionalText('domain', domain, LIMITS.addressLength)
+      ?.trim()
+      .toLowerCase()
+      .replace(/\.$/, '');
+    const all = await ctx.services.connections.list();
+    return all.filter((r) => !d || r.domain === d).map((r) => view(ctx, r));
+  }
+
+  @Query(() => Connection, { nullable: true })
+  async connection(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<Connection | null> {
+    const record = await ctx.loaders.connection.load(checkText('id', id, LIMITS.idLength));
+    return record ? view(ctx, record) : null;
+  }
+
+  @Query(() => [SyncRun])
+  async syncRuns(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('connectionId', () => ID) connectionId: string,
+    @Arg('last', () => Int, { nullable: true, defaultValue: 20 }) last: number | null,
+  ): Promise<SyncRun[]> {
+    const id = checkText('connectionId', connectionId, LIMITS.idLength);
+    const n = checkCount('last', last, 20, LIMITS.runs);
+    await ctx.services.connections.require(id);
+    return (await ctx.services.engine.runs(id, n)).map(toSyncRun);
+  }
+
+  @Mutation(() => Connection)
+  async addConnection(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('input', () => AddConnectionInput) input: AddConnectionInput,
+  ): Promise<Connection> {
+    return view(ctx, await ctx.services.connections.add(input));
+  }
+
+  @Mutation(() => Connection)
+  async updateConnection(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateConnectionInput) input: UpdateConnectionInput,
+  ): Promise<Connection> {
+    return view(ctx, await ctx.services.connections.update(checkText('id', id, LIMITS.idLength), input));
+  }
+
+  @Mutation(() => Boolean, { description: 'Removes the connection and every cached entry it synchronized.' })
+  deleteConnection(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<boolean> {
+    return ctx.services.connections.delete(checkText('id', id, LIMITS.idLength));
+  }
+
+  @Mutation(() => ConnectionTestResult, {
+    description: 'Connects and binds with these settings and counts entries; stores nothing.',
+  })
+  async testConnection(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('input', () => AddConnectionInput) input: AddConnectionInput,
+  ): Promise<ConnectionTestResult> {
+    const report = await ctx.services.connections.test(input);
+    return {
+      ok: report.ok,
+      server: report.server,
+      error: report.error,
+      users: report.users,
+      groups: report.groups,
+      contacts: report.contacts,
+      steps: report.steps.map((s) => ({ ...s, step: s.step as ConnectionStepEnum, ms: Math.round(s.ms) })),
+    };
+  }
+
+  @Mutation(() => [SyncRun], {
+    description:
+      'Starts a synchronization now, of one connection or of all; returns the runs started (or already running).',
+  })
+  async startSync(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('connectionId', () => ID, { nullable: true }) connectionId: string | null,
+  ): Promise<SyncRun[]> {
+    const id = checkOptionalText('connectionId', connectionId, LIMITS.idLength);
+    const targets = id ? [await ctx.services.connections.require(id)] : await ctx.services.connections.list();
+    const runs: SyncRunRecord[] = [];
+    for (const c of targets) runs.push(await ctx.services.engine.start(c.id, 'MANUAL'));
+    return runs.map(toSyncRun);
+  }
+
+  @Mutation(() => SyncRun, {
+    description: 'Applies a run that was held because it would have removed more of the cache than allowed.',
+  })
+  async confirmSync(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('connectionId', () => ID) connectionId: string,
+    @Arg('runId', () => ID) runId: string,
+  ): Promise<SyncRun> {
+    const id = checkText('connectionId', connectionId, LIMITS.idLength);
+    await ctx.services.connections.require(id);
+    return toSyncRun(await ctx.services.engine.confirmHeld(id, checkText('runId', runId, LIMITS.idLength)));
+  }
+}

@@ -1,0 +1,53 @@
+import { DateTimeResolver } from 'graphql-scalars';
+import { Field, ID, ObjectType } from 'type-graphql';
+import type { PrincipalRecord } from '../../model/principal.js';
+import { Connection, SyncRun } from './connection.type.js';
+import { DuplicateKindEnum } from './enums.js';
+import { Principal } from './principal.type.js';
+
+@ObjectType('DuplicateFinding')
+export class DuplicateFinding {
+  @Field(() => ID) id!: string;
+  @Field(() => DuplicateKindEnum) kind!: DuplicateKindEnum;
+  @Field(() => String, {
+    description: 'The duplicated value as found (a name, a Kerberos or NTLM name, an address).',
+  })
+  value!: string;
+  /** Ids; the `principals` field resolves them through the request's loader. */
+  principalIds!: string[];
+  @Field(() => [Principal]) principals!: PrincipalRecord[];
+  @Field(() => [ID], { description: 'The connections the objects involved belong to.' })
+  connectionIds!: string[];
+  @Field(() => String, { description: 'What the duplicate turns off, in words for an administrator.' })
+  consequence!: string;
+  @Field(() => DateTimeResolver) detectedAt!: Date;
+}
+
+@ObjectType('ClusterNode', { description: 'A row of the cluster node table.' })
+export class ClusterNode {
+  @Field(() => String) name!: string;
+  @Field(() => DateTimeResolver) lastSeenAt!: Date;
+  @Field(() => [Connection]) connections!: Connection[];
+  @Field(() => [DuplicateFinding], {
+    description:
+      "Duplicates found by this node's last synchronizations; non-empty means the table shows a warning.",
+  })
+  duplicateFindings!: DuplicateFinding[];
+  @Field(() => Boolean) hasWarning!: boolean;
+}
+
+@ObjectType('DuplicateWarning', {
+  description: 'Pushed when a synchronization changes the set of duplicate findings.',
+})
+export class DuplicateWarning {
+  @Field(() => String) node!: string;
+  @Field(() => ID) connectionId!: string;
+  @Field(() => [DuplicateFinding]) added!: DuplicateFinding[];
+  @Field(() => [ID]) resolved!: string[];
+}
+
+@ObjectType('SyncEvent')
+export class SyncEvent {
+  @Field(() => String) node!: string;
+  @Field(() => SyncRun) run!: SyncRun;
+}

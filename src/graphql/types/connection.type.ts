@@ -1,0 +1,165 @@
+import { DateTimeResolver } from 'graphql-scalars';
+import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { ConnectionStepEnum, SyncPhaseEnum, SyncStatusEnum, SyncTriggerEnum, TlsModeEnum } from './enums.js';
+
+@ObjectType('SyncCounts')
+export class SyncCounts {
+  @Field(() => Int) users!: number;
+  @Field(() => Int) groups!: number;
+  @Field(() => Int) contacts!: number;
+  @Field(() => Int) addresses!: number;
+}
+
+@ObjectType('SyncChanges', {
+  description: 'What a run changed. Id lists are capped at 1,000 each; counts are exact.',
+})
+export class SyncChanges {
+  @Field(() => [ID]) added!: string[];
+  @Field(() => [ID]) updated!: string[];
+  @Field(() => [ID]) removed!: string[];
+  @Field(() => Int) addedCount!: number;
+  @Field(() => Int) updatedCount!: number;
+  @Field(() => Int) removedCount!: number;
+}
+
+@ObjectType('SyncRun')
+export class SyncRun {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) connectionId!: string;
+  @Field(() => String) node!: string;
+  @Field(() => SyncTriggerEnum) trigger!: SyncTriggerEnum;
+  @Field(() => SyncStatusEnum) status!: SyncStatusEnum;
+  @Field(() => SyncPhaseEnum) phase!: SyncPhaseEnum;
+  @Field(() => DateTimeResolver) startedAt!: Date;
+  @Field(() => DateTimeResolver, { nullable: true }) finishedAt!: Date | null;
+  @Field(() => String, { nullable: true }) server!: string | null;
+  @Field(() => SyncCounts, { nullable: true }) counts!: SyncCounts | null;
+  @Field(() => String, { nullable: true }) error!: string | null;
+  @Field(() => SyncChanges, { nullable: true }) changes!: SyncChanges | null;
+  @Field(() => Int, { description: 'Entries read so far.' }) progress!: number;
+}
+
+@ObjectType('Domain', {
+  description: 'A mail domain; it has one LDAP connection or more, each with a unique search base.',
+})
+export class Domain {
+  @Field(() => String) name!: string;
+  @Field(() => [Connection]) connections!: Connection[];
+}
+
+@ObjectType('Connection', { description: 'The settings and state of one LDAP connection, on this node.' })
+export class Connection {
+  @Field(() => ID) id!: string;
+  @Field(() => String) name!: string;
+  /** The domain's name; the `domain` field resolves it into a Domain. */
+  domainName!: string;
+  @Field(() => String) searchBase!: string;
+  @Field(() => [String], {
+    description:
+      'Explicit ldap:// or ldaps:// URLs, tried in order. Empty: domain controllers are found through DNS SRV records of the domain.',
+  })
+  servers!: string[];
+  @Field(() => TlsModeEnum) tls!: TlsModeEnum;
+  @Field(() => Boolean, { description: "Whether the directory's certificate is verified." })
+  tlsVerify!: boolean;
+  @Field(() => Boolean, { description: 'Whether a CA bundle is set for this connection.' })
+  hasCaCertificate!: boolean;
+  @Field(() => String, { nullable: true }) bindDn!: string | null;
+  @Field(() => Boolean, { description: 'The bind password is write-only; this says whether one is set.' })
+  hasBindPassword!: boolean;
+  @Field(() => Boolean) includeContacts!: boolean;
+  @Field(() => String, {
+    description: 'Cron expression of the synchronization schedule (default: every 30 minutes).',
+  })
+  schedule!: string;
+  @Field(() => Boolean) enabled!: boolean;
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Share of the cache a sync may remove before it is held; null: the node default.',
+  })
+  deleteThreshold!: number | null;
+  @Field(() => String, { nullable: true }) userFilter!: string | null;
+  @Field(() => String, { nullable: true }) groupFilter!: string | null;
+  @Field(() => String, { nullable: true }) contactFilter!: string | null;
+  @Field(() => SyncStatusEnum) status!: SyncStatusEnum;
+  @Field(() => String, { nullable: true, description: 'The server the last synchronization used.' })
+  activeServer!: string | null;
+  @Field(() => SyncRun, { nullable: true }) lastSync!: SyncRun | null;
+  @Field(() => SyncRun, { nullable: true }) lastSuccessfulSync!: SyncRun | null;
+  @Field(() => ID, { nullable: true, description: 'A run held for confirmation (see confirmSync).' })
+  heldRunId!: string | null;
+  @Field(() => Int) userCount!: number;
+  @Field(() => Int) groupCount!: number;
+  @Field(() => Int) contactCount!: number;
+}
+
+@ObjectType('ConnectionTestStep')
+export class ConnectionTestStep {
+  @Field(() => ConnectionStepEnum) step!: ConnectionStepEnum;
+  @Field(() => Boolean) ok!: boolean;
+  @Field(() => Int) ms!: number;
+  @Field(() => String, { nullable: true }) detail!: string | null;
+}
+
+@ObjectType('ConnectionTestResult')
+export class ConnectionTestResult {
+  @Field(() => Boolean) ok!: boolean;
+  @Field(() => String, { nullable: true }) server!: string | null;
+  @Field(() => String, { nullable: true }) error!: string | null;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Entries the search base holds, by kind, when the test could count them.',
+  })
+  users!: number | null;
+  @Field(() => Int, { nullable: true }) groups!: number | null;
+  @Field(() => Int, { nullable: true }) contacts!: number | null;
+  @Field(() => [ConnectionTestStep], {
+    description: 'Each step of the path, in order; the last failed one says why.',
+  })
+  steps!: ConnectionTestStep[];
+}
+
+@InputType('AddConnectionInput')
+export class AddConnectionInput {
+  @Field(() => String) name!: string;
+  @Field(() => String) domain!: string;
+  @Field(() => String) searchBase!: string;
+  @Field(() => [String], { nullable: true, defaultValue: [] }) servers?: string[] | null;
+  @Field(() => TlsModeEnum, { nullable: true, defaultValue: TlsModeEnum.NONE }) tls?: TlsModeEnum | null;
+  @Field(() => String, {
+    nullable: true,
+    description: "PEM certificates trusted for this connection's TLS, besides the system's.",
+  })
+  caCertificate?: string | null;
+  @Field(() => Boolean, { nullable: true, description: "Verify the directory's certificate (default true)." })
+  tlsVerify?: boolean | null;
+  @Field(() => String, { nullable: true }) bindDn?: string | null;
+  @Field(() => String, { nullable: true }) bindPassword?: string | null;
+  @Field(() => Boolean, { nullable: true, defaultValue: false }) includeContacts?: boolean | null;
+  @Field(() => String, { nullable: true, defaultValue: '*/30 * * * *' }) schedule?: string | null;
+  @Field(() => Boolean, { nullable: true, defaultValue: true }) enabled?: boolean | null;
+  @Field(() => Float, { nullable: true }) deleteThreshold?: number | null;
+  @Field(() => String, { nullable: true }) userFilter?: string | null;
+  @Field(() => String, { nullable: true }) groupFilter?: string | null;
+  @Field(() => String, { nullable: true }) contactFilter?: string | null;
+}
+
+@InputType('UpdateConnectionInput')
+export class UpdateConnectionInput {
+  @Field(() => String, { nullable: true }) name?: string | null;
+  @Field(() => String, { nullable: true }) searchBase?: string | null;
+  @Field(() => [String], { nullable: true }) servers?: string[] | null;
+  @Field(() => TlsModeEnum, { nullable: true }) tls?: TlsModeEnum | null;
+  @Field(() => String, { nullable: true }) caCertificate?: string | null;
+  @Field(() => Boolean, { nullable: true }) tlsVerify?: boolean | null;
+  @Field(() => String, { nullable: true }) bindDn?: string | null;
+  @Field(() => String, { nullable: true, description: 'Empty string: remove the stored password.' })
+  bindPassword?: string | null;
+  @Field(() => Boolean, { nullable: true }) includeContacts?: boolean | null;
+  @Field(() => String, { nullable: true }) schedule?: string | null;
+  @Field(() => Boolean, { nullable: true }) enabled?: boolean | null;
+  @Field(() => Float, { nullable: true }) deleteThreshold?: number | null;
+  @Field(() => String, { nullable: true }) userFilter?: string | null;
+  @Field(() => String, { nullable: true }) groupFilter?: string | null;
+  @Field(() => String, { nullable: true }) contactFilter?: string | null;
+}

@@ -1,0 +1,109 @@
+/**
+ * What the LDAP layer takes and gives. Only src/ldap talks LDAP; the sync
+ * engine depends on these types and the functions of src/ldap/index.ts.
+ */
+import type { PrincipalKind } from '../model/principal.js';
+
+export type TlsMode = 'NONE' | 'STARTTLS' | 'LDAPS';
+
+/** Per-connection overrides of what is read; absent fields use the flavour's defaults. */
+export interface ReadOverrides {
+  readonly userFilter?: string;
+  readonly groupFilter?: string;
+  readonly contactFilter?: string;
+  readonly attributes?: Partial<Record<MappedAttribute, string>>;
+  /**
+   * The NetBIOS domain name used for NTLM names (`NETBIOS\user`). Active
+   * Directory states its own (read from the configuration partition); other
+   * servers have none unless set here. When set, it wins over AD's.
+   */
+  readonly netbiosName?: string;
+}
+
+export type MappedAttribute =
+  | 'guid'
+  | 'displayName'
+  | 'mail'
+  | 'proxyAddresses'
+  | 'samAccountName'
+  | 'userPrincipalName'
+  | 'userAccountControl'
+  | 'member';
+
+/** Everything needed to reach and read one connection's directory. */
+export interface LdapSettings {
+  /** DNS domain, used for SRV discovery when `servers` is empty. */
+  readonly domain: string;
+  readonly searchBase: string;
+  /** Explicit ldap:// or ldaps:// URLs, tried in order. Empty: SRV discovery. */
+  readonly servers: readonly string[];
+  readonly tls: TlsMode;
+  /** PEM bundle trusted besides the system's CAs. */
+  readonly caCertificate: string | null;
+  /** Verify the server certificate (default true). */
+  readonly tlsVerify: boolean;
+  /** Null: anonymous bind. */
+  readonly bindDn: string | null;
+  readonly bindPassword: string | null;
+  readonly includeContacts: boolean;
+  readonly overrides: ReadOverrides;
+}
+
+/** Time bounds and sizes of one session; every step is bounded. */
+export interface LdapLimits {
+  /** DNS SRV lookup, per server asked (default 3000 ms). */
+  readonly dnsTimeoutMs: number;
+  /** TCP connect plus TLS handshake (default 5000 ms). */
+  readonly connectTimeoutMs: number;
+  /** Each LDAP operation: bind, StartTLS, one page of a search (default 30000 ms). */
+  readonly operationTimeoutMs: number;
+  /** Paged-results page size (default 1000). */
+  readonly pageSize: number;
+  /**
+   * Range size asked for large multi-valued attributes (default 1500, AD's
+   * MaxValRange). Tests set it lower to exercise range retrieval on servers
+   * that would return everything at once.
+   */
+  readonly rangeSize: number;
+  /** DNS servers (`host:port`) for SRV discovery; empty: the system resolver. */
+  readonly dnsServers: readonly string[];
+}
+
+export type DirectoryFlavour = 'ACTIVE_DIRECTORY' | 'LDAP';
+
+/** One object as read, decoded but not yet interpreted. */
+export interface RawEntry {
+  readonly kind: PrincipalKind;
+  /** objectGUID in AD's string form, or entryUUID. */
+  readonly guid: string;
+  readonly dn: string;
+  readonly displayName: string;
+  readonly mail: string | null;
+  /** proxyAddresses exactly as stored, prefixes and case kept. */
+  readonly proxyAddresses: readonly string[];
+  readonly samAccountName: string | null;
+  readonly userPrincipalName: string | null;
+  readonly userAccountControl: number | null;
+  /** Groups: member DNs, complete (range retrieval already done). */
+  readonly memberDns: readonly string[];
+}
+
+export type ConnectionStep = 'DNS' | 'TCP' | 'TLS' | 'BIND' | 'SEARCH';
+
+export interface StepReport {
+  readonly step: ConnectionStep;
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly detail: string | null;
+}
+
+export interface ConnectionTestReport {
+  readonly ok: boolean;
+  readonly server: string | null;
+  readonly flavour: DirectoryFlavour | null;
+  readonly steps: readonly StepReport[];
+  readonly error: string | null;
+  readonly users: number | null;
+  readonly groups: number | null;
+  readonly contacts: number | null;
+}

@@ -1,0 +1,33 @@
+/** A row of the cluster node table, as each node publishes it. */
+
+import type { DuplicateKind } from './finding.js';
+import type { SnapshotCounts } from './principal.js';
+import type { SyncRunRecord, SyncStatus } from './run.js';
+
+/** One connection's state on one node. */
+export interface ConnectionState {
+  readonly connectionId: string;
+  readonly status: SyncStatus;
+  readonly activeServer: string | null;
+  readonly lastRun: SyncRunRecord | null;
+  readonly lastSuccessfulRun: SyncRunRecord | null;
+  readonly counts: SnapshotCounts;
+  /** A run held because it would remove too much of the cache, awaiting confirmation. */
+  readonly heldRunId: string | null;
+}
+
+export interface FindingRecord {
+  readonly id: string;
+  readonly kind: DuplicateKind;
+  readonly value: string;
+  readonly principalIds: readonly string[];
+  readonly connectionIds: readonly string[];
+  readonly detectedAt: string;
+}
+
+export interface NodeRow {
+  readonly name: string;
+  readonly lastSeenAt: string;
+  readonly connections: readonly ConnectionState[];
+  readonly findings: readonly FindingRecord[];
+}

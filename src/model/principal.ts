@@ -1,0 +1,77 @@
+/**
+ * The cached shape of directory objects. This module sits underneath every
+ * layer (ldap produces raw entries, sync turns them into these records,
+ * store persists them, directory indexes them, graphql serves them), so it
+ * holds types and pure functions only.
+ */
+
+export const PRINCIPAL_KINDS = ['USER', 'GROUP', 'CONTACT'] as const;
+export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
+
+/** One user, group or contact as kept in a snapshot. */
+export interface PrincipalRecord {
+  /** `${connectionId}:${guid}`: stable across syncs and renames, scoped to its connection. */
+  readonly id: string;
+  readonly connectionId: string;
+  /** objectGUID in Active Directory's string form, or entryUUID. */
+  readonly guid: string;
+  readonly kind: PrincipalKind;
+  readonly dn: string;
+  readonly displayName: string;
+  /** The `mail` attribute or, without it, the primary `SMTP:` proxy address. */
+  readonly primaryEmail: string | null;
+  /** mail plus every smtp: proxy address, first-seen spelling kept, without case-insensitive duplicates. */
+  readonly emails: readonly string[];
+  readonly samAccountName: string | null;
+  readonly userPrincipalName: string | null;
+  /** False for users whose userAccountControl has the ACCOUNTDISABLE bit (2). */
+  readonly enabled: boolean;
+  /** Groups only: ids of direct members that the same snapshot holds. */
+  readonly memberIds: readonly string[];
+}
+
+/** Everything one successful sync of one connection produced. */
+export interface SnapshotMeta {
+  readonly connectionId: string;
+  readonly runId: string;
+  readonly createdAt: string;
+  /** The domain's NetBIOS name as the directory states it (AD), used for NTLM names. */
+  readonly netbiosName: string | null;
+  readonly counts: SnapshotCounts;
+}
+
+export interface SnapshotCounts {
+  readonly users: number;
+  readonly groups: number;
+  readonly contacts: number;
+  readonly addresses: number;
+}
+
+export interface Snapshot {
+  readonly meta: SnapshotMeta;
+  readonly principals: readonly PrincipalRecord[];
+}
+
+export function principalId(connectionId: string, guid: string): string {
+  return `${connectionId}:${guid}`;
+}
+
+export function countSnapshot(principals: readonly PrincipalRecord[]): SnapshotCounts {
+  let users = 0;
+  let groups = 0;
+  let contacts = 0;
+  let addresses = 0;
+  for (const p of principals) {
+    if (p.kind === 'USER') users++;
+    else if (p.kind === 'GROUP') groups++;
+    else contacts++;
+    addresses += p.emails.length;
+  }
+  return { users, groups, contacts, addresses };
+}
+
+/** NETBIOS\samAccountName, where both are known. */
+export function ntlmName(p: PrincipalRecord, netbiosName: string | null): string | null {
+  if (p.kind !== 'USER' || !p.samAccountName || !netbiosName) return null;
+  return `${netbiosName}\\${p.samAccountName}`;
+}

@@ -1,0 +1,19 @@
+/**
+ * Comparison keys for names and addresses. Directory data arrives in any
+ * Unicode form and case: "Müller", "MÜLLER" and "Mu\u0308ller" must compare
+ * equal for duplicate detection, autocomplete and lookups alike.
+ */
+
+/**
+ * Normalizes (NFKC) and case-folds. JavaScript has no full case folding;
+ * upper-then-lower approximates it (ß → SS → ss, ſ → S → s) and a final NFC
+ * recomposes what case mapping decomposed.
+ */
+export function foldKey(value: string): string {
+  return value.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFC');
+}
+
+/** True for text a client may send: no lone surrogates, no NUL. */
+export function isCleanText(value: string): boolean {
+  return value.isWellFormed() && !value.includes('\u0000');
+}

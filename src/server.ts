@@ -1,0 +1,186 @@
+/**
+ * The HTTP edge: Apollo Server on /graphql (POST), graphql-ws subscriptions
+ * on the same path, /healthz, /readyz and /metrics. Authentication happens
+ * here: a request without a valid bearer token gets 401 UNAUTHENTICATED; a
+ * reader's mutation gets FORBIDDEN before anything executes.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import {
+  type DocumentNode,
+  type GraphQLSchema,
+  Kind,
+  type OperationDefinitionNode,
+  OperationTypeNode,
+  parse,
+  specifiedRules,
+  validate,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Gateway } from './app.js';
+import { LIMITS } from './graphql/arguments.js';
+import { type Role, roleFor } from './graphql/auth.js';
+import { codedError, ErrorCode, forbidden, formatError, unauthenticated } from './graphql/errors.js';
+import { operationLimitsRule } from './graphql/limits.js';
+import { createLoaders } from './graphql/loaders.js';
+import { buildGatewaySchema } from './graphql/schema.js';
+import type { GraphQLContext } from './graphql/services.js';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly httpServer: Server;
+  close(): Promise<void>;
+}
+
+const LIMITS_RULE = operationLimitsRule({ maxDepth: LIMITS.depth, maxCost: LIMITS.cost });
+const MAX_BODY = '256kb';
+
+function contextFor(gateway: Gateway, role: Role): GraphQLContext {
+  const view = gateway.services.directory.view;
+  return {
+    role,
+    view,
+    services: gateway.services,
+    loaders: createLoaders(view, gateway.services.connections, gateway.services.onLoaderBatch),
+  };
+}
+
+function rolePlugin(gateway: Gateway): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      const started = performance.now();
+      return {
+        async didResolveOperation({ operation, contextValue }) {
+          if (operation?.operation === OperationTypeNode.MUTATION && contextValue.role !== 'ADMIN') {
+            throw forbidden('call mutations');
+          }
+          if (operation?.operation === OperationTypeNode.SUBSCRIPTION) {
+            throw codedError(
+              ErrorCode.BAD_USER_INPUT,
+              'subscriptions are served over WebSocket (graphql-ws) on /graphql',
+            );
+          }
+        },
+        async willSendResponse({ operationName, errors }) {
+          const name = operationName ?? 'anonymous';
+          gateway.metrics.graphqlRequests.inc({ operation: name, outcome: errors?.length ? 'error' : 'ok' });
+          gateway.metrics.graphqlLatency.observe({ operation: name }, (performance.now() - started) / 1000);
+        },
+      };
+    },
+  };
+}
+
+export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): Promise<RunningServer> {
+  const { config, logger } = gateway;
+  const schema = schemaArg ?? (await buildGatewaySchema(gateway.services.events.pubsub));
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+  const tokens = { adminToken: gateway.secrets.adminToken, readerToken: gateway.secrets.readerToken };
+  const log = logger.child({ component: 'http' });
+  const logInternal = (err: unknown) => log.error({ err }, 'internal error in a GraphQL request');
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 256 * 1024 });
+  const wsCleanup = useServer<Record<string, unknown>, { role?: Role }>(
+    {
+      schema,
+      onConnect: (ctx) => {
+        const auth = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const role = roleFor(typeof auth === 'string' ? auth : null, tokens);
+        if (!role) return false;
+        ctx.extra.role = role;
+        return true;
+      },
+      context: (ctx) => contextFor(gateway, ctx.extra.role ?? 'READER'),
+      validate: (s, document) => validate(s, document, [...specifiedRules, LIMITS_RULE]),
+      onSubscribe: (ctx, _id, payload) => {
+        if (ctx.extra.role === 'ADMIN') return undefined;
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch {
+          return undefined; // graphql-ws reports the syntax error itself
+        }
+        const ops = document.definitions.filter(
+          (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+        );
+        const op = payload.operationName ? ops.find((o) => o.name?.value === payload.operationName) : ops[0];
+        return op?.operation === OperationTypeNode.MUTATION ? [forbidden('call mutations')] : undefined;
+      },
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((e) => formatError(e.toJSON(), e, logInternal)) as never,
+    },
+    wsServer,
+  );
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    introspection: true,
+    validationRules: [LIMITS_RULE],
+    formatError: (formatted, error) => formatError(formatted, error, logInternal),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+      ApolloServerPluginLandingPageDisabled(),
+      rolePlugin(gateway),
+    ],
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    res.status(200).json({ status: 'ok', node: config.nodeName });
+  });
+  app.get('/readyz', (_req, res) => {
+    res.status(gateway.ready ? 200 : 503).json({ ready: gateway.ready });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', gateway.metrics.registry.contentType);
+    res.send(await gateway.metrics.registry.metrics());
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: MAX_BODY }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const role = roleFor(req.headers.authorization, tokens);
+        if (!role) throw unauthenticated();
+        return contextFor(gateway, role);
+      },
+    }),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${port}/graphql`,
+    port,
+    httpServer,
+    close() {
+      closing ??= apollo.stop();
+      return closing;
+    },
+  };
+}

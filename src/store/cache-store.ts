@@ -1,0 +1,234 @@
+/**
+ * This node's own cache: snapshots, runs, connection states and duplicate
+ * findings, always in the local SQLite file (each node of a cluster keeps
+ * its own cache).
+ *
+ * A snapshot is written as chunks under its run id and becomes visible only
+ * when the connection's pointer key is replaced: one key write, which SQLite
+ * commits atomically. Readers therefore see the old snapshot or the new one,
+ * and a crash part-way through writing chunks leaves the old pointer (and
+ * some orphan chunks, removed by `sweep`).
+ */
+import type { ConnectionState, FindingRecord } from '../model/node.js';
+import type { PrincipalRecord, Snapshot, SnapshotMeta } from '../model/principal.js';
+import type { SyncRunRecord } from '../model/run.js';
+import type { KvStore } from './kv-store.js';
+
+const CHUNK_SIZE = 5000;
+const RUNS_KEPT = 100;
+
+interface SnapshotPointer {
+  readonly meta: SnapshotMeta;
+  readonly chunks: number;
+}
+
+/** A snapshot being written (or held for confirmation) and not yet visible. */
+interface StagingRecord {
+  readonly runId: string;
+  readonly chunks: number;
+  readonly meta: SnapshotMeta | null;
+}
+
+const key = {
+  pointer: (c: string) => `snapshot:${c}`,
+  staging: (c: string) => `staging:${c}`,
+  chunk: (c: string, runId: string, i: number) => `chunk:${c}:${runId}:${i}`,
+  run: (c: string, runId: string) => `run:${c}:${runId}`,
+  runIndex: (c: string) => `runs:${c}`,
+  state: (c: string) => `state:${c}`,
+  findings: 'findings',
+};
+
+export class CacheStore {
+  constructor(private readonly kv: KvStore) {}
+
+  /** Writes a snapshot's chunks without making it visible; returns the staged chunk count. */
+  async stageSnapshot(snapshot: Snapshot): Promise<number> {
+    const c = snapshot.meta.connectionId;
+    const runId = snapshot.meta.runId;
+    const previous = await this.kv.get<StagingRecord>(key.staging(c));
+    if (previous && previous.runId !== runId) await this.dropStaging(c, previous);
+    // Recorded first, so that a crash mid-way leaves a trail to clean up.
+    await this.kv.set(key.staging(c), { runId, chunks: 0, meta: null } satisfies StagingRecord);
+    const chunks = Math.ceil(snapshot.principals.length / CHUNK_SIZE);
+    for (let i = 0; i < chunks; i++) {
+      await this.kv.set(
+        key.chunk(c, runId, i),
+        snapshot.principals.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE),
+      );
+    }
+    await this.kv.set(key.staging(c), { runId, chunks, meta: snapshot.meta } satisfies StagingRecord);
+    return chunks;
+  }
+
+  /** Makes the staged snapshot of `runId` the visible one, then removes the one it replaces. */
+  async promoteStaged(connectionId: string, runId: string): Promise<void> {
+    const staged = await this.kv.get<StagingRecord>(key.staging(connectionId));
+    if (!staged || staged.runId !== runId || !staged.meta) {
+      throw new Error(`no complete staged snapshot ${runId} for connection ${connectionId}`);
+    }
+    const old = await this.kv.get<SnapshotPointer>(key.pointer(connectionId));
+    await this.kv.set(key.pointer(connectionId), {
+      meta: staged.meta,
+      chunks: staged.chunks,
+    } satisfies SnapshotPointer);
+    await this.kv.delete(key.staging(connectionId));
+    if (old && old.meta.runId !== runId) await this.deleteChunks(connectionId, old.meta.runId, old.chunks);
+  }
+
+  async stagedRunId(connectionId: string): Promise<string | null> {
+    const staged = await this.kv.get<StagingRecord>(key.staging(connectionId));
+    return staged?.meta ? staged.runId : null;
+  }
+
+  /** Drops the staged snapshot (only `runId`'s, when given). */
+  async discardStaged(connectionId: string, runId?: string): Promise<void> {
+    const staged = await this.kv.get<StagingRecord>(key.staging(connectionId));
+    if (staged && (runId === undefined || staged.runId === runId))
+      await this.dropStaging(connectionId, staged);
+  }
+
+  async loadSnapshot(connectionId: string): Promise<Snapshot | null> {
+    const pointer = await this.kv.get<SnapshotPointer>(key.pointer(connectionId));
+    if (!pointer) return null;
+    return {
+      meta: pointer.meta,
+      principals: await this.readChunks(connectionId, pointer.meta.runId, pointer.chunks),
+    };
+  }
+
+  async loadStagedSnapshot(connectionId: string): Promise<Snapshot | null> {
+    const staged = await this.kv.get<StagingRecord>(key.staging(connectionId));
+    if (!staged?.meta) return null;
+    return {
+      meta: staged.meta,
+      principals: await this.readChunks(connectionId, staged.runId, staged.chunks),
+    };
+  }
+
+  private async readChunks(connectionId: string, runId: string, count: number): Promise<PrincipalRecord[]> {
+    const keys = Array.from({ length: count }, (_, i) => key.chunk(connectionId, runId, i));
+    const chunks = await this.kv.getMany<PrincipalRecord[]>(keys);
+    const out: PrincipalRecord[] = [];
+    for (const [i, chunk] of chunks.entries()) {
+      if (!chunk) throw new Error(`snapshot ${runId} of connection ${connectionId} is missing chunk ${i}`);
+      for (const p of chunk) out.push(p);
+    }
+    return out;
+  }
+
+  async putRun(run: SyncRunRecord): Promise<void> {
+    const c = run.connectionId;
+    await this.kv.set(key.run(c, run.id), run);
+    const index = (await this.kv.get<string[]>(key.runIndex(c))) ?? [];
+    if (!index.includes(run.id)) {
+      index.push(run.id);
+      const dropped = index.splice(0, Math.max(0, index.length - RUNS_KEPT));
+      await this.kv.set(key.runIndex(c), index);
+      for (const id of dropped) await this.kv.delete(key.run(c, id));
+    }
+  }
+
+  async getRun(connectionId: string, runId: string): Promise<SyncRunRecord | undefined> {
+    return this.kv.get<SyncRunRecord>(key.run(connectionId, runId));
+  }
+
+  /** The last `last` runs, newest first. */
+  async listRuns(connectionId: string, last: number): Promise<SyncRunRecord[]> {
+    const index = (await this.kv.get<string[]>(key.runIndex(connectionId))) ?? [];
+    const ids = index.slice(-last).reverse();
+    const runs = await this.kv.getMany<SyncRunRecord>(ids.map((id) => key.run(connectionId, id)));
+    return runs.filter((r): r is SyncRunRecord => r !== undefined);
+  }
+
+  getState(connectionId: string): Promise<ConnectionState | undefined> {
+    return this.kv.get<ConnectionState>(key.state(connectionId));
+  }
+
+  putState(state: ConnectionState): Promise<void> {
+    return this.kv.set(key.state(state.connectionId), state);
+  }
+
+  async getFindings(): Promise<FindingRecord[]> {
+    return (await this.kv.get<FindingRecord[]>(key.findings)) ?? [];
+  }
+
+  putFindings(findings: readonly FindingRecord[]): Promise<void> {
+    return this.kv.set(key.findings, findings);
+  }
+
+  /**
+   * Removes everything of a connection. The pointer goes first: from that
+   * write on, the snapshot no longer exists for any reader.
+   */
+  async deleteConnection(connectionId: string): Promise<void> {
+    const pointer = await this.kv.get<SnapshotPointer>(key.pointer(connectionId));
+    await this.kv.delete(key.pointer(connectionId));
+    await this.kv.delete(key.state(connectionId));
+    if (pointer) await this.deleteChunks(connectionId, pointer.meta.runId, pointer.chunks);
+    await this.discardStaged(connectionId);
+    const index = (await this.kv.get<string[]>(key.runIndex(connectionId))) ?? [];
+    for (const id of index) await this.kv.delete(key.run(connectionId, id));
+    await this.kv.delete(key.runIndex(connectionId));
+  }
+
+  /** Connection ids this cache holds anything of. */
+  async connectionIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for await (const [k] of this.kv.entries<unknown>()) {
+      const m = /^(?:snapshot|staging|state|runs):(.+)$/.exec(k);
+      if (m?.[1]) ids.add(m[1]);
+    }
+    return ids;
+  }
+
+  /**
+   * Removes chunks no pointer or complete staging record refers to: the
+   * leftovers of a run killed while writing.
+   */
+  async sweep(): Promise<number> {
+    const live = new Set<string>();
+    const chunkKeys: string[] = [];
+    for await (const [k, v] of this.kv.entries<SnapshotPointer | StagingRecord>()) {
+      if (k.startsWith('snapshot:'))
+        live.add(`${k.slice('snapshot:'.length)}:${(v as SnapshotPointer).meta.runId}`);
+      else if (k.startsWith('staging:') && (v as StagingRecord).meta)
+        live.add(`${k.slice('staging:'.length)}:${(v as StagingRecord).runId}`);
+      else if (k.startsWith('chunk:')) chunkKeys.push(k);
+    }
+    let removed = 0;
+    for (const k of chunkKeys) {
+      const owner = k.slice('chunk:'.length).replace(/:\d+$/, '');
+      if (!live.has(owner)) {
+        await this.kv.delete(k);
+        removed++;
+      }
+    }
+    // Staging records of runs that never finished writing.
+    for await (const [k, v] of this.kv.entries<StagingRecord>()) {
+      if (k.startsWith('staging:') && !v.meta) await this.kv.delete(k);
+    }
+    return removed;
+  }
+
+  private async dropStaging(connectionId: string, staged: StagingRecord): Promise<void> {
+    // An incomplete staging record does not know its chunk count: delete until a chunk is missing.
+    if (staged.meta) await this.deleteChunks(connectionId, staged.runId, staged.chunks);
+    else {
+      for (let i = 0; ; i++) {
+        const k = key.chunk(connectionId, staged.runId, i);
+        if ((await this.kv.get(k)) === undefined) break;
+        await this.kv.delete(k);
+      }
+    }
+    await this.kv.delete(key.staging(connectionId));
+  }
+
+  private async deleteChunks(connectionId: string, runId: string, count: number): Promise<void> {
+    for (let i = 0; i < count; i++) await this.kv.delete(key.chunk(connectionId, runId, i));
+  }
+
+  close(): Promise<void> {
+    return this.kv.close();
+  }
+}

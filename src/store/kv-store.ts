@@ -1,0 +1,89 @@
+/**
+ * The one wrapper around Keyv. Keyv swallows store errors unless told not
+ * to; here every failure throws, so a locked or read-only disk surfaces as
+ * an error in the operation that hit it instead of silently losing a write.
+ */
+import KeyvRedis from '@keyv/redis';
+import KeyvSqlite from '@keyv/sqlite';
+import Keyv from 'keyv';
+
+export class StoreError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+export interface KvStore {
+  get<T>(key: string): Promise<T | undefined>;
+  getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]>;
+  set(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Every key of this store's namespace (with values); order unspecified. */
+  entries<T>(): AsyncGenerator<[string, T]>;
+  close(): Promise<void>;
+}
+
+/** Opens `sqlite://path`, `redis://…`, or `memory://` under a namespace. */
+export async function openKvStore(uri: string, namespace: string): Promise<KvStore> {
+  let adapter: KeyvSqlite | KeyvRedis<unknown> | Map<string, unknown>;
+  if (uri.startsWith('sqlite://')) {
+    const sqlite = new KeyvSqlite({ uri, busyTimeout: 5000 });
+    // WAL lets readers go on while a snapshot is written; synchronous=FULL keeps each commit durable.
+    await sqlite.query('PRAGMA journal_mode=WAL');
+    await sqlite.query('PRAGMA synchronous=FULL');
+    adapter = sqlite;
+  } else if (uri.startsWith('redis://') || uri.startsWith('rediss://')) {
+    adapter = new KeyvRedis(uri, { throwOnConnectError: true, throwOnErrors: true });
+  } else if (uri === 'memory://') {
+    adapter = new Map();
+  } else {
+    throw new StoreError(`unsupported store URI: ${uri.replace(/\/\/.*@/, '//***@')}`);
+  }
+  const keyv = new Keyv({
+    store: adapter,
+    namespace,
+    throwOnErrors: true,
+    serialize: (data) => JSON.stringify(data),
+    deserialize: (data) => JSON.parse(data),
+  });
+  let lastError: unknown = null;
+  // Keyv emits errors as well as throwing them; an unhandled 'error' event would crash the process.
+  keyv.on('error', (err: unknown) => {
+    lastError = err;
+  });
+  const wrap = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
+    try {
+      return await op();
+    } catch (err) {
+      throw new StoreError(
+        `store ${namespace}: ${what} failed: ${(err as Error).message ?? String(lastError)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  };
+  return {
+    get: <T>(key: string) => wrap('get', () => keyv.get<T>(key)),
+    getMany: <T>(keys: readonly string[]) =>
+      wrap('getMany', async () => (keys.length === 0 ? [] : keyv.getMany<T>([...keys]))),
+    set: (key, value) =>
+      wrap('set', async () => {
+        const ok = await keyv.set(key, value);
+        if (!ok) throw new StoreError(`store ${namespace}: set ${key} was refused`);
+      }),
+    delete: (key) =>
+      wrap('delete', async () => {
+        await keyv.delete(key);
+      }),
+    async *entries<T>(): AsyncGenerator<[string, T]> {
+      const iterator = keyv.iterator;
+      if (!iterator) throw new StoreError(`store ${namespace}: cannot list keys`);
+      for await (const [key, value] of iterator(undefined) as AsyncGenerator<[string, T]>) {
+        yield [key, value];
+      }
+    },
+    close: () => wrap('close', () => keyv.disconnect()),
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * Validation of connection settings as an administrator enters them. Every
+ * rule throws a ValidationError naming the field, before anything is stored.
+ */
+import { X509Certificate } from 'node:crypto';
+import cronParser from 'cron-parser';
+import type { ReadOverrides, TlsMode } from '../ldap/types.js';
+import { DEFAULT_SCHEDULE } from '../model/connection.js';
+import { DnSyntaxError, normalizeDn } from '../model/dn.js';
+import { ValidationError } from '../model/errors.js';
+import { isCleanText } from '../model/text.js';
+
+export interface ConnectionInput {
+  name?: string | null;
+  domain?: string | null;
+  searchBase?: string | null;
+  servers?: readonly string[] | null;
+  tls?: TlsMode | null;
+  caCertificate?: string | null;
+  tlsVerify?: boolean | null;
+  bindDn?: string | null;
+  bindPassword?: string | null;
+  includeContacts?: boolean | null;
+  schedule?: string | null;
+  enabled?: boolean | null;
+  deleteThreshold?: number | null;
+  userFilter?: string | null;
+  groupFilter?: string | null;
+  contactFilter?: string | null;
+}
+
+/** A complete, validated set of settings (bind password still in clear). */
+export interface ValidConnection {
+  readonly name: string;
+  readonly domain: string;
+  readonly searchBase: string;
+  readonly servers: readonly string[];
+  readonly tls: TlsMode;
+  readonly caCertificate: string | null;
+  readonly tlsVerify: boolean;
+  readonly bindDn: string | null;
+  readonly includeContacts: boolean;
+  readonly schedule: string;
+  readonly enabled: boolean;
+  readonly deleteThreshold: number | null;
+  readonly overrides: ReadOverrides;
+}
+
+export const LIMITS = {
+  name: 200,
+  domain: 253,
+  dn: 2048,
+  servers: 20,
+  url: 512,
+  caCertificate: 256 * 1024,
+  password: 1024,
+  filter: 4096,
+  schedule: 128,
+} as const;
+
+function text(field: string, value: string, max: number): string {
+  if (!isCleanText(value))
+    throw new ValidationError(field, 'is not valid text (NUL or lone surrogate)', 'INVALID_TEXT');
+  if (value.length > max) throw new ValidationError(field, `is longer than ${max} characters`, 'TOO_LONG');
+  return value;
+}
+
+export function validateName(value: string): string {
+  const name = text('name', value, LIMITS.name).trim();
+  if (name === '') throw new ValidationError('name', 'must not be empty', 'EMPTY');
+  return name;
+}
+
+export function validateDomain(value: string): string {
+  const domain = text('domain', value, LIMITS.domain).trim().toLowerCase().replace(/\.$/, '');
+  if (
+    !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/.test(
+      domain,
+    )
+  ) {
+    throw new ValidationError('domain', `"${domain}" is not a DNS domain name`, 'INVALID_DOMAIN');
+  }
+  return domain;
+}
+
+export function validateDn(field: string, value: string): string {
+  const dn = text(field, value, LIMITS.dn).trim();
+  try {
+    normalizeDn(dn);
+  } catch (err) {
+    if (err instanceof DnSyntaxError)
+      throw new ValidationError(field, `is not a DN: ${err.message}`, 'INVALID_DN');
+    throw err;
+  }
+  return dn;
+}
+
+export function validateServerUrl(field: string, value: string, tls: TlsMode): string {
+  const raw = text(field, value, LIMITS.url).trim();
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ValidationError(field, `"${raw}" is not a URL`, 'INVALID_URL');
+  }
+  if (url.protocol !== 'ldap:' && url.protocol !== 'ldaps:') {
+    throw new ValidationError(field, `"${raw}" is not an ldap:// or ldaps:// URL`, 'INVALID_URL');
+  }
+  if (
+    !url.hostname ||
+    url.username ||
+    url.password ||
+    (url.pathname !== '' && url.pathname !== '/') ||
+    url.search
+  ) {
+    throw new ValidationError(field, `"${raw}" must be scheme://host[:port] only`, 'INVALID_URL');
+  }
+  if (tls === 'LDAPS' && url.protocol !== 'ldaps:') {
+    throw new ValidationError(field, `"${raw}": tls LDAPS needs ldaps:// URLs`, 'TLS_MISMATCH');
+  }
+  if (tls !== 'LDAPS' && url.protocol === 'ldaps:') {
+    throw new ValidationError(field, `"${raw}": an ldaps:// URL needs tls LDAPS`, 'TLS_MISMATCH');
+  }
+  return `${url.protocol}//${url.host}`;
+}
+
+export function validateSchedule(value: string): string {
+  const schedule = text('schedule', value, LIMITS.schedule).trim();
+  const fields = schedule.split(/\s+/);
+  if (fields.length < 5 || fields.length > 6) {
+    throw new ValidationError(
+      'schedule',
+      `"${schedule}" is not a cron expression (5 or 6 fields)`,
+      'INVALID_CRON',
+    );
+  }
+  try {
+    cronParser.parseExpression(schedule);
+  } catch (err) {
+    throw new ValidationError(
+      'schedule',
+      `"${schedule}" is not a cron expression: ${(err as Error).message}`,
+      'INVALID_CRON',
+    );
+  }
+  return schedule;
+}
+
+export function validateCaCertificate(value: string): string {
+  const pem = text('caCertificate', value, LIMITS.caCertificate).trim();
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0)
+    throw new ValidationError('caCertificate', 'holds no PEM certificate', 'INVALID_CERTIFICATE');
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw new ValidationError(
+        'caCertificate',
+        'holds a certificate that cannot be parsed',
+        'INVALID_CERTIFICATE',
+      );
+    }
+  }
+  return blocks.join('\n');
+}
+
+/** A bind name is a DN, a user principal name (user@realm) or NETBIOS\user. */
+export function validateBindDn(value: string): string {
+  const v = text('bindDn', value, LIMITS.dn).trim();
+  if (/^[^@\s\\]+@[^@\s\\]+$/.test(v) || /^[^\\\s]+\\[^\\\s]+$/.test(v)) return v;
+  return validateDn('bindDn', v);
+}
+
+function validateFilter(field: string, value: string): string {
+  const f = text(field, value, LIMITS.filter).trim();
+  // Balanced parentheses around the whole: the LDAP layer parses it fully.
+  let depth = 0;
+  for (const ch of f) {
+    if (ch === '(') depth++;
+    else if (ch === ')' && --depth < 0) break;
+  }
+  if (!f.startsWith('(') || depth !== 0)
+    throw new ValidationError(field, 'is not an LDAP filter', 'INVALID_FILTER');
+  return f;
+}
+
+/** Validates a complete new connection (defaults per the contract). */
+export function validateNew(
+  input: ConnectionInput & { name: string; domain: string; searchBase: string },
+): ValidConnection {
+  const tls = input.tls ?? 'NONE';
+  const overrides: { userFilter?: string; groupFilter?: string; contactFilter?: string } = {};
+  if (input.userFilter) overrides.userFilter = validateFilter('userFilter', input.userFilter);
+  if (input.groupFilter) overrides.groupFilter = validateFilter('groupFilter', input.groupFilter);
+  if (input.contactFilter) overrides.contactFilter = validateFilter('contactFilter', input.contactFilter);
+  const servers = input.servers ?? [];
+  if (servers.length > LIMITS.servers) {
+    throw new ValidationError('servers', `at most ${LIMITS.servers} servers`, 'TOO_MANY');
+  }
+  const threshold = input.deleteThreshold ?? null;
+  if (threshold !== null && !(threshold >= 0 && threshold <= 1)) {
+    throw new ValidationError('deleteThreshold', 'must be between 0 and 1', 'OUT_OF_RANGE');
+  }
+  if (input.bindPassword !== undefined && input.bindPassword !== null) {
+    text('bindPassword', input.bindPassword, LIMITS.password);
+  }
+  const bindDn = input.bindDn?.trim() ? validateBindDn(input.bindDn) : null;
+  return {
+    name: validateName(input.name),
+    domain: validateDomain(input.domain),
+    searchBase: validateDn('searchBase', input.searchBase),
+    servers: [...new Set(servers.map((s, i) => validateServerUrl(`servers[${i}]`, s, tls)))],
+    tls,
+    caCertificate: input.caCertificate?.trim() ? validateCaCertificate(input.caCertificate) : null,
+    tlsVerify: input.tlsVerify ?? true,
+    bindDn,
+    includeContacts: input.includeContacts ?? false,
+    schedule: validateSchedule(input.schedule ?? DEFAULT_SCHEDULE),
+    enabled: input.enabled ?? true,
+    deleteThreshold: threshold,
+    overrides,
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Adding, changing, deleting and testing connections. Validates first and
+ * writes once, so bad input changes nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import { testConnection as runConnectionTest } from '../ldap/index.js';
+import type { ConnectionTestReport, LdapLimits } from '../ldap/types.js';
+import type { ConnectionRecord } from '../model/connection.js';
+import { normalizeDn } from '../model/dn.js';
+import { NotFoundError, ValidationError } from '../model/errors.js';
+import type { SecretBox } from '../store/secret-box.js';
+import type { SettingsStore } from '../store/settings-store.js';
+import { type ConnectionInput, type ValidConnection, validateNew } from './connection-input.js';
+import type { SyncEngine } from './sync-engine.js';
+
+export interface ConnectionServiceDeps {
+  readonly settings: SettingsStore;
+  readonly box: SecretBox;
+  readonly engine: SyncEngine;
+  readonly limits: LdapLimits;
+  /** Called after any change, so schedules and other nodes follow. */
+  readonly onChange: (connectionId: string, change: 'added' | 'updated' | 'deleted') => void;
+}
+
+type NewConnectionInput = ConnectionInput & { name: string; domain: string; searchBase: string };
+
+export class ConnectionService {
+  constructor(private readonly deps: ConnectionServiceDeps) {}
+
+  list(): Promise<ConnectionRecord[]> {
+    return this.deps.settings.listConnections();
+  }
+
+  get(id: string): Promise<ConnectionRecord | undefined> {
+    return this.deps.settings.getConnection(id);
+  }
+
+  async require(id: string): Promise<ConnectionRecord> {
+    const c = await this.get(id);
+    if (!c) throw new NotFoundError('connection', id);
+    return c;
+  }
+
+  async add(input: NewConnectionInput): Promise<ConnectionRecord> {
+    const valid = validateNew(input);
+    await this.assertUniqueBase(valid, null);
+    const now = new Date().toISOString();
+    const record: ConnectionRecord = {
+      id: randomUUID(),
+      ...valid,
+      bindPasswordSealed: input.bindPassword ? this.deps.box.seal(input.bindPassword) : null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.deps.settings.putConnection(record);
+    this.deps.onChange(record.id, 'added');
+    return record;
+  }
+
+  /** Fields left out (or null) keep their value; an empty bindPassword removes it. */
+  async update(id: string, input: ConnectionInput): Promise<ConnectionRecord> {
+    if (input.domain !== undefined && input.domain !== null) {
+      throw new ValidationError(
+        'domain',
+        'cannot be changed; add a connection for the other domain',
+        'IMMUTABLE',
+      );
+    }
+    const current = await this.require(id);
+    const merged: NewConnectionInput = {
+      name: input.name ?? current.name,
+      domain: current.domain,
+      searchBase: input.searchBase ?? current.searchBase,
+      servers: input.servers ?? current.servers,
+      tls: input.tls ?? current.tls,
+      caCertificate: input.caCertificate ?? current.caCertificate,
+      tlsVerify: input.tlsVerify ?? current.tlsVerify,
+      bindDn: input.bindDn ?? current.bindDn,
+      includeContacts: input.includeContacts ?? current.includeContacts,
+      schedule: input.schedule ?? current.schedule,
+      enabled: input.enabled ?? current.enabled,
+      deleteThreshold: input.deleteThreshold ?? current.deleteThreshold,
+      userFilter: input.userFilter ?? current.overrides.userFilter ?? null,
+      groupFilter: input.groupFilter ?? current.overrides.groupFilter ?? null,
+      contactFilter: input.contactFilter ?? current.overrides.contactFilter ?? null,
+      bindPassword: input.bindPassword,
+    };
+    const valid = validateNew(merged);
+    await this.assertUniqueBase(valid, id);
+    let sealed = current.bindPasswordSealed;
+    if (input.bindPassword === '') sealed = null;
+    else if (input.bindPassword) sealed = this.deps.box.seal(input.bindPassword);
+    const record: ConnectionRecord = {
+      ...current,
+      ...valid,
+      bindPasswordSealed: sealed,
+      updatedAt: new Date().toISOString(),
+    };
+    await this.deps.settings.putConnection(record);
+    this.deps.onChange(id, 'updated');
+    return record;
+  }
+
+  /** Removes the settings first (the authority), then every cached entry and run. */
+  async delete(id: string): Promise<boolean> {
+    await this.require(id);
+    await this.deps.settings.deleteConnection(id);
+    await this.deps.engine.removeConnection(id);
+    this.deps.onChange(id, 'deleted');
+    return true;
+  }
+
+  /** Connects, binds and counts with these settings; stores nothing. */
+  async test(input: NewConnectionInput): Promise<ConnectionTestReport> {
+    const valid = validateNew(input);
+    return runConnectionTest(
+      {
+        domain: valid.domain,
+        searchBase: valid.searchBase,
+        servers: valid.servers,
+        tls: valid.tls,
+        caCertificate: valid.caCertificate,
+        tlsVerify: valid.tlsVerify,
+        bindDn: valid.bindDn,
+        bindPassword: input.bindPassword ?? null,
+        includeContacts: valid.includeContacts,
+        overrides: valid.overrides,
+      },
+      this.deps.limits,
+    );
+  }
+
+  private async assertUniqueBase(valid: ValidConnection, selfId: string | null): Promise<void> {
+    const base = normalizeDn(valid.searchBase);
+    for (const other of await this.deps.settings.listConnections()) {
+      if (other.id !== selfId && other.domain === valid.domain && normalizeDn(other.searchBase) === base) {
+        throw new ValidationError(
+          'searchBase',
+          `"${valid.searchBase}" is already used by connection "${other.name}" in domain ${valid.domain}`,
+          'DUPLICATE_SEARCH_BASE',
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,51 @@
+/** What a new snapshot changes against the one it replaces, by principal id. */
+import type { PrincipalRecord } from '../model/principal.js';
+import type { RunChanges } from '../model/run.js';
+
+/** Runs record at most this many ids per list; the counts stay exact. */
+export const CHANGE_LIST_LIMIT = 1000;
+
+function sameRecord(a: PrincipalRecord, b: PrincipalRecord): boolean {
+  return (
+    a.dn === b.dn &&
+    a.displayName === b.displayName &&
+    a.primaryEmail === b.primaryEmail &&
+    a.samAccountName === b.samAccountName &&
+    a.userPrincipalName === b.userPrincipalName &&
+    a.enabled === b.enabled &&
+    a.kind === b.kind &&
+    a.emails.length === b.emails.length &&
+    a.emails.every((e, i) => e === b.emails[i]) &&
+    a.memberIds.length === b.memberIds.length &&
+    a.memberIds.every((m, i) => m === b.memberIds[i])
+  );
+}
+
+export function diffSnapshots(
+  before: readonly PrincipalRecord[],
+  after: readonly PrincipalRecord[],
+): RunChanges {
+  const old = new Map(before.map((p) => [p.id, p]));
+  const added: string[] = [];
+  const updated: string[] = [];
+  let addedCount = 0;
+  let updatedCount = 0;
+  for (const p of after) {
+    const prev = old.get(p.id);
+    if (prev === undefined) {
+      if (addedCount++ < CHANGE_LIST_LIMIT) added.push(p.id);
+    } else {
+      old.delete(p.id);
+      if (!sameRecord(prev, p) && updatedCount++ < CHANGE_LIST_LIMIT) updated.push(p.id);
+    }
+  }
+  const removed = [...old.keys()];
+  return {
+    added,
+    updated,
+    removed: removed.slice(0, CHANGE_LIST_LIMIT),
+    addedCount,
+    updatedCount: updatedCount,
+    removedCount: removed.length,
+  };
+}

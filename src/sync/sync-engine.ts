@@ -1,0 +1,414 @@
+/**
+ * Runs synchronizations: one at a time per connection, each reading the
+ * whole directory into a new snapshot that replaces the old one only once
+ * everything was read, checked and written. A run that fails, is aborted or
+ * is killed leaves the last good snapshot served.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { openSession } from '../ldap/index.js';
+import type { LdapLimits, LdapSettings } from '../ldap/types.js';
+import type { ConnectionRecord } from '../model/connection.js';
+import { ConflictError, NotFoundError } from '../model/errors.js';
+import type { ConnectionState } from '../model/node.js';
+import type { PrincipalKind, Snapshot, SnapshotCounts } from '../model/principal.js';
+import type { SyncRunRecord, SyncTrigger } from '../model/run.js';
+import type { CacheStore } from '../store/cache-store.js';
+import type { SecretBox } from '../store/secret-box.js';
+import type { SettingsStore } from '../store/settings-store.js';
+import type { Logger } from './logger.js';
+import { SnapshotBuilder } from './snapshot-builder.js';
+import { diffSnapshots } from './snapshot-diff.js';
+import type { SnapshotSet } from './snapshot-set.js';
+
+export interface SyncEngineDeps {
+  readonly settings: SettingsStore;
+  readonly cache: CacheStore;
+  readonly box: SecretBox;
+  readonly snapshots: SnapshotSet;
+  readonly nodeName: string;
+  readonly limits: LdapLimits;
+  /** Default share of the cache a run may remove before it is held. */
+  readonly deleteThreshold: number;
+  readonly logger: Logger;
+  /** How often a running sync reports progress (default 500 ms). */
+  readonly progressIntervalMs?: number;
+}
+
+export interface SyncEngineEvents {
+  /** A run started, progressed or ended. */
+  run: [SyncRunRecord];
+  /** A connection's snapshot was replaced (or removed, with `null`). */
+  swapped: [connectionId: string, snapshot: Snapshot | null];
+  /** A connection's state changed. */
+  state: [ConnectionState];
+}
+
+const EMPTY_COUNTS: SnapshotCounts = { users: 0, groups: 0, contacts: 0, addresses: 0 };
+
+interface Running {
+  run: SyncRunRecord;
+  readonly abort: AbortController;
+  readonly done: Promise<SyncRunRecord>;
+}
+
+/** The run was stopped on purpose (shutdown or deletion), not by a directory failure. */
+class RunAborted extends Error {}
+
+export class SyncEngine extends EventEmitter<SyncEngineEvents> {
+  private readonly running = new Map<string, Running>();
+  private readonly states = new Map<string, ConnectionState>();
+  private stopping = false;
+
+  constructor(private readonly deps: SyncEngineDeps) {
+    super();
+  }
+
+  /**
+   * Loads every persisted snapshot and state so that the node serves before
+   * its first sync; drops what belongs to connections that no longer exist
+   * and marks runs a killed process left RUNNING as failed.
+   */
+  async loadPersisted(): Promise<void> {
+    const { cache, settings, snapshots, logger } = this.deps;
+    const connections = await settings.listConnections();
+    const known = new Set(connections.map((c) => c.id));
+    for (const id of await cache.connectionIds()) {
+      if (!known.has(id)) {
+        logger.info({ connectionId: id }, 'removing the cache of a deleted connection');
+        await cache.deleteConnection(id);
+      }
+    }
+    const swept = await cache.sweep();
+    if (swept > 0) logger.info({ chunks: swept }, 'removed chunks of interrupted syncs');
+    for (const c of connections) {
+      const snapshot = await cache.loadSnapshot(c.id);
+      if (snapshot) snapshots.replace(snapshot);
+      let state = (await cache.getState(c.id)) ?? this.emptyState(c.id, snapshot);
+      if (state.lastRun?.status === 'RUNNING') {
+        const interrupted: SyncRunRecord = {
+          ...state.lastRun,
+          status: 'FAILED',
+          finishedAt: new Date().toISOString(),
+          error: 'interrupted: the process stopped during this run; the previous snapshot was kept',
+        };
+        await cache.putRun(interrupted);
+        state = { ...state, status: 'FAILED', lastRun: interrupted };
+        await cache.putState(state);
+      }
+      this.states.set(c.id, state);
+    }
+  }
+
+  state(connectionId: string): ConnectionState {
+    return (
+      this.states.get(connectionId) ??
+      this.emptyState(connectionId, this.deps.snapshots.get(connectionId) ?? null)
+    );
+  }
+
+  hasState(connectionId: string): boolean {
+    return this.states.has(connectionId);
+  }
+
+  /** Starts tracking a connection this node has not synced yet (added here or on another node). */
+  track(connectionId: string): void {
+    if (!this.states.has(connectionId)) this.setState(this.state(connectionId));
+  }
+
+  allStates(): ConnectionState[] {
+    return [...this.states.values()];
+  }
+
+  /** The last `last` runs of a connection, newest first; a run in progress as it is now. */
+  async runs(connectionId: string, last: number): Promise<SyncRunRecord[]> {
+    const stored = await this.deps.cache.listRuns(connectionId, last);
+    const live = this.running.get(connectionId)?.run;
+    return live ? stored.map((r) => (r.id === live.id ? live : r)) : stored;
+  }
+
+  isRunning(connectionId: string): boolean {
+    return this.running.has(connectionId);
+  }
+
+  /** Starts a run, or returns the one in progress for this connection. */
+  async start(connectionId: string, trigger: SyncTrigger): Promise<SyncRunRecord> {
+    const existing = this.running.get(connectionId);
+    if (existing) return existing.run;
+    if (this.stopping) throw new ConflictError('the node is shutting down');
+    const connection = await this.deps.settings.getConnection(connectionId);
+    if (!connection) throw new NotFoundError('connection', connectionId);
+    // Checked again: another caller may have started a run while we read the settings.
+    const raced = this.running.get(connectionId);
+    if (raced) return raced.run;
+    const run: SyncRunRecord = {
+      id: randomUUID(),
+      connectionId,
+      node: this.deps.nodeName,
+      trigger,
+      status: 'RUNNING',
+      phase: 'CONNECTING',
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      server: null,
+      counts: null,
+      error: null,
+      changes: null,
+      progress: 0,
+    };
+    const abort = new AbortController();
+    let resolveDone!: (r: SyncRunRecord) => void;
+    const done = new Promise<SyncRunRecord>((r) => {
+      resolveDone = r;
+    });
+    const entry: Running = { run, abort, done };
+    this.running.set(connectionId, entry);
+    this.setState({ ...this.state(connectionId), status: 'RUNNING', lastRun: run });
+    void this.execute(connection, entry)
+      .then(resolveDone)
+      .finally(() => this.running.delete(connectionId));
+    return run;
+  }
+
+  /** Waits for the connection's run in progress, if any. */
+  async wait(connectionId: string): Promise<SyncRunRecord | null> {
+    return (await this.running.get(connectionId)?.done) ?? null;
+  }
+
+  /** Applies a run that was held because it would have removed too much of the cache. */
+  async confirmHeld(connectionId: string, runId: string): Promise<SyncRunRecord> {
+    const { cache, snapshots } = this.deps;
+    const state = this.state(connectionId);
+    if (state.heldRunId !== runId)
+      throw new ConflictError(`run ${runId} is not held for connection ${connectionId}`);
+    if (this.running.has(connectionId)) throw new ConflictError('a sync of this connection is running');
+    const staged = await cache.loadStagedSnapshot(connectionId);
+    const run = await cache.getRun(connectionId, runId);
+    if (!staged || staged.meta.runId !== runId || !run)
+      throw new ConflictError(`the held run ${runId} is gone`);
+    await cache.promoteStaged(connectionId, runId);
+    snapshots.replace(staged);
+    const applied: SyncRunRecord = { ...run, status: 'SUCCEEDED', error: null };
+    await cache.putRun(applied);
+    this.setState({
+      ...state,
+      status: 'SUCCEEDED',
+      heldRunId: null,
+      lastRun: applied,
+      lastSuccessfulRun: applied,
+      counts: staged.meta.counts,
+    });
+    await cache.putState(this.state(connectionId));
+    this.emit('run', applied);
+    this.emit('swapped', connectionId, staged);
+    return applied;
+  }
+
+  /** Stops any run of the connection and deletes everything cached of it. */
+  async removeConnection(connectionId: string): Promise<void> {
+    const running = this.running.get(connectionId);
+    if (running) {
+      running.abort.abort(new RunAborted('connection deleted'));
+      await running.done;
+    }
+    await this.deps.cache.deleteConnection(connectionId);
+    this.states.delete(connectionId);
+    if (this.deps.snapshots.remove(connectionId)) this.emit('swapped', connectionId, null);
+  }
+
+  /** Aborts every run; their last good snapshots stay as they are. */
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    const runs = [...this.running.values()];
+    for (const r of runs) r.abort.abort(new RunAborted('the node is shutting down'));
+    await Promise.all(runs.map((r) => r.done));
+  }
+
+  private emptyState(connectionId: string, snapshot: Snapshot | null): ConnectionState {
+    return {
+      connectionId,
+      status: 'NEVER',
+      activeServer: null,
+      lastRun: null,
+      lastSuccessfulRun: null,
+      counts: snapshot?.meta.counts ?? EMPTY_COUNTS,
+      heldRunId: null,
+    };
+  }
+
+  private setState(state: ConnectionState): void {
+    this.states.set(state.connectionId, state);
+    this.emit('state', state);
+  }
+
+  private update(entry: Running, patch: Partial<SyncRunRecord>): SyncRunRecord {
+    entry.run = { ...entry.run, ...patch };
+    this.emit('run', entry.run);
+    return entry.run;
+  }
+
+  private ldapSettings(c: ConnectionRecord): LdapSettings {
+    return {
+      domain: c.domain,
+      searchBase: c.searchBase,
+      servers: c.servers,
+      tls: c.tls,
+      caCertificate: c.caCertificate,
+      tlsVerify: c.tlsVerify,
+      bindDn: c.bindDn,
+      bindPassword: c.bindPasswordSealed ? this.deps.box.open(c.bindPasswordSealed) : null,
+      includeContacts: c.includeContacts,
+      overrides: c.overrides,
+    };
+  }
+
+  private async execute(connection: ConnectionRecord, entry: Running): Promise<SyncRunRecord> {
+    const { cache, snapshots, logger, limits } = this.deps;
+    const id = connection.id;
+    const signal = entry.abort.signal;
+    const started = Date.now();
+    const log = { connectionId: id, runId: entry.run.id };
+    const checkAbort = () => {
+      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new RunAborted('aborted');
+    };
+    try {
+      await cache.putRun(entry.run);
+      this.emit('run', entry.run);
+      logger.info({ ...log, trigger: entry.run.trigger }, 'sync started');
+
+      const session = await openSession(this.ldapSettings(connection), limits, signal);
+      const builder = new SnapshotBuilder(id);
+      try {
+        this.update(entry, { server: session.server, phase: 'READING' });
+        logger.info(
+          { ...log, server: session.server, flavour: session.flavour, ms: Date.now() - started },
+          'bound',
+        );
+        const kinds: PrincipalKind[] = ['USER', 'GROUP'];
+        if (connection.includeContacts) kinds.push('CONTACT');
+        const interval = this.deps.progressIntervalMs ?? 500;
+        let lastProgress = Date.now();
+        const readStart = Date.now();
+        const results = await Promise.all(
+          kinds.map((kind) =>
+            session.read(
+              kind,
+              (entries) => {
+                builder.add(entries);
+                if (Date.now() - lastProgress >= interval) {
+                  lastProgress = Date.now();
+                  this.update(entry, { progress: builder.size });
+                }
+              },
+              signal,
+            ),
+          ),
+        );
+        logger.info(
+          {
+            ...log,
+            entries: builder.size,
+            skipped: results.reduce((n, r) => n + r.skipped, 0),
+            rangedRequests: results.reduce((n, r) => n + r.rangedRequests, 0),
+            ms: Date.now() - readStart,
+          },
+          'read',
+        );
+        checkAbort();
+        this.update(entry, { phase: 'BUILDING', progress: builder.size });
+        const snapshot = builder.build({
+          connectionId: id,
+          runId: entry.run.id,
+          createdAt: new Date().toISOString(),
+          netbiosName: session.netbiosName,
+        });
+        const previous = snapshots.get(id);
+        const changes = diffSnapshots(previous?.principals ?? [], snapshot.principals);
+        const threshold = connection.deleteThreshold ?? this.deps.deleteThreshold;
+        const before = previous?.principals.length ?? 0;
+        checkAbort();
+        this.update(entry, { phase: 'SAVING', counts: snapshot.meta.counts, changes });
+        await cache.stageSnapshot(snapshot);
+        if (before > 0 && changes.removedCount / before > threshold) {
+          // An unreachable subtree or a wrong filter looks like mass deletion: keep serving, ask first.
+          const message = `held: this run would remove ${changes.removedCount} of ${before} cached objects (more than ${Math.round(threshold * 100)}%); confirm it to apply`;
+          const held = this.update(entry, {
+            status: 'HELD',
+            phase: 'DONE',
+            finishedAt: new Date().toISOString(),
+            error: message,
+          });
+          await cache.putRun(held);
+          this.setState({
+            ...this.state(id),
+            status: 'HELD',
+            activeServer: session.server,
+            lastRun: held,
+            heldRunId: held.id,
+          });
+          await cache.putState(this.state(id));
+          logger.warn({ ...log, removed: changes.removedCount, before }, 'sync held for confirmation');
+          return held;
+        }
+        checkAbort();
+        await cache.promoteStaged(id, entry.run.id);
+        snapshots.replace(snapshot);
+        const done = this.update(entry, {
+          status: 'SUCCEEDED',
+          phase: 'DONE',
+          finishedAt: new Date().toISOString(),
+        });
+        await cache.putRun(done);
+        this.setState({
+          connectionId: id,
+          status: 'SUCCEEDED',
+          activeServer: session.server,
+          lastRun: done,
+          lastSuccessfulRun: done,
+          counts: snapshot.meta.counts,
+          heldRunId: null,
+        });
+        await cache.putState(this.state(id));
+        logger.info(
+          {
+            ...log,
+            ...snapshot.meta.counts,
+            added: changes.addedCount,
+            updated: changes.updatedCount,
+            removed: changes.removedCount,
+            unresolvedMembers: builder.unresolvedMembers,
+            ms: Date.now() - started,
+          },
+          'sync succeeded',
+        );
+        this.emit('swapped', id, snapshot);
+        return done;
+      } finally {
+        await session.close().catch(() => {});
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const failed = this.update(entry, {
+        status: 'FAILED',
+        phase: 'DONE',
+        finishedAt: new Date().toISOString(),
+        error: message,
+      });
+      logger.warn(
+        { ...log, err: message, ms: Date.now() - started },
+        'sync failed; the last good snapshot stays',
+      );
+      try {
+        await cache.discardStaged(id, entry.run.id);
+        await cache.putRun(failed);
+        if (!(err instanceof RunAborted && err.message === 'connection deleted')) {
+          this.setState({ ...this.state(id), status: 'FAILED', lastRun: failed });
+          await cache.putState(this.state(id));
+        }
+      } catch (storeErr) {
+        logger.error({ ...log, err: (storeErr as Error).message }, 'could not record the failed run');
+      }
+      return failed;
+    }
+  }
+}
