@@ -73,6 +73,7 @@ export async function createGateway(
     limits,
     deleteThreshold: config.deleteThreshold,
     logger: log.child({ component: 'sync' }),
+    afterSwap: (connectionId) => directory.rebuild(connectionId),
   });
   const directory = new LiveDirectory({
     snapshots,
@@ -113,7 +114,6 @@ export async function createGateway(
     engine,
     limits,
     onChange: (connectionId, change) => {
-      if (change === 'deleted') void directory.rebuild(connectionId);
       events.pubsub.publish(TOPICS.SETTINGS_CHANGED, { node: config.nodeName, connectionId, change });
       reconcile(false).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'reconcile failed'));
     },
@@ -131,11 +131,6 @@ export async function createGateway(
         metrics.lastSuccess.set({ connection: run.connectionId }, Date.parse(run.finishedAt) / 1000);
       }
     }
-  });
-  engine.on('swapped', (connectionId) => {
-    directory.rebuild(connectionId).catch((err: unknown) => {
-      log.error({ err: (err as Error).message, connectionId }, 'could not rebuild the directory view');
-    });
   });
   engine.on('state', () => void nodes.publish());
   directory.on('view', (view) => {

@@ -3,6 +3,7 @@
  * to; here every failure throws, so a locked or read-only disk surfaces as
  * an error in the operation that hit it instead of silently losing a write.
  */
+import { chmod } from 'node:fs/promises';
 import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
@@ -29,6 +30,10 @@ export async function openKvStore(uri: string, namespace: string): Promise<KvSto
   let adapter: KeyvSqlite | KeyvRedis<unknown> | Map<string, unknown>;
   if (uri.startsWith('sqlite://')) {
     const sqlite = new KeyvSqlite({ uri, busyTimeout: 5000 });
+    const file = uri.slice('sqlite://'.length);
+    // The cache holds the whole address book and sealed bind passwords: owner only.
+    await sqlite.query('SELECT 1');
+    if (file !== ':memory:') await chmod(file, 0o600);
     // WAL lets readers go on while a snapshot is written; synchronous=FULL keeps each commit durable.
     await sqlite.query('PRAGMA journal_mode=WAL');
     await sqlite.query('PRAGMA synchronous=FULL');

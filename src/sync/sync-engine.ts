@@ -31,6 +31,12 @@ export interface SyncEngineDeps {
   /** Default share of the cache a run may remove before it is held. */
   readonly deleteThreshold: number;
   readonly logger: Logger;
+  /**
+   * Called after a snapshot was swapped in (or removed, with null) and
+   * awaited before the run reports success, so that what a client reads
+   * after seeing SUCCEEDED is the new snapshot with its indexes and findings.
+   */
+  readonly afterSwap?: (connectionId: string, snapshot: Snapshot | null) => Promise<void>;
   /** How often a running sync reports progress (default 500 ms). */
   readonly progressIntervalMs?: number;
 }
@@ -188,6 +194,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       throw new ConflictError(`the held run ${runId} is gone`);
     await cache.promoteStaged(connectionId, runId);
     snapshots.replace(staged);
+    await this.indexSwap(connectionId, staged);
     const applied: SyncRunRecord = { ...run, status: 'SUCCEEDED', error: null };
     await cache.putRun(applied);
     this.setState({
@@ -213,7 +220,22 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     }
     await this.deps.cache.deleteConnection(connectionId);
     this.states.delete(connectionId);
-    if (this.deps.snapshots.remove(connectionId)) this.emit('swapped', connectionId, null);
+    if (this.deps.snapshots.remove(connectionId)) {
+      await this.indexSwap(connectionId, null);
+      this.emit('swapped', connectionId, null);
+    }
+  }
+
+  private async indexSwap(connectionId: string, snapshot: Snapshot | null): Promise<void> {
+    try {
+      await this.deps.afterSwap?.(connectionId, snapshot);
+    } catch (err) {
+      // The snapshot is already the served one; an index failure must not turn the run into a failure.
+      this.deps.logger.error(
+        { connectionId, err: (err as Error).message },
+        'indexing the new snapshot failed',
+      );
+    }
   }
 
   /** Aborts every run; their last good snapshots stay as they are. */
@@ -353,6 +375,8 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
         checkAbort();
         await cache.promoteStaged(id, entry.run.id);
         snapshots.replace(snapshot);
+        this.update(entry, { phase: 'DETECTING' });
+        await this.indexSwap(id, snapshot);
         const done = this.update(entry, {
           status: 'SUCCEEDED',
           phase: 'DONE',

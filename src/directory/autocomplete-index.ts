@@ -1,0 +1,497 @@
+/**
+ * The autocomplete index behind the Sender and Recipient fields: every
+ * address of every user, group and contact is one suggestion, found by the
+ * start of the address, the start of any word of the owner's display name,
+ * or the start of its account name.
+ *
+ * Ranking, best first (each rule breaks the ties of the one before):
+ *   1. exact before prefix: the whole address, a whole name word (or the
+ *      rest of the name from that word on) or the whole account name
+ *      equals what was typed;
+ *   2. by what matched: address, then display name, then account name
+ *      (what the user sees is the address; a name or an account is a
+ *      way of reaching it);
+ *   3. the primary address before aliases;
+ *   4. enabled before disabled owners;
+ *   5. alphabetically by folded address, then spelling, then owner id.
+ *
+ * Nothing is scanned per query. Suggestions are numbered in rule-5 order,
+ * and split into shards by (domain, kind) so that the domain and kind
+ * filters only choose shards. Each shard holds, per address class (rules 3
+ * and 4), the ascending suggestion numbers, which is at once the order of
+ * their folded addresses (binary search for the prefix range) and the rank
+ * order (a k-way merge of the chosen shards takes the best `first` in
+ * O(first + shards) after O(shards · log n) searches).
+ *
+ * Name words and account names are kept per owner, as sorted unique keys
+ * with posting lists of owners (one owner's words are stored once, not once
+ * per address). Their key order is not address order, so a name or account
+ * tier collects the suggestions of its key range up to CANDIDATE_CAP and
+ * selects the best `first` from those without sorting them. When a range
+ * holds more candidates than the cap (a one-letter prefix over 100,000
+ * names), the answer is still only real matches of that tier, best ranked
+ * among the first CANDIDATE_CAP in key order; it is only reached when the
+ * address tiers above gave fewer than `first` results.
+ */
+import { PRINCIPAL_KINDS, type PrincipalKind, type PrincipalRecord } from '../model/principal.js';
+import { fold, lowerBound, nameQuery, nameWords } from './fold.js';
+
+export interface AddressSuggestion {
+  readonly address: string;
+  readonly principal: PrincipalRecord;
+}
+
+export interface SuggestOptions {
+  /** How many suggestions (default 10, at most CANDIDATE_CAP). */
+  readonly first?: number;
+  /** Only these kinds; null, undefined or empty: every kind. */
+  readonly kinds?: readonly PrincipalKind[] | null;
+  /** Only owners whose connection serves this mail domain (compared folded). */
+  readonly domain?: string | null;
+}
+
+/** Maps a connection id to the mail domain it serves. */
+export type ConnectionDomain = (connectionId: string) => string | null | undefined;
+
+export const DEFAULT_SUGGESTIONS = 10;
+/** Most suggestions ranked per name or account tier of one query. */
+export const CANDIDATE_CAP = 5000;
+/** Words of one display name that are indexed (and start a phrase key). */
+const MAX_NAME_WORDS = 12;
+
+// Address classes in rank order: rules 3 and 4.
+const CLASS_COUNT = 4;
+function classOf(primary: boolean, enabled: boolean): number {
+  return (primary ? 0 : 2) + (enabled ? 0 : 1);
+}
+
+/** Sorted unique keys, each with the owners (principal numbers) it reaches. */
+interface KeyedRun {
+  readonly keys: readonly string[];
+  /** Postings of keys[i] are owners[offsets[i] .. offsets[i + 1]). */
+  readonly offsets: Int32Array;
+  readonly owners: Int32Array;
+}
+
+interface Shard {
+  readonly domain: number;
+  readonly kind: number;
+  /** Per address class: ascending suggestion numbers. */
+  readonly addresses: readonly Int32Array[];
+  /** [enabled owners, disabled owners]. */
+  readonly names: readonly KeyedRun[];
+  readonly accounts: readonly KeyedRun[];
+}
+
+type KeySource = 'names' | 'accounts';
+
+const EMPTY_RUN: KeyedRun = { keys: [], offsets: new Int32Array(1), owners: new Int32Array(0) };
+
+export class AutocompleteIndex {
+  private constructor(
+    private readonly principals: readonly PrincipalRecord[],
+    /** Per suggestion, in rank-5 order: owner, spelling, folded address, class. */
+    private readonly suggOwner: Int32Array,
+    private readonly suggAddress: readonly string[],
+    private readonly suggFolded: readonly string[],
+    private readonly suggClass: Uint8Array,
+    /** Suggestions of principal p: ownerSuggs[ownerOffsets[p] .. ownerOffsets[p + 1]). */
+    private readonly ownerOffsets: Int32Array,
+    private readonly ownerSuggs: Int32Array,
+    private readonly shards: readonly Shard[],
+    private readonly domains: ReadonlyMap<string, number>,
+  ) {}
+
+  static empty(): AutocompleteIndex {
+    return AutocompleteIndex.build([], () => null);
+  }
+
+  static build(
+    principals: readonly PrincipalRecord[],
+    connectionDomain: ConnectionDomain,
+  ): AutocompleteIndex {
+    // 1. One suggestion per distinct (folded) address of each principal.
+    const tmpOwner: number[] = [];
+    const tmpAddress: string[] = [];
+    const tmpFolded: string[] = [];
+    const tmpClass: number[] = [];
+    for (let p = 0; p < principals.length; p++) {
+      const principal = principals[p] as PrincipalRecord;
+      const primary = principal.primaryEmail === null ? null : fold(principal.primaryEmail);
+      const seen: string[] = [];
+      for (const address of principal.emails) {
+        const folded = fold(address.trim());
+        if (folded.length === 0 || seen.includes(folded)) continue;
+        seen.push(folded);
+        tmpOwner.push(p);
+        tmpAddress.push(address);
+        tmpFolded.push(folded);
+        tmpClass.push(classOf(folded === primary, principal.enabled));
+      }
+    }
+
+    // 2. Number suggestions in rule-5 order, so that comparing numbers
+    // compares addresses.
+    const n = tmpOwner.length;
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((a, b) => {
+      const fa = tmpFolded[a] as string;
+      const fb = tmpFolded[b] as string;
+      if (fa !== fb) return fa < fb ? -1 : 1;
+      const sa = tmpAddress[a] as string;
+      const sb = tmpAddress[b] as string;
+      if (sa !== sb) return sa < sb ? -1 : 1;
+      const ia = (principals[tmpOwner[a] as number] as PrincipalRecord).id;
+      const ib = (principals[tmpOwner[b] as number] as PrincipalRecord).id;
+      return ia < ib ? -1 : ia > ib ? 1 : 0;
+    });
+    const suggOwner = new Int32Array(n);
+    const suggAddress: string[] = new Array<string>(n);
+    const suggFolded: string[] = new Array<string>(n);
+    const suggClass = new Uint8Array(n);
+    for (let s = 0; s < n; s++) {
+      const t = order[s] as number;
+      suggOwner[s] = tmpOwner[t] as number;
+      suggAddress[s] = tmpAddress[t] as string;
+      suggFolded[s] = tmpFolded[t] as string;
+      suggClass[s] = tmpClass[t] as number;
+    }
+
+    // 3. Each principal's suggestions, ascending.
+    const ownerOffsets = new Int32Array(principals.length + 1);
+    for (let s = 0; s < n; s++) {
+      const at = (suggOwner[s] as number) + 1;
+      ownerOffsets[at] = (ownerOffsets[at] as number) + 1;
+    }
+    for (let p = 0; p < principals.length; p++) {
+      ownerOffsets[p + 1] = (ownerOffsets[p + 1] as number) + (ownerOffsets[p] as number);
+    }
+    const ownerSuggs = new Int32Array(n);
+    const fill = ownerOffsets.slice(0, principals.length);
+    for (let s = 0; s < n; s++) {
+      const p = suggOwner[s] as number;
+      ownerSuggs[fill[p] as number] = s;
+      fill[p] = (fill[p] as number) + 1;
+    }
+
+    // 4. Shards by (domain, kind).
+    const domains = new Map<string, number>();
+    const domainOfConnection = new Map<string, number>();
+    const shardOf = (principal: PrincipalRecord): ShardBuilder => {
+      let d = domainOfConnection.get(principal.connectionId);
+      if (d === undefined) {
+        const name = fold(connectionDomain(principal.connectionId) ?? '');
+        d = domains.get(name);
+        if (d === undefined) {
+          d = domains.size;
+          domains.set(name, d);
+        }
+        domainOfConnection.set(principal.connectionId, d);
+      }
+      const kind = PRINCIPAL_KINDS.indexOf(principal.kind);
+      const key = d * PRINCIPAL_KINDS.length + kind;
+      let shard = builders.get(key);
+      if (shard === undefined) {
+        shard = new ShardBuilder(d, kind);
+        builders.set(key, shard);
+      }
+      return shard;
+    };
+    const builders = new Map<number, ShardBuilder>();
+    for (let s = 0; s < n; s++) {
+      const principal = principals[suggOwner[s] as number] as PrincipalRecord;
+      (shardOf(principal).addresses[suggClass[s] as number] as number[]).push(s);
+    }
+    for (let p = 0; p < principals.length; p++) {
+      // An owner without addresses has nothing to suggest.
+      if (ownerOffsets[p] === ownerOffsets[p + 1]) continue;
+      const principal = principals[p] as PrincipalRecord;
+      const shard = shardOf(principal);
+      const slot = principal.enabled ? 0 : 1;
+      for (const key of nameKeys(principal.displayName)) shard.add('names', slot, key, p);
+      for (const key of accountKeys(principal)) shard.add('accounts', slot, key, p);
+    }
+    const shards = [...builders.values()].map((b) => b.finish());
+
+    return new AutocompleteIndex(
+      principals,
+      suggOwner,
+      suggAddress,
+      suggFolded,
+      suggClass,
+      ownerOffsets,
+      ownerSuggs,
+      shards,
+      domains,
+    );
+  }
+
+  /** Number of suggestions (distinct addresses per owner) indexed. */
+  get size(): number {
+    return this.suggOwner.length;
+  }
+
+  /** The principals receiving mail at this address (folded comparison), by owner id. */
+  owners(address: string): PrincipalRecord[] {
+    const folded = fold(address.trim());
+    const out: PrincipalRecord[] = [];
+    if (folded.length === 0) return out;
+    for (let s = lowerBound(this.suggFolded, folded); this.suggFolded[s] === folded; s++) {
+      out.push(this.principals[this.suggOwner[s] as number] as PrincipalRecord);
+    }
+    return out;
+  }
+
+  /** The suggestions for what the user typed, best first (see the module comment). */
+  suggest(prefix: string, options: SuggestOptions = {}): AddressSuggestion[] {
+    const limit = Math.min(Math.max(0, Math.floor(options.first ?? DEFAULT_SUGGESTIONS)), CANDIDATE_CAP);
+    const addressQuery = fold(prefix.trim());
+    const wordQuery = nameQuery(prefix);
+    if (limit === 0 || (addressQuery.length === 0 && wordQuery.length === 0)) return [];
+    const shards = this.selectShards(options);
+    if (shards.length === 0) return [];
+
+    const picked: number[] = [];
+    const taken = new Set<number>();
+    for (const exact of [true, false]) {
+      if (addressQuery.length > 0) {
+        for (let cls = 0; cls < CLASS_COUNT && picked.length < limit; cls++) {
+          this.mergeAddresses(shards, cls, addressQuery, exact, limit, picked, taken);
+        }
+      }
+      if (wordQuery.length > 0 && picked.length < limit) {
+        this.pickKeyed(shards, 'names', wordQuery, exact, limit, picked, taken);
+      }
+      if (addressQuery.length > 0 && picked.length < limit) {
+        this.pickKeyed(shards, 'accounts', addressQuery, exact, limit, picked, taken);
+      }
+      if (picked.length >= limit) break;
+    }
+    return picked.map((s) => ({
+      address: this.suggAddress[s] as string,
+      principal: this.principals[this.suggOwner[s] as number] as PrincipalRecord,
+    }));
+  }
+
+  private selectShards(options: SuggestOptions): Shard[] {
+    let domain = -1;
+    if (options.domain !== undefined && options.domain !== null) {
+      const d = this.domains.get(fold(options.domain.trim()));
+      if (d === undefined) return [];
+      domain = d;
+    }
+    const kinds =
+      options.kinds && options.kinds.length > 0 ? options.kinds.map((k) => PRINCIPAL_KINDS.indexOf(k)) : null;
+    return this.shards.filter(
+      (s) => (domain < 0 || s.domain === domain) && (kinds === null || kinds.includes(s.kind)),
+    );
+  }
+
+  /** The address matches of one class, merged across shards in rank order. */
+  private mergeAddresses(
+    shards: readonly Shard[],
+    cls: number,
+    query: string,
+    exact: boolean,
+    limit: number,
+    picked: number[],
+    taken: Set<number>,
+  ): void {
+    const folded = this.suggFolded;
+    const runs: Int32Array[] = [];
+    const pos: number[] = [];
+    for (const shard of shards) {
+      const run = shard.addresses[cls] as Int32Array;
+      let i = this.lowerBoundRun(run, query);
+      // The exact matches lead the prefix range; the exact tier took them.
+      if (!exact) while (i < run.length && folded[run[i] as number] === query) i++;
+      runs.push(run);
+      pos.push(i);
+    }
+    const matches = (s: number): boolean => {
+      const f = folded[s] as string;
+      return exact ? f === query : f.startsWith(query);
+    };
+    while (picked.length < limit) {
+      let best = -1;
+      let bestRun = -1;
+      for (let r = 0; r < runs.length; r++) {
+        const run = runs[r] as Int32Array;
+        const i = pos[r] as number;
+        if (i >= run.length) continue;
+        const s = run[i] as number;
+        if (!matches(s)) {
+          pos[r] = run.length;
+          continue;
+        }
+        if (best < 0 || s < best) {
+          best = s;
+          bestRun = r;
+        }
+      }
+      if (best < 0) return;
+      pos[bestRun] = (pos[bestRun] as number) + 1;
+      if (!taken.has(best)) {
+        taken.add(best);
+        picked.push(best);
+      }
+    }
+  }
+
+  /** The name or account matches of one tier: collect up to the cap, then select the best. */
+  private pickKeyed(
+    shards: readonly Shard[],
+    source: KeySource,
+    query: string,
+    exact: boolean,
+    limit: number,
+    picked: number[],
+    taken: Set<number>,
+  ): void {
+    const need = limit - picked.length;
+    const n = this.suggOwner.length;
+    // Rank within a tier: class (rules 3 and 4), then suggestion number (rule 5).
+    const score = (s: number): number => (this.suggClass[s] as number) * n + s;
+    // The best `need` candidates so far, ascending by score, without repeats.
+    const best: number[] = [];
+    let collected = 0;
+    const consider = (s: number): void => {
+      collected++;
+      if (taken.has(s)) return;
+      const sc = score(s);
+      if (best.length === need && sc >= score(best[need - 1] as number)) return;
+      let lo = 0;
+      let hi = best.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (score(best[mid] as number) < sc) lo = mid + 1;
+        else hi = mid;
+      }
+      if (best[lo] === s) return;
+      best.splice(lo, 0, s);
+      if (best.length > need) best.pop();
+    };
+    const addKey = (run: KeyedRun, k: number): void => {
+      for (let j = run.offsets[k] as number; j < (run.offsets[k + 1] as number); j++) {
+        const p = run.owners[j] as number;
+        for (let o = this.ownerOffsets[p] as number; o < (this.ownerOffsets[p + 1] as number); o++) {
+          consider(this.ownerSuggs[o] as number);
+        }
+      }
+    };
+    // Enabled owners first, so that a capped range keeps them.
+    for (let slot = 0; slot < 2 && collected < CANDIDATE_CAP; slot++) {
+      for (const shard of shards) {
+        const run = shard[source][slot] as KeyedRun;
+        let k = lowerBound(run.keys, query);
+        if (exact) {
+          if (run.keys[k] === query) addKey(run, k);
+          continue;
+        }
+        if (run.keys[k] === query) k++;
+        while (
+          k < run.keys.length &&
+          (run.keys[k] as string).startsWith(query) &&
+          collected < CANDIDATE_CAP
+        ) {
+          addKey(run, k);
+          k++;
+        }
+      }
+    }
+    for (const s of best) {
+      taken.add(s);
+      picked.push(s);
+    }
+  }
+
+  private lowerBoundRun(run: Int32Array, key: string): number {
+    let lo = 0;
+    let hi = run.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.suggFolded[run[mid] as number] as string) < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+/**
+ * The name keys of a display name: each word, and each run of two or more
+ * words up to the end ("anna maria müller" → "maria müller" too), so that
+ * typing a first name and the start of a surname narrows the list.
+ */
+export function nameKeys(displayName: string): Set<string> {
+  const words = nameWords(displayName).slice(0, MAX_NAME_WORDS);
+  const keys = new Set<string>(words);
+  for (let i = 0; i + 1 < words.length; i++) keys.add(words.slice(i).join(' '));
+  return keys;
+}
+
+/** The account keys: sAMAccountName and the local part of userPrincipalName. */
+export function accountKeys(principal: PrincipalRecord): Set<string> {
+  const keys = new Set<string>();
+  if (principal.samAccountName) keys.add(fold(principal.samAccountName.trim()));
+  if (principal.userPrincipalName) {
+    const upn = principal.userPrincipalName.trim();
+    const at = upn.lastIndexOf('@');
+    keys.add(fold(at > 0 ? upn.slice(0, at) : upn));
+  }
+  keys.delete('');
+  return keys;
+}
+
+class ShardBuilder {
+  readonly addresses: number[][] = Array.from({ length: CLASS_COUNT }, () => []);
+  // Most keys (account names, runs of name words) have one owner: it is
+  // stored as a number, and only a second owner makes an array. This halves
+  // the build's allocations.
+  private readonly keyed: Record<KeySource, Map<string, number | number[]>[]> = {
+    names: [new Map(), new Map()],
+    accounts: [new Map(), new Map()],
+  };
+
+  constructor(
+    private readonly domain: number,
+    private readonly kind: number,
+  ) {}
+
+  add(source: KeySource, slot: number, key: string, principal: number): void {
+    const map = this.keyed[source][slot] as Map<string, number | number[]>;
+    const owners = map.get(key);
+    if (owners === undefined) map.set(key, principal);
+    else if (typeof owners === 'number') map.set(key, [owners, principal]);
+    else owners.push(principal);
+  }
+
+  finish(): Shard {
+    return {
+      domain: this.domain,
+      kind: this.kind,
+      addresses: this.addresses.map((a) => Int32Array.from(a)),
+      names: this.keyed.names.map(finishRun),
+      accounts: this.keyed.accounts.map(finishRun),
+    };
+  }
+}
+
+function finishRun(map: Map<string, number | number[]>): KeyedRun {
+  if (map.size === 0) return EMPTY_RUN;
+  // Default sort compares UTF-16 code units, as lowerBound and startsWith do.
+  const keys = [...map.keys()].sort();
+  const offsets = new Int32Array(keys.length + 1);
+  let total = 0;
+  for (let k = 0; k < keys.length; k++) {
+    const owners = map.get(keys[k] as string) as number | number[];
+    total += typeof owners === 'number' ? 1 : owners.length;
+    offsets[k + 1] = total;
+  }
+  const list = new Int32Array(total);
+  for (let k = 0; k < keys.length; k++) {
+    const owners = map.get(keys[k] as string) as number | number[];
+    if (typeof owners === 'number') list[offsets[k] as number] = owners;
+    else list.set(owners, offsets[k] as number);
+  }
+  return { keys, offsets, owners: list };
+}

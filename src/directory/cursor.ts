@@ -1,0 +1,67 @@
+/**
+ * Opaque page cursors. A cursor holds the sort key of the last object
+ * returned (folded display name and id), not a position: the next page
+ * starts after that key even when a snapshot swap between two requests has
+ * added or removed objects, so no object is skipped or repeated because of
+ * the swap itself.
+ */
+import { fold } from './fold.js';
+
+/** Bad input from a client (a malformed cursor, a negative page size); the API reports BAD_USER_INPUT. */
+export class DirectoryInputError extends Error {
+  readonly code = 'BAD_USER_INPUT';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'DirectoryInputError';
+  }
+}
+
+export interface SortKey {
+  /** foldKey of the display name. */
+  readonly name: string;
+  readonly id: string;
+}
+
+const VERSION = 'v1';
+
+export function encodeCursor(key: SortKey): string {
+  return Buffer.from(JSON.stringify([VERSION, key.name, key.id]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): SortKey {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new DirectoryInputError('Invalid cursor');
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 3 ||
+    parsed[0] !== VERSION ||
+    typeof parsed[1] !== 'string' ||
+    typeof parsed[2] !== 'string'
+  ) {
+    throw new DirectoryInputError('Invalid cursor');
+  }
+  return { name: parsed[1], id: parsed[2] };
+}
+
+/** Orders principals for every list: folded display name, then id. */
+export function compareKeys(aName: string, aId: string, bName: string, bId: string): number {
+  if (aName !== bName) return aName < bName ? -1 : 1;
+  if (aId !== bId) return aId < bId ? -1 : 1;
+  return 0;
+}
+
+export function sortName(displayName: string): string {
+  return fold(displayName.trim());
+}
+
+/** Checks a page size: a non-negative integer. */
+export function pageSize(first: number | null | undefined, fallback: number): number {
+  const n = first ?? fallback;
+  if (!Number.isInteger(n) || n < 0) throw new DirectoryInputError('first must be a non-negative integer');
+  return n;
+}

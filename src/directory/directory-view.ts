@@ -1,0 +1,346 @@
+/**
+ * The directory cache as GraphQL reads it: every connection's last good
+ * snapshot, with the indexes built once when a snapshot is swapped in.
+ * A view never changes; swapping a snapshot builds a new view and replaces
+ * the reference, so a request that holds a view sees one consistent cache.
+ *
+ * Principals are numbered in display order (folded display name, then id);
+ * every list here (kind lists, members, memberOf) is therefore an ascending
+ * Int32Array and pages are binary searches in it.
+ *
+ * Search in list(): a case-insensitive substring of the display name, any
+ * address, the sAMAccountName or the userPrincipalName. Substring rather
+ * than prefix because an administrator looking for "mueller" expects
+ * "anna.mueller@..." too. It is a filtered scan of the kind's list; its
+ * result is memoized so that the following pages do not scan again.
+ */
+import {
+  countSnapshot,
+  type PrincipalKind,
+  type PrincipalRecord,
+  type Snapshot,
+  type SnapshotCounts,
+  type SnapshotMeta,
+} from '../model/principal.js';
+import { type AddressSuggestion, AutocompleteIndex, type SuggestOptions } from './autocomplete-index.js';
+import { BoundedCache } from './bounded-cache.js';
+import { compareKeys, decodeCursor, encodeCursor, pageSize, sortName } from './cursor.js';
+import {
+  consequences,
+  type DuplicateConsequences,
+  type DuplicateFinding,
+  type DuplicateKind,
+  detectDuplicates,
+  type PrincipalConsequences,
+} from './duplicate-detection.js';
+import { fold } from './fold.js';
+import { MembershipGraph } from './membership-graph.js';
+
+export interface DirectoryViewInput {
+  /** One snapshot per connection; a later snapshot of the same connection replaces an earlier one. */
+  readonly snapshots: readonly Snapshot[];
+  /** The mail domain each connection serves. */
+  readonly connectionDomains: ReadonlyMap<string, string>;
+}
+
+export interface PageInfo {
+  readonly endCursor: string | null;
+  readonly hasNextPage: boolean;
+}
+
+export interface Page<T> {
+  readonly nodes: readonly T[];
+  readonly pageInfo: PageInfo;
+  readonly totalCount: number;
+}
+
+export interface ListOptions {
+  readonly connectionId?: string | null;
+  readonly search?: string | null;
+  /** Page size (default 50). */
+  readonly first?: number | null;
+  readonly after?: string | null;
+}
+
+export interface AddressInfo {
+  readonly address: string;
+  readonly principals: readonly PrincipalRecord[];
+  readonly duplicated: boolean;
+  readonly personalBackupAllowed: boolean;
+  readonly personalListsAllowed: boolean;
+}
+
+/** Milliseconds each part of the build took, for benchmarks and logs. */
+export interface BuildTimings {
+  readonly order: number;
+  readonly autocomplete: number;
+  readonly membership: number;
+  readonly duplicates: number;
+  readonly total: number;
+}
+
+export const DEFAULT_LIST_PAGE = 50;
+export const DEFAULT_MEMBER_PAGE = 100;
+const NO_COUNTS: SnapshotCounts = Object.freeze({ users: 0, groups: 0, contacts: 0, addresses: 0 });
+const EMPTY = new Int32Array(0);
+/** Principal numbers kept across memoized search results. */
+const SEARCH_CACHE_BUDGET = 2_000_000;
+
+export class DirectoryView {
+  readonly findings: readonly DuplicateFinding[];
+  readonly timings: BuildTimings;
+  private readonly principals: readonly PrincipalRecord[];
+  private readonly sortNames: readonly string[];
+  private readonly indexById: ReadonlyMap<string, number>;
+  /** Per kind, then per `${kind}\u0000${connectionId}`: ascending principal numbers. */
+  private readonly lists: ReadonlyMap<string, Int32Array>;
+  private readonly metas: ReadonlyMap<string, SnapshotMeta>;
+  private readonly countsByConnection: ReadonlyMap<string, SnapshotCounts>;
+  private readonly domains: ReadonlyMap<string, string>;
+  private readonly autocompleteIndex: AutocompleteIndex;
+  private readonly graph: MembershipGraph;
+  private readonly duplicateConsequences: DuplicateConsequences;
+  private readonly searchCache = new BoundedCache<string, Int32Array>(
+    SEARCH_CACHE_BUDGET,
+    (l) => l.length + 16,
+  );
+  private searchTexts: string[] | null = null;
+
+  constructor(input: DirectoryViewInput) {
+    const started = performance.now();
+    const latest = new Map<string, Snapshot>();
+    for (const snapshot of input.snapshots) latest.set(snapshot.meta.connectionId, snapshot);
+    this.metas = new Map([...latest].map(([id, s]) => [id, s.meta]));
+    this.domains = input.connectionDomains;
+
+    // Display order; an id seen twice keeps its first record.
+    const seen = new Set<string>();
+    const all: PrincipalRecord[] = [];
+    const counts = new Map<string, SnapshotCounts>();
+    for (const [connectionId, snapshot] of latest) {
+      const own: PrincipalRecord[] = [];
+      for (const p of snapshot.principals) {
+        if (seen.has(p.id)) continue;
+        seen.add(p.id);
+        own.push(p);
+        all.push(p);
+      }
+      counts.set(connectionId, countSnapshot(own));
+    }
+    this.countsByConnection = counts;
+    const names = all.map((p) => sortName(p.displayName));
+    const order = Array.from({ length: all.length }, (_, i) => i);
+    order.sort((a, b) =>
+      compareKeys(
+        names[a] as string,
+        (all[a] as PrincipalRecord).id,
+        names[b] as string,
+        (all[b] as PrincipalRecord).id,
+      ),
+    );
+    this.principals = order.map((i) => all[i] as PrincipalRecord);
+    this.sortNames = order.map((i) => names[i] as string);
+    this.indexById = new Map(this.principals.map((p, i) => [p.id, i]));
+    const lists = new Map<string, number[]>();
+    const push = (key: string, i: number): void => {
+      const list = lists.get(key);
+      if (list === undefined) lists.set(key, [i]);
+      else list.push(i);
+    };
+    this.principals.forEach((p, i) => {
+      push(p.kind, i);
+      push(listKey(p.kind, p.connectionId), i);
+    });
+    this.lists = new Map([...lists].map(([k, l]) => [k, Int32Array.from(l)]));
+    const ordered = performance.now();
+
+    this.autocompleteIndex = AutocompleteIndex.build(this.principals, (c) => this.domains.get(c));
+    const indexed = performance.now();
+    this.graph = MembershipGraph.build(this.principals, (id) => this.indexById.get(id));
+    const graphed = performance.now();
+    this.findings = detectDuplicates(this.principals, (c) => this.metas.get(c)?.netbiosName ?? null);
+    this.duplicateConsequences = consequences(this.findings);
+    const done = performance.now();
+    this.timings = {
+      order: ordered - started,
+      autocomplete: indexed - ordered,
+      membership: graphed - indexed,
+      duplicates: done - graphed,
+      total: done - started,
+    };
+  }
+
+  /** Principals held, across connections. */
+  get size(): number {
+    return this.principals.length;
+  }
+
+  connectionIds(): string[] {
+    return [...this.metas.keys()];
+  }
+
+  /** The metadata of the connection's snapshot in this view (run, time, NetBIOS name, counts as synced). */
+  snapshotMeta(connectionId: string): SnapshotMeta | null {
+    return this.metas.get(connectionId) ?? null;
+  }
+
+  /** Counts of what this view holds for the connection (zeros when it holds none). */
+  counts(connectionId: string): SnapshotCounts {
+    return this.countsByConnection.get(connectionId) ?? NO_COUNTS;
+  }
+
+  byId(id: string): PrincipalRecord | null {
+    const i = this.indexById.get(id);
+    return i === undefined ? null : (this.principals[i] as PrincipalRecord);
+  }
+
+  /** Every principal receiving mail at the address (folded comparison), sorted by address spelling then id. */
+  byEmail(address: string): PrincipalRecord[] {
+    return this.autocompleteIndex.owners(address);
+  }
+
+  /** One page of one kind, in display order; see the module comment for search. */
+  list(kind: PrincipalKind, options: ListOptions = {}): Page<PrincipalRecord> {
+    const first = pageSize(options.first, DEFAULT_LIST_PAGE);
+    const base = this.lists.get(options.connectionId ? listKey(kind, options.connectionId) : kind) ?? EMPTY;
+    const query = options.search ? fold(options.search.trim()) : '';
+    const list =
+      query.length > 0 ? this.search(base, `${kind}\u0000${options.connectionId ?? ''}`, query) : base;
+    return this.page(list, first, options.after ?? null);
+  }
+
+  autocomplete(prefix: string, options: SuggestOptions = {}): AddressSuggestion[] {
+    return this.autocompleteIndex.suggest(prefix, options);
+  }
+
+  /** Groups the principal belongs to, in display order; transitive follows nesting. Unknown id: none. */
+  memberOf(id: string, transitive = false): PrincipalRecord[] {
+    const i = this.indexById.get(id);
+    if (i === undefined) return [];
+    return this.records(this.graph.parents(i, transitive));
+  }
+
+  /** A page of the group's members, in display order. Unknown id or not a group: an empty page. */
+  members(
+    groupId: string,
+    transitive = false,
+    first: number | null = DEFAULT_MEMBER_PAGE,
+    after: string | null = null,
+  ): Page<PrincipalRecord> {
+    const size = pageSize(first, DEFAULT_MEMBER_PAGE);
+    const g = this.indexById.get(groupId);
+    const list = g === undefined ? EMPTY : this.graph.members(g, transitive);
+    return this.page(list, size, after);
+  }
+
+  /** Whether any principal receiving mail at the address is a member of the group, directly or nested. */
+  isMember(address: string, groupId: string): boolean {
+    const g = this.indexById.get(groupId);
+    if (g === undefined) return false;
+    return this.byEmail(address).some((p) => this.graph.isMember(this.indexById.get(p.id) as number, g));
+  }
+
+  /** Findings, optionally of one kind and/or involving one connection. */
+  findingsFor(
+    filter: { kind?: DuplicateKind | null; connectionId?: string | null } = {},
+  ): DuplicateFinding[] {
+    return this.findings.filter(
+      (f) =>
+        (!filter.kind || f.kind === filter.kind) &&
+        (!filter.connectionId ||
+          f.principalIds.some((id) => this.byId(id)?.connectionId === filter.connectionId)),
+    );
+  }
+
+  consequencesFor(id: string): PrincipalConsequences {
+    return this.duplicateConsequences.forPrincipal(id);
+  }
+
+  /** What the cache knows of the address; null when no object receives mail at it. */
+  addressInfo(address: string): AddressInfo | null {
+    const principals = this.byEmail(address);
+    if (principals.length === 0) return null;
+    return { address, principals, ...this.duplicateConsequences.addressInfo(address) };
+  }
+
+  private records(list: Int32Array): PrincipalRecord[] {
+    return Array.from(list, (i) => this.principals[i] as PrincipalRecord);
+  }
+
+  private page(list: Int32Array, first: number, after: string | null): Page<PrincipalRecord> {
+    let start = 0;
+    if (after) {
+      const key = decodeCursor(after);
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const i = list[mid] as number;
+        if (
+          compareKeys(
+            this.sortNames[i] as string,
+            (this.principals[i] as PrincipalRecord).id,
+            key.name,
+            key.id,
+          ) <= 0
+        ) {
+          lo = mid + 1;
+        } else hi = mid;
+      }
+      start = lo;
+    }
+    const slice = list.subarray(start, start + first);
+    const nodes = this.records(slice);
+    const last = slice.length > 0 ? (slice[slice.length - 1] as number) : -1;
+    return {
+      nodes,
+      pageInfo: {
+        endCursor:
+          last < 0
+            ? null
+            : encodeCursor({
+                name: this.sortNames[last] as string,
+                id: (this.principals[last] as PrincipalRecord).id,
+              }),
+        hasNextPage: start + slice.length < list.length,
+      },
+      totalCount: list.length,
+    };
+  }
+
+  private search(base: Int32Array, scope: string, query: string): Int32Array {
+    const key = `${scope}\u0000${query}`;
+    const cached = this.searchCache.get(key);
+    if (cached !== undefined) return cached;
+    const texts = this.searchTextsOnce();
+    const found = base.filter((i) => (texts[i] as string).includes(query));
+    this.searchCache.set(key, found);
+    return found;
+  }
+
+  /** Built on the first search only: most views are never searched. */
+  private searchTextsOnce(): string[] {
+    if (this.searchTexts === null) {
+      this.searchTexts = this.principals.map((p, i) => {
+        const parts = [this.sortNames[i] as string, ...p.emails.map(fold)];
+        if (p.samAccountName) parts.push(fold(p.samAccountName));
+        if (p.userPrincipalName) parts.push(fold(p.userPrincipalName));
+        // A separator no query contains (searches are trimmed text) keeps fields apart.
+        return parts.join('\u0000');
+      });
+    }
+    return this.searchTexts;
+  }
+}
+
+function listKey(kind: PrincipalKind, connectionId: string): string {
+  return `${kind}\u0000${connectionId}`;
+}
+
+let empty: DirectoryView | null = null;
+
+/** The view of an empty cache (before the first snapshot). */
+export function emptyView(): DirectoryView {
+  empty ??= new DirectoryView({ snapshots: [], connectionDomains: new Map() });
+  return empty;
+}

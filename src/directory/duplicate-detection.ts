@@ -1,0 +1,287 @@
+/**
+ * Duplicate data across every connection of the node, and what a duplicate
+ * turns off (DESIGN.md, "Duplicate data"):
+ *
+ * | kind          | compared                               | turns off                           |
+ * |---------------|----------------------------------------|-------------------------------------|
+ * | USER_NAME     | users' display names                   | spoofing protection, backup, lists  |
+ * | GROUP_NAME    | groups' display names                  | spoofing protection                 |
+ * | CONTACT_NAME  | contacts' display names                | spoofing protection                 |
+ * | KERBEROS_NAME | users' userPrincipalName               | backup, lists                       |
+ * | NTLM_NAME     | users' NETBIOS\sAMAccountName          | backup, lists                       |
+ * | EMAIL_ADDRESS | every address of users, groups, contacts | backup and lists for the ADDRESS  |
+ *
+ * Values are compared with foldKey after trimming. A duplicate needs two
+ * different directory objects: one object listing an address twice is not
+ * one, and neither is one object seen through two connections whose search
+ * bases overlap (same objectGUID/entryUUID); its ids are still listed when a
+ * third, different object shares the value.
+ */
+import { createHash } from 'node:crypto';
+import { DUPLICATE_KINDS, type DuplicateKind } from '../model/finding.js';
+import { ntlmName, type PrincipalRecord } from '../model/principal.js';
+import { fold } from './fold.js';
+
+// The kinds are the model's (stored findings use them too); re-exported for callers of this module.
+export { DUPLICATE_KINDS, type DuplicateKind };
+
+export interface DuplicateFinding {
+  /** Stable across runs and nodes: sha1 of kind and folded value. */
+  readonly id: string;
+  readonly kind: DuplicateKind;
+  /** The value as first found (input order). */
+  readonly value: string;
+  /** Every principal involved, sorted. */
+  readonly principalIds: readonly string[];
+}
+
+/** A connection's NetBIOS domain name, for NTLM names; absent or null: unknown. */
+export type NetbiosLookup =
+  | ReadonlyMap<string, string | null>
+  | ((connectionId: string) => string | null | undefined);
+
+export function findingId(kind: DuplicateKind, foldedValue: string): string {
+  return createHash('sha1').update(`${kind}\u0000${foldedValue}`).digest('hex');
+}
+
+const KIND_INDEX = Object.fromEntries(DUPLICATE_KINDS.map((kind, i) => [kind, i])) as Readonly<
+  Record<DuplicateKind, number>
+>;
+
+/** Principals sharing one folded value: kept only once a second one shows up. */
+interface Shared {
+  /** The value as the first principal spells it. */
+  readonly value: string;
+  readonly principals: PrincipalRecord[];
+}
+
+/** Every duplicate in the principals, ordered by kind, then folded value. */
+export function detectDuplicates(
+  principals: Iterable<PrincipalRecord>,
+  netbiosByConnection: NetbiosLookup,
+): DuplicateFinding[] {
+  const netbios =
+    typeof netbiosByConnection === 'function'
+      ? netbiosByConnection
+      : (c: string) => netbiosByConnection.get(c);
+  // Per kind, the first principal of every folded value; a second one moves
+  // the value to `shared`. Most values are unique, and this keeps them at one
+  // map entry each with nothing allocated besides.
+  const first = DUPLICATE_KINDS.map(() => new Map<string, PrincipalRecord>());
+  const shared = DUPLICATE_KINDS.map(() => new Map<string, Shared>());
+  const note = (kind: DuplicateKind, raw: string, key: string, principal: PrincipalRecord): void => {
+    const k = KIND_INDEX[kind];
+    const firsts = first[k] as Map<string, PrincipalRecord>;
+    const earlier = firsts.get(key);
+    if (earlier === undefined) {
+      firsts.set(key, principal);
+      return;
+    }
+    const byValue = shared[k] as Map<string, Shared>;
+    const group = byValue.get(key);
+    if (group === undefined) {
+      const value = spelling(kind, earlier, key, netbios) ?? raw;
+      byValue.set(key, { value, principals: [earlier, principal] });
+    } else {
+      group.principals.push(principal);
+    }
+  };
+  const noteText = (kind: DuplicateKind, raw: string | null, principal: PrincipalRecord): void => {
+    if (raw === null) return;
+    const value = raw.trim();
+    if (value.length > 0) note(kind, value, fold(value), principal);
+  };
+
+  for (const p of principals) {
+    if (p.kind === 'USER') {
+      noteText('USER_NAME', p.displayName, p);
+      noteText('KERBEROS_NAME', p.userPrincipalName, p);
+      noteText('NTLM_NAME', ntlmName(p, netbios(p.connectionId) ?? null), p);
+    } else if (p.kind === 'GROUP') {
+      noteText('GROUP_NAME', p.displayName, p);
+    } else {
+      noteText('CONTACT_NAME', p.displayName, p);
+    }
+    // An address listed twice by one object (mail and its own SMTP: proxy,
+    // differing in case or form) counts once.
+    const seen: string[] = [];
+    for (const address of p.emails) {
+      const trimmed = address.trim();
+      const key = fold(trimmed);
+      if (key.length === 0 || seen.includes(key)) continue;
+      seen.push(key);
+      note('EMAIL_ADDRESS', trimmed, key, p);
+    }
+  }
+
+  const findings: DuplicateFinding[] = [];
+  DUPLICATE_KINDS.forEach((kind, k) => {
+    const byValue = shared[k] as Map<string, Shared>;
+    const keys: string[] = [];
+    for (const [key, group] of byValue) if (distinctObjects(group.principals)) keys.push(key);
+    keys.sort();
+    for (const key of keys) {
+      const group = byValue.get(key) as Shared;
+      findings.push({
+        id: findingId(kind, key),
+        kind,
+        value: group.value,
+        principalIds: [...new Set(group.principals.map((p) => p.id))].sort(),
+      });
+    }
+  });
+  return findings;
+}
+
+/**
+ * Whether the principals are at least two directory objects. The
+ * directory's own id (objectGUID, entryUUID) identifies an object across
+ * connections whose search bases overlap.
+ */
+function distinctObjects(principals: readonly PrincipalRecord[]): boolean {
+  const objectOf = (p: PrincipalRecord) => (p.guid ? fold(p.guid) : p.id);
+  const firstObject = objectOf(principals[0] as PrincipalRecord);
+  return principals.some((p) => objectOf(p) !== firstObject);
+}
+
+/** How the principal spells the value of this kind whose folded form is key. */
+function spelling(
+  kind: DuplicateKind,
+  p: PrincipalRecord,
+  key: string,
+  netbios: (connectionId: string) => string | null | undefined,
+): string | null {
+  switch (kind) {
+    case 'USER_NAME':
+    case 'GROUP_NAME':
+    case 'CONTACT_NAME':
+      return p.displayName.trim();
+    case 'KERBEROS_NAME':
+      return p.userPrincipalName?.trim() ?? null;
+    case 'NTLM_NAME':
+      return ntlmName(p, netbios(p.connectionId) ?? null)?.trim() ?? null;
+    case 'EMAIL_ADDRESS':
+      return p.emails.map((a) => a.trim()).find((a) => fold(a) === key) ?? null;
+  }
+}
+
+/** What a principal may use, given the findings that involve it. */
+export interface PrincipalConsequences {
+  readonly spoofingProtection: boolean;
+  readonly personalBackupAllowed: boolean;
+  readonly personalListsAllowed: boolean;
+}
+
+/** What applies to mail for one address. */
+export interface AddressConsequences {
+  /** More than one directory object receives mail at the address. */
+  readonly duplicated: boolean;
+  readonly personalBackupAllowed: boolean;
+  readonly personalListsAllowed: boolean;
+}
+
+/** Which principal flags each kind turns off (EMAIL_ADDRESS acts on addresses instead). */
+export const PRINCIPAL_EFFECTS: Readonly<Record<DuplicateKind, PrincipalConsequences>> = {
+  USER_NAME: { spoofingProtection: false, personalBackupAllowed: false, personalListsAllowed: false },
+  GROUP_NAME: { spoofingProtection: false, personalBackupAllowed: true, personalListsAllowed: true },
+  CONTACT_NAME: { spoofingProtection: false, personalBackupAllowed: true, personalListsAllowed: true },
+  KERBEROS_NAME: { spoofingProtection: true, personalBackupAllowed: false, personalListsAllowed: false },
+  NTLM_NAME: { spoofingProtection: true, personalBackupAllowed: false, personalListsAllowed: false },
+  EMAIL_ADDRESS: { spoofingProtection: true, personalBackupAllowed: true, personalListsAllowed: true },
+};
+
+export const UNAFFECTED: PrincipalConsequences = Object.freeze({
+  spoofingProtection: true,
+  personalBackupAllowed: true,
+  personalListsAllowed: true,
+});
+
+const CLEAN_ADDRESS: AddressConsequences = Object.freeze({
+  duplicated: false,
+  personalBackupAllowed: true,
+  personalListsAllowed: true,
+});
+const DUPLICATED_ADDRESS: AddressConsequences = Object.freeze({
+  duplicated: true,
+  personalBackupAllowed: false,
+  personalListsAllowed: false,
+});
+
+/** The consequences of a set of findings, looked up per principal and per address. */
+export class DuplicateConsequences {
+  constructor(
+    /** Only principals with at least one flag off. */
+    readonly affected: ReadonlyMap<string, PrincipalConsequences>,
+    private readonly duplicatedAddresses: ReadonlySet<string>,
+  ) {}
+
+  forPrincipal(principalId: string): PrincipalConsequences {
+    return this.affected.get(principalId) ?? UNAFFECTED;
+  }
+
+  addressInfo(address: string): AddressConsequences {
+    return this.duplicatedAddresses.has(fold(address.trim())) ? DUPLICATED_ADDRESS : CLEAN_ADDRESS;
+  }
+}
+
+export function consequences(findings: Iterable<DuplicateFinding>): DuplicateConsequences {
+  const affected = new Map<string, PrincipalConsequences>();
+  const addresses = new Set<string>();
+  for (const finding of findings) {
+    if (finding.kind === 'EMAIL_ADDRESS') {
+      addresses.add(fold(finding.value.trim()));
+      continue;
+    }
+    const effect = PRINCIPAL_EFFECTS[finding.kind];
+    for (const id of finding.principalIds) {
+      const before = affected.get(id) ?? UNAFFECTED;
+      affected.set(id, {
+        spoofingProtection: before.spoofingProtection && effect.spoofingProtection,
+        personalBackupAllowed: before.personalBackupAllowed && effect.personalBackupAllowed,
+        personalListsAllowed: before.personalListsAllowed && effect.personalListsAllowed,
+      });
+    }
+  }
+  return new DuplicateConsequences(affected, addresses);
+}
+
+const CONSEQUENCE_TEXT: Readonly<Record<DuplicateKind, string>> = {
+  USER_NAME:
+    'These users share a name: protection against Active Directory spoofing is off for them, and their personal Backup and personal allow and deny lists are disabled.',
+  GROUP_NAME: 'These groups share a name: protection against Active Directory spoofing is off for them.',
+  CONTACT_NAME: 'These contacts share a name: protection against Active Directory spoofing is off for them.',
+  KERBEROS_NAME:
+    'These users share a Kerberos name (userPrincipalName): their personal Backup and personal allow and deny lists are disabled.',
+  NTLM_NAME:
+    'These users share an NTLM name (NETBIOS\\sAMAccountName): their personal Backup and personal allow and deny lists are disabled.',
+  EMAIL_ADDRESS:
+    'These objects share an email address: messages to it are not placed in a personal Backup, and personal allow and deny lists are not applied to it.',
+};
+
+/** What a finding of this kind turns off, in words for an administrator. */
+export function consequenceText(kind: DuplicateKind): string {
+  return CONSEQUENCE_TEXT[kind];
+}
+
+/**
+ * What changed between two detections, for the duplicateWarnings
+ * subscription: findings that are new or now involve other objects, and the
+ * ids of findings that are gone.
+ */
+export function diffFindings(
+  before: readonly DuplicateFinding[],
+  after: readonly DuplicateFinding[],
+): { added: DuplicateFinding[]; resolved: string[] } {
+  const previous = new Map(before.map((f) => [f.id, f]));
+  const current = new Set(after.map((f) => f.id));
+  const added = after.filter((f) => {
+    const old = previous.get(f.id);
+    return old === undefined || !sameIds(old.principalIds, f.principalIds);
+  });
+  const resolved = before.filter((f) => !current.has(f.id)).map((f) => f.id);
+  return { added, resolved };
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}

@@ -1,0 +1,65 @@
+/**
+ * Folding helpers shared by the directory indexes. Every comparison in this
+ * layer goes through foldKey (model/text.ts); these wrappers only make it
+ * cheap enough to run over a whole cache on every snapshot swap and split
+ * display names into the words autocomplete matches.
+ */
+import { foldKey } from '../model/text.js';
+
+// Printable ASCII is invariant under every Unicode normalization form and
+// its upper-then-lower mapping equals toLowerCase, so foldKey reduces to
+// toLowerCase there: about five times faster, and most directory data is
+// printable ASCII. Anything else (control characters included) takes the
+// full path.
+const NOT_PRINTABLE_ASCII = /[^ -~]/;
+
+/** foldKey, with a fast path for printable ASCII. Always returns what foldKey returns. */
+export function fold(value: string): string {
+  return NOT_PRINTABLE_ASCII.test(value) ? foldKey(value) : value.toLowerCase();
+}
+
+// Whitespace and punctuation (",", ".", "-", "_", "(", ")", "'", quotes,
+// slashes...) separate the words of a display name.
+const WORD_SEPARATORS = /[\s\p{P}]+/u;
+
+/** The folded words of a name, in order, without empty words. */
+export function nameWords(name: string): string[] {
+  return fold(name)
+    .split(WORD_SEPARATORS)
+    .filter((w) => w.length > 0);
+}
+
+/**
+ * The folded form a name query is matched in: words joined by single
+ * spaces, so that "müller,  an" and "Müller An" look the same as the
+ * indexed phrase "müller anna".
+ */
+export function nameQuery(text: string): string {
+  return nameWords(text).join(' ');
+}
+
+/** First index in the ascending array whose value is >= key. */
+export function lowerBound(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as string) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Whether the ascending Int32Array holds value. */
+export function sortedHas(sorted: Int32Array, value: number): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid] as number;
+    if (v === value) return true;
+    if (v < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
+}

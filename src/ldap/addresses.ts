@@ -1,0 +1,65 @@
+/**
+ * Email addresses of a directory object. Exchange keeps every address in
+ * proxyAddresses with a type prefix: `SMTP:` (upper case) is the primary
+ * address, `smtp:` secondary ones; X500:, X400:, sip:, EUM: … are not email.
+ */
+import { foldKey } from '../model/text.js';
+
+export interface ProxySmtpAddress {
+  readonly address: string;
+  readonly primary: boolean;
+}
+
+const SMTP_PREFIX = 'smtp:';
+
+/**
+ * The SMTP addresses among proxyAddresses, in stored order. The prefix is
+ * matched case-insensitively; only the exact `SMTP:` spelling marks the
+ * primary (that is Exchange's convention). Values without an `@` are dropped
+ * as malformed.
+ */
+export function parseProxyAddresses(values: readonly string[]): ProxySmtpAddress[] {
+  const out: ProxySmtpAddress[] = [];
+  for (const raw of values) {
+    const value = raw.trim();
+    if (value.slice(0, SMTP_PREFIX.length).toLowerCase() !== SMTP_PREFIX) continue;
+    const address = value.slice(SMTP_PREFIX.length).trim();
+    if (!isPlausibleAddress(address)) continue;
+    out.push({ address, primary: value.startsWith('SMTP:') });
+  }
+  return out;
+}
+
+export interface EmailSet {
+  /** `mail` if set, else the primary SMTP: proxy address, else null. */
+  readonly primaryEmail: string | null;
+  /** mail, then every smtp:/SMTP: address in stored order; first-seen spelling kept, no case-insensitive duplicates. */
+  readonly emails: readonly string[];
+}
+
+/** Computes the addresses a principal is known by, as the sync stores them. */
+export function computeEmails(mail: string | null, proxyAddresses: readonly string[]): EmailSet {
+  const parsed = parseProxyAddresses(proxyAddresses);
+  const primaryProxy = parsed.find((p) => p.primary)?.address ?? null;
+  const mailAddress = mail !== null && isPlausibleAddress(mail.trim()) ? mail.trim() : null;
+
+  const seen = new Set<string>();
+  const emails: string[] = [];
+  const add = (address: string | null): void => {
+    if (address === null) return;
+    const key = foldKey(address);
+    if (seen.has(key)) return;
+    seen.add(key);
+    emails.push(address);
+  };
+  add(mailAddress);
+  for (const p of parsed) add(p.address);
+
+  return { primaryEmail: mailAddress ?? primaryProxy, emails };
+}
+
+/** Deliberately loose: one `@` with something on both sides, no whitespace. */
+function isPlausibleAddress(value: string): boolean {
+  const at = value.lastIndexOf('@');
+  return at > 0 && at < value.length - 1 && !/\s/.test(value);
+}

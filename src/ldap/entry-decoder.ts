@@ -1,0 +1,122 @@
+/**
+ * Turns an ldapts search entry into a RawEntry. ldapts hands one value as a
+ * string, several as an array, a requested but missing attribute as `[]`,
+ * and names attributes as the server spells them, so every lookup here is
+ * case-insensitive and tolerant of all three shapes.
+ */
+import type { Entry } from 'ldapts';
+import type { PrincipalKind } from '../model/principal.js';
+import { decodeObjectGuid, normalizeEntryUuid } from './guid.js';
+import type { SchemaMap } from './schema-map.js';
+import type { RawEntry } from './types.js';
+
+export type AttributeValue = string | Buffer;
+
+/** The entry's attributes by lower-cased name. */
+export class EntryValues {
+  readonly dn: string;
+  private readonly byName = new Map<string, AttributeValue[]>();
+
+  constructor(entry: Entry) {
+    this.dn = entry.dn;
+    for (const [key, raw] of Object.entries(entry)) {
+      if (key === 'dn') continue;
+      const list: AttributeValue[] = Array.isArray(raw) ? [...raw] : [raw];
+      const name = key.toLowerCase();
+      const existing = this.byName.get(name);
+      if (existing) existing.push(...list);
+      else this.byName.set(name, list);
+    }
+  }
+
+  raw(name: string): readonly AttributeValue[] {
+    return this.byName.get(name.toLowerCase()) ?? [];
+  }
+
+  strings(name: string): string[] {
+    return this.raw(name)
+      .map((value) => (typeof value === 'string' ? value : value.toString('utf8')))
+      .filter((value) => value.length > 0);
+  }
+
+  first(name: string): string | null {
+    const value = this.strings(name)[0]?.trim();
+    return value ? value : null;
+  }
+}
+
+/** objectGUID (binary or text) or entryUUID, whichever of the schema's id attributes comes first. */
+export function decodeId(values: EntryValues, idAttributes: readonly string[]): string | null {
+  for (const name of idAttributes) {
+    for (const value of values.raw(name)) {
+      const id =
+        name.toLowerCase() === 'entryuuid' && typeof value === 'string'
+          ? normalizeEntryUuid(value)
+          : decodeObjectGuid(value);
+      if (id) return id;
+    }
+  }
+  return null;
+}
+
+/** The value of the first RDN: `CN=Doe\, Jane,OU=…` → `Doe, Jane`. Used when no name attribute is set. */
+export function firstRdnValue(dn: string): string {
+  const equals = dn.indexOf('=');
+  if (equals < 0) return dn;
+  // Hex escapes (`\c3\a9`) are UTF-8 bytes that may span several escapes: collect bytes, decode once.
+  const bytes: number[] = [];
+  for (let i = equals + 1; i < dn.length; i++) {
+    // Whole code points, so astral characters are not split into lone surrogates.
+    const ch = String.fromCodePoint(dn.codePointAt(i) ?? 0);
+    if (ch === '\\' && i + 1 < dn.length) {
+      const hex = dn.slice(i + 1, i + 3);
+      if (/^[0-9a-f]{2}$/i.test(hex)) {
+        bytes.push(Number.parseInt(hex, 16));
+        i += 2;
+      } else {
+        bytes.push(...Buffer.from(dn[i + 1] ?? '', 'utf8'));
+        i += 1;
+      }
+      continue;
+    }
+    if (ch === ',' || ch === '+') break;
+    bytes.push(...Buffer.from(ch, 'utf8'));
+    i += ch.length - 1;
+  }
+  return Buffer.from(bytes).toString('utf8').trim();
+}
+
+function parseInteger(value: string | null): number | null {
+  if (value === null || !/^-?\d+$/.test(value)) return null;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** Null when the entry has no usable identity (the reader skips and counts it). */
+export function decodeEntry(
+  entry: Entry,
+  kind: PrincipalKind,
+  schema: SchemaMap,
+  memberDns: readonly string[],
+): RawEntry | null {
+  const values = new EntryValues(entry);
+  const guid = decodeId(values, schema.idAttributes);
+  if (guid === null) return null;
+  let displayName: string | null = null;
+  for (const name of schema.displayName) {
+    displayName = values.first(name);
+    if (displayName) break;
+  }
+  return {
+    kind,
+    guid,
+    dn: entry.dn,
+    displayName: displayName ?? firstRdnValue(entry.dn),
+    mail: values.first(schema.mail),
+    proxyAddresses: values.strings(schema.proxyAddresses),
+    samAccountName: kind === 'CONTACT' ? null : values.first(schema.samAccountName),
+    userPrincipalName: kind === 'USER' ? values.first(schema.userPrincipalName) : null,
+    userAccountControl: kind === 'USER' ? parseInteger(values.first(schema.userAccountControl)) : null,
+    memberDns: kind === 'GROUP' ? memberDns : [],
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The LDAP layer's public API. The sync engine and the GraphQL layer import
+ * from here only; the modules behind it may change.
+ */
+
+export { computeEmails, type EmailSet, type ProxySmtpAddress, parseProxyAddresses } from './addresses.js';
+export {
+  AbortedError,
+  AD_BIND_REASONS,
+  BindError,
+  ConnectError,
+  DnsDiscoveryError,
+  LdapError,
+  type LdapErrorCode,
+  NoServerAvailableError,
+  SearchError,
+  type ServerAttempt,
+  TimeoutError,
+  TlsError,
+  TlsRequiredError,
+} from './errors.js';
+export { guidToBytes, guidToString } from './guid.js';
+export { DEFAULT_LIMITS } from './limits.js';
+export type { ReadStats } from './reader.js';
+export { type DirectorySession, openSession } from './session.js';
+export { type DiscoveryResult, discoverServers, orderSrvRecords } from './srv-discovery.js';
+export { testConnection } from './test-connection.js';
+export type {
+  ConnectionStep,
+  ConnectionTestReport,
+  DirectoryFlavour,
+  LdapLimits,
+  LdapSettings,
+  MappedAttribute,
+  RawEntry,
+  ReadOverrides,
+  StepReport,
+  TlsMode,
+} from './types.js';

@@ -1,0 +1,119 @@
+/**
+ * Reads every object of one kind under the search base: a paged subtree
+ * search, entries decoded page by page and handed to the caller while the
+ * next page is still to be asked for. Groups get their full member lists
+ * (range retrieval) before their page is handed over.
+ *
+ * Continuation references (AD returns some for the configuration partition
+ * and DNS zones when searching from the domain root) are ignored: referrals
+ * are not chased.
+ */
+import type { PrincipalKind } from '../model/principal.js';
+import type { LdapConnection } from './client.js';
+import { decodeEntry } from './entry-decoder.js';
+import { collectValues, rangedAttribute, readRemainingValues } from './range-retrieval.js';
+import { attributesFor, dedupeCaseInsensitive, type SchemaMap } from './schema-map.js';
+import type { LdapLimits, RawEntry } from './types.js';
+
+export interface ReadStats {
+  /** Entries handed to onPage. */
+  readonly entries: number;
+  /** Entries without a usable id (no objectGUID / entryUUID): not handed over. */
+  readonly skipped: number;
+  /**
+   * Ranged requests made after the paged search: one per base-scope search
+   * asking a further `member;range=…` chunk of one group. The first chunk of
+   * every group rides along in the paged search and is not counted.
+   */
+  readonly rangedRequests: number;
+}
+
+export interface ReadKindOptions {
+  readonly connection: LdapConnection;
+  readonly kind: PrincipalKind;
+  readonly schema: SchemaMap;
+  readonly searchBase: string;
+  readonly limits: LdapLimits;
+  readonly onPage: (entries: RawEntry[]) => void | Promise<void>;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** What the paged search asks for: the kind's attributes plus, for groups, members (ranged on AD). */
+export function requestedAttributes(schema: SchemaMap, kind: PrincipalKind, rangeSize: number): string[] {
+  const names = attributesFor(schema, kind);
+  if (kind === 'GROUP') {
+    for (const member of schema.member) {
+      names.push(schema.rangedMembers ? rangedAttribute(member, 0, rangeSize) : member);
+    }
+  }
+  return dedupeCaseInsensitive(names);
+}
+
+/** ldapts matches explicitBufferAttributes case-sensitively against the server's spelling: ask the usual ones. */
+function bufferAttributeNames(schema: SchemaMap): string[] {
+  const names = new Set<string>();
+  for (const name of schema.binaryAttributes) {
+    names.add(name);
+    names.add(name.toLowerCase());
+    if (name.toLowerCase() === 'objectguid') names.add('objectGUID');
+  }
+  return [...names];
+}
+
+export async function readKind(options: ReadKindOptions): Promise<ReadStats> {
+  const { connection, kind, schema, searchBase, limits, onPage, signal } = options;
+  let entries = 0;
+  let skipped = 0;
+  let rangedRequests = 0;
+
+  const pages = connection.pages(
+    searchBase,
+    {
+      scope: 'sub',
+      filter: schema.filters[kind],
+      attributes: requestedAttributes(schema, kind, limits.rangeSize),
+      explicitBufferAttributes: bufferAttributeNames(schema),
+      pageSize: limits.pageSize,
+    },
+    signal,
+  );
+
+  for await (const page of pages) {
+    const decoded: RawEntry[] = [];
+    for (const entry of page.searchEntries) {
+      let members: string[] = [];
+      if (kind === 'GROUP') {
+        for (const attribute of schema.member) {
+          const collected = collectValues(entry, attribute);
+          members.push(...collected.values);
+          if (collected.nextStart !== null) {
+            const rest = await readRemainingValues(connection, entry.dn, attribute, collected.nextStart, {
+              rangeSize: limits.rangeSize,
+              signal,
+              onRequest: () => {
+                rangedRequests++;
+              },
+            });
+            members.push(...rest);
+          }
+        }
+        if (schema.member.length > 1) members = dedupeExact(members);
+      }
+      const raw = decodeEntry(entry, kind, schema, members);
+      if (raw === null) skipped++;
+      else decoded.push(raw);
+    }
+    entries += decoded.length;
+    if (decoded.length > 0) await onPage(decoded);
+  }
+  return { entries, skipped, rangedRequests };
+}
+
+/**
+ * member and uniqueMember may both list the same DN; uniqueMember values
+ * (nameAndOptionalUID syntax) may end in a `#'0101'B` bit-string uid, which
+ * is not part of the DN.
+ */
+function dedupeExact(values: readonly string[]): string[] {
+  return [...new Set(values.map((value) => value.replace(/#'[01]*'B$/, '')))];
+}
