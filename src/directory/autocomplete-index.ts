@@ -422,24 +422,30 @@ export class AutocompleteIndex {
  * words up to the end ("anna maria müller" → "maria müller" too), so that
  * typing a first name and the start of a surname narrows the list.
  */
-export function nameKeys(displayName: string): Set<string> {
+export function nameKeys(displayName: string): string[] {
   const words = nameWords(displayName).slice(0, MAX_NAME_WORDS);
-  const keys = new Set<string>(words);
-  for (let i = 0; i + 1 < words.length; i++) keys.add(words.slice(i).join(' '));
+  const keys: string[] = [];
+  // Built from the end: each run is a word plus the run after it.
+  let run = words[words.length - 1] ?? '';
+  for (let i = words.length - 2; i >= 0; i--) {
+    run = `${words[i] as string} ${run}`;
+    keys.push(run);
+  }
+  for (const word of words) if (!keys.includes(word)) keys.push(word);
   return keys;
 }
 
 /** The account keys: sAMAccountName and the local part of userPrincipalName. */
-export function accountKeys(principal: PrincipalRecord): Set<string> {
-  const keys = new Set<string>();
-  if (principal.samAccountName) keys.add(fold(principal.samAccountName.trim()));
+export function accountKeys(principal: PrincipalRecord): string[] {
+  const keys: string[] = [];
+  if (principal.samAccountName) keys.push(fold(principal.samAccountName.trim()));
   if (principal.userPrincipalName) {
     const upn = principal.userPrincipalName.trim();
     const at = upn.lastIndexOf('@');
-    keys.add(fold(at > 0 ? upn.slice(0, at) : upn));
+    const local = fold(at > 0 ? upn.slice(0, at) : upn);
+    if (!keys.includes(local)) keys.push(local);
   }
-  keys.delete('');
-  return keys;
+  return keys.filter((k) => k.length > 0);
 }
 
 class ShardBuilder {

@@ -265,6 +265,10 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
 
   private update(entry: Running, patch: Partial<SyncRunRecord>): SyncRunRecord {
     entry.run = { ...entry.run, ...patch };
+    const state = this.states.get(entry.run.connectionId);
+    // The connection shows its run in progress as it goes (phase, progress, server).
+    if (state?.lastRun?.id === entry.run.id)
+      this.states.set(state.connectionId, { ...state, lastRun: entry.run });
     this.emit('run', entry.run);
     return entry.run;
   }
@@ -295,6 +299,8 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     };
     try {
       await cache.putRun(entry.run);
+      // Persisted as RUNNING so that a process killed during the run says so when it starts again.
+      await cache.putState(this.state(id));
       this.emit('run', entry.run);
       logger.info({ ...log, trigger: entry.run.trigger }, 'sync started');
 
@@ -308,7 +314,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
         );
         const kinds: PrincipalKind[] = ['USER', 'GROUP'];
         if (connection.includeContacts) kinds.push('CONTACT');
-        const interval = this.deps.progressIntervalMs ?? 500;
+        const interval = this.deps.progressIntervalMs ?? 250;
         let lastProgress = Date.now();
         const readStart = Date.now();
         const results = await Promise.all(

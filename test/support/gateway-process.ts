@@ -1,0 +1,101 @@
+/**
+ * The gateway as its own process, started as `npm start` starts it (tsx on
+ * src/main.ts under the project's Node 24), for tests that kill, signal or
+ * restart it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface GatewayProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly base: string;
+  token(): Promise<string>;
+  output(): string;
+  /** Resolves with the exit code (or the signal's name). */
+  readonly exited: Promise<number | string>;
+  ok<T, V>(doc: TypedDocumentNode<T, V>, variables?: V): Promise<T>;
+}
+
+export async function spawnGateway(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<GatewayProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DIRGATE_DATA_DIR: dataDir,
+      DIRGATE_SCHEDULER: 'false',
+      DIRGATE_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited at start:\n${out}`);
+    try {
+      if ((await fetch(`${base}/readyz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`gateway not ready after 30 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const token = async () => (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
+  return {
+    child,
+    url: `${base}/graphql`,
+    base,
+    token,
+    output: () => out,
+    exited,
+    async ok(doc, variables) {
+      const res = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
+        body: JSON.stringify({ query: print(doc), variables: variables ?? {} }),
+      });
+      const body = (await res.json()) as { data?: unknown; errors?: unknown[] };
+      if (body.errors?.length || !body.data)
+        throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+      return body.data as never;
+    },
+  };
+}
