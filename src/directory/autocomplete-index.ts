@@ -65,6 +65,11 @@ function classOf(primary: boolean, enabled: boolean): number {
   return (primary ? 0 : 2) + (enabled ? 0 : 1);
 }
 
+/** Rank of a suggestion within one name or account tier (rules 3 to 5); lower is better. */
+function tierScore(cls: number, suggestion: number, suggestions: number): number {
+  return cls * suggestions + suggestion;
+}
+
 /** Sorted unique keys, each with the owners (principal numbers) it reaches. */
 interface KeyedRun {
   readonly keys: readonly string[];
@@ -98,6 +103,8 @@ export class AutocompleteIndex {
     /** Suggestions of principal p: ownerSuggs[ownerOffsets[p] .. ownerOffsets[p + 1]). */
     private readonly ownerOffsets: Int32Array,
     private readonly ownerSuggs: Int32Array,
+    /** Per principal: the best tier score of its suggestions (see pickKeyed); postings are sorted by it. */
+    private readonly ownerBest: Float64Array,
     private readonly shards: readonly Shard[],
     private readonly domains: ReadonlyMap<string, number>,
   ) {}
@@ -211,7 +218,12 @@ export class AutocompleteIndex {
       for (const key of nameKeys(principal.displayName)) shard.add('names', slot, key, p);
       for (const key of accountKeys(principal)) shard.add('accounts', slot, key, p);
     }
-    const shards = [...builders.values()].map((b) => b.finish());
+    const ownerBest = new Float64Array(principals.length).fill(Number.POSITIVE_INFINITY);
+    for (let s = 0; s < n; s++) {
+      const p = suggOwner[s] as number;
+      ownerBest[p] = Math.min(ownerBest[p] as number, tierScore(suggClass[s] as number, s, n));
+    }
+    const shards = [...builders.values()].map((b) => b.finish(ownerBest));
 
     return new AutocompleteIndex(
       principals,
@@ -221,6 +233,7 @@ export class AutocompleteIndex {
       suggClass,
       ownerOffsets,
       ownerSuggs,
+      ownerBest,
       shards,
       domains,
     );
@@ -351,7 +364,7 @@ export class AutocompleteIndex {
     const need = limit - picked.length;
     const n = this.suggOwner.length;
     // Rank within a tier: class (rules 3 and 4), then suggestion number (rule 5).
-    const score = (s: number): number => (this.suggClass[s] as number) * n + s;
+    const score = (s: number): number => tierScore(this.suggClass[s] as number, s, n);
     // The best `need` candidates so far, ascending by score, without repeats.
     const best: number[] = [];
     let collected = 0;
@@ -374,6 +387,9 @@ export class AutocompleteIndex {
     const addKey = (run: KeyedRun, k: number): void => {
       for (let j = run.offsets[k] as number; j < (run.offsets[k + 1] as number); j++) {
         const p = run.owners[j] as number;
+        // Owners are sorted by their best score: once the selection is full
+        // and this owner cannot beat its worst, no later owner of the key can.
+        if (best.length === need && (this.ownerBest[p] as number) >= score(best[need - 1] as number)) return;
         for (let o = this.ownerOffsets[p] as number; o < (this.ownerOffsets[p + 1] as number); o++) {
           consider(this.ownerSuggs[o] as number);
         }
@@ -471,7 +487,8 @@ class ShardBuilder {
     else owners.push(principal);
   }
 
-  finish(): Shard {
+  finish(ownerBest: Float64Array): Shard {
+    const finishRun = (map: Map<string, number | number[]>) => finishKeyedRun(map, ownerBest);
     return {
       domain: this.domain,
       kind: this.kind,
@@ -482,7 +499,7 @@ class ShardBuilder {
   }
 }
 
-function finishRun(map: Map<string, number | number[]>): KeyedRun {
+function finishKeyedRun(map: Map<string, number | number[]>, ownerBest: Float64Array): KeyedRun {
   if (map.size === 0) return EMPTY_RUN;
   // Default sort compares UTF-16 code units, as lowerBound and startsWith do.
   const keys = [...map.keys()].sort();
@@ -497,7 +514,11 @@ function finishRun(map: Map<string, number | number[]>): KeyedRun {
   for (let k = 0; k < keys.length; k++) {
     const owners = map.get(keys[k] as string) as number | number[];
     if (typeof owners === 'number') list[offsets[k] as number] = owners;
-    else list.set(owners, offsets[k] as number);
+    else
+      list.set(
+        owners.sort((a, b) => (ownerBest[a] as number) - (ownerBest[b] as number)),
+        offsets[k] as number,
+      );
   }
   return { keys, offsets, owners: list };
 }

@@ -92,8 +92,9 @@ export class DirectoryView {
   private readonly principals: readonly PrincipalRecord[];
   private readonly sortNames: readonly string[];
   private readonly indexById: ReadonlyMap<string, number>;
-  /** Per kind, then per `${kind}\u0000${connectionId}`: ascending principal numbers. */
-  private readonly lists: ReadonlyMap<string, Int32Array>;
+  /** Ascending principal numbers per kind, and per connection and kind. */
+  private readonly kindLists: Readonly<Record<PrincipalKind, Int32Array>>;
+  private readonly connectionLists: ReadonlyMap<string, Readonly<Record<PrincipalKind, Int32Array>>>;
   private readonly metas: ReadonlyMap<string, SnapshotMeta>;
   private readonly countsByConnection: ReadonlyMap<string, SnapshotCounts>;
   private readonly domains: ReadonlyMap<string, string>;
@@ -140,18 +141,23 @@ export class DirectoryView {
     );
     this.principals = order.map((i) => all[i] as PrincipalRecord);
     this.sortNames = order.map((i) => names[i] as string);
-    this.indexById = new Map(this.principals.map((p, i) => [p.id, i]));
-    const lists = new Map<string, number[]>();
-    const push = (key: string, i: number): void => {
-      const list = lists.get(key);
-      if (list === undefined) lists.set(key, [i]);
-      else list.push(i);
-    };
-    this.principals.forEach((p, i) => {
-      push(p.kind, i);
-      push(listKey(p.kind, p.connectionId), i);
-    });
-    this.lists = new Map([...lists].map(([k, l]) => [k, Int32Array.from(l)]));
+    const indexById = new Map<string, number>();
+    const byKind = kindLists();
+    const byConnection = new Map<string, Record<PrincipalKind, number[]>>();
+    for (let i = 0; i < this.principals.length; i++) {
+      const p = this.principals[i] as PrincipalRecord;
+      indexById.set(p.id, i);
+      byKind[p.kind].push(i);
+      let own = byConnection.get(p.connectionId);
+      if (own === undefined) {
+        own = kindLists();
+        byConnection.set(p.connectionId, own);
+      }
+      own[p.kind].push(i);
+    }
+    this.indexById = indexById;
+    this.kindLists = freezeLists(byKind);
+    this.connectionLists = new Map([...byConnection].map(([c, lists]) => [c, freezeLists(lists)]));
     const ordered = performance.now();
 
     this.autocompleteIndex = AutocompleteIndex.build(this.principals, (c) => this.domains.get(c));
@@ -202,7 +208,9 @@ export class DirectoryView {
   /** One page of one kind, in display order; see the module comment for search. */
   list(kind: PrincipalKind, options: ListOptions = {}): Page<PrincipalRecord> {
     const first = pageSize(options.first, DEFAULT_LIST_PAGE);
-    const base = this.lists.get(options.connectionId ? listKey(kind, options.connectionId) : kind) ?? EMPTY;
+    const base = options.connectionId
+      ? (this.connectionLists.get(options.connectionId)?.[kind] ?? EMPTY)
+      : this.kindLists[kind];
     const query = options.search ? fold(options.search.trim()) : '';
     const list =
       query.length > 0 ? this.search(base, `${kind}\u0000${options.connectionId ?? ''}`, query) : base;
@@ -333,8 +341,16 @@ export class DirectoryView {
   }
 }
 
-function listKey(kind: PrincipalKind, connectionId: string): string {
-  return `${kind}\u0000${connectionId}`;
+function kindLists(): Record<PrincipalKind, number[]> {
+  return { USER: [], GROUP: [], CONTACT: [] };
+}
+
+function freezeLists(lists: Record<PrincipalKind, number[]>): Record<PrincipalKind, Int32Array> {
+  return {
+    USER: Int32Array.from(lists.USER),
+    GROUP: Int32Array.from(lists.GROUP),
+    CONTACT: Int32Array.from(lists.CONTACT),
+  };
 }
 
 let empty: DirectoryView | null = null;

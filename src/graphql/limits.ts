@@ -43,6 +43,9 @@ export function operationLimitsRule(
     }
     const vars = variables();
 
+    // A fragment's size relative to where it is spread, computed once: spreads that repeat a
+    // fragment must not make validation exponential.
+    const fragmentSizes = new Map<string, { depth: number; cost: number }>();
     const measure = (
       set: SelectionSetNode,
       depth: number,
@@ -56,7 +59,9 @@ export function operationLimitsRule(
           let multiplier = 1;
           const pageArg = sel.arguments?.find((a) => PAGE_ARGS.includes(a.name.value));
           if (pageArg) multiplier = Math.max(1, intValue(pageArg.value, vars) ?? 100);
-          else if (sel.selectionSet && /s$/.test(sel.name.value)) multiplier = UNSTATED_LIST;
+          // A page's `nodes` is already sized by the page's `first`.
+          else if (sel.selectionSet && /s$/.test(sel.name.value) && sel.name.value !== 'nodes')
+            multiplier = UNSTATED_LIST;
           if (sel.selectionSet) {
             const inner = measure(sel.selectionSet, depth + 1, seen);
             maxDepth = Math.max(maxDepth, inner.depth);
@@ -72,9 +77,13 @@ export function operationLimitsRule(
           const name = sel.name.value;
           const fragment = fragments.get(name);
           if (!fragment || seen.has(name)) continue;
-          const inner = measure(fragment.selectionSet, depth, new Set([...seen, name]));
-          maxDepth = Math.max(maxDepth, inner.depth);
-          cost += inner.cost;
+          let relative = fragmentSizes.get(name);
+          if (!relative) {
+            relative = measure(fragment.selectionSet, 0, new Set([...seen, name]));
+            fragmentSizes.set(name, relative);
+          }
+          maxDepth = Math.max(maxDepth, depth + relative.depth);
+          cost += relative.cost;
         }
       }
       return { depth: maxDepth, cost };

@@ -248,7 +248,7 @@ export async function openConnection(
       step,
       ok,
       ms: Math.round(performance.now() - stepStart),
-      detail: detail === null ? null : detail,
+      detail,
     });
   };
   const begin = (next: ConnectionStep): void => {
@@ -354,8 +354,9 @@ function connectTcp(host: string, port: number, sockets: net.Socket[]): Promise<
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
     sockets.push(socket);
+    swallowLateErrors(socket);
     socket.once('connect', () => {
-      socket.removeAllListeners('error');
+      socket.removeListener('error', reject);
       socket.setNoDelay(true);
       // Detects a peer that vanished without a FIN while a sync is idle between pages.
       socket.setKeepAlive(true, 30_000);
@@ -373,13 +374,25 @@ function handshake(
   return new Promise((resolve, reject) => {
     const secure = tls.connect({ ...options, socket });
     sockets.push(secure);
+    swallowLateErrors(secure);
     secure.once('secureConnect', () => {
-      secure.removeAllListeners('error');
+      secure.removeListener('error', reject);
       // With rejectUnauthorized false an untrusted certificate still connects; nothing to do.
       resolve(secure);
     });
     secure.once('error', reject);
   });
+}
+
+/**
+ * An 'error' event without a listener crashes the process. Under LDAPS the
+ * raw TCP socket is ours alone (ldapts only sees the TLS socket on top), and
+ * a failed handshake can still try to write an alert to it after we
+ * destroyed it (EPIPE). Failures reach callers through the pending
+ * operation or the handshake promise, so these late events are dropped.
+ */
+function swallowLateErrors(socket: net.Socket): void {
+  socket.on('error', () => undefined);
 }
 
 function describeTls(socket: net.Socket | undefined): string {

@@ -24,6 +24,29 @@ export async function testConnection(
   limits: LdapLimits,
 ): Promise<ConnectionTestReport> {
   const steps: StepReport[] = [];
+  try {
+    return await walk(settings, limits, steps);
+  } catch (err) {
+    // Whatever went wrong, the administrator gets a report, not an exception.
+    const mapped = toLdapError(err, steps.at(-1)?.step ?? 'DNS', null, [settings.bindPassword]);
+    return {
+      ok: false,
+      server: mapped.server,
+      flavour: null,
+      steps,
+      error: mapped.message,
+      users: null,
+      groups: null,
+      contacts: null,
+    };
+  }
+}
+
+async function walk(
+  settings: LdapSettings,
+  limits: LdapLimits,
+  steps: StepReport[],
+): Promise<ConnectionTestReport> {
   const secrets = [settings.bindPassword];
   const failed = (
     error: string,
@@ -63,15 +86,22 @@ export async function testConnection(
   const attempts: ServerAttempt[] = [];
   for (const url of urls) {
     let connection: LdapConnection;
+    const stepsBefore = steps.length;
     try {
       connection = await openConnection(url, settings, limits, {
         onStep: (report) => steps.push({ ...report, detail: `${url}: ${report.detail ?? ''}`.trim() }),
       });
     } catch (err) {
       const mapped = toLdapError(err, 'TCP', url, secrets);
-      attempts.push({ server: url, step: mapped.step, code: mapped.code, message: mapped.message });
+      const server = mapped.server ?? url;
+      // A URL that cannot even be parsed fails before any step: still show it as one.
+      if (steps.length === stepsBefore) {
+        steps.push({ step: mapped.step, ok: false, ms: 0, detail: `${url}: ${mapped.message}` });
+      }
+      attempts.push({ server, step: mapped.step, code: mapped.code, message: mapped.message });
       // Rejected credentials would be rejected by every DC, and each try counts towards lockout.
-      if (mapped instanceof BindError && mapped.code !== 'BIND_REFUSED') return failed(mapped.message, url);
+      if (mapped instanceof BindError && mapped.code !== 'BIND_REFUSED')
+        return failed(mapped.message, server);
       continue;
     }
     return await countWith(connection, settings, limits, steps);

@@ -121,7 +121,7 @@ export function validateServerUrl(field: string, value: string, tls: TlsMode): s
   if (tls !== 'LDAPS' && url.protocol === 'ldaps:') {
     throw new ValidationError(field, `"${raw}": an ldaps:// URL needs tls LDAPS`, 'TLS_MISMATCH');
   }
-  return `${url.protocol}//${url.host}`;
+  return `${url.protocol}//${url.host.toLowerCase()}`;
 }
 
 export function validateSchedule(value: string): string {

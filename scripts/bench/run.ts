@@ -1,0 +1,263 @@
+/**
+ * `npm run bench`: the speed and memory goals, measured side by side in one
+ * run on one machine, reported as ratios (the machines are shared and noisy).
+ *
+ *  1. Sync: a full sync of 100,000 users, 10,000 groups and 20,000 contacts
+ *     (1% duplicated data) from a private slapd, beside `ldapsearch` with
+ *     paged results reading the same entries from the same server; the
+ *     sync process's peak memory; duplicate detection beside the sync.
+ *  2. Autocomplete over HTTP against the same gateway answering
+ *     `{ __typename }` (the ceiling), and against the same prefix searched
+ *     live in the LDAP server through ldapts (a gateway without a cache).
+ *
+ *   npm run bench [-- --users 100000 --seconds 10 --concurrency 16]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client } from 'ldapts';
+import { AddConnectionDocument, ConnectionByIdDocument, StartSyncDocument } from '../../test/gql/graphql.js';
+import { spawnGateway } from '../../test/support/gateway-process.js';
+import { generateDirectory } from '../directories/generator.js';
+import { ensurePackages } from '../directories/packages.js';
+import { startSlapd } from '../directories/slapd.js';
+import { timeLdapsearch } from './ldapsearch.js';
+import { type LoadResult, runLoad } from './load.js';
+
+const { values } = parseArgs({
+  options: {
+    users: { type: 'string', default: '100000' },
+    seconds: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '16' },
+  },
+});
+const USERS = Number(values.users);
+const SECONDS = Number(values.seconds);
+const CONCURRENCY = Number(values.concurrency);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function syncOnce(url: string, base: string, dn: string, pw: string, dataDir: string) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/bench/sync-once.ts', url, base, dn, pw, dataDir],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  await new Promise((r) => child.once('exit', r));
+  const line = out.trim().split('\n').pop() ?? '{}';
+  return JSON.parse(line) as {
+    status: string;
+    error: string | null;
+    syncMs: number;
+    counts: { users: number; groups: number; contacts: number };
+    detectionMs: number;
+    viewBuildMs: number;
+    findings: number;
+    maxRssMb: number;
+  };
+}
+
+function row(label: string, r: LoadResult): string {
+  return `${label.padEnd(34)} ${fmt(r.rps).padStart(8)} req/s   p50 ${fmt(r.p50, 2).padStart(7)} ms   p99 ${fmt(r.p99, 2).padStart(7)} ms   errors ${r.errors}`;
+}
+
+await ensurePackages(['slapd', 'ldapsearch']);
+const groups = Math.round(USERS / 10);
+const contacts = Math.round(USERS / 5);
+const dup = Math.round(USERS / 100);
+console.log(`dataset: ${fmt(USERS)} users, ${fmt(groups)} groups, ${fmt(contacts)} contacts, ~1% duplicated`);
+let t = performance.now();
+const dataset = generateDirectory({
+  users: USERS,
+  groups,
+  contacts,
+  seed: 'bench',
+  baseDn: 'dc=corp,dc=test',
+  duplicates: {
+    userNames: Math.round(dup / 3),
+    kerberosNames: Math.round(dup / 6),
+    ntlmNames: Math.round(dup / 6),
+    emailAddresses: Math.round(dup / 3),
+    groupNames: Math.round(groups / 100),
+    contactNames: Math.round(contacts / 100),
+  },
+});
+console.log(`generated in ${fmt(performance.now() - t)} ms`);
+t = performance.now();
+const slapd = await startSlapd({ dataset });
+console.log(`slapd loaded in ${fmt(performance.now() - t)} ms\n`);
+const dataDirs: string[] = [];
+try {
+  // 1. Sync against the physical limit.
+  const attributes = [
+    'objectGUID',
+    'entryUUID',
+    'cn',
+    'displayName',
+    'mail',
+    'proxyAddresses',
+    'sAMAccountName',
+    'userPrincipalName',
+    'userAccountControl',
+    'member',
+  ];
+  const filter =
+    '(|(objectClass=user)(objectClass=group)(objectClass=contact)(objectClass=inetOrgPerson)(objectClass=groupOfNames))';
+  const ls1 = await timeLdapsearch(
+    slapd.url,
+    slapd.baseDn,
+    slapd.reader.dn,
+    slapd.reader.password,
+    filter,
+    attributes,
+  );
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'dirgate-bench-'));
+  dataDirs.push(dataDir);
+  const sync = await syncOnce(slapd.url, slapd.baseDn, slapd.reader.dn, slapd.reader.password, dataDir);
+  const ls2 = await timeLdapsearch(
+    slapd.url,
+    slapd.baseDn,
+    slapd.reader.dn,
+    slapd.reader.password,
+    filter,
+    attributes,
+  );
+  const limit = Math.min(ls1.ms, ls2.ms);
+  if (sync.status !== 'SUCCEEDED') throw new Error(`bench sync failed: ${sync.error}`);
+  console.log('== 1. full sync (issue 3) and duplicate detection (issue 5)');
+  console.log(
+    `ldapsearch paged (best of 2)        ${fmt(limit).padStart(8)} ms  (${fmt(ls1.entries)} entries)`,
+  );
+  console.log(
+    `dirgate full sync                   ${fmt(sync.syncMs).padStart(8)} ms  (${fmt(sync.counts.users)} users, ${fmt(sync.counts.groups)} groups, ${fmt(sync.counts.contacts)} contacts)`,
+  );
+  console.log(
+    `  sync / ldapsearch                 ${fmt(sync.syncMs / limit, 2).padStart(8)} x   (target ≤ 2)`,
+  );
+  console.log(`  peak RSS of the syncing process   ${fmt(sync.maxRssMb).padStart(8)} MB  (target < 600)`);
+  console.log(
+    `duplicate detection                 ${fmt(sync.detectionMs).padStart(8)} ms  (${fmt(sync.findings)} findings)`,
+  );
+  console.log(
+    `  detection / sync                  ${fmt(sync.detectionMs / sync.syncMs, 3).padStart(8)}     (target < 0.1)`,
+  );
+  console.log(`  whole view build                  ${fmt(sync.viewBuildMs).padStart(8)} ms\n`);
+
+  // 2. Autocomplete over HTTP.
+  const gwDir = await mkdtemp(path.join(tmpdir(), 'dirgate-bench-gw-'));
+  dataDirs.push(gwDir);
+  const gw = await spawnGateway(gwDir, { DIRGATE_LOG_LEVEL: 'error' });
+  try {
+    const { addConnection } = await gw.ok(AddConnectionDocument, {
+      input: {
+        name: 'bench',
+        domain: 'corp.test',
+        searchBase: slapd.baseDn,
+        servers: [slapd.url],
+        bindDn: slapd.reader.dn,
+        bindPassword: slapd.reader.password,
+        includeContacts: true,
+      },
+    });
+    await gw.ok(StartSyncDocument, { connectionId: addConnection.id });
+    for (;;) {
+      const c = (await gw.ok(ConnectionByIdDocument, { id: addConnection.id })).connection;
+      if (c?.status !== 'RUNNING') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const token = await gw.token();
+    const prefixes = dataset.users
+      .filter((_, i) => i % 97 === 0)
+      .map((u) => (u.mail ?? u.sAMAccountName).slice(0, 3).toLowerCase());
+    const trivial = await runLoad({
+      seconds: SECONDS,
+      concurrency: CONCURRENCY,
+      request: () => graphql(gw.url, token, '{ __typename }', {}),
+    });
+    let k = 0;
+    const auto = await runLoad({
+      seconds: SECONDS,
+      concurrency: CONCURRENCY,
+      request: () =>
+        graphql(
+          gw.url,
+          token,
+          'query($p: String!) { autocomplete(prefix: $p, first: 10) { address principal { id displayName } } }',
+          {
+            p: prefixes[k++ % prefixes.length],
+          },
+        ),
+    });
+    const clients: Client[] = [];
+    for (let i = 0; i < CONCURRENCY; i++) {
+      const c = new Client({ url: slapd.url, timeout: 10_000, connectTimeout: 5_000 });
+      await c.bind(slapd.reader.dn, slapd.reader.password);
+      clients.push(c);
+    }
+    let j = 0;
+    const live = await runLoad({
+      seconds: SECONDS,
+      concurrency: CONCURRENCY,
+      request: async (worker) => {
+        const p = (prefixes[j++ % prefixes.length] ?? 'a').replace(/[*()\\\u0000]/g, '');
+        const client = clients[worker] as Client;
+        await client
+          .search(slapd.baseDn, {
+            scope: 'sub',
+            filter: `(|(mail=${p}*)(proxyAddresses=smtp:${p}*)(displayName=${p}*)(sAMAccountName=${p}*))`,
+            attributes: ['mail', 'proxyAddresses', 'displayName', 'objectGUID'],
+            sizeLimit: 10,
+          })
+          .catch((err: unknown) => {
+            if ((err as { code?: number }).code !== 4) throw err; // sizeLimitExceeded is the expected answer
+          });
+      },
+    });
+    for (const c of clients) await c.unbind();
+    console.log(
+      `== 2. autocomplete over HTTP (issue 4): ${CONCURRENCY} concurrent clients, ${SECONDS} s each, ${fmt(sync.counts.users)} users cached`,
+    );
+    console.log(row('{ __typename } (ceiling)', trivial));
+    console.log(row('autocomplete(prefix, first: 10)', auto));
+    console.log(row('live LDAP prefix search (ldapts)', live));
+    console.log(
+      `  autocomplete / ceiling            ${fmt((auto.rps / trivial.rps) * 100, 0).padStart(8)} %   (target ≥ 70%)`,
+    );
+    console.log(
+      `  autocomplete / live LDAP          ${fmt(auto.rps / live.rps, 1).padStart(8)} x   (target ≥ 10)`,
+    );
+  } finally {
+    gw.child.kill('SIGTERM');
+    await gw.exited;
+  }
+} finally {
+  await slapd.dispose();
+  for (const d of dataDirs) await rm(d, { recursive: true, force: true });
+}
+
+async function graphql(
+  url: string,
+  token: string,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { errors?: unknown[] };
+  if (res.status !== 200 || body.errors)
+    throw new Error(`HTTP ${res.status}: ${JSON.stringify(body.errors)}`);
+}

@@ -1,0 +1,116 @@
+/**
+ * Makes sure the directory servers' binaries exist. CI starts from a fresh
+ * Debian machine, so when something is missing and we are root we install
+ * it with apt, without letting the packages start their stock daemons on
+ * every interface (policy-rc.d exiting 101) and without slapd creating a
+ * default instance (debconf preseed).
+ */
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { findExecutable, isRoot, run } from './process.js';
+
+export type RequiredBinary =
+  | 'slapd'
+  | 'samba'
+  | 'samba-tool'
+  | 'ldapsearch'
+  | 'dnsmasq'
+  | 'redis-server'
+  | 'openssl';
+
+export const ALL_BINARIES: readonly RequiredBinary[] = [
+  'slapd',
+  'samba',
+  'samba-tool',
+  'ldapsearch',
+  'dnsmasq',
+  'redis-server',
+  'openssl',
+];
+
+/** Samba as an AD DC needs more than the `samba` package (see LAB.md). */
+const SAMBA_PACKAGES = [
+  'samba',
+  'samba-ad-provision',
+  'samba-dsdb-modules',
+  'samba-vfs-modules',
+  'winbind',
+  'ldb-tools',
+  'ldap-utils',
+  'bind9-dnsutils',
+  'krb5-user',
+  'attr',
+];
+
+/** Debian packages providing each binary. */
+export const PACKAGES_FOR: Readonly<Record<RequiredBinary, readonly string[]>> = {
+  slapd: ['slapd', 'ldap-utils'],
+  samba: SAMBA_PACKAGES,
+  'samba-tool': SAMBA_PACKAGES,
+  ldapsearch: ['ldap-utils'],
+  dnsmasq: ['dnsmasq-base'],
+  'redis-server': ['redis-server'],
+  openssl: ['openssl'],
+};
+
+const POLICY_RC_D = '/usr/sbin/policy-rc.d';
+/** Samba's Python bindings only load under the system interpreter. */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+/** Binaries of `list` that are missing (Samba also counts as missing when its Python bindings are). */
+export async function missingBinaries(list: readonly RequiredBinary[]): Promise<RequiredBinary[]> {
+  const missing: RequiredBinary[] = list.filter((name) => findExecutable(name) === null);
+  if (list.includes('samba') && !missing.includes('samba')) {
+    const probe = await run(SYSTEM_PYTHON, ['-c', 'import samba.samdb'], { allowFailure: true }).catch(
+      () => null,
+    );
+    if (probe?.code !== 0) missing.push('samba');
+  }
+  return missing;
+}
+
+/** The apt packages that provide `binaries`, deduplicated in a stable order. */
+export function packagesFor(binaries: readonly RequiredBinary[]): string[] {
+  return [...new Set(binaries.flatMap((name) => PACKAGES_FOR[name]))];
+}
+
+export interface EnsureResult {
+  /** Packages installed by this call (empty when everything was present). */
+  readonly installed: readonly string[];
+}
+
+/**
+ * Installs whatever of `list` is missing. Not root: throws naming the exact
+ * apt packages, because sudo prompts in a test run would hang.
+ */
+export async function ensurePackages(
+  list: readonly RequiredBinary[] = ALL_BINARIES,
+  log: (line: string) => void = () => {},
+): Promise<EnsureResult> {
+  const missing = await missingBinaries(list);
+  if (missing.length === 0) return { installed: [] };
+  const packages = packagesFor(missing);
+  if (!isRoot()) {
+    throw new Error(
+      `missing ${missing.join(', ')}; install as root: ` +
+        `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages.join(' ')}`,
+    );
+  }
+  log(`installing ${packages.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // Without this the slapd package creates and starts a default instance.
+  await run('debconf-set-selections', [], { input: 'slapd slapd/no_configuration boolean true\n', env });
+  const createdPolicy = !existsSync(POLICY_RC_D);
+  if (createdPolicy) {
+    // 101 = "action forbidden": postinst scripts then start no daemons.
+    writeFileSync(POLICY_RC_D, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  }
+  try {
+    await run('apt-get', ['update'], { env });
+    await run('apt-get', ['install', '-y', '--no-install-recommends', ...packages], { env });
+  } finally {
+    if (createdPolicy) unlinkSync(POLICY_RC_D);
+  }
+  const still = await missingBinaries(list);
+  if (still.length > 0) throw new Error(`still missing after apt-get install: ${still.join(', ')}`);
+  return { installed: packages };
+}

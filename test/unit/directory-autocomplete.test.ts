@@ -1,0 +1,319 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  AutocompleteIndex,
+  CANDIDATE_CAP,
+  type SuggestOptions,
+} from '../../src/directory/autocomplete-index.js';
+import { fold } from '../../src/directory/fold.js';
+import type { PrincipalKind, PrincipalRecord } from '../../src/model/principal.js';
+import { foldKey } from '../../src/model/text.js';
+
+let seq = 0;
+function principal(fields: Partial<PrincipalRecord>): PrincipalRecord {
+  const connectionId = fields.connectionId ?? 'c1';
+  const guid = fields.guid ?? `g${++seq}`;
+  return {
+    id: `${connectionId}:${guid}`,
+    connectionId,
+    guid,
+    kind: 'USER',
+    dn: `CN=${guid},DC=corp,DC=test`,
+    displayName: guid,
+    primaryEmail: fields.emails?.[0] ?? null,
+    emails: [],
+    samAccountName: null,
+    userPrincipalName: null,
+    enabled: true,
+    memberIds: [],
+    ...fields,
+  };
+}
+
+const domains = new Map([
+  ['c1', 'corp.test'],
+  ['c2', 'other.test'],
+]);
+function index(principals: PrincipalRecord[]): AutocompleteIndex {
+  return AutocompleteIndex.build(principals, (c) => domains.get(c));
+}
+function addresses(idx: AutocompleteIndex, prefix: string, options?: SuggestOptions): string[] {
+  return idx.suggest(prefix, options).map((s) => s.address);
+}
+
+describe('autocomplete matching', () => {
+  const anna = principal({
+    displayName: 'Müller, Anna',
+    emails: ['anna.mueller@corp.test', 'am@corp.test'],
+    samAccountName: 'amueller',
+    userPrincipalName: 'a.mueller.upn@corp.test',
+  });
+  const john = principal({ displayName: 'John Doe', emails: ['jd@corp.test'], samAccountName: 'jdoe' });
+  const sales = principal({ kind: 'GROUP', displayName: 'Sales (EMEA)', emails: ['sales@corp.test'] });
+  const partner = principal({ kind: 'CONTACT', displayName: "Pat O'Brien", emails: ['pat@partner.example'] });
+  const remote = principal({ connectionId: 'c2', displayName: 'Anna Other', emails: ['anna@other.test'] });
+  const idx = index([anna, john, sales, partner, remote]);
+
+  it('finds the start of an address, case-insensitively', () => {
+    expect(addresses(idx, 'ANNA.M')).toEqual(['anna.mueller@corp.test']);
+    expect(addresses(idx, 'sales@')).toEqual(['sales@corp.test']);
+  });
+
+  it('finds the start of any word of the display name, punctuation included', () => {
+    expect(addresses(idx, 'mül')).toEqual(['anna.mueller@corp.test', 'am@corp.test']);
+    expect(addresses(idx, 'emea')).toEqual(['sales@corp.test']);
+    expect(addresses(idx, 'brie')).toEqual(['pat@partner.example']);
+    expect(addresses(idx, 'doe')).toEqual(['jd@corp.test']);
+  });
+
+  it('finds a run of name words, however they are separated', () => {
+    expect(addresses(idx, 'müller, an')).toEqual(['anna.mueller@corp.test', 'am@corp.test']);
+    expect(addresses(idx, 'John  D')).toEqual(['jd@corp.test']);
+    expect(addresses(idx, 'john x')).toEqual([]);
+  });
+
+  it('finds the start of the sAMAccountName and of the userPrincipalName local part', () => {
+    expect(addresses(idx, 'jdo')).toEqual(['jd@corp.test']);
+    expect(addresses(idx, 'amuel')).toEqual(['anna.mueller@corp.test', 'am@corp.test']);
+    expect(addresses(idx, 'a.mueller.up')).toEqual(['anna.mueller@corp.test', 'am@corp.test']);
+  });
+
+  it('scopes by kind and by domain', () => {
+    // All three are exact name-word matches: primaries alphabetically ('.' < '@'), then the alias.
+    expect(addresses(idx, 'anna')).toEqual(['anna.mueller@corp.test', 'anna@other.test', 'am@corp.test']);
+    expect(addresses(idx, 'anna', { domain: 'corp.test' })).toEqual([
+      'anna.mueller@corp.test',
+      'am@corp.test',
+    ]);
+    expect(addresses(idx, 'anna', { domain: 'OTHER.TEST' })).toEqual(['anna@other.test']);
+    expect(addresses(idx, 'anna', { domain: 'unknown.test' })).toEqual([]);
+    expect(addresses(idx, 's', { kinds: ['GROUP'] })).toEqual(['sales@corp.test']);
+    expect(addresses(idx, 'p', { kinds: ['USER', 'GROUP'] })).toEqual([]);
+    expect(addresses(idx, 'p', { kinds: ['CONTACT'] })).toEqual(['pat@partner.example']);
+    expect(addresses(idx, 'p', { kinds: [] })).toEqual(['pat@partner.example']);
+  });
+
+  it('returns the owner with each address, each suggestion once', () => {
+    const found = idx.suggest('a', { first: 50 });
+    expect(found.find((s) => s.address === 'am@corp.test')?.principal).toBe(anna);
+    const keys = found.map((s) => `${s.address} ${s.principal.id}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('honours first and ignores empty prefixes', () => {
+    expect(idx.suggest('a', { first: 1 })).toHaveLength(1);
+    expect(idx.suggest('a', { first: 0 })).toEqual([]);
+    expect(idx.suggest('   ')).toEqual([]);
+    expect(idx.suggest('')).toEqual([]);
+  });
+
+  it('looks up the owners of an address', () => {
+    expect(idx.owners('AM@CORP.TEST')).toEqual([anna]);
+    expect(idx.owners('nobody@corp.test')).toEqual([]);
+  });
+});
+
+describe('autocomplete ranking', () => {
+  it('puts exact matches before prefix matches', () => {
+    const idx = index([
+      principal({ displayName: 'Annabel', emails: ['anna@corp.test'] }),
+      principal({ displayName: 'Ann Smith', emails: ['smith@corp.test'] }),
+      principal({ displayName: 'Zed', emails: ['ann@corp.test'] }),
+      principal({ displayName: 'Yves', emails: ['yves@corp.test'], samAccountName: 'ann' }),
+    ]);
+    // Exact name word, exact account name; then the address prefixes ("ann@..." only starts with "ann").
+    expect(addresses(idx, 'ann')).toEqual([
+      'smith@corp.test',
+      'yves@corp.test',
+      'ann@corp.test',
+      'anna@corp.test',
+    ]);
+    // The whole address typed: exact address before the prefix matches of other tiers.
+    expect(addresses(idx, 'ann@corp.test')).toEqual(['ann@corp.test']);
+  });
+
+  it('puts address matches before name matches before account matches', () => {
+    const idx = index([
+      principal({ displayName: 'X', emails: ['zz@corp.test'], samAccountName: 'bobby' }),
+      principal({ displayName: 'Bobby Tables', emails: ['tables@corp.test'] }),
+      principal({ displayName: 'Y', emails: ['bobby.b@corp.test'] }),
+    ]);
+    expect(addresses(idx, 'bob')).toEqual(['bobby.b@corp.test', 'tables@corp.test', 'zz@corp.test']);
+  });
+
+  it('puts primary addresses before aliases, then enabled before disabled, then alphabetical', () => {
+    const idx = index([
+      principal({
+        displayName: 'P1',
+        primaryEmail: 'bob.z@corp.test',
+        emails: ['bob.a@corp.test', 'bob.z@corp.test'],
+      }),
+      principal({ displayName: 'P2', emails: ['bob.b@corp.test'] }),
+      principal({ displayName: 'P3', emails: ['bob.c@corp.test', 'bob.0@corp.test'], enabled: false }),
+      principal({ displayName: 'P4', emails: ['bob.d@corp.test', 'bob.1@corp.test'] }),
+    ]);
+    expect(addresses(idx, 'bob')).toEqual([
+      'bob.b@corp.test', // primary, enabled
+      'bob.d@corp.test',
+      'bob.z@corp.test',
+      'bob.c@corp.test', // primary, disabled
+      'bob.1@corp.test', // alias, enabled
+      'bob.a@corp.test',
+      'bob.0@corp.test', // alias, disabled
+    ]);
+  });
+
+  it('orders name matches by the same rules', () => {
+    const idx = index([
+      principal({ displayName: 'Carl Zeta', emails: ['zeta@corp.test', 'a-zeta@corp.test'] }),
+      principal({ displayName: 'Carl Alpha', emails: ['alpha@corp.test'], enabled: false }),
+      principal({ displayName: 'Carla Beta', emails: ['beta@corp.test'] }),
+    ]);
+    expect(addresses(idx, 'carl')).toEqual([
+      'zeta@corp.test', // exact word "carl", primary, enabled
+      'alpha@corp.test', // exact word, primary, disabled
+      'a-zeta@corp.test', // exact word, alias
+      'beta@corp.test', // prefix of "carla"
+    ]);
+  });
+});
+
+describe('autocomplete and Unicode', () => {
+  const composed = principal({ displayName: 'Anna Müller', emails: ['a1@corp.test'] });
+  const upper = principal({ displayName: 'BERND MÜLLER', emails: ['b1@corp.test'] });
+  const decomposed = principal({ displayName: 'Carl Mu\u0308ller', emails: ['c1@corp.test'] });
+  const strauss = principal({ displayName: 'Johann Strauß', emails: ['straß@corp.test'] });
+  const idx = index([composed, upper, decomposed, strauss]);
+
+  it('matches composed, upper-case and decomposed spellings of each other', () => {
+    const all = ['a1@corp.test', 'b1@corp.test', 'c1@corp.test'];
+    expect(addresses(idx, 'müller')).toEqual(all);
+    expect(addresses(idx, 'MÜLLER')).toEqual(all);
+    expect(addresses(idx, 'Mu\u0308l')).toEqual(all);
+  });
+
+  it('folds ß to ss', () => {
+    expect(addresses(idx, 'STRAUSS')).toEqual(['straß@corp.test']);
+    expect(addresses(idx, 'strass@')).toEqual(['straß@corp.test']);
+  });
+
+  it('folds exactly as foldKey does', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (s) => {
+        expect(fold(s)).toBe(foldKey(s));
+      }),
+      { numRuns: 2000 },
+    );
+    for (const s of ['Ǆ', 'ﬁ', 'İstanbul', 'ΣΑΣ', 'K', '\u0001A']) expect(fold(s)).toBe(foldKey(s));
+  });
+});
+
+describe('autocomplete at scale', () => {
+  it('answers from a capped candidate set when a name range is huge', () => {
+    const many: PrincipalRecord[] = [];
+    for (let i = 0; i < CANDIDATE_CAP * 2; i++) {
+      many.push(principal({ displayName: `Zora${i} Q`, emails: [`u${i}@corp.test`] }));
+    }
+    const idx = index(many);
+    const found = idx.suggest('zor', { first: 20 });
+    expect(found).toHaveLength(20);
+    for (const s of found) expect(fold(s.principal.displayName).startsWith('zor')).toBe(true);
+  });
+});
+
+// A reference ranker that scans everything, written from the rules alone.
+function reference(principals: PrincipalRecord[], prefix: string, options: SuggestOptions): string[] {
+  const q = foldKey(prefix.trim());
+  const words = (text: string) =>
+    foldKey(text)
+      .split(/[\s\p{P}]+/u)
+      .filter((w) => w.length > 0);
+  const nq = words(prefix).join(' ');
+  const rows: { key: (string | number)[]; label: string }[] = [];
+  for (const p of principals) {
+    if (options.kinds && options.kinds.length > 0 && !options.kinds.includes(p.kind)) continue;
+    if (options.domain && foldKey(domains.get(p.connectionId) ?? '') !== foldKey(options.domain)) continue;
+    const w = words(p.displayName).slice(0, 12);
+    const nameKeys = [...w, ...w.map((_, i) => w.slice(i).join(' ')).filter((_, i) => w.length - i >= 2)];
+    const accountKeys = [p.samAccountName, p.userPrincipalName?.replace(/@[^@]*$/, '')]
+      .filter((k): k is string => !!k)
+      .map(foldKey);
+    const seen = new Set<string>();
+    for (const address of p.emails) {
+      const fa = foldKey(address);
+      if (seen.has(fa)) continue;
+      seen.add(fa);
+      let tier = Number.POSITIVE_INFINITY;
+      const consider = (keys: string[], query: string, source: number) => {
+        if (query.length === 0) return;
+        if (keys.some((k) => k === query)) tier = Math.min(tier, source);
+        else if (keys.some((k) => k.startsWith(query))) tier = Math.min(tier, 3 + source);
+      };
+      consider([fa], q, 0);
+      consider(nameKeys, nq, 1);
+      consider(accountKeys, q, 2);
+      if (tier === Number.POSITIVE_INFINITY) continue;
+      const primary = p.primaryEmail !== null && foldKey(p.primaryEmail) === fa;
+      rows.push({
+        key: [tier, primary ? 0 : 1, p.enabled ? 0 : 1, fa, address, p.id],
+        label: `${address} ${p.id}`,
+      });
+    }
+  }
+  rows.sort((a, b) => {
+    for (let i = 0; i < a.key.length; i++) {
+      const x = a.key[i] as string | number;
+      const y = b.key[i] as string | number;
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  });
+  return rows.slice(0, options.first ?? 10).map((r) => r.label);
+}
+
+describe('autocomplete against a reference', () => {
+  it('ranks like a full scan would', () => {
+    const syllable = fc.constantFrom('an', 'na', 'Mü', 'mu\u0308', 'ß', 'ss', 'b', 'o', '.', '-');
+    const text = fc.array(syllable, { minLength: 1, maxLength: 4 }).map((a) => a.join(''));
+    const record = fc.record({
+      kind: fc.constantFrom<PrincipalKind>('USER', 'GROUP', 'CONTACT'),
+      connectionId: fc.constantFrom('c1', 'c2'),
+      first: text,
+      last: text,
+      locals: fc.array(text, { minLength: 0, maxLength: 3 }),
+      primary: fc.boolean(),
+      enabled: fc.boolean(),
+      sam: fc.option(text, { nil: null }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(record, { maxLength: 25 }),
+        text,
+        fc.integer({ min: 1, max: 15 }),
+        fc.option(fc.constantFrom<PrincipalKind[]>(['USER'], ['GROUP', 'CONTACT']), { nil: undefined }),
+        fc.option(fc.constantFrom('corp.test', 'other.test'), { nil: undefined }),
+        (records, typed, first, kinds, domain) => {
+          const principals = records.map((r, i) => {
+            const emails = r.locals.map((l) => `${l}@x${i % 2}.test`);
+            return principal({
+              kind: r.kind,
+              connectionId: r.connectionId,
+              guid: `g${i}`,
+              displayName: `${r.first} ${r.last}`,
+              emails,
+              primaryEmail: r.primary ? (emails[0] ?? null) : null,
+              enabled: r.enabled,
+              samAccountName: r.sam,
+            });
+          });
+          const options = { first, kinds, domain };
+          const got = index(principals)
+            .suggest(typed, options)
+            .map((s) => `${s.address} ${s.principal.id}`);
+          expect(got).toEqual(reference(principals, typed, options));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

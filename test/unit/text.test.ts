@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { foldKey, isCleanText } from '../../src/model/text.js';
+
+describe('foldKey', () => {
+  it('makes Müller, MÜLLER and a decomposed Mu\u0308ller equal', () => {
+    const key = foldKey('Müller');
+    expect(foldKey('MÜLLER')).toBe(key);
+    expect(foldKey('Mu\u0308ller')).toBe(key);
+    expect(foldKey('mu\u0308LLER')).toBe(key);
+  });
+
+  it('keeps different names different', () => {
+    expect(foldKey('Müller')).not.toBe(foldKey('Muller'));
+    expect(foldKey('Jane Doe')).not.toBe(foldKey('Jane  Doe'));
+  });
+
+  it('folds ß to ss, so Straße equals STRASSE', () => {
+    expect(foldKey('Straße')).toBe(foldKey('STRASSE'));
+    expect(foldKey('Straße')).toBe('strasse');
+  });
+
+  it('folds compatibility forms (ligatures, full-width letters)', () => {
+    expect(foldKey('\ufb01le')).toBe('file');
+    expect(foldKey('\uff2a\uff41\uff4e\uff45')).toBe('jane');
+  });
+
+  it('lower-cases addresses for comparison', () => {
+    expect(foldKey('Jane.Doe@Corp.TEST')).toBe('jane.doe@corp.test');
+  });
+});
+
+describe('isCleanText', () => {
+  it('accepts ordinary text including astral characters', () => {
+    expect(isCleanText('Jane Doe')).toBe(true);
+    expect(isCleanText('Müller 😀 漢字')).toBe(true);
+    expect(isCleanText('')).toBe(true);
+  });
+
+  it('refuses lone surrogates', () => {
+    expect(isCleanText('a\ud800')).toBe(false);
+    expect(isCleanText('\udc00b')).toBe(false);
+    expect(isCleanText('\ude00\ud83d')).toBe(false);
+  });
+
+  it('refuses NUL', () => {
+    expect(isCleanText('a\u0000b')).toBe(false);
+  });
+});
