@@ -25,13 +25,20 @@
  *
  * Name words and account names are kept per owner, as sorted unique keys
  * with posting lists of owners (one owner's words are stored once, not once
- * per address). Their key order is not address order, so a name or account
- * tier collects the suggestions of its key range up to CANDIDATE_CAP and
- * selects the best `first` from those without sorting them. When a range
- * holds more candidates than the cap (a one-letter prefix over 100,000
- * names), the answer is still only real matches of that tier, best ranked
- * among the first CANDIDATE_CAP in key order; it is only reached when the
- * address tiers above gave fewer than `first` results.
+ * per address). Each posting list is sorted by the owner's best suggestion,
+ * so a tier stops reading a key as soon as the next owner cannot beat the
+ * `first` best found so far: an exact name word shared by thousands ("a",
+ * "smith") costs about as much as a rare one. Across the keys of a prefix
+ * range key order is not rank order, so a prefix tier reads at most
+ * CANDIDATE_CAP suggestions and selects the best `first` among them without
+ * sorting. Past the cap (a one-letter prefix over 100,000 names, and only
+ * when the address tiers above gave fewer than `first` results) the answer
+ * is still only real matches of that tier, best ranked among the first
+ * CANDIDATE_CAP in key order.
+ *
+ * Memory: suggestions are typed arrays plus the address strings the
+ * snapshot already holds (folded copies only where folding changes them);
+ * keys are shared by all owners of a word.
  */
 import { PRINCIPAL_KINDS, type PrincipalKind, type PrincipalRecord } from '../model/principal.js';
 import { fold, lowerBound, nameQuery, nameWords } from './fold.js';
@@ -209,21 +216,26 @@ export class AutocompleteIndex {
       const principal = principals[suggOwner[s] as number] as PrincipalRecord;
       (shardOf(principal).addresses[suggClass[s] as number] as number[]).push(s);
     }
-    for (let p = 0; p < principals.length; p++) {
-      // An owner without addresses has nothing to suggest.
-      if (ownerOffsets[p] === ownerOffsets[p + 1]) continue;
-      const principal = principals[p] as PrincipalRecord;
-      const shard = shardOf(principal);
-      const slot = principal.enabled ? 0 : 1;
-      for (const key of nameKeys(principal.displayName)) shard.add('names', slot, key, p);
-      for (const key of accountKeys(principal)) shard.add('accounts', slot, key, p);
-    }
+    // Owners are visited in the order of their best suggestion (class, then
+    // number): the first suggestion met of each owner is its best. Posting
+    // lists are thereby sorted by ownerBest without sorting them, as
+    // pickKeyed's early stop requires. Owners without addresses are never
+    // visited: they have nothing to suggest.
     const ownerBest = new Float64Array(principals.length).fill(Number.POSITIVE_INFINITY);
-    for (let s = 0; s < n; s++) {
-      const p = suggOwner[s] as number;
-      ownerBest[p] = Math.min(ownerBest[p] as number, tierScore(suggClass[s] as number, s, n));
+    for (let cls = 0; cls < CLASS_COUNT; cls++) {
+      for (let s = 0; s < n; s++) {
+        if (suggClass[s] !== cls) continue;
+        const p = suggOwner[s] as number;
+        if (ownerBest[p] !== Number.POSITIVE_INFINITY) continue;
+        ownerBest[p] = tierScore(cls, s, n);
+        const principal = principals[p] as PrincipalRecord;
+        const shard = shardOf(principal);
+        const slot = principal.enabled ? 0 : 1;
+        for (const key of nameKeys(principal.displayName)) shard.add('names', slot, key, p);
+        for (const key of accountKeys(principal)) shard.add('accounts', slot, key, p);
+      }
     }
-    const shards = [...builders.values()].map((b) => b.finish(ownerBest));
+    const shards = [...builders.values()].map((b) => b.finish());
 
     return new AutocompleteIndex(
       principals,
@@ -487,8 +499,7 @@ class ShardBuilder {
     else owners.push(principal);
   }
 
-  finish(ownerBest: Float64Array): Shard {
-    const finishRun = (map: Map<string, number | number[]>) => finishKeyedRun(map, ownerBest);
+  finish(): Shard {
     return {
       domain: this.domain,
       kind: this.kind,
@@ -499,7 +510,7 @@ class ShardBuilder {
   }
 }
 
-function finishKeyedRun(map: Map<string, number | number[]>, ownerBest: Float64Array): KeyedRun {
+function finishRun(map: Map<string, number | number[]>): KeyedRun {
   if (map.size === 0) return EMPTY_RUN;
   // Default sort compares UTF-16 code units, as lowerBound and startsWith do.
   const keys = [...map.keys()].sort();
@@ -514,11 +525,7 @@ function finishKeyedRun(map: Map<string, number | number[]>, ownerBest: Float64A
   for (let k = 0; k < keys.length; k++) {
     const owners = map.get(keys[k] as string) as number | number[];
     if (typeof owners === 'number') list[offsets[k] as number] = owners;
-    else
-      list.set(
-        owners.sort((a, b) => (ownerBest[a] as number) - (ownerBest[b] as number)),
-        offsets[k] as number,
-      );
+    else list.set(owners, offsets[k] as number);
   }
   return { keys, offsets, owners: list };
 }

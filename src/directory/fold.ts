@@ -12,10 +12,20 @@ import { foldKey } from '../model/text.js';
 // printable ASCII. Anything else (control characters included) takes the
 // full path.
 const NOT_PRINTABLE_ASCII = /[^ -~]/;
+const ASCII_UPPER = /[A-Z]/;
 
-/** foldKey, with a fast path for printable ASCII. Always returns what foldKey returns. */
+/**
+ * foldKey, with a fast path for printable ASCII. Always returns what foldKey
+ * returns, and the very string given when folding does not change it: the
+ * indexes then share the snapshot's strings instead of holding copies
+ * (toLowerCase allocates even when nothing changes).
+ */
 export function fold(value: string): string {
-  return NOT_PRINTABLE_ASCII.test(value) ? foldKey(value) : value.toLowerCase();
+  if (NOT_PRINTABLE_ASCII.test(value)) {
+    const folded = foldKey(value);
+    return folded === value ? value : folded;
+  }
+  return ASCII_UPPER.test(value) ? value.toLowerCase() : value;
 }
 
 // Whitespace and punctuation (",", ".", "-", "_", "(", ")", "'", quotes,
