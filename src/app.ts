@@ -74,6 +74,7 @@ export async function createGateway(
     deleteThreshold: config.deleteThreshold,
     logger: log.child({ component: 'sync' }),
     afterSwap: (connectionId) => directory.rebuild(connectionId),
+    prepareSwap: (connectionId, snapshot) => directory.prepare(connectionId, snapshot),
   });
   const directory = new LiveDirectory({
     snapshots,

@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { FindingRecord } from '../model/node.js';
+import type { Snapshot } from '../model/principal.js';
 import type { CacheStore } from '../store/cache-store.js';
 import type { Logger } from '../sync/logger.js';
 import type { SnapshotSet } from '../sync/snapshot-set.js';
@@ -79,13 +80,40 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> {
     };
   }
 
+  /**
+   * Builds the view that will serve once `snapshot` replaces the
+   * connection's current one, without serving it yet: the sync engine does
+   * this while the snapshot is being written to disk. The returned commit
+   * installs it (or rebuilds, if other snapshots changed meanwhile).
+   */
+  async prepare(connectionId: string, snapshot: Snapshot): Promise<() => Promise<void>> {
+    const base = new Map(this.deps.snapshots.current);
+    base.set(connectionId, snapshot);
+    const view = new DirectoryView({
+      snapshots: [...base.values()],
+      connectionDomains: await this.deps.connectionDomains(),
+    });
+    return () => {
+      const next = this.queue.then(() => {
+        const current = this.deps.snapshots.current;
+        const unchanged = current.size === base.size && [...base].every(([id, s]) => current.get(id) === s);
+        return unchanged ? this.install(connectionId, view) : this.build(connectionId);
+      });
+      this.queue = next.catch(() => {});
+      return next;
+    };
+  }
+
   private async build(connectionId: string | null): Promise<void> {
-    const started = performance.now();
-    const before = this.current.findings;
     const view = new DirectoryView({
       snapshots: [...this.deps.snapshots.current.values()],
       connectionDomains: await this.deps.connectionDomains(),
     });
+    await this.install(connectionId, view);
+  }
+
+  private async install(connectionId: string | null, view: DirectoryView): Promise<void> {
+    const before = this.current.findings;
     this.current = view;
     this.emit('view', view);
     const now = new Date().toISOString();
@@ -99,7 +127,6 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> {
         connectionId,
         principals: view.size,
         findings: records.length,
-        ms: Math.round(performance.now() - started),
         ...view.timings,
       },
       'directory view built',

@@ -51,12 +51,12 @@ export class CacheStore {
     // Recorded first, so that a crash mid-way leaves a trail to clean up.
     await this.kv.set(key.staging(c), { runId, chunks: 0, meta: null } satisfies StagingRecord);
     const chunks = Math.ceil(snapshot.principals.length / CHUNK_SIZE);
-    for (let i = 0; i < chunks; i++) {
-      await this.kv.set(
-        key.chunk(c, runId, i),
-        snapshot.principals.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE),
-      );
-    }
+    // Issued together: SQLite's worker writes them one by one while this thread goes on.
+    await Promise.all(
+      Array.from({ length: chunks }, (_, i) =>
+        this.kv.set(key.chunk(c, runId, i), snapshot.principals.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE)),
+      ),
+    );
     await this.kv.set(key.staging(c), { runId, chunks, meta: snapshot.meta } satisfies StagingRecord);
     return chunks;
   }

@@ -17,8 +17,11 @@ import {
 
 const ACCOUNTDISABLE = 0x2;
 
+/** A record whose member ids are filled in once every entry is known. */
+type BuildingRecord = PrincipalRecord & { memberIds: string[] };
+
 interface Pending {
-  readonly record: Omit<PrincipalRecord, 'memberIds'>;
+  readonly record: BuildingRecord;
   readonly memberDns: readonly string[];
 }
 
@@ -59,30 +62,41 @@ export class SnapshotBuilder {
             e.kind !== 'USER' ||
             e.userAccountControl === null ||
             (e.userAccountControl & ACCOUNTDISABLE) === 0,
+          memberIds: [],
         },
         memberDns: e.kind === 'GROUP' ? e.memberDns : [],
       });
     }
   }
 
+  private built = 0;
+
+  /** Entries kept so far (after build: in the snapshot). */
   get size(): number {
-    return this.pending.length;
+    return this.pending.length + this.built;
   }
 
   build(meta: Omit<SnapshotMeta, 'counts'>): Snapshot {
-    const principals: PrincipalRecord[] = this.pending.map(({ record, memberDns }) => {
-      const memberIds: string[] = [];
-      const seen = new Set<string>();
-      for (const dn of memberDns) {
-        const id = this.idByDn.get(dnKey(dn));
-        if (id === undefined) this.unresolvedMembers++;
-        else if (!seen.has(id)) {
-          seen.add(id);
-          memberIds.push(id);
+    // Records are completed in place: a copy of 100k records would double the peak memory of a sync.
+    const principals: PrincipalRecord[] = new Array(this.pending.length);
+    for (const [i, { record, memberDns }] of this.pending.entries()) {
+      if (memberDns.length > 0) {
+        const seen = new Set<string>();
+        for (const dn of memberDns) {
+          const id = this.idByDn.get(dnKey(dn));
+          if (id === undefined) this.unresolvedMembers++;
+          else if (!seen.has(id)) {
+            seen.add(id);
+            record.memberIds.push(id);
+          }
         }
       }
-      return { ...record, memberIds };
-    });
+      principals[i] = record;
+    }
+    this.built = principals.length;
+    this.pending.length = 0;
+    this.idByDn.clear();
+    this.seenIds.clear();
     return { meta: { ...meta, counts: countSnapshot(principals) }, principals };
   }
 }

@@ -37,6 +37,12 @@ export interface SyncEngineDeps {
    * after seeing SUCCEEDED is the new snapshot with its indexes and findings.
    */
   readonly afterSwap?: (connectionId: string, snapshot: Snapshot | null) => Promise<void>;
+  /**
+   * Optional: prepares the indexes of a new snapshot while it is written to
+   * disk; the returned function serves them once the snapshot is swapped in.
+   * Used instead of afterSwap for successful runs.
+   */
+  readonly prepareSwap?: (connectionId: string, snapshot: Snapshot) => Promise<() => Promise<void>>;
   /** How often a running sync reports progress (default 500 ms). */
   readonly progressIntervalMs?: number;
 }
@@ -226,6 +232,14 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     }
   }
 
+  private async commitIndex(connectionId: string, commit: () => Promise<void>): Promise<void> {
+    try {
+      await commit();
+    } catch (err) {
+      this.deps.logger.error({ connectionId, err: (err as Error).message }, 'serving the new indexes failed');
+    }
+  }
+
   private async indexSwap(connectionId: string, snapshot: Snapshot | null): Promise<void> {
     try {
       await this.deps.afterSwap?.(connectionId, snapshot);
@@ -294,6 +308,22 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     const signal = entry.abort.signal;
     const started = Date.now();
     const log = { connectionId: id, runId: entry.run.id };
+    let phaseStarted = started;
+    // One line per phase, with its duration and the process's memory: what operators read first.
+    const phaseDone = (phase: string, extra: object = {}) => {
+      const now = Date.now();
+      logger.info(
+        {
+          ...log,
+          phase,
+          ms: now - phaseStarted,
+          rssMb: Math.round(process.memoryUsage.rss() / 1048576),
+          ...extra,
+        },
+        `sync phase ${phase}`,
+      );
+      phaseStarted = now;
+    };
     const checkAbort = () => {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new RunAborted('aborted');
     };
@@ -308,15 +338,11 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       const builder = new SnapshotBuilder(id);
       try {
         this.update(entry, { server: session.server, phase: 'READING' });
-        logger.info(
-          { ...log, server: session.server, flavour: session.flavour, ms: Date.now() - started },
-          'bound',
-        );
+        phaseDone('bind', { server: session.server, flavour: session.flavour });
         const kinds: PrincipalKind[] = ['USER', 'GROUP'];
         if (connection.includeContacts) kinds.push('CONTACT');
         const interval = this.deps.progressIntervalMs ?? 250;
         let lastProgress = Date.now();
-        const readStart = Date.now();
         const results = await Promise.all(
           kinds.map((kind) =>
             session.read(
@@ -332,16 +358,11 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
             ),
           ),
         );
-        logger.info(
-          {
-            ...log,
-            entries: builder.size,
-            skipped: results.reduce((n, r) => n + r.skipped, 0),
-            rangedRequests: results.reduce((n, r) => n + r.rangedRequests, 0),
-            ms: Date.now() - readStart,
-          },
-          'read',
-        );
+        phaseDone('read', {
+          entries: builder.size,
+          skipped: results.reduce((n, r) => n + r.skipped, 0),
+          rangedRequests: results.reduce((n, r) => n + r.rangedRequests, 0),
+        });
         checkAbort();
         this.update(entry, { phase: 'BUILDING', progress: builder.size });
         const snapshot = builder.build({
@@ -354,10 +375,20 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
         const changes = diffSnapshots(previous?.principals ?? [], snapshot.principals);
         const threshold = connection.deleteThreshold ?? this.deps.deleteThreshold;
         const before = previous?.principals.length ?? 0;
+        phaseDone('build', { ...snapshot.meta.counts, unresolvedMembers: builder.unresolvedMembers });
         checkAbort();
         this.update(entry, { phase: 'SAVING', counts: snapshot.meta.counts, changes });
-        await cache.stageSnapshot(snapshot);
-        if (before > 0 && changes.removedCount / before > threshold) {
+        const held = before > 0 && changes.removedCount / before > threshold;
+        // The disk write runs in SQLite's thread while this thread builds the indexes of the new snapshot.
+        const staging = cache.stageSnapshot(snapshot);
+        let commitIndex: (() => Promise<void>) | null = null;
+        try {
+          if (!held && this.deps.prepareSwap) commitIndex = await this.deps.prepareSwap(id, snapshot);
+        } finally {
+          await staging;
+        }
+        phaseDone('save');
+        if (held) {
           // An unreachable subtree or a wrong filter looks like mass deletion: keep serving, ask first.
           const message = `held: this run would remove ${changes.removedCount} of ${before} cached objects (more than ${Math.round(threshold * 100)}%); confirm it to apply`;
           const held = this.update(entry, {
@@ -382,7 +413,9 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
         await cache.promoteStaged(id, entry.run.id);
         snapshots.replace(snapshot);
         this.update(entry, { phase: 'DETECTING' });
-        await this.indexSwap(id, snapshot);
+        if (commitIndex) await this.commitIndex(id, commitIndex);
+        else await this.indexSwap(id, snapshot);
+        phaseDone('index');
         const done = this.update(entry, {
           status: 'SUCCEEDED',
           phase: 'DONE',
