@@ -7,7 +7,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
@@ -140,6 +143,8 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
         },
       },
       ApolloServerPluginLandingPageDisabled(),
+      // Nothing here is HTTP-cacheable; computing cache hints would cost a hook on every field.
+      ApolloServerPluginCacheControlDisabled(),
       rolePlugin(gateway),
     ],
   });

@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import cronParser from 'cron-parser';
 import type { ReadOverrides, TlsMode } from '../ldap/types.js';
-import { DEFAULT_SCHEDULE } from '../model/connection.js';
+import { type ConnectionRecord, DEFAULT_SCHEDULE } from '../model/connection.js';
 import { DnSyntaxError, normalizeDn } from '../model/dn.js';
 import { ValidationError } from '../model/errors.js';
 import { isCleanText } from '../model/text.js';
@@ -29,22 +29,8 @@ export interface ConnectionInput {
   contactFilter?: string | null;
 }
 
-/** A complete, validated set of settings (bind password still in clear). */
-export interface ValidConnection {
-  readonly name: string;
-  readonly domain: string;
-  readonly searchBase: string;
-  readonly servers: readonly string[];
-  readonly tls: TlsMode;
-  readonly caCertificate: string | null;
-  readonly tlsVerify: boolean;
-  readonly bindDn: string | null;
-  readonly includeContacts: boolean;
-  readonly schedule: string;
-  readonly enabled: boolean;
-  readonly deleteThreshold: number | null;
-  readonly overrides: ReadOverrides;
-}
+/** A complete, validated set of settings: what is stored, less the id, the sealed password and the times. */
+export type ValidConnection = Omit<ConnectionRecord, 'id' | 'bindPasswordSealed' | 'createdAt' | 'updatedAt'>;
 
 export const LIMITS = {
   name: 200,
