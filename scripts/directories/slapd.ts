@@ -34,6 +34,11 @@ export interface SlapdOptions {
   /** Run a caller-chosen folder instead of a fresh mkdtemp one. */
   readonly dir?: string;
   readonly log?: (line: string) => void;
+  /**
+   * Initial-substring indexes on the attributes an address book is searched
+   * by, as Active Directory has: for benchmarks of live prefix searches.
+   */
+  readonly prefixIndexes?: boolean;
 }
 
 export interface SlapdInstance extends AsyncDisposable {
@@ -76,8 +81,9 @@ function slapdConf(options: {
   admin: BindAccount;
   sizeLimit: number;
   certificates: TestCertificates;
+  prefixIndexes: boolean;
 }): string {
-  const { dir, baseDn, admin, sizeLimit, certificates } = options;
+  const { dir, baseDn, admin, sizeLimit, certificates, prefixIndexes } = options;
   const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map(
     (name) => `include ${SCHEMA_DIR}/${name}.schema`,
   );
@@ -107,7 +113,9 @@ function slapdConf(options: {
     // Equality only: the gateway reads everything and searches its own cache;
     // substring indexes made slapadd of 100k users 25× slower.
     'index objectClass eq',
-    'index cn,mail,uid,sAMAccountName,userPrincipalName,proxyAddresses eq',
+    ...(prefixIndexes
+      ? ['index cn,mail,displayName,sAMAccountName,proxyAddresses eq,subinitial', 'index uid,userPrincipalName eq']
+      : ['index cn,mail,uid,sAMAccountName,userPrincipalName,proxyAddresses eq']),
     'index objectGUID,entryUUID,member,memberOf eq',
     `limits users size.soft=${sizeLimit} size.hard=${sizeLimit} size.prtotal=unlimited`,
     'access to attrs=userPassword by self write by anonymous auth by * none',
@@ -183,7 +191,14 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
   };
   const conf = join(dir, 'slapd.conf');
   writeFileSync(join(dir, 'ad.schema'), AD_SCHEMA);
-  writeFileSync(conf, slapdConf({ dir, baseDn, admin, sizeLimit: options.sizeLimit ?? 1000, certificates }));
+  writeFileSync(conf, slapdConf({
+      dir,
+      baseDn,
+      admin,
+      sizeLimit: options.sizeLimit ?? 1000,
+      certificates,
+      prefixIndexes: options.prefixIndexes ?? false,
+    }));
 
   const slapaddLdif = async (ldifPath: string): Promise<void> => {
     await run(slapadd, ['-q', '-f', conf, '-l', ldifPath]);

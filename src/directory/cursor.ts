@@ -5,14 +5,17 @@
  * added or removed objects, so no object is skipped or repeated because of
  * the swap itself.
  */
+import { ValidationError } from '../model/errors.js';
 import { fold } from './fold.js';
 
-/** Bad input from a client (a malformed cursor, a negative page size); the API reports BAD_USER_INPUT. */
-export class DirectoryInputError extends Error {
-  readonly code = 'BAD_USER_INPUT';
-
-  constructor(message: string) {
-    super(message);
+/**
+ * Bad input from a client (a malformed cursor, a negative page size): a
+ * ValidationError naming the argument, so the API reports BAD_USER_INPUT
+ * with `field` and `reason` rather than a masked internal error.
+ */
+export class DirectoryInputError extends ValidationError {
+  constructor(message: string, field = 'after', reason = 'INVALID') {
+    super(field, message, reason);
     this.name = 'DirectoryInputError';
   }
 }
@@ -34,7 +37,7 @@ export function decodeCursor(cursor: string): SortKey {
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw new DirectoryInputError('Invalid cursor');
+    throw new DirectoryInputError('is not a cursor this server issued', 'after', 'INVALID_CURSOR');
   }
   if (
     !Array.isArray(parsed) ||
@@ -43,7 +46,7 @@ export function decodeCursor(cursor: string): SortKey {
     typeof parsed[1] !== 'string' ||
     typeof parsed[2] !== 'string'
   ) {
-    throw new DirectoryInputError('Invalid cursor');
+    throw new DirectoryInputError('is not a cursor this server issued', 'after', 'INVALID_CURSOR');
   }
   return { name: parsed[1], id: parsed[2] };
 }
@@ -62,6 +65,7 @@ export function sortName(displayName: string): string {
 /** Checks a page size: a non-negative integer. */
 export function pageSize(first: number | null | undefined, fallback: number): number {
   const n = first ?? fallback;
-  if (!Number.isInteger(n) || n < 0) throw new DirectoryInputError('first must be a non-negative integer');
+  if (!Number.isInteger(n) || n < 0)
+    throw new DirectoryInputError('must be a non-negative integer', 'first', 'OUT_OF_RANGE');
   return n;
 }
