@@ -33,7 +33,7 @@ import {
   detectDuplicates,
   type PrincipalConsequences,
 } from './duplicate-detection.js';
-import { fold } from './fold.js';
+import { fold, nameQuery } from './fold.js';
 import { MembershipGraph } from './membership-graph.js';
 
 export interface DirectoryViewInput {
@@ -85,6 +85,8 @@ const NO_COUNTS: SnapshotCounts = Object.freeze({ users: 0, groups: 0, contacts:
 const EMPTY = new Int32Array(0);
 /** Principal numbers kept across memoized search results. */
 const SEARCH_CACHE_BUDGET = 2_000_000;
+/** Suggestions kept across memoized autocomplete answers (about 20,000 prefixes of 10). */
+const SUGGESTION_CACHE_BUDGET = 200_000;
 
 export class DirectoryView {
   readonly findings: readonly DuplicateFinding[];
@@ -101,6 +103,10 @@ export class DirectoryView {
   private readonly autocompleteIndex: AutocompleteIndex;
   private readonly graph: MembershipGraph;
   private readonly duplicateConsequences: DuplicateConsequences;
+  private readonly suggestionCache = new BoundedCache<string, AddressSuggestion[]>(
+    SUGGESTION_CACHE_BUDGET,
+    (l) => l.length + 1,
+  );
   private readonly searchCache = new BoundedCache<string, Int32Array>(
     SEARCH_CACHE_BUDGET,
     (l) => l.length + 16,
@@ -217,8 +223,23 @@ export class DirectoryView {
     return this.page(list, first, options.after ?? null);
   }
 
+  /**
+   * Suggestions are memoized per view (a view never changes): people type
+   * the same short prefixes over and over, and those are the dearest to rank.
+   */
   autocomplete(prefix: string, options: SuggestOptions = {}): AddressSuggestion[] {
-    return this.autocompleteIndex.suggest(prefix, options);
+    const key = [
+      options.first ?? '',
+      options.kinds ? [...options.kinds].sort().join(',') : '',
+      options.domain ? fold(options.domain.trim()) : '',
+      fold(prefix.trim()),
+      nameQuery(prefix),
+    ].join('\u0000');
+    const cached = this.suggestionCache.get(key);
+    if (cached !== undefined) return cached;
+    const result = this.autocompleteIndex.suggest(prefix, options);
+    this.suggestionCache.set(key, result);
+    return result;
   }
 
   /** Groups the principal belongs to, in display order; transitive follows nesting. Unknown id: none. */
