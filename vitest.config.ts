@@ -1,4 +1,11 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
+
+// Vite resolves `graphql` through its "module" field (index.mjs) while CommonJS dependencies
+// (type-graphql) require index.js: two graphql realms, and graphql-ws's validate/execute on the
+// type-graphql schema fails ("Cannot use GraphQLSchema from another module or realm"). Node
+// itself resolves `graphql` to index.js everywhere; tests resolve it the same way.
+const GRAPHQL_CJS = createRequire(import.meta.url).resolve('graphql');
 
 /**
  * Two projects: `unit` (pure logic, no servers) and `integration` (real
@@ -16,6 +23,7 @@ export default defineConfig({
         },
       },
       {
+        resolve: { alias: [{ find: /^graphql$/, replacement: GRAPHQL_CJS }] },
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],

@@ -13,6 +13,7 @@ import type { GatewayServices } from './graphql/services.js';
 import type { LdapLimits } from './ldap/types.js';
 import type { AppLogger } from './logging.js';
 import { Metrics } from './metrics.js';
+import { DUPLICATE_KINDS } from './model/finding.js';
 import { CacheStore } from './store/cache-store.js';
 import { openKvStore } from './store/kv-store.js';
 import { SecretBox } from './store/secret-box.js';
@@ -92,21 +93,30 @@ export async function createGateway(
   });
   const scheduler = new Scheduler(engine, log.child({ component: 'scheduler' }));
 
-  const reconcile = async (startup: boolean): Promise<void> => {
+  let closing = false;
+  const reconcileNow = async (startup: boolean): Promise<void> => {
+    if (closing) return;
     const list = await settings.listConnections();
     const known = new Set(list.map((c) => c.id));
-    // Connections deleted on another node: drop this node's cache of them too.
-    let removed = false;
+    // Connections deleted on another node: drop this node's cache of them too. The list may
+    // predate a connection added (and tracked) since: only one that is really gone is removed.
+    // Removing a served snapshot rebuilds the view under the connection's own id (afterSwap),
+    // so the resolved findings are pushed for that connection.
     for (const state of engine.allStates()) {
-      if (!known.has(state.connectionId)) {
-        await engine.removeConnection(state.connectionId);
-        removed = true;
-      }
+      const id = state.connectionId;
+      if (!known.has(id) && !(await settings.getConnection(id))) await engine.removeConnection(id);
     }
-    if (removed) await directory.rebuild('deleted');
     for (const c of list) if (!engine.hasState(c.id)) engine.track(c.id);
     if (config.scheduler) scheduler.reconcile(list, startup);
     void nodes.publish();
+  };
+  // Local changes, other nodes' events and the timer all reconcile: one at a time, in order,
+  // so an older listing never undoes what a newer one set up.
+  let reconciling: Promise<void> = Promise.resolve();
+  const reconcile = (startup: boolean): Promise<void> => {
+    const next = reconciling.then(() => reconcileNow(startup));
+    reconciling = next.catch(() => {});
+    return next;
   };
 
   const connections = new ConnectionService({
@@ -134,6 +144,9 @@ export async function createGateway(
     }
   });
   engine.on('state', () => void nodes.publish());
+  engine.on('swapped', (connectionId, snapshot) => {
+    if (!snapshot) metrics.lastSuccess.remove({ connection: connectionId });
+  });
   directory.on('view', (view) => {
     metrics.entries.reset();
     for (const id of view.connectionIds()) {
@@ -143,6 +156,8 @@ export async function createGateway(
       metrics.entries.set({ connection: id, kind: 'CONTACT' }, counts.contacts);
     }
     metrics.duplicates.reset();
+    // Every kind has a series, 0 included, so that alerts can compare against it.
+    for (const kind of DUPLICATE_KINDS) metrics.duplicates.set({ kind }, 0);
     for (const f of view.findings) metrics.duplicates.inc({ kind: f.kind });
   });
   directory.on('findings', (change) => {
@@ -151,6 +166,11 @@ export async function createGateway(
   });
 
   await engine.loadPersisted();
+  // A restarted node reports when each connection last synced, not "never" until its next run.
+  for (const state of engine.allStates()) {
+    const finished = state.lastSuccessfulRun?.finishedAt;
+    if (finished) metrics.lastSuccess.set({ connection: state.connectionId }, Date.parse(finished) / 1000);
+  }
   await directory.load();
   let ready = true;
 
@@ -194,7 +214,9 @@ export async function createGateway(
     stop() {
       stopped ??= (async () => {
         ready = false;
+        closing = true;
         clearInterval(reconcileTimer);
+        await reconciling;
         scheduler.stop();
         await engine.shutdown();
         await settingsFeed.return?.(undefined);

@@ -83,6 +83,25 @@ export async function openKvStore(uri: string, namespace: string): Promise<KvSto
         await keyv.delete(key);
       }),
     async *entries<T>(): AsyncGenerator<[string, T]> {
+      if (adapter instanceof KeyvRedis) {
+        // @keyv/redis lists by SCAN, then MGET: a key deleted in between comes back as null,
+        // which Keyv's own iterator fails on (it reads `.expires` of nothing). Skip those.
+        let listed: [string, unknown][];
+        try {
+          listed = [];
+          for await (const entry of adapter.iterator(namespace)) listed.push(entry);
+        } catch (err) {
+          throw new StoreError(`store ${namespace}: list failed: ${(err as Error).message}`, { cause: err });
+        }
+        for (const [key, raw] of listed) {
+          if (typeof raw !== 'string') continue;
+          const data = JSON.parse(raw) as { value: T; expires?: number | null };
+          if (typeof data.expires === 'number' && Date.now() > data.expires) continue;
+          // Keyv prefixes its keys with `namespace:` besides the adapter's own prefix.
+          yield [key.startsWith(`${namespace}:`) ? key.slice(namespace.length + 1) : key, data.value];
+        }
+        return;
+      }
       const iterator = keyv.iterator;
       if (!iterator) throw new StoreError(`store ${namespace}: cannot list keys`);
       for await (const [key, value] of iterator(undefined) as AsyncGenerator<[string, T]>) {

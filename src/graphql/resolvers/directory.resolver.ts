@@ -144,7 +144,7 @@ export class DirectoryResolver {
     const c = checkOptionalText('connectionId', connectionId, LIMITS.idLength);
     return ctx.services.directory
       .findings()
-      .filter((f) => (kind === null || f.kind === kind) && (c === null || f.connectionIds.includes(c)))
+      .filter((f) => (!kind || f.kind === kind) && (c === null || f.connectionIds.includes(c)))
       .map(toFinding);
   }
 }
