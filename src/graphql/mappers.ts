@@ -58,6 +58,7 @@ export function toConnection(record: ConnectionRecord, state: ConnectionState): 
     userFilter: record.overrides.userFilter ?? null,
     groupFilter: record.overrides.groupFilter ?? null,
     contactFilter: record.overrides.contactFilter ?? null,
+    netbiosName: record.overrides.netbiosName ?? null,
     status: state.status as SyncStatusEnum,
     activeServer: state.activeServer,
     lastSync: state.lastRun ? toSyncRun(state.lastRun) : null,

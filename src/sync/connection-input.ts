@@ -27,6 +27,7 @@ export interface ConnectionInput {
   userFilter?: string | null;
   groupFilter?: string | null;
   contactFilter?: string | null;
+  netbiosName?: string | null;
 }
 
 /** A complete, validated set of settings: what is stored, less the id, the sealed password and the times. */
@@ -171,15 +172,37 @@ function validateFilter(field: string, value: string): string {
   return f;
 }
 
+/**
+ * A NetBIOS domain name: 1 to 15 characters, none of those Windows forbids.
+ * Needed for NTLM names on directories that do not state one (AD does).
+ */
+export function validateNetbiosName(value: string): string {
+  const name = text('netbiosName', value, 64).trim();
+  if (!/^[^\\/:*?"<>|.\s][^\\/:*?"<>|\s]{0,14}$/.test(name)) {
+    throw new ValidationError(
+      'netbiosName',
+      `"${name}" is not a NetBIOS domain name (1–15 characters)`,
+      'INVALID_NETBIOS',
+    );
+  }
+  return name;
+}
+
 /** Validates a complete new connection (defaults per the contract). */
 export function validateNew(
   input: ConnectionInput & { name: string; domain: string; searchBase: string },
 ): ValidConnection {
   const tls = input.tls ?? 'NONE';
-  const overrides: { userFilter?: string; groupFilter?: string; contactFilter?: string } = {};
+  const overrides: {
+    userFilter?: string;
+    groupFilter?: string;
+    contactFilter?: string;
+    netbiosName?: string;
+  } = {};
   if (input.userFilter) overrides.userFilter = validateFilter('userFilter', input.userFilter);
   if (input.groupFilter) overrides.groupFilter = validateFilter('groupFilter', input.groupFilter);
   if (input.contactFilter) overrides.contactFilter = validateFilter('contactFilter', input.contactFilter);
+  if (input.netbiosName?.trim()) overrides.netbiosName = validateNetbiosName(input.netbiosName);
   const servers = input.servers ?? [];
   if (servers.length > LIMITS.servers) {
     throw new ValidationError('servers', `at most ${LIMITS.servers} servers`, 'TOO_MANY');

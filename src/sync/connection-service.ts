@@ -83,6 +83,7 @@ export class ConnectionService {
       userFilter: input.userFilter ?? current.overrides.userFilter ?? null,
       groupFilter: input.groupFilter ?? current.overrides.groupFilter ?? null,
       contactFilter: input.contactFilter ?? current.overrides.contactFilter ?? null,
+      netbiosName: input.netbiosName ?? current.overrides.netbiosName ?? null,
       bindPassword: input.bindPassword,
     };
     const valid = validateNew(merged);

@@ -70,6 +70,8 @@ class RunAborted extends Error {}
 export class SyncEngine extends EventEmitter<SyncEngineEvents> {
   private readonly running = new Map<string, Running>();
   private readonly states = new Map<string, ConnectionState>();
+  /** Ended runs the store could not record when they ended, by run id. */
+  private readonly unrecorded = new Map<string, SyncRunRecord>();
   private stopping = false;
 
   constructor(private readonly deps: SyncEngineDeps) {
@@ -98,16 +100,38 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       if (snapshot) snapshots.replace(snapshot);
       let state = (await cache.getState(c.id)) ?? this.emptyState(c.id, snapshot);
       if (state.lastRun?.status === 'RUNNING') {
-        const interrupted: SyncRunRecord = {
-          ...state.lastRun,
-          status: 'FAILED',
-          finishedAt: new Date().toISOString(),
-          error: 'interrupted: the process stopped during this run; the previous snapshot was kept',
+        const lastRun = state.lastRun;
+        const finishedAt = new Date().toISOString();
+        // Killed after its snapshot was swapped in (the pointer is one atomic write) but before
+        // the run was recorded: the run did replace the snapshot, and is reported as such.
+        const swapped = snapshot !== null && snapshot.meta.runId === lastRun.id;
+        const ended: SyncRunRecord = swapped
+          ? {
+              ...lastRun,
+              status: 'SUCCEEDED',
+              phase: 'DONE',
+              finishedAt,
+              counts: snapshot.meta.counts,
+              error: null,
+            }
+          : {
+              ...lastRun,
+              status: 'FAILED',
+              phase: 'DONE',
+              finishedAt,
+              error: 'interrupted: the process stopped during this run; the previous snapshot was kept',
+            };
+        await cache.putRun(ended);
+        state = {
+          ...state,
+          status: ended.status,
+          lastRun: ended,
+          ...(swapped ? { lastSuccessfulRun: ended } : {}),
         };
-        await cache.putRun(interrupted);
-        state = { ...state, status: 'FAILED', lastRun: interrupted };
         await cache.putState(state);
       }
+      // What is served is the loaded snapshot: its counts are the connection's, whatever the state said.
+      if (snapshot) state = { ...state, counts: snapshot.meta.counts };
       this.states.set(c.id, state);
     }
   }
@@ -136,7 +160,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
   async runs(connectionId: string, last: number): Promise<SyncRunRecord[]> {
     const stored = await this.deps.cache.listRuns(connectionId, last);
     const live = this.running.get(connectionId)?.run;
-    return live ? stored.map((r) => (r.id === live.id ? live : r)) : stored;
+    return stored.map((r) => (r.id === live?.id ? live : (this.unrecorded.get(r.id) ?? r)));
   }
 
   isRunning(connectionId: string): boolean {
@@ -146,7 +170,11 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
   /** Starts a run, or returns the one in progress for this connection. */
   async start(connectionId: string, trigger: SyncTrigger): Promise<SyncRunRecord> {
     const existing = this.running.get(connectionId);
-    if (existing) return existing.run;
+    if (existing) {
+      if (existing.run.status === 'RUNNING') return existing.run;
+      // Ended and still recording its outcome: the new run starts once that is done.
+      await existing.done;
+    }
     if (this.stopping) throw new ConflictError('the node is shutting down');
     const connection = await this.deps.settings.getConnection(connectionId);
     if (!connection) throw new NotFoundError('connection', connectionId);
@@ -176,9 +204,16 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     const entry: Running = { run, abort, done };
     this.running.set(connectionId, entry);
     this.setState({ ...this.state(connectionId), status: 'RUNNING', lastRun: run });
+    // Out of the running set before `done` resolves: whoever awaited it may start the next run.
     void this.execute(connection, entry)
-      .then(resolveDone)
-      .finally(() => this.running.delete(connectionId));
+      .catch((err: unknown) => {
+        this.deps.logger.error({ connectionId, err: (err as Error).message }, 'sync run crashed');
+        return entry.run;
+      })
+      .then((ended) => {
+        if (this.running.get(connectionId) === entry) this.running.delete(connectionId);
+        resolveDone(ended);
+      });
     return run;
   }
 
@@ -331,6 +366,11 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       await cache.putRun(entry.run);
       // Persisted as RUNNING so that a process killed during the run says so when it starts again.
       await cache.putState(this.state(id));
+      for (const [runId, ended] of this.unrecorded) {
+        if (ended.connectionId !== id) continue;
+        await cache.putRun(ended);
+        this.unrecorded.delete(runId);
+      }
       this.emit('run', entry.run);
       logger.info({ ...log, trigger: entry.run.trigger }, 'sync started');
 
@@ -450,7 +490,13 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
         await session.close().catch(() => {});
       }
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      // Stopped on purpose: the LDAP layer reports only "aborted"; the run says why.
+      const stoppedBy = signal.aborted && signal.reason instanceof RunAborted ? signal.reason : null;
+      const message = stoppedBy
+        ? `aborted: ${stoppedBy.message}; the previous snapshot was kept`
+        : err instanceof Error
+          ? err.message
+          : String(err);
       const failed = this.update(entry, {
         status: 'FAILED',
         phase: 'DONE',
@@ -461,15 +507,22 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
         { ...log, err: message, ms: Date.now() - started },
         'sync failed; the last good snapshot stays',
       );
+      const deleted = stoppedBy?.message === 'connection deleted';
       try {
-        await cache.discardStaged(id, entry.run.id);
         await cache.putRun(failed);
-        if (!(err instanceof RunAborted && err.message === 'connection deleted')) {
-          this.setState({ ...this.state(id), status: 'FAILED', lastRun: failed });
-          await cache.putState(this.state(id));
-        }
+        await cache.discardStaged(id, entry.run.id);
       } catch (storeErr) {
+        // Recorded by the next run that can write, so the history does not keep it RUNNING.
+        if (!deleted) this.unrecorded.set(failed.id, failed);
         logger.error({ ...log, err: (storeErr as Error).message }, 'could not record the failed run');
+      }
+      if (!deleted) {
+        // Whatever the store could record (a locked or full disk is one cause of failure),
+        // the connection must not stay RUNNING.
+        this.setState({ ...this.state(id), status: 'FAILED', lastRun: failed });
+        await cache.putState(this.state(id)).catch((storeErr: unknown) => {
+          logger.error({ ...log, err: (storeErr as Error).message }, 'could not record the connection state');
+        });
       }
       return failed;
     }

@@ -16,6 +16,8 @@ export type AddConnectionInput = {
   groupFilter?: string | null | undefined;
   includeContacts?: boolean | null | undefined;
   name: string;
+  /** NetBIOS domain name for NTLM names (NETBIOS\user), when the directory does not state one. */
+  netbiosName?: string | null | undefined;
   schedule?: string | null | undefined;
   searchBase: string;
   servers?: Array<string> | null | undefined;
@@ -88,6 +90,8 @@ export type UpdateConnectionInput = {
   groupFilter?: string | null | undefined;
   includeContacts?: boolean | null | undefined;
   name?: string | null | undefined;
+  /** NetBIOS domain name for NTLM names (NETBIOS\user), when the directory does not state one. */
+  netbiosName?: string | null | undefined;
   schedule?: string | null | undefined;
   searchBase?: string | null | undefined;
   servers?: Array<string> | null | undefined;

@@ -6,6 +6,7 @@ import {
   LIMITS,
   validateBindDn,
   validateCaCertificate,
+  validateNetbiosName,
   validateNew,
   validateSchedule,
   validateServerUrl,
@@ -290,4 +291,30 @@ describe('server URLs', () => {
     const c = validateNew({ ...BASE, servers: ['ldap://DC1.Corp.Test:389', 'ldap://dc1.corp.test:389'] });
     expect(c.servers).toEqual(['ldap://dc1.corp.test:389']);
   });
+});
+
+describe('NetBIOS name override', () => {
+  it('accepts a NetBIOS domain name and keeps it with the overrides', () => {
+    const valid = validateNew({
+      name: 'x',
+      domain: 'corp.test',
+      searchBase: 'dc=corp,dc=test',
+      netbiosName: ' CORP ',
+    });
+    expect(valid.overrides.netbiosName).toBe('CORP');
+  });
+
+  it.each(['', 'SIXTEEN-CHARS-XX', 'CO RP', 'CORP\\X', '.CORP'])(
+    'refuses %j with field netbiosName',
+    (name) => {
+      let caught: unknown;
+      try {
+        validateNetbiosName(name);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(ValidationError);
+      expect((caught as ValidationError).field).toBe('netbiosName');
+    },
+  );
 });

@@ -8,6 +8,9 @@ import type { GraphQLContext } from '../services.js';
 import { ClusterNode, DuplicateFinding, DuplicateWarning, SyncEvent } from '../types/cluster.type.js';
 import { Principal } from '../types/principal.type.js';
 
+/** Three heartbeats of the node table (15 s each). */
+const ONLINE_WINDOW_MS = 45_000;
+
 async function toClusterNode(ctx: GraphQLContext, row: NodeRow): Promise<ClusterNode> {
   const records = new Map((await ctx.services.connections.list()).map((c) => [c.id, c]));
   const connections = row.connections.flatMap((state) => {
@@ -21,6 +24,7 @@ async function toClusterNode(ctx: GraphQLContext, row: NodeRow): Promise<Cluster
     connections,
     duplicateFindings: findings,
     hasWarning: findings.length > 0,
+    online: Date.now() - Date.parse(row.lastSeenAt) < ONLINE_WINDOW_MS,
   };
 }
 

@@ -34,6 +34,11 @@ export class ClusterNode {
   })
   duplicateFindings!: DuplicateFinding[];
   @Field(() => Boolean) hasWarning!: boolean;
+  @Field(() => Boolean, {
+    description:
+      'Whether the node wrote its row recently (within three heartbeats); a stopped node keeps its last row until it returns.',
+  })
+  online!: boolean;
 }
 
 @ObjectType('DuplicateWarning', {

@@ -81,6 +81,11 @@ export class Connection {
   @Field(() => String, { nullable: true }) userFilter!: string | null;
   @Field(() => String, { nullable: true }) groupFilter!: string | null;
   @Field(() => String, { nullable: true }) contactFilter!: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'NetBIOS domain name for NTLM names, set for directories that do not state one (AD does).',
+  })
+  netbiosName!: string | null;
   @Field(() => SyncStatusEnum) status!: SyncStatusEnum;
   @Field(() => String, { nullable: true, description: 'The server the last synchronization used.' })
   activeServer!: string | null;
@@ -142,6 +147,11 @@ export class AddConnectionInput {
   @Field(() => String, { nullable: true }) userFilter?: string | null;
   @Field(() => String, { nullable: true }) groupFilter?: string | null;
   @Field(() => String, { nullable: true }) contactFilter?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'NetBIOS domain name for NTLM names (NETBIOS\\user), when the directory does not state one.',
+  })
+  netbiosName?: string | null;
 }
 
 @InputType('UpdateConnectionInput')
@@ -162,4 +172,9 @@ export class UpdateConnectionInput {
   @Field(() => String, { nullable: true }) userFilter?: string | null;
   @Field(() => String, { nullable: true }) groupFilter?: string | null;
   @Field(() => String, { nullable: true }) contactFilter?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'NetBIOS domain name for NTLM names (NETBIOS\\user), when the directory does not state one.',
+  })
+  netbiosName?: string | null;
 }
