@@ -248,6 +248,7 @@ describe('two nodes on one Redis', () => {
       ]);
       expect(row.duplicateFindings.map((f) => f.id).sort()).toEqual(findingIds);
       expect(Date.now() - Date.parse(String(row.lastSeenAt))).toBeLessThan(60_000);
+      expect(row.online).toBe(true);
     }
   });
 
