@@ -1,9 +1,11 @@
 /**
  * The HTTP edge: Apollo Server on /graphql (POST), graphql-ws subscriptions
- * on the same path, /healthz, /readyz and /metrics. Authentication happens
+ * on the same path, /healthz, /readyz and /metrics; the status page at `/`
+ * and GraphiQL for browsers (src/http/). Authentication happens
  * here: a request without a valid bearer token gets 401 UNAUTHENTICATED; a
  * reader's mutation gets FORBIDDEN before anything executes.
  */
+import { isUtf8 } from 'node:buffer';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -34,6 +36,7 @@ import { operationLimitsRule } from './graphql/limits.js';
 import { createLoaders } from './graphql/loaders.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import type { GraphQLContext } from './graphql/services.js';
+import { mountStatusPages } from './http/status-page.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -42,8 +45,42 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const LIMITS_RULE = operationLimitsRule({ maxDepth: LIMITS.depth, maxCost: LIMITS.cost });
+const LIMITS_RULE = operationLimitsRule({
+  maxDepth: LIMITS.depth,
+  maxCost: LIMITS.cost,
+  maxAliases: LIMITS.aliases,
+});
 const MAX_BODY = '256kb';
+
+/**
+ * body-parser decodes invalid UTF-8 into U+FFFD without complaint, which
+ * would silently store a different name or bind password than was sent.
+ */
+function refuseInvalidUtf8(_req: unknown, _res: unknown, body: Buffer): void {
+  if (!isUtf8(body)) throw new InvalidBodyError('the request body is not valid UTF-8');
+}
+
+class InvalidBodyError extends Error {}
+
+/** What the client is told when the body could not be read as a GraphQL request. */
+function bodyRefusal(err: unknown): { status: number; code: string; message: string } {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as {
+    status?: unknown;
+    type?: unknown;
+  };
+  const status = typeof e.status === 'number' ? e.status : 500;
+  if (err instanceof InvalidBodyError || (err instanceof Error && err.cause instanceof InvalidBodyError))
+    return { status: 400, code: 'BAD_REQUEST', message: 'the request body is not valid UTF-8' };
+  if (e.type === 'entity.verify.failed')
+    return { status: 400, code: 'BAD_REQUEST', message: 'the request body is not valid UTF-8' };
+  if (status === 413)
+    return { status, code: ErrorCode.LIMIT_EXCEEDED, message: `the request body is larger than ${MAX_BODY}` };
+  if (e.type === 'entity.parse.failed')
+    return { status: 400, code: 'BAD_REQUEST', message: 'the request body is not valid JSON' };
+  if (status >= 400 && status < 500)
+    return { status, code: 'BAD_REQUEST', message: 'the request body could not be read' };
+  return { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, message: 'internal error' };
+}
 
 function contextFor(gateway: Gateway, role: Role): GraphQLContext {
   const view = gateway.services.directory.view;
@@ -160,9 +197,11 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
     res.set('Content-Type', gateway.metrics.registry.contentType);
     res.send(await gateway.metrics.registry.metrics());
   });
+  // The status page at /, GraphiQL for browsers at GET /graphql, their files under /assets/.
+  mountStatusPages(app);
   app.use(
     '/graphql',
-    express.json({ limit: MAX_BODY }),
+    express.json({ limit: MAX_BODY, verify: refuseInvalidUtf8 }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const role = roleFor(req.headers.authorization, tokens);
@@ -171,6 +210,14 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
       },
     }),
   );
+  // Last: body-parser's refusals (bad JSON, too large, bad UTF-8) as coded JSON, never Express's HTML page with a stack.
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const refusal = bodyRefusal(err);
+    if (refusal.status >= 500) log.error({ err }, 'internal error in an HTTP request');
+    res
+      .status(refusal.status)
+      .json({ errors: [{ message: refusal.message, extensions: { code: refusal.code } }] });
+  });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -15,7 +15,8 @@ export type RequiredBinary =
   | 'ldapsearch'
   | 'dnsmasq'
   | 'redis-server'
-  | 'openssl';
+  | 'openssl'
+  | 'chromium';
 
 export const ALL_BINARIES: readonly RequiredBinary[] = [
   'slapd',
@@ -26,6 +27,14 @@ export const ALL_BINARIES: readonly RequiredBinary[] = [
   'redis-server',
   'openssl',
 ];
+
+/**
+ * The browser the status page's end-to-end tests drive (playwright-core with
+ * Debian's chromium; Playwright's own browser download does not work here).
+ * Not in ALL_BINARIES: only the tests that open a browser ask for it.
+ */
+export const BROWSER_BINARIES: readonly RequiredBinary[] = ['chromium'];
+export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 /** Samba as an AD DC needs more than the `samba` package (see LAB.md). */
 const SAMBA_PACKAGES = [
@@ -50,6 +59,7 @@ export const PACKAGES_FOR: Readonly<Record<RequiredBinary, readonly string[]>> =
   dnsmasq: ['dnsmasq-base'],
   'redis-server': ['redis-server'],
   openssl: ['openssl'],
+  chromium: ['chromium'],
 };
 
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';

@@ -114,7 +114,10 @@ function slapdConf(options: {
     // substring indexes made slapadd of 100k users 25× slower.
     'index objectClass eq',
     ...(prefixIndexes
-      ? ['index cn,mail,displayName,sAMAccountName,proxyAddresses eq,subinitial', 'index uid,userPrincipalName eq']
+      ? [
+          'index cn,mail,displayName,sAMAccountName,proxyAddresses eq,subinitial',
+          'index uid,userPrincipalName eq',
+        ]
       : ['index cn,mail,uid,sAMAccountName,userPrincipalName,proxyAddresses eq']),
     'index objectGUID,entryUUID,member,memberOf eq',
     `limits users size.soft=${sizeLimit} size.hard=${sizeLimit} size.prtotal=unlimited`,
@@ -191,14 +194,17 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
   };
   const conf = join(dir, 'slapd.conf');
   writeFileSync(join(dir, 'ad.schema'), AD_SCHEMA);
-  writeFileSync(conf, slapdConf({
+  writeFileSync(
+    conf,
+    slapdConf({
       dir,
       baseDn,
       admin,
       sizeLimit: options.sizeLimit ?? 1000,
       certificates,
       prefixIndexes: options.prefixIndexes ?? false,
-    }));
+    }),
+  );
 
   const slapaddLdif = async (ldifPath: string): Promise<void> => {
     await run(slapadd, ['-q', '-f', conf, '-l', ldifPath]);

@@ -1,0 +1,82 @@
+/** What every subcommand has: a name, a one-line summary, its options (node:util parseArgs) and --help. */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & {
+  /** Shown in --help: what the value is, e.g. `ID`. */
+  readonly value?: string;
+  readonly help: string;
+};
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  /** Lines after the usage line in --help. */
+  readonly description: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  run(values: ParsedValues, positionals: readonly string[]): Promise<number>;
+}
+
+export type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** Options every command takes. */
+export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'data-dir': {
+    type: 'string',
+    value: 'DIR',
+    help: 'data folder (default: $DIRGATE_DATA_DIR or ./data)',
+  },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+export class UsageError extends Error {}
+
+export function cliName(): string {
+  return process.env.DIRGATE_CLI_NAME ?? 'dirgate';
+}
+
+export function helpText(command: Command): string {
+  const options = { ...command.options, ...COMMON_OPTIONS };
+  const rows = Object.entries(options).map(([name, spec]) => {
+    const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`;
+    return [flag, spec.help] as const;
+  });
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  return [
+    `Usage: ${cliName()} ${command.name} [options]`,
+    '',
+    command.summary,
+    '',
+    command.description.trim(),
+    '',
+    'Options:',
+    ...rows.map(([flag, help]) => `  ${flag.padEnd(width)}  ${help}`),
+    '',
+  ].join('\n');
+}
+
+/** Parses argv for `command`; --data-dir becomes DIRGATE_DATA_DIR for everything the command loads. */
+export function parseCommand(
+  command: Command,
+  argv: readonly string[],
+): { values: ParsedValues; positionals: string[]; help: boolean } {
+  const options: ParseArgsConfig['options'] = {};
+  for (const [name, spec] of Object.entries({ ...command.options, ...COMMON_OPTIONS })) {
+    const { value: _value, help: _help, ...config } = spec;
+    options[name] = config;
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const values = parsed.values as ParsedValues;
+  const dataDir = values['data-dir'];
+  if (typeof dataDir === 'string') process.env.DIRGATE_DATA_DIR = dataDir;
+  return { values, positionals: parsed.positionals, help: values.help === true };
+}
+
+export function stringOption(values: ParsedValues, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}

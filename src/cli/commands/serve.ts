@@ -1,0 +1,28 @@
+/** `dirgate serve`: the service, exactly what `npm start` runs (src/main.ts). */
+import type { Command } from '../command.js';
+import { stringOption } from '../command.js';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Runs the gateway (what `npm start` does).',
+  description: `
+Serves GraphQL on http://HOST:PORT/graphql (subscriptions over graphql-ws on
+the same path), the status page on /, GraphiQL for browsers on GET /graphql,
+/healthz, /readyz and /metrics. Every setting is an environment variable
+(see the README); the options below override the matching variable.
+Logs are human-readable on a terminal, JSON lines otherwise
+(DIRGATE_LOG_FORMAT=json|pretty forces one). SIGTERM or SIGINT stops it.`,
+  options: {
+    port: { type: 'string', short: 'p', value: 'PORT', help: 'HTTP port (PORT, default 4000)' },
+    host: { type: 'string', value: 'HOST', help: 'address to listen on (HOST, default 127.0.0.1)' },
+  },
+  async run(values) {
+    const port = stringOption(values, 'port');
+    const host = stringOption(values, 'host');
+    if (port !== undefined) process.env.PORT = port;
+    if (host !== undefined) process.env.HOST = host;
+    await import('../../main.js');
+    // main.ts owns the process from here: it exits on its own (signals, start failure).
+    return new Promise<number>(() => {});
+  },
+};

@@ -1,0 +1,325 @@
+/**
+ * `dirgate sync`: one synchronization in the foreground, with a progress
+ * bar on a terminal and a summary at the end.
+ *
+ * Where it runs:
+ * - a gateway answers on this configuration's address (or --url /
+ *   DIRGATE_URL is given): the sync runs THERE, started with the startSync
+ *   mutation with the data folder's admin token and followed over the API.
+ *   The running node's cache is the one refreshed, its one-sync-per-
+ *   connection rule holds, and its readers and subscribers see the run.
+ * - no gateway answers (or --local): the engine runs in this process on
+ *   the data folder's stores. SQLite in WAL mode keeps the files consistent
+ *   even if a gateway starts meanwhile, but a gateway that was already
+ *   running would not see the new snapshot until it restarts — which is why
+ *   a running gateway is always preferred.
+ *
+ * Exit status: 0 when every run succeeded, 1 when one failed, 2 when one
+ * was held for confirmation (it would remove too much of the cache).
+ */
+import 'reflect-metadata';
+import { createGateway } from '../../app.js';
+import type { Config } from '../../config/environment.js';
+import { createLogger } from '../../logging.js';
+import type { SnapshotCounts } from '../../model/principal.js';
+import type { RunChanges, SyncRunRecord } from '../../model/run.js';
+import { type Command, type ParsedValues, stringOption, UsageError } from '../command.js';
+import { adminToken, cliConfig, gatewayBase, requireDataDir } from '../context.js';
+import { formatDuration, Progress, paint } from '../output.js';
+
+/** What the summary needs of a run, from the engine or from the API alike. */
+interface RunView {
+  readonly id: string;
+  readonly connectionId: string;
+  readonly status: string;
+  readonly phase: string;
+  readonly progress: number;
+  readonly server: string | null;
+  readonly error: string | null;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly counts: SnapshotCounts | null;
+  readonly changes: Pick<RunChanges, 'addedCount' | 'updatedCount' | 'removedCount'> | null;
+}
+
+interface Target {
+  readonly id: string;
+  readonly name: string;
+  /** Entries of the previous snapshot: the progress bar's 100 %. */
+  readonly expected: number | null;
+}
+
+interface Outcome {
+  readonly where: string;
+  readonly targets: readonly Target[];
+  readonly runs: readonly RunView[];
+  readonly findings: readonly string[];
+}
+
+function exitCode(runs: readonly RunView[]): number {
+  if (runs.some((r) => r.status === 'FAILED')) return 1;
+  if (runs.some((r) => r.status === 'HELD')) return 2;
+  return 0;
+}
+
+export function summary(outcome: Outcome, stream: NodeJS.WriteStream = process.stdout): string {
+  const c = paint(stream);
+  const lines: string[] = [];
+  for (const run of outcome.runs) {
+    const target = outcome.targets.find((t) => t.id === run.connectionId);
+    const took = run.finishedAt
+      ? formatDuration(Date.parse(run.finishedAt) - Date.parse(run.startedAt))
+      : '?';
+    const status =
+      run.status === 'SUCCEEDED'
+        ? c.green(run.status)
+        : run.status === 'HELD'
+          ? c.yellow(run.status)
+          : c.red(run.status);
+    lines.push(
+      `${c.bold(target?.name ?? run.connectionId)} ${status} in ${took}${run.server ? ` from ${run.server}` : ''}`,
+    );
+    if (run.counts) {
+      const { users, groups, contacts, addresses } = run.counts;
+      lines.push(`  users ${users} · groups ${groups} · contacts ${contacts} · addresses ${addresses}`);
+    }
+    if (run.changes) {
+      const { addedCount, updatedCount, removedCount } = run.changes;
+      lines.push(`  changes: ${addedCount} added, ${updatedCount} updated, ${removedCount} removed`);
+    }
+    if (run.error) lines.push(`  ${run.status === 'HELD' ? c.yellow(run.error) : c.red(run.error)}`);
+    lines.push(`  run ${run.id}`);
+  }
+  const byKind = new Map<string, number>();
+  for (const kind of outcome.findings) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+  const kinds = [...byKind].map(([k, n]) => `${k} ${n}`).join(', ');
+  lines.push(
+    outcome.findings.length
+      ? c.yellow(`duplicate findings on this node: ${outcome.findings.length} (${kinds})`)
+      : 'no duplicate findings on this node',
+  );
+  lines.push(c.dim(`(ran ${outcome.where})`));
+  return `${lines.join('\n')}\n`;
+}
+
+function follow(progress: Progress, targets: readonly Target[], run: RunView): void {
+  const target = targets.find((t) => t.id === run.connectionId);
+  progress.update(
+    target?.name ?? run.connectionId,
+    run.phase,
+    run.progress || (run.counts ? run.counts.users + run.counts.groups + run.counts.contacts : 0),
+    target?.expected ?? null,
+    (run.finishedAt ? Date.parse(run.finishedAt) : Date.now()) - Date.parse(run.startedAt),
+  );
+}
+
+// ---------------------------------------------------------------- in-process
+
+async function runLocal(
+  config: Config,
+  connectionId: string | undefined,
+  verbose: boolean,
+): Promise<Outcome> {
+  requireDataDir(config);
+  const tty = process.stderr.isTTY === true;
+  // On a terminal the progress bar says what the phase lines would; --verbose shows both.
+  const level = tty && !verbose ? 'warn' : verbose && config.logLevel === 'info' ? 'debug' : config.logLevel;
+  const logger = createLogger(level, { fd: 2 });
+  const gateway = await createGateway(config, logger, { reconcileMs: 3_600_000 });
+  const progress = new Progress();
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    progress.end();
+    process.stderr.write('dirgate: interrupted; stopping the run (the last good cache is kept)\n');
+    // Stopping aborts the runs; their waits below then resolve as FAILED.
+    void gateway.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const { connections, engine, directory } = gateway.services;
+    const all = await connections.list();
+    const chosen = connectionId ? all.filter((c) => c.id === connectionId) : all;
+    if (connectionId && chosen.length === 0) {
+      throw new UsageError(`no connection ${connectionId} in ${config.dataDir} (see: dirgate connections)`);
+    }
+    if (chosen.length === 0) throw new UsageError(`no connections in ${config.dataDir}`);
+    const targets: Target[] = chosen.map((c) => {
+      const counts = engine.state(c.id).counts;
+      const total = counts.users + counts.groups + counts.contacts;
+      return { id: c.id, name: c.name, expected: total > 0 ? total : null };
+    });
+    const onRun = (run: SyncRunRecord) => {
+      if (targets.some((t) => t.id === run.connectionId)) follow(progress, targets, run);
+    };
+    if (!verbose || !tty) engine.on('run', onRun);
+    const started = await Promise.all(targets.map((t) => engine.start(t.id, 'MANUAL')));
+    const finished: RunView[] = [];
+    for (const run of started) finished.push((await engine.wait(run.connectionId)) ?? run);
+    engine.off('run', onRun);
+    progress.end();
+    return {
+      where: `in this process on ${config.dataDir}`,
+      targets,
+      runs: finished,
+      findings: directory.findings().map((f) => f.kind),
+    };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await gateway.stop();
+  }
+}
+
+// ---------------------------------------------------------------- over the API
+
+const RUN_FIELDS = `id connectionId status phase progress server error startedAt finishedAt
+  counts { users groups contacts addresses } changes { addedCount updatedCount removedCount }`;
+
+interface ApiConnection {
+  id: string;
+  name: string;
+  userCount: number;
+  groupCount: number;
+  contactCount: number;
+  lastSync: RunView | null;
+}
+
+class Api {
+  constructor(
+    readonly base: string,
+    private readonly token: string,
+  ) {}
+
+  async call<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    const res = await fetch(`${this.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await res.json().catch(() => ({}))) as { data?: T; errors?: { message: string }[] };
+    if (res.status === 401) {
+      throw new UsageError(
+        `the gateway at ${this.base} refused the admin token (rotated? restart the gateway, or use --local)`,
+      );
+    }
+    if (body.errors?.length || !body.data) {
+      throw new Error(
+        `${this.base}: ${body.errors?.map((e) => e.message).join('; ') ?? `HTTP ${res.status}`}`,
+      );
+    }
+    return body.data;
+  }
+}
+
+async function answers(base: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1500) });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function runRemote(api: Api, connectionId: string | undefined): Promise<Outcome> {
+  const listQuery = `query CliConnections { connections { id name userCount groupCount contactCount lastSync { ${RUN_FIELDS} } } }`;
+  const before = (await api.call<{ connections: ApiConnection[] }>(listQuery)).connections;
+  const chosen = connectionId ? before.filter((c) => c.id === connectionId) : before;
+  if (connectionId && chosen.length === 0)
+    throw new UsageError(`no connection ${connectionId} at ${api.base}`);
+  if (chosen.length === 0) throw new UsageError(`no connections at ${api.base}`);
+  const targets: Target[] = chosen.map((c) => {
+    const total = c.userCount + c.groupCount + c.contactCount;
+    return { id: c.id, name: c.name, expected: total > 0 ? total : null };
+  });
+  const started = (
+    await api.call<{ startSync: RunView[] }>(
+      `mutation CliStartSync($connectionId: ID) { startSync(connectionId: $connectionId) { ${RUN_FIELDS} } }`,
+      { connectionId: connectionId ?? null },
+    )
+  ).startSync;
+  const progress = new Progress();
+  const pending = new Map(started.map((r) => [r.id, r]));
+  const finished = new Map<string, RunView>();
+  while (pending.size > 0) {
+    const now = (await api.call<{ connections: ApiConnection[] }>(listQuery)).connections;
+    for (const run of [...pending.values()]) {
+      const last = now.find((c) => c.id === run.connectionId)?.lastSync;
+      if (!now.some((c) => c.id === run.connectionId)) {
+        pending.delete(run.id);
+        finished.set(run.id, {
+          ...run,
+          status: 'FAILED',
+          error: 'the connection was deleted during the run',
+        });
+      } else if (last && last.id === run.id) {
+        follow(progress, targets, last);
+        if (last.status !== 'RUNNING') {
+          pending.delete(run.id);
+          finished.set(run.id, last);
+        }
+      }
+    }
+    if (pending.size > 0) await new Promise((r) => setTimeout(r, 200));
+  }
+  progress.end();
+  const findings = (
+    await api.call<{ duplicateFindings: { kind: string }[] }>(
+      'query CliFindings { duplicateFindings { kind } }',
+    )
+  ).duplicateFindings.map((f) => f.kind);
+  return {
+    where: `on the gateway at ${api.base}`,
+    targets,
+    runs: started.map((r) => finished.get(r.id) ?? r),
+    findings,
+  };
+}
+
+// ---------------------------------------------------------------- the command
+
+export const syncCommand: Command = {
+  name: 'sync',
+  summary: 'Runs one synchronization now, in the foreground, and prints a summary.',
+  description: `
+Syncs one connection (--connection ID) or all of them. If a gateway answers
+on this configuration's address (HOST:PORT, or --url / DIRGATE_URL), the
+run happens on that gateway through its API (startSync), authenticated with
+the data folder's admin token, so the running node's cache is refreshed.
+Otherwise (or with --local) the sync engine runs in this process on the data
+folder (DIRGATE_DATA_DIR); a gateway started later serves the result.
+A progress bar shows on a terminal; the summary goes to standard output.
+Exit status: 0 succeeded, 1 failed, 2 held for confirmation (confirmSync).`,
+  options: {
+    connection: { type: 'string', short: 'c', value: 'ID', help: 'the connection to sync (default: all)' },
+    url: {
+      type: 'string',
+      value: 'URL',
+      help: 'the gateway to run the sync on (default: $DIRGATE_URL or HOST:PORT)',
+    },
+    local: { type: 'boolean', help: 'run the engine in this process even if a gateway answers' },
+    json: { type: 'boolean', help: 'print the outcome as JSON instead of a summary' },
+    verbose: { type: 'boolean', short: 'v', help: 'log every phase (in-process runs)' },
+  },
+  async run(values: ParsedValues) {
+    const connectionId = stringOption(values, 'connection');
+    const url = stringOption(values, 'url');
+    const config = cliConfig({ DIRGATE_SCHEDULER: 'false' });
+    if (values.local && url) throw new UsageError('--local and --url exclude each other');
+    let outcome: Outcome;
+    const base = gatewayBase(config, url);
+    const explicit = url !== undefined || Boolean(process.env.DIRGATE_URL);
+    if (!values.local && (await answers(base))) {
+      outcome = await runRemote(new Api(base, await adminToken(config)), connectionId);
+    } else if (explicit && !values.local) {
+      throw new UsageError(`no gateway answers at ${base}/readyz`);
+    } else {
+      outcome = await runLocal(config, connectionId, values.verbose === true);
+    }
+    if (values.json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+    else process.stdout.write(summary(outcome));
+    return exitCode(outcome.runs);
+  },
+};

@@ -1,0 +1,179 @@
+/**
+ * `dirgate test-connection`: the whole path to a directory, for real and
+ * step by step — DNS (SRV discovery when no server is named), TCP, TLS,
+ * bind, a counting search — printing each step and naming the one that
+ * failed. Uses the same code as the testConnection mutation
+ * (src/ldap/test-connection.ts); stores nothing.
+ */
+import { readFile } from 'node:fs/promises';
+import { loadSecrets } from '../../config/secrets.js';
+import { testConnection } from '../../ldap/test-connection.js';
+import type { LdapSettings, TlsMode } from '../../ldap/types.js';
+import { SecretBox } from '../../store/secret-box.js';
+import { type Command, type ParsedValues, stringOption, UsageError } from '../command.js';
+import { cliConfig, limitsOf, openStores } from '../context.js';
+import { paint } from '../output.js';
+
+const TLS_MODES: Readonly<Record<string, TlsMode>> = { none: 'NONE', starttls: 'STARTTLS', ldaps: 'LDAPS' };
+
+/** dc=corp,dc=test → corp.test: the DNS domain a base names, for SRV discovery. */
+export function domainOfBase(base: string): string {
+  return base
+    .split(',')
+    .map((part) => /^\s*dc\s*=\s*(.+?)\s*$/i.exec(part)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .join('.')
+    .toLowerCase();
+}
+
+async function readPassword(file: string): Promise<string> {
+  if (file === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+  }
+  return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+}
+
+async function storedSettings(id: string): Promise<LdapSettings> {
+  const config = cliConfig();
+  const stores = await openStores(config);
+  try {
+    const record = await stores.settings.getConnection(id);
+    if (!record) throw new UsageError(`no connection ${id} in ${config.dataDir} (see: dirgate connections)`);
+    const secrets = await loadSecrets(config);
+    return {
+      domain: record.domain,
+      searchBase: record.searchBase,
+      servers: record.servers,
+      tls: record.tls,
+      caCertificate: record.caCertificate,
+      tlsVerify: record.tlsVerify,
+      bindDn: record.bindDn,
+      bindPassword: record.bindPasswordSealed
+        ? new SecretBox(secrets.secretKey).open(record.bindPasswordSealed)
+        : null,
+      includeContacts: record.includeContacts,
+      overrides: record.overrides,
+    };
+  } finally {
+    await stores.close();
+  }
+}
+
+/** The settings to test: a stored connection's, with any flag given overriding it. */
+export async function settingsFrom(values: ParsedValues): Promise<LdapSettings> {
+  const id = stringOption(values, 'connection');
+  const urls = (Array.isArray(values.url) ? values.url : []).filter(
+    (u): u is string => typeof u === 'string',
+  );
+  const base = stringOption(values, 'base');
+  const tlsFlag = stringOption(values, 'tls');
+  if (tlsFlag !== undefined && !TLS_MODES[tlsFlag.toLowerCase()]) {
+    throw new UsageError(`--tls must be none, starttls or ldaps (got ${tlsFlag})`);
+  }
+  const caFile = stringOption(values, 'ca');
+  const passwordFile = stringOption(values, 'password-file');
+  const password =
+    passwordFile !== undefined ? await readPassword(passwordFile) : process.env.DIRGATE_BIND_PASSWORD;
+  const stored = id ? await storedSettings(id) : null;
+  const searchBase = base ?? stored?.searchBase;
+  if (!searchBase) throw new UsageError('--base (the search base DN) is required without --connection');
+  const domain = stringOption(values, 'domain') ?? stored?.domain ?? domainOfBase(searchBase);
+  const servers = urls.length > 0 ? urls : (stored?.servers ?? []);
+  if (servers.length === 0 && !domain) {
+    throw new UsageError('give --url, or --domain for DNS SRV discovery');
+  }
+  const inferredTls: TlsMode =
+    servers.every((u) => u.toLowerCase().startsWith('ldaps://')) && servers.length > 0 ? 'LDAPS' : 'NONE';
+  return {
+    domain,
+    searchBase,
+    servers,
+    tls: tlsFlag ? (TLS_MODES[tlsFlag.toLowerCase()] ?? 'NONE') : (stored?.tls ?? inferredTls),
+    caCertificate: caFile ? await readFile(caFile, 'utf8') : (stored?.caCertificate ?? null),
+    tlsVerify: values['no-verify'] === true ? false : (stored?.tlsVerify ?? true),
+    bindDn: stringOption(values, 'bind-dn') ?? stored?.bindDn ?? null,
+    bindPassword: password ?? stored?.bindPassword ?? null,
+    includeContacts: values.contacts === true || (stored?.includeContacts ?? false),
+    overrides: stored?.overrides ?? {},
+  };
+}
+
+export const testConnectionCommand: Command = {
+  name: 'test-connection',
+  summary: 'Tests the whole path to a directory: DNS, TCP, TLS, bind, search.',
+  description: `
+Either a stored connection (--connection ID, see \`dirgate connections\`) or
+settings given as flags; flags given with --connection override the stored
+values. Without --url the domain controllers are found through DNS SRV
+records of --domain (DIRGATE_DNS_SERVERS chooses the DNS servers).
+The bind password is read from --password-file (\`-\` for standard input) or
+DIRGATE_BIND_PASSWORD; it is never taken on the command line, where other
+users could see it. Exit status: 0 when every step passed, 1 when one failed.
+
+Example:
+  dirgate test-connection --url ldaps://dc1.corp.test --base dc=corp,dc=test \\
+    --bind-dn 'svc-mail@corp.test' --password-file /run/secrets/bind --ca corp-ca.pem`,
+  options: {
+    connection: { type: 'string', short: 'c', value: 'ID', help: 'a stored connection' },
+    url: {
+      type: 'string',
+      multiple: true,
+      value: 'URL',
+      help: 'ldap:// or ldaps:// server (repeat for several)',
+    },
+    domain: { type: 'string', value: 'DOMAIN', help: 'DNS domain for SRV discovery (default: from --base)' },
+    base: { type: 'string', value: 'DN', help: 'search base' },
+    'bind-dn': { type: 'string', value: 'DN', help: 'bind DN or user principal name (default: anonymous)' },
+    'password-file': { type: 'string', value: 'FILE', help: 'file holding the bind password (- for stdin)' },
+    tls: {
+      type: 'string',
+      value: 'MODE',
+      help: 'none, starttls or ldaps (default: ldaps for ldaps:// URLs)',
+    },
+    ca: { type: 'string', value: 'FILE', help: 'PEM CA bundle to trust besides the system CAs' },
+    'no-verify': { type: 'boolean', help: "do not verify the server's certificate" },
+    contacts: { type: 'boolean', help: 'count contacts too' },
+    json: { type: 'boolean', help: 'print the report as JSON' },
+  },
+  async run(values) {
+    const config = cliConfig();
+    const settings = await settingsFrom(values);
+    const out = process.stdout;
+    const c = paint(out);
+    if (!values.json) {
+      const target = settings.servers.length
+        ? settings.servers.join(', ')
+        : `SRV records of ${settings.domain}`;
+      out.write(
+        `Testing ${target}\n  base ${settings.searchBase} · tls ${settings.tls.toLowerCase()}${settings.tlsVerify ? '' : ' (not verified)'} · bind ${settings.bindDn ?? 'anonymous'}\n`,
+      );
+    }
+    const report = await testConnection(settings, limitsOf(config));
+    if (values.json) {
+      out.write(`${JSON.stringify(report, null, 2)}\n`);
+      return report.ok ? 0 : 1;
+    }
+    const width = Math.max(...report.steps.map((s) => s.step.length), 6);
+    for (const step of report.steps) {
+      const mark = step.ok ? c.green('ok  ') : c.red('FAIL');
+      out.write(
+        `  ${mark} ${step.step.padEnd(width)} ${String(step.ms).padStart(5)} ms  ${step.detail ?? ''}\n`,
+      );
+    }
+    if (report.ok) {
+      const counts = [`${report.users ?? 0} users`, `${report.groups ?? 0} groups`];
+      if (settings.includeContacts) counts.push(`${report.contacts ?? 0} contacts`);
+      out.write(
+        `${c.green('OK')}: ${report.flavour === 'ACTIVE_DIRECTORY' ? 'Active Directory' : 'LDAP'} at ${report.server}; ${counts.join(', ')}\n`,
+      );
+      return 0;
+    }
+    const failedStep = [...report.steps].reverse().find((s) => !s.ok)?.step ?? 'DNS';
+    out.write(`${c.red(`FAILED at ${failedStep}`)}: ${report.error ?? 'unknown error'}\n`);
+    return 1;
+  },
+};

@@ -1,0 +1,395 @@
+// The dirgate status page: plain DOM, the public GraphQL API over HTTP POST,
+// and live updates over graphql-ws (the library's browser build, served by
+// the gateway from node_modules). The token stays in this tab's sessionStorage.
+(() => {
+  const TOKEN_KEY = 'dirgate-token';
+  const httpUrl = `${location.origin}/graphql`;
+  const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`;
+
+  const STATUS_QUERY = `query StatusPage {
+    node { name }
+    clusterNodes {
+      name lastSeenAt hasWarning
+      connections { id status }
+      duplicateFindings { id kind }
+    }
+    connections {
+      id name searchBase servers status activeServer enabled schedule heldRunId
+      userCount groupCount contactCount
+      domain { name }
+      lastSync {
+        id status trigger phase progress startedAt finishedAt server error
+        changes { addedCount updatedCount removedCount }
+      }
+      lastSuccessfulSync { id finishedAt }
+    }
+    duplicateFindings {
+      id kind value consequence detectedAt
+      principals { id kind displayName dn primaryEmail connection { id name } }
+    }
+  }`;
+  const START_SYNC = `mutation StartSync($connectionId: ID) {
+    startSync(connectionId: $connectionId) { id connectionId status phase progress }
+  }`;
+  const SYNC_EVENTS = `subscription SyncEvents {
+    syncEvents { node run { id connectionId status phase progress server error startedAt finishedAt } }
+  }`;
+  const DUPLICATE_WARNINGS = `subscription DuplicateWarnings {
+    duplicateWarnings { node connectionId resolved added { id kind value } }
+  }`;
+
+  const KIND_TITLES = {
+    USER_NAME: 'User names',
+    GROUP_NAME: 'Group names',
+    CONTACT_NAME: 'Contact names',
+    KERBEROS_NAME: 'Kerberos names',
+    NTLM_NAME: 'NTLM names',
+    EMAIL_ADDRESS: 'Email addresses',
+  };
+  const KIND_ORDER = Object.keys(KIND_TITLES);
+
+  const $ = (id) => document.getElementById(id);
+  let wsClient = null;
+  let refreshTimer = null;
+  let nodeName = null;
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs ?? {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === 'class') node.className = value;
+      else if (key === 'text') node.textContent = value;
+      else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? '' : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function when(iso) {
+    if (!iso) return '—';
+    const date = new Date(iso);
+    const seconds = Math.round((Date.now() - date.getTime()) / 1000);
+    if (seconds < 5) return 'just now';
+    if (seconds < 90) return `${seconds} s ago`;
+    if (seconds < 5400) return `${Math.round(seconds / 60)} min ago`;
+    return date.toLocaleString();
+  }
+
+  function duration(run) {
+    if (!run?.finishedAt) return '';
+    const ms = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
+    return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+  }
+
+  function token() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  class AuthError extends Error {}
+
+  async function gql(query, variables) {
+    const response = await fetch(httpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token()}` },
+      body: JSON.stringify({ query, variables: variables ?? {} }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 401) throw new AuthError('the token was not accepted');
+    if (body.errors?.length) throw new Error(body.errors.map((e) => e.message).join('; '));
+    return body.data;
+  }
+
+  function showMessage(text) {
+    const box = $('message');
+    box.textContent = text ?? '';
+    box.hidden = !text;
+  }
+
+  function statusBadge(status, run) {
+    const label = status === 'RUNNING' && run ? `RUNNING · ${run.phase.toLowerCase()}` : status;
+    return el('span', { class: `badge ${status}`, 'data-status': status, text: label });
+  }
+
+  function renderNodes(nodes) {
+    const body = $('nodes').tBodies[0];
+    body.replaceChildren(
+      ...nodes.map((n) =>
+        el(
+          'tr',
+          { 'data-node': n.name, 'data-warning': n.hasWarning ? 'true' : 'false' },
+          el(
+            'td',
+            {},
+            el('strong', { text: n.name }),
+            n.name === nodeName ? el('span', { class: 'sub', text: 'this node' }) : null,
+          ),
+          el('td', { text: when(n.lastSeenAt) }),
+          el('td', { class: 'num', text: n.connections.length }),
+          el(
+            'td',
+            {},
+            n.hasWarning
+              ? el('span', {
+                  class: 'badge warning node-warning',
+                  text: `⚠ ${n.duplicateFindings.length} duplicate finding${n.duplicateFindings.length === 1 ? '' : 's'}`,
+                })
+              : el('span', { class: 'badge ok', text: 'no warnings' }),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function runCell(run) {
+    if (!run) return el('td', { class: 'muted', text: 'never' });
+    const changes = run.changes
+      ? `+${run.changes.addedCount} ~${run.changes.updatedCount} −${run.changes.removedCount}`
+      : '';
+    return el(
+      'td',
+      { class: 'last-run', 'data-run-id': run.id },
+      statusBadge(run.status, run),
+      ' ',
+      run.trigger ? run.trigger.toLowerCase() : '',
+      el('span', {
+        class: 'sub',
+        text: [when(run.finishedAt ?? run.startedAt), duration(run), changes].filter(Boolean).join(' · '),
+      }),
+      run.status === 'RUNNING'
+        ? el('span', { class: 'sub progress', text: `${run.progress} entries read` })
+        : null,
+      run.error ? el('span', { class: 'sub error', text: run.error }) : null,
+    );
+  }
+
+  function renderConnections(connections) {
+    const body = $('connections').tBodies[0];
+    $('no-connections').hidden = connections.length > 0;
+    body.replaceChildren(
+      ...connections.map((c) =>
+        el(
+          'tr',
+          { 'data-connection-id': c.id, 'data-status': c.status },
+          el(
+            'td',
+            {},
+            el('strong', { text: c.name }),
+            el('span', { class: 'sub', text: `${c.domain.name} · ${c.searchBase}` }),
+            el('span', {
+              class: 'sub',
+              text: c.activeServer ?? (c.servers.length ? c.servers.join(', ') : 'DNS SRV discovery'),
+            }),
+          ),
+          el(
+            'td',
+            { class: 'status' },
+            statusBadge(c.status, c.lastSync),
+            c.enabled ? null : el('span', { class: 'sub', text: 'disabled' }),
+          ),
+          el('td', { class: 'num users', text: c.userCount }),
+          el('td', { class: 'num groups', text: c.groupCount }),
+          el('td', { class: 'num contacts', text: c.contactCount }),
+          runCell(c.lastSync),
+          el('td', { text: when(c.lastSuccessfulSync?.finishedAt) }),
+          el(
+            'td',
+            {},
+            el('button', {
+              type: 'button',
+              class: 'sync',
+              'data-sync': c.id,
+              disabled: c.status === 'RUNNING',
+              text: 'Sync',
+              onclick: () => startSync(c.id),
+            }),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function renderFindings(findings) {
+    $('findings-count').textContent = findings.length ? `(${findings.length})` : '';
+    const groups = new Map();
+    for (const f of findings) {
+      if (!groups.has(f.kind)) groups.set(f.kind, []);
+      groups.get(f.kind).push(f);
+    }
+    const box = $('findings');
+    if (findings.length === 0) {
+      box.replaceChildren(
+        el('p', { class: 'muted', text: 'No duplicates: every name and address is unique.' }),
+      );
+      return;
+    }
+    const kinds = [...groups.keys()].sort((a, b) => KIND_ORDER.indexOf(a) - KIND_ORDER.indexOf(b));
+    box.replaceChildren(
+      ...kinds.map((kind) => {
+        const list = groups.get(kind);
+        return el(
+          'section',
+          { class: 'kind', 'data-kind': kind },
+          el(
+            'h3',
+            {},
+            `${KIND_TITLES[kind] ?? kind} `,
+            el('span', { class: 'count', text: `${list.length}` }),
+          ),
+          el('p', { class: 'consequence muted', text: list[0].consequence }),
+          ...list.map((f) =>
+            el(
+              'div',
+              { class: 'finding', 'data-finding-id': f.id },
+              el('span', { class: 'value', text: f.value }),
+              ' ',
+              el('span', { class: 'muted', text: `${f.principals.length} objects` }),
+              el(
+                'ul',
+                {},
+                ...f.principals.map((p) =>
+                  el(
+                    'li',
+                    { 'data-principal-id': p.id },
+                    `${p.kind.toLowerCase()} `,
+                    el('strong', { text: p.displayName }),
+                    p.primaryEmail ? ` <${p.primaryEmail}>` : '',
+                    el('span', { class: 'sub', text: `${p.dn} · ${p.connection.name}` }),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        );
+      }),
+    );
+  }
+
+  async function refresh() {
+    try {
+      const data = await gql(STATUS_QUERY);
+      nodeName = data.node.name;
+      renderNodes(data.clusterNodes);
+      renderConnections(data.connections);
+      renderFindings(data.duplicateFindings);
+      document.body.dataset.loaded = 'true';
+      showMessage(null);
+    } catch (err) {
+      if (err instanceof AuthError) return logout(err.message);
+      showMessage(`Could not load: ${err.message}`);
+    }
+  }
+
+  function scheduleRefresh(ms) {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refresh, ms);
+  }
+
+  async function startSync(connectionId) {
+    try {
+      const data = await gql(START_SYNC, { connectionId });
+      for (const run of data.startSync) applyRun(run);
+    } catch (err) {
+      if (err instanceof AuthError) return logout(err.message);
+      showMessage(`Could not start the sync: ${err.message}`);
+    }
+  }
+
+  // A run event: update its connection's row at once; refetch counts and findings when it ends.
+  function applyRun(run) {
+    const row = document.querySelector(`tr[data-connection-id="${CSS.escape(run.connectionId)}"]`);
+    if (row) {
+      row.dataset.status = run.status;
+      row.querySelector('td.status')?.replaceChildren(statusBadge(run.status, run));
+      const button = row.querySelector('button.sync');
+      if (button) button.disabled = run.status === 'RUNNING';
+      if (run.status === 'RUNNING') {
+        const last = row.querySelector('td.last-run') ?? row.cells[5];
+        if (last) last.replaceWith(runCell(run));
+      }
+    }
+    if (run.status !== 'RUNNING') scheduleRefresh(50);
+  }
+
+  function setLive(on) {
+    const badge = $('live');
+    badge.className = `live ${on ? 'on' : 'off'}`;
+    badge.dataset.state = on ? 'on' : 'off';
+    badge.textContent = on ? 'live' : 'offline';
+  }
+
+  function connectLive() {
+    wsClient?.dispose();
+    wsClient = window.graphqlWs.createClient({
+      url: wsUrl,
+      connectionParams: () => ({ authorization: `Bearer ${token()}` }),
+      retryAttempts: Number.POSITIVE_INFINITY,
+      shouldRetry: () => true,
+      lazy: false,
+      on: {
+        connected: () => {
+          setLive(true);
+          // Anything missed while disconnected.
+          scheduleRefresh(0);
+        },
+        closed: () => setLive(false),
+      },
+    });
+    wsClient.subscribe(
+      { query: SYNC_EVENTS },
+      {
+        next: (msg) => {
+          if (msg.data?.syncEvents?.node === nodeName || !nodeName) applyRun(msg.data.syncEvents.run);
+          else scheduleRefresh(200);
+        },
+        error: () => setLive(false),
+        complete: () => {},
+      },
+    );
+    wsClient.subscribe(
+      { query: DUPLICATE_WARNINGS },
+      { next: () => scheduleRefresh(50), error: () => setLive(false), complete: () => {} },
+    );
+  }
+
+  function logout(reason) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    wsClient?.dispose();
+    wsClient = null;
+    setLive(false);
+    $('app').hidden = true;
+    $('forget').hidden = true;
+    $('login').hidden = false;
+    $('login-error').textContent = reason ?? '';
+    $('token').focus();
+  }
+
+  async function open() {
+    $('login').hidden = true;
+    $('app').hidden = false;
+    $('forget').hidden = false;
+    await refresh();
+    if (token()) connectLive();
+  }
+
+  $('login').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const value = $('token').value.trim();
+    if (!value) return;
+    sessionStorage.setItem(TOKEN_KEY, value);
+    $('token').value = '';
+    void open();
+  });
+  $('forget').addEventListener('click', () => logout(null));
+  $('sync-all').addEventListener('click', () => startSync(null));
+  // Relative times stay fresh without a refetch storm.
+  setInterval(() => {
+    if (token() && !document.hidden) scheduleRefresh(0);
+  }, 30_000);
+
+  if (token()) void open();
+  else logout(null);
+})();
