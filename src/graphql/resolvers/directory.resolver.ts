@@ -1,5 +1,5 @@
 /** Read queries over the cached directory: autocomplete, lookups, lists, membership, findings. */
-import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Query, Resolver } from 'type-graphql';
 import type { PrincipalKind, PrincipalRecord } from '../../model/principal.js';
 import { checkCount, checkOptionalText, checkText, LIMITS } from '../arguments.js';
 import { badInput, limitExceeded } from '../errors.js';
@@ -22,19 +22,21 @@ interface PageResult {
   totalCount: number;
 }
 
-function list(
-  ctx: GraphQLContext,
-  kind: PrincipalKind,
-  connectionId: string | null,
-  search: string | null,
-  first: number | null,
-  after: string | null,
-): PageResult {
+/** The arguments users, groups and contacts share. */
+@ArgsType()
+class ListArgs {
+  @Field(() => ID, { nullable: true }) connectionId!: string | null;
+  @Field(() => String, { nullable: true }) search!: string | null;
+  @Field(() => Int, { nullable: true, defaultValue: 50 }) first!: number | null;
+  @Field(() => String, { nullable: true }) after!: string | null;
+}
+
+function list(ctx: GraphQLContext, kind: PrincipalKind, args: ListArgs): PageResult {
   const page = ctx.view.list(kind, {
-    connectionId: checkOptionalText('connectionId', connectionId, LIMITS.idLength),
-    search: checkOptionalText('search', search, LIMITS.searchLength),
-    first: checkCount('first', first, 50, LIMITS.pageSize),
-    after: checkOptionalText('after', after, LIMITS.idLength),
+    connectionId: checkOptionalText('connectionId', args.connectionId, LIMITS.idLength),
+    search: checkOptionalText('search', args.search, LIMITS.searchLength),
+    first: checkCount('first', args.first, 50, LIMITS.pageSize),
+    after: checkOptionalText('after', args.after, LIMITS.idLength),
   });
   return { nodes: [...page.nodes], pageInfo: { ...page.pageInfo }, totalCount: page.totalCount };
 }
@@ -86,36 +88,18 @@ export class DirectoryResolver {
   }
 
   @Query(() => UserPage)
-  users(
-    @Ctx() ctx: GraphQLContext,
-    @Arg('connectionId', () => ID, { nullable: true }) connectionId: string | null,
-    @Arg('search', () => String, { nullable: true }) search: string | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
-  ): PageResult {
-    return list(ctx, 'USER', connectionId, search, first, after);
+  users(@Ctx() ctx: GraphQLContext, @Args(() => ListArgs) args: ListArgs): PageResult {
+    return list(ctx, 'USER', args);
   }
 
   @Query(() => GroupPage)
-  groups(
-    @Ctx() ctx: GraphQLContext,
-    @Arg('connectionId', () => ID, { nullable: true }) connectionId: string | null,
-    @Arg('search', () => String, { nullable: true }) search: string | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
-  ): PageResult {
-    return list(ctx, 'GROUP', connectionId, search, first, after);
+  groups(@Ctx() ctx: GraphQLContext, @Args(() => ListArgs) args: ListArgs): PageResult {
+    return list(ctx, 'GROUP', args);
   }
 
   @Query(() => ContactPage)
-  contacts(
-    @Ctx() ctx: GraphQLContext,
-    @Arg('connectionId', () => ID, { nullable: true }) connectionId: string | null,
-    @Arg('search', () => String, { nullable: true }) search: string | null,
-    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
-  ): PageResult {
-    return list(ctx, 'CONTACT', connectionId, search, first, after);
+  contacts(@Ctx() ctx: GraphQLContext, @Args(() => ListArgs) args: ListArgs): PageResult {
+    return list(ctx, 'CONTACT', args);
   }
 
   @Query(() => Boolean, {
