@@ -15,6 +15,8 @@ export const LIMITS = {
   /** Query depth and the estimated number of objects a query may produce. */
   depth: 12,
   cost: 50_000,
+  /** Times one field may be selected under different aliases in one selection set. */
+  aliases: 50,
 } as const;
 
 export function checkText(field: string, value: string, max: number): string {

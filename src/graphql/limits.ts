@@ -16,6 +16,13 @@ import {
 export interface OperationLimits {
   readonly maxDepth: number;
   readonly maxCost: number;
+  /**
+   * How many times one field may be selected (under different aliases) in
+   * one selection set, fragments included. Each alias runs its resolver
+   * again, so `a1: node {…} … a10000: node {…}` costs ten thousand calls
+   * while the cost estimate sees cheap fields. Default: unbounded.
+   */
+  readonly maxAliases?: number;
 }
 
 /** Size assumed for list fields whose size no argument states (memberOf, emails…). */
@@ -89,7 +96,55 @@ export function operationLimitsRule(
       return { depth: maxDepth, cost };
     };
 
+    // The response keys each field name gets in a selection set, with its fragments spread in.
+    // A named fragment is flattened once: spreads that repeat it cannot make this exponential.
+    const fragmentKeys = new Map<string, Map<string, Set<string>>>();
+    const collectKeys = (set: SelectionSetNode, into: Map<string, Set<string>>, seen: Set<string>): void => {
+      for (const sel of set.selections) {
+        if (sel.kind === Kind.FIELD) {
+          const keys = into.get(sel.name.value) ?? new Set<string>();
+          keys.add(sel.alias?.value ?? sel.name.value);
+          into.set(sel.name.value, keys);
+        } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+          collectKeys(sel.selectionSet, into, seen);
+        } else {
+          const name = sel.name.value;
+          const fragment = fragments.get(name);
+          if (!fragment || seen.has(name)) continue;
+          let own = fragmentKeys.get(name);
+          if (!own) {
+            own = new Map();
+            collectKeys(fragment.selectionSet, own, new Set([...seen, name]));
+            fragmentKeys.set(name, own);
+          }
+          for (const [field, keys] of own) {
+            const merged = into.get(field) ?? new Set<string>();
+            for (const k of keys) merged.add(k);
+            into.set(field, merged);
+          }
+        }
+      }
+    };
+    let aliasesReported = false;
+
     return {
+      SelectionSet(node) {
+        const max = limits.maxAliases;
+        if (max === undefined || aliasesReported) return;
+        const keys = new Map<string, Set<string>>();
+        collectKeys(node, keys, new Set());
+        for (const [field, names] of keys) {
+          if (names.size <= max) continue;
+          aliasesReported = true;
+          context.reportError(
+            new GraphQLError(`field ${field} is selected ${names.size} times; the limit is ${max}`, {
+              nodes: [node],
+              extensions: { code: 'LIMIT_EXCEEDED', reason: 'LIMIT_EXCEEDED', limit: max, field },
+            }),
+          );
+          return;
+        }
+      },
       OperationDefinition(node) {
         const { depth, cost } = measure(node.selectionSet, 1, new Set());
         if (depth > limits.maxDepth) {

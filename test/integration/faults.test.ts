@@ -1,0 +1,412 @@
+/**
+ * Faults under a running gateway: directories that hang, reset, answer
+ * garbage; DNS that answers nothing; a disk store locked by another
+ * process; the gateway SIGKILLed at random moments around the snapshot
+ * swap. In every case the run ends FAILED within the configured bounds and
+ * says what failed, the last good snapshot stays served, and the next run
+ * recovers.
+ *
+ * Covered elsewhere and not repeated here: the directory stopped in the
+ * middle of a sync (sync-slapd.test.ts), SIGKILL in the middle of the read
+ * (sync-crash.test.ts), a dead higher-priority domain controller found by
+ * SRV (sync-discovery.test.ts), silent peers at the LDAP layer for every
+ * TLS mode (ldap-timeouts.test.ts).
+ */
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Dataset, generateDirectory } from '../../scripts/directories/generator.js';
+import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
+import {
+  AddConnectionDocument,
+  ConnectionByIdDocument,
+  DeleteConnectionDocument,
+  PrincipalsByEmailDocument,
+  StartSyncDocument,
+  SyncRunsDocument,
+  UpdateConnectionDocument,
+  UsersDocument,
+} from '../gql/graphql.js';
+import { sharedSlapd } from '../support/directories.js';
+import {
+  type FaultServer,
+  garbageLdapServer,
+  hangAfterBindLdapServer,
+  markerUser,
+  resetOnRequestLdapServer,
+  resettingLdapServer,
+  type SilentDns,
+  silentDnsServer,
+  silentLdapServer,
+} from '../support/fault-servers.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { type GatewayProcess, spawnGateway } from '../support/gateway-process.js';
+import { syncNow } from '../support/sync.js';
+
+const STRESS = process.env.DIRGATE_STRESS === '1';
+const CONNECT_MS = 300;
+const OPERATION_MS = 600;
+const DNS_MS = 300;
+/** A run against one bad peer: connect, then at most a couple of bounded operations, plus bookkeeping. */
+const RUN_BOUND_MS = CONNECT_MS + 3 * OPERATION_MS + 1500;
+
+describe('a directory that misbehaves', () => {
+  let slapd: SlapdInstance;
+  let dataset: Dataset;
+  let gw: TestGateway;
+  let dns: SilentDns;
+  let id: string;
+  let goodRunId: string | null | undefined;
+  const fakes: FaultServer[] = [];
+
+  beforeAll(async () => {
+    dataset = generateDirectory({
+      users: 300,
+      groups: 10,
+      contacts: 10,
+      seed: 'faults',
+      baseDn: 'dc=corp,dc=test',
+    });
+    slapd = await startSlapd({ dataset });
+    dns = await silentDnsServer();
+    gw = await startTestGateway({
+      env: {
+        DIRGATE_LDAP_CONNECT_TIMEOUT_MS: String(CONNECT_MS),
+        DIRGATE_LDAP_OPERATION_TIMEOUT_MS: String(OPERATION_MS),
+        DIRGATE_LDAP_DNS_TIMEOUT_MS: String(DNS_MS),
+        DIRGATE_DNS_SERVERS: dns.server,
+      },
+    });
+    const added = await gw.ok(AddConnectionDocument, {
+      input: {
+        name: 'Faults',
+        domain: 'corp.test',
+        searchBase: dataset.baseDn,
+        servers: [slapd.url],
+        bindDn: slapd.reader.dn,
+        bindPassword: slapd.reader.password,
+        includeContacts: true,
+      },
+    });
+    id = added.addConnection.id;
+    const first = await syncNow(gw, id);
+    expect(first.status).toBe('SUCCEEDED');
+    goodRunId = first.lastSuccessfulSync?.id;
+  });
+
+  afterAll(async () => {
+    await gw?.dispose();
+    for (const f of fakes) await f.close();
+    await dns?.close();
+    await slapd?.dispose();
+  });
+
+  /** Points the connection at `servers`, syncs, puts it back; returns the failed run as the API shows it. */
+  async function syncAgainst(servers: string[]) {
+    await gw.ok(UpdateConnectionDocument, { id, input: { servers } });
+    try {
+      return await syncNow(gw, id);
+    } finally {
+      await gw.ok(UpdateConnectionDocument, { id, input: { servers: [slapd.url] } });
+    }
+  }
+
+  async function expectLastGoodServed(): Promise<void> {
+    const c = (await gw.ok(ConnectionByIdDocument, { id })).connection;
+    expect(c?.lastSuccessfulSync?.id).toBe(goodRunId);
+    expect(c?.userCount).toBe(dataset.users.length);
+    expect((await gw.ok(UsersDocument, { connectionId: id, first: 1 })).users.totalCount).toBe(
+      dataset.users.length,
+    );
+    const sample = dataset.users[5]?.mail;
+    if (!sample) throw new Error('dataset without mail');
+    expect((await gw.ok(PrincipalsByEmailDocument, { address: sample })).principalsByEmail).toHaveLength(1);
+  }
+
+  async function expectRecovery(): Promise<void> {
+    const next = await syncNow(gw, id);
+    expect(next.status, next.lastSync?.error ?? '').toBe('SUCCEEDED');
+    expect(next.lastSync?.error ?? null).toBeNull();
+    expect(next.lastSuccessfulSync?.id).not.toBe(goodRunId);
+    expect(next.userCount).toBe(dataset.users.length);
+    goodRunId = next.lastSuccessfulSync?.id;
+  }
+
+  function elapsed(run: { startedAt: unknown; finishedAt?: unknown } | null | undefined): number {
+    if (!run?.finishedAt) throw new Error('the run has not finished');
+    return Date.parse(String(run.finishedAt)) - Date.parse(String(run.startedAt));
+  }
+
+  const peers: [string, () => Promise<FaultServer>, RegExp][] = [
+    ['accepts and never answers', silentLdapServer, /timed out|timeout/i],
+    ['binds, then hangs on every search', hangAfterBindLdapServer, /timed out|timeout/i],
+    ['resets every connection at once', resettingLdapServer, /reset|closed|lost|ECONNRESET/i],
+    ['resets the connection on the first request', resetOnRequestLdapServer, /reset|closed|lost|ECONNRESET/i],
+    ['answers random bytes', () => garbageLdapServer('random'), /./],
+    ['answers a BER sequence that is not LDAP', () => garbageLdapServer('ber'), /./],
+    ['announces a 2 GiB message and trickles', () => garbageLdapServer('huge'), /./],
+  ];
+
+  for (const [what, make, reason] of peers) {
+    it(`a peer that ${what}: FAILED within the bounds, naming it; last good snapshot served; next run recovers`, async () => {
+      const fake = await make();
+      fakes.push(fake);
+      const c = await syncAgainst([fake.url]);
+      expect(c.status).toBe('FAILED');
+      expect(c.lastSync?.status).toBe('FAILED');
+      expect(c.lastSync?.error).toContain(String(fake.port));
+      expect(c.lastSync?.error).toMatch(reason);
+      expect(elapsed(c.lastSync)).toBeLessThan(RUN_BOUND_MS);
+      expect(fake.accepted()).toBeGreaterThan(0);
+      await expectLastGoodServed();
+      // The gateway left no connection open to the bad peer.
+      await expect.poll(() => fake.open(), { timeout: 3000 }).toBe(0);
+      await expectRecovery();
+    });
+  }
+
+  it('a hanging first server is abandoned for the next one within its bound', async () => {
+    const fake = await silentLdapServer();
+    fakes.push(fake);
+    const c = await syncAgainst([fake.url, slapd.url]);
+    expect(c.status).toBe('SUCCEEDED');
+    expect(c.activeServer).toBe(slapd.url);
+    expect(c.userCount).toBe(dataset.users.length);
+    goodRunId = c.lastSuccessfulSync?.id;
+    expect(fake.accepted()).toBeGreaterThan(0);
+  });
+
+  it('DNS that answers nothing: FAILED naming DNS within the DNS bound; next run recovers', async () => {
+    const before = dns.queries();
+    const c = await syncAgainst([]);
+    expect(c.status).toBe('FAILED');
+    expect(c.lastSync?.error).toMatch(/DNS/);
+    expect(c.lastSync?.error).toMatch(/corp\.test/);
+    expect(dns.queries()).toBeGreaterThan(before);
+    // Each SRV name asked is bounded by DIRGATE_LDAP_DNS_TIMEOUT_MS.
+    expect(elapsed(c.lastSync)).toBeLessThan(8 * DNS_MS + 1500);
+    await expectLastGoodServed();
+    await expectRecovery();
+  });
+
+  it('a store locked by another process while the snapshot is saved: FAILED naming the store; served; next run recovers', async () => {
+    // Its own connection to the larger shared directory: reading it takes long enough for the
+    // lock, taken when the read starts, to be in place when the snapshot is written.
+    const shared = sharedSlapd();
+    const { addConnection } = await gw.ok(AddConnectionDocument, {
+      input: {
+        name: 'Locked',
+        domain: 'locked.test',
+        searchBase: shared.baseDn,
+        servers: [shared.url],
+        bindDn: shared.reader.dn,
+        bindPassword: shared.reader.password,
+      },
+    });
+    const lockedId = addConnection.id;
+    const good = await syncNow(gw, lockedId);
+    expect(good.status).toBe('SUCCEEDED');
+    const users = good.userCount;
+
+    // SQLite's locks are POSIX locks, per process: the lock must come from another process.
+    const locker = await sqliteLocker(path.join(gw.dataDir, 'cache.sqlite'));
+    const engine = gw.gateway.services.engine;
+    let lockAsked: Promise<void> | null = null;
+    const onRun = (run: { connectionId: string; phase: string }) => {
+      if (run.connectionId === lockedId && run.phase === 'READING' && !lockAsked) lockAsked = locker.lock();
+    };
+    engine.on('run', onRun);
+    try {
+      await gw.ok(StartSyncDocument, { connectionId: lockedId });
+      let c = (await gw.ok(ConnectionByIdDocument, { id: lockedId })).connection;
+      const deadline = Date.now() + 60_000;
+      while (c?.status === 'RUNNING' && Date.now() < deadline) {
+        // Reads never need the disk: the last good snapshot answers throughout.
+        expect((await gw.ok(UsersDocument, { connectionId: lockedId, first: 1 })).users.totalCount).toBe(
+          users,
+        );
+        await new Promise((r) => setTimeout(r, 200));
+        c = (await gw.ok(ConnectionByIdDocument, { id: lockedId })).connection;
+      }
+      expect(lockAsked).not.toBeNull();
+      expect(c?.status).toBe('FAILED');
+      expect(c?.lastSync?.status).toBe('FAILED');
+      expect(c?.lastSync?.error).toMatch(/store/i);
+      expect(c?.lastSync?.error).toMatch(/locked|busy/i);
+      expect(c?.lastSuccessfulSync?.id).toBe(good.lastSuccessfulSync?.id);
+      expect(c?.userCount).toBe(users);
+      expect((await gw.ok(UsersDocument, { connectionId: lockedId, first: 1 })).users.totalCount).toBe(users);
+    } finally {
+      engine.off('run', onRun);
+      await locker.release();
+    }
+    const next = await syncNow(gw, lockedId);
+    expect(next.status, next.lastSync?.error ?? '').toBe('SUCCEEDED');
+    expect(next.userCount).toBe(users);
+    expect(next.lastSuccessfulSync?.id).not.toBe(good.lastSuccessfulSync?.id);
+    // The failed run is on record once the store is writable again.
+    const runs = (await gw.ok(SyncRunsDocument, { connectionId: lockedId, last: 5 })).syncRuns;
+    expect(runs.map((r) => r.status)).toEqual(['SUCCEEDED', 'FAILED', 'SUCCEEDED']);
+    await gw.ok(DeleteConnectionDocument, { id: lockedId });
+  });
+});
+
+interface SqliteLocker {
+  /** Resolves once the other process holds an exclusive lock. */
+  lock(): Promise<void>;
+  /** Rolls back, closes and waits for the other process to exit. */
+  release(): Promise<void>;
+}
+
+/** Another process with the database open, ready to take `BEGIN EXCLUSIVE` on demand. */
+async function sqliteLocker(file: string): Promise<SqliteLocker> {
+  const script = `
+    const { DatabaseSync } = require('node:sqlite');
+    const db = new DatabaseSync(process.argv[1], { timeout: 10000 });
+    const rl = require('node:readline').createInterface({ input: process.stdin });
+    console.log('open');
+    rl.on('line', (line) => {
+      if (line === 'lock') { db.exec('BEGIN EXCLUSIVE'); console.log('locked'); }
+      if (line === 'release') { try { db.exec('ROLLBACK'); } catch {} db.close(); console.log('released'); process.exit(0); }
+    });`;
+  const child = spawn(process.execPath, ['-e', script, file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const waiters: [string, () => void][] = [];
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const [word, resolve] of waiters) if (out.includes(word)) resolve();
+  });
+  const said = (word: string) =>
+    new Promise<void>((resolve) => {
+      if (out.includes(word)) resolve();
+      else waiters.push([word, resolve]);
+    });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await said('open');
+  return {
+    lock() {
+      child.stdin.write('lock\n');
+      return said('locked');
+    },
+    async release() {
+      if (child.exitCode === null) child.stdin.write('release\n');
+      await exited;
+    },
+  };
+}
+
+describe('SIGKILL around the snapshot swap', () => {
+  const USERS = 6000;
+  const ITERATIONS = STRESS ? 16 : 5;
+  let slapd: SlapdInstance;
+  let dataset: Dataset;
+  let dataDir: string;
+  const processes: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    dataset = generateDirectory({
+      users: USERS,
+      groups: 30,
+      contacts: 50,
+      seed: 'swap-kill',
+      baseDn: 'dc=corp,dc=test',
+    });
+    slapd = await startSlapd({ dataset });
+    dataDir = await mkdtemp(path.join(tmpdir(), 'dirgate-swapkill-'));
+  });
+
+  afterAll(async () => {
+    for (const p of processes)
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await slapd?.dispose();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function connection(gw: GatewayProcess, id: string) {
+    const c = (await gw.ok(ConnectionByIdDocument, { id })).connection;
+    if (!c) throw new Error(`connection ${id} is gone`);
+    return c;
+  }
+
+  async function settle(gw: GatewayProcess, id: string) {
+    for (;;) {
+      const c = await connection(gw, id);
+      if (c.status !== 'RUNNING') return c;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('after each kill the restarted node serves one whole snapshot, old or new, and the next run recovers', async () => {
+    const marker = markerUser(slapd, dataset.containers.user);
+    let gw = await spawnGateway(dataDir);
+    processes.push(gw);
+    const { addConnection } = await gw.ok(AddConnectionDocument, {
+      input: {
+        name: 'Swap',
+        domain: 'corp.test',
+        searchBase: slapd.baseDn,
+        servers: [slapd.url],
+        bindDn: slapd.reader.dn,
+        bindPassword: slapd.reader.password,
+        includeContacts: true,
+      },
+    });
+    const id = addConnection.id;
+    await gw.ok(StartSyncDocument, { connectionId: id });
+    const first = await settle(gw, id);
+    expect(first.status).toBe('SUCCEEDED');
+    let runMs =
+      Date.parse(String(first.lastSync?.finishedAt)) - Date.parse(String(first.lastSync?.startedAt));
+    const phasesHit = new Set<string>();
+    const outcomes = { old: 0, new: 0 };
+
+    for (let i = 0; i < ITERATIONS; i++) {
+      const served = (await gw.ok(UsersDocument, { connectionId: id, first: 1 })).users.totalCount;
+      // The directory changes before every run: the next snapshot differs from the served one by the marker.
+      await marker.toggle();
+      const expectedNew = USERS + (marker.present() ? 1 : 0);
+      await gw.ok(StartSyncDocument, { connectionId: id });
+      // Aimed at the end of the run (building, saving, swapping, indexing), at a random point.
+      const target = Date.now() + runMs * (0.45 + Math.random() * 0.6);
+      while (Date.now() < target) {
+        const c = await connection(gw, id);
+        if (c.status === 'RUNNING' && c.lastSync?.phase) phasesHit.add(c.lastSync.phase);
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 15));
+      }
+      gw.child.kill('SIGKILL');
+      expect(await gw.exited).toBe('SIGKILL');
+
+      gw = await spawnGateway(dataDir);
+      processes.push(gw);
+      const c = await connection(gw, id);
+      const total = (await gw.ok(UsersDocument, { connectionId: id, first: 1 })).users.totalCount;
+      const markers = (await gw.ok(PrincipalsByEmailDocument, { address: marker.address })).principalsByEmail;
+      // One whole snapshot: the old or the new, with counts and content that agree.
+      expect([served, expectedNew]).toContain(total);
+      expect(c.userCount).toBe(total);
+      expect(markers.length).toBe(total - USERS);
+      expect(c.status).not.toBe('RUNNING');
+      expect(c.lastSuccessfulSync?.counts?.users).toBe(total);
+      if (c.status === 'FAILED') expect(c.lastSync?.error).toMatch(/interrupted/);
+      if (total === served && total !== expectedNew) outcomes.old++;
+      else outcomes.new++;
+
+      // The next run recovers and serves exactly what the directory holds.
+      await gw.ok(StartSyncDocument, { connectionId: id });
+      const next = await settle(gw, id);
+      expect(next.status).toBe('SUCCEEDED');
+      expect(next.userCount).toBe(expectedNew);
+      expect((await gw.ok(UsersDocument, { connectionId: id, first: 1 })).users.totalCount).toBe(expectedNew);
+      runMs = Date.parse(String(next.lastSync?.finishedAt)) - Date.parse(String(next.lastSync?.startedAt));
+    }
+    gw.child.kill('SIGTERM');
+    expect(await gw.exited).toBe(0);
+    // Reported for the record: which phases the kills landed in, and which snapshot survived.
+    console.log(
+      `swap kills: phases seen ${[...phasesHit].join(',')}; survived old ${outcomes.old}, new ${outcomes.new}`,
+    );
+  });
+});
