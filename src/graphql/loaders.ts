@@ -14,7 +14,11 @@ export interface Loaders {
   readonly memberOf: DataLoader<string, PrincipalRecord[]>;
   readonly memberOfTransitive: DataLoader<string, PrincipalRecord[]>;
   readonly connection: DataLoader<string, ConnectionRecord | null>;
+  /** Every connection's settings, read once per request (key: ALL_CONNECTIONS). */
+  readonly connections: DataLoader<string, readonly ConnectionRecord[]>;
 }
+
+export const ALL_CONNECTIONS = 'all';
 
 export function createLoaders(
   view: DirectoryView,
@@ -27,6 +31,13 @@ export function createLoaders(
       return fn(keys);
     };
   };
+  // One settings read per request, however many fields ask for connections.
+  const connectionsLoader = new DataLoader<string, readonly ConnectionRecord[]>(
+    observe('connections', async (keys) => {
+      const list = await connections.list();
+      return keys.map(() => list);
+    }),
+  );
   return {
     principal: new DataLoader(observe('principal', (ids) => ids.map((id) => view.byId(id)))),
     memberOf: new DataLoader(observe('memberOf', (ids) => ids.map((id) => view.memberOf(id, false)))),
@@ -35,9 +46,10 @@ export function createLoaders(
     ),
     connection: new DataLoader(
       observe('connection', async (ids) => {
-        const all = new Map((await connections.list()).map((c) => [c.id, c]));
+        const all = new Map((await connectionsLoader.load(ALL_CONNECTIONS)).map((c) => [c.id, c]));
         return ids.map((id) => all.get(id) ?? null);
       }),
     ),
+    connections: connectionsLoader,
   };
 }

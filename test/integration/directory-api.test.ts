@@ -813,7 +813,9 @@ describe('DataLoader', () => {
     expect(res.users.nodes).toHaveLength(100);
     const byLoader = new Map<string, (readonly string[])[]>();
     for (const b of batches) byLoader.set(b.loader, [...(byLoader.get(b.loader) ?? []), b.keys]);
-    expect([...byLoader.keys()].sort()).toEqual(['connection', 'memberOf']);
+    // `connections` is the one settings read behind every connection lookup of the request.
+    expect([...byLoader.keys()].sort()).toEqual(['connection', 'connections', 'memberOf']);
+    expect(byLoader.get('connections')).toHaveLength(1);
     expect(byLoader.get('memberOf')).toHaveLength(1);
     expect(new Set(byLoader.get('memberOf')?.[0])).toEqual(new Set(res.users.nodes.map((n) => n.id)));
     expect(byLoader.get('connection')).toHaveLength(1);

@@ -2,6 +2,7 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { NodeRow } from '../../model/node.js';
 import type { PrincipalRecord } from '../../model/principal.js';
+import { ALL_CONNECTIONS } from '../loaders.js';
 import { toConnection, toFinding, toSyncRun } from '../mappers.js';
 import { type DuplicateWarningPayload, type SyncEventPayload, TOPICS } from '../pubsub.js';
 import type { GraphQLContext } from '../services.js';
@@ -12,7 +13,7 @@ import { Principal } from '../types/principal.type.js';
 const ONLINE_WINDOW_MS = 45_000;
 
 async function toClusterNode(ctx: GraphQLContext, row: NodeRow): Promise<ClusterNode> {
-  const records = new Map((await ctx.services.connections.list()).map((c) => [c.id, c]));
+  const records = new Map((await ctx.loaders.connections.load(ALL_CONNECTIONS)).map((c) => [c.id, c]));
   const connections = row.connections.flatMap((state) => {
     const record = records.get(state.connectionId);
     return record ? [toConnection(record, state)] : [];

@@ -3,6 +3,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import type { ConnectionRecord } from '../../model/connection.js';
 import type { SyncRunRecord } from '../../model/run.js';
 import { checkCount, checkOptionalText, checkText, LIMITS } from '../arguments.js';
+import { ALL_CONNECTIONS } from '../loaders.js';
 import { toConnection, toSyncRun } from '../mappers.js';
 import type { GraphQLContext } from '../services.js';
 import {
@@ -17,6 +18,12 @@ import { ConnectionStepEnum } from '../types/enums.js';
 
 function view(ctx: GraphQLContext, record: ConnectionRecord): Connection {
   return toConnection(record, ctx.services.engine.state(record.id));
+}
+
+/** After a change, later fields of the same request must read the settings anew. */
+function forgetConnections(ctx: GraphQLContext): void {
+  ctx.loaders.connections.clearAll();
+  ctx.loaders.connection.clearAll();
 }
 
 function domains(ctx: GraphQLContext, records: readonly ConnectionRecord[]): Domain[] {
@@ -35,7 +42,7 @@ function domains(ctx: GraphQLContext, records: readonly ConnectionRecord[]): Dom
 export class ConnectionResolver {
   @FieldResolver(() => Domain)
   async domain(@Root() c: Connection, @Ctx() ctx: GraphQLContext): Promise<Domain> {
-    const all = await ctx.services.connections.list();
+    const all = await ctx.loaders.connections.load(ALL_CONNECTIONS);
     return (
       domains(
         ctx,
@@ -46,7 +53,7 @@ export class ConnectionResolver {
 
   @Query(() => [Domain])
   async domains(@Ctx() ctx: GraphQLContext): Promise<Domain[]> {
-    return domains(ctx, await ctx.services.connections.list());
+    return domains(ctx, await ctx.loaders.connections.load(ALL_CONNECTIONS));
   }
 
   @Query(() => Domain, { name: 'domain', nullable: true })
@@ -55,7 +62,7 @@ export class ConnectionResolver {
     @Arg('name', () => String) name: string,
   ): Promise<Domain | null> {
     const wanted = checkText('name', name, LIMITS.addressLength).trim().toLowerCase().replace(/\.$/, '');
-    const all = await ctx.services.connections.list();
+    const all = await ctx.loaders.connections.load(ALL_CONNECTIONS);
     return (
       domains(
         ctx,
@@ -73,7 +80,7 @@ export class ConnectionResolver {
       ?.trim()
       .toLowerCase()
       .replace(/\.$/, '');
-    const all = await ctx.services.connections.list();
+    const all = await ctx.loaders.connections.load(ALL_CONNECTIONS);
     return all.filter((r) => !d || r.domain === d).map((r) => view(ctx, r));
   }
 
@@ -100,7 +107,9 @@ export class ConnectionResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('input', () => AddConnectionInput) input: AddConnectionInput,
   ): Promise<Connection> {
-    return view(ctx, await ctx.services.connections.add(input));
+    const added = await ctx.services.connections.add(input);
+    forgetConnections(ctx);
+    return view(ctx, added);
   }
 
   @Mutation(() => Connection)
@@ -109,12 +118,16 @@ export class ConnectionResolver {
     @Arg('id', () => ID) id: string,
     @Arg('input', () => UpdateConnectionInput) input: UpdateConnectionInput,
   ): Promise<Connection> {
-    return view(ctx, await ctx.services.connections.update(checkText('id', id, LIMITS.idLength), input));
+    const updated = await ctx.services.connections.update(checkText('id', id, LIMITS.idLength), input);
+    forgetConnections(ctx);
+    return view(ctx, updated);
   }
 
   @Mutation(() => Boolean, { description: 'Removes the connection and every cached entry it synchronized.' })
-  deleteConnection(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<boolean> {
-    return ctx.services.connections.delete(checkText('id', id, LIMITS.idLength));
+  async deleteConnection(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<boolean> {
+    const deleted = await ctx.services.connections.delete(checkText('id', id, LIMITS.idLength));
+    forgetConnections(ctx);
+    return deleted;
   }
 
   @Mutation(() => ConnectionTestResult, {
@@ -145,7 +158,9 @@ export class ConnectionResolver {
     @Arg('connectionId', () => ID, { nullable: true }) connectionId: string | null,
   ): Promise<SyncRun[]> {
     const id = checkOptionalText('connectionId', connectionId, LIMITS.idLength);
-    const targets = id ? [await ctx.services.connections.require(id)] : await ctx.services.connections.list();
+    const targets = id
+      ? [await ctx.services.connections.require(id)]
+      : await ctx.loaders.connections.load(ALL_CONNECTIONS);
     const runs: SyncRunRecord[] = [];
     for (const c of targets) runs.push(await ctx.services.engine.start(c.id, 'MANUAL'));
     return runs.map(toSyncRun);
