@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { directories, sharedSlapd } from '../support/directories.js';
 import { type GatewayProcess, spawnGateway } from '../support/gateway-process.js';
+import { slapdSettings } from '../support/sync.js';
 
 const READER = 'reader-token-for-access-tests-0123456789';
 const WRONG = 'wrong-token-0123456789-abcdefghijklmnop';
@@ -131,10 +132,7 @@ beforeAll(async () => {
   syncedId = await addConnection({
     name: 'Shared',
     domain: 'corp.test',
-    searchBase: slapd.baseDn,
-    servers: [slapd.url],
-    bindDn: slapd.reader.dn,
-    bindPassword: slapd.reader.password,
+    ...slapdSettings(slapd),
   });
   expect((await sync(syncedId)).status).toBe('SUCCEEDED');
 });

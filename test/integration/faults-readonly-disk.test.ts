@@ -19,7 +19,7 @@ import { generateDirectory } from '../../scripts/directories/generator.js';
 import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import { AddConnectionDocument, UsersDocument } from '../gql/graphql.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { syncNow } from '../support/sync.js';
+import { slapdSettings, syncNow } from '../support/sync.js';
 
 let dir: string;
 let slapd: SlapdInstance;
@@ -81,10 +81,7 @@ it('fails a sync on a read-only store, keeps serving, and recovers when it is wr
     input: {
       name: 'OpenLDAP',
       domain: 'corp.test',
-      searchBase: slapd.baseDn,
-      servers: [slapd.url],
-      bindDn: slapd.reader.dn,
-      bindPassword: slapd.reader.password,
+      ...slapdSettings(slapd),
     },
   });
   const id = addConnection.id;

@@ -44,7 +44,7 @@ import {
 } from '../support/fault-servers.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { type GatewayProcess, spawnGateway } from '../support/gateway-process.js';
-import { syncNow } from '../support/sync.js';
+import { slapdSettings, syncNow } from '../support/sync.js';
 
 const STRESS = process.env.DIRGATE_STRESS === '1';
 const CONNECT_MS = 300;
@@ -200,10 +200,7 @@ describe('a directory that misbehaves', () => {
       input: {
         name: 'Locked',
         domain: 'locked.test',
-        searchBase: shared.baseDn,
-        servers: [shared.url],
-        bindDn: shared.reader.dn,
-        bindPassword: shared.reader.password,
+        ...slapdSettings(shared),
       },
     });
     const lockedId = addConnection.id;
@@ -347,10 +344,7 @@ describe('SIGKILL around the snapshot swap', () => {
       input: {
         name: 'Swap',
         domain: 'corp.test',
-        searchBase: slapd.baseDn,
-        servers: [slapd.url],
-        bindDn: slapd.reader.dn,
-        bindPassword: slapd.reader.password,
+        ...slapdSettings(slapd),
         includeContacts: true,
       },
     });

@@ -29,7 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AddConnectionDocument, ConnectionsDocument, TooDeepDocument } from '../gql/graphql.js';
 import { sharedSlapd } from '../support/directories.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { syncNow } from '../support/sync.js';
+import { slapdSettings, syncNow } from '../support/sync.js';
 
 const STRESS = process.env.DIRGATE_STRESS === '1';
 const RUNS = STRESS ? 400 : 40;
@@ -228,10 +228,7 @@ beforeAll(async () => {
     input: {
       name: 'Shared',
       domain: 'corp.test',
-      searchBase: slapd.baseDn,
-      servers: [slapd.url],
-      bindDn: slapd.reader.dn,
-      bindPassword: slapd.reader.password,
+      ...slapdSettings(slapd),
       includeContacts: true,
     },
   });

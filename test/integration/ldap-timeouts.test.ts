@@ -2,7 +2,6 @@
  * Peers that accept a connection and then say nothing: every step must give
  * up within its bound, whatever TLS mode, and leave no socket open.
  */
-import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   DEFAULT_LIMITS,
@@ -13,66 +12,18 @@ import {
   TimeoutError,
   testConnection,
 } from '../../src/ldap/index.js';
+import { type FaultServer, hangAfterBindLdapServer, silentLdapServer } from '../support/fault-servers.js';
 
 const LIMITS: LdapLimits = { ...DEFAULT_LIMITS, connectTimeoutMs: 400, operationTimeoutMs: 400 };
 
-interface FakeServer {
-  readonly url: string;
-  readonly port: number;
-  /** Sockets still open on the server side. */
-  open(): number;
-  close(): Promise<void>;
-}
-
-const servers: FakeServer[] = [];
+const servers: FaultServer[] = [];
 
 /**
- * A TCP server that swallows bytes. With `answerBind`, it answers the first
+ * A peer that swallows bytes; with `answerBind`, one that answers the first
  * LDAP message (the bind) with success and then goes silent.
  */
-async function fakeServer(options: { answerBind?: boolean } = {}): Promise<FakeServer> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let answered = false;
-    socket.on('data', (data) => {
-      if (!options.answerBind || answered) return;
-      answered = true;
-      // LDAPMessage ::= SEQUENCE { messageID, bindResponse [APPLICATION 1] { resultCode 0, "", "" } }
-      const messageId = data[4] ?? 1;
-      socket.write(
-        Buffer.from([
-          0x30,
-          0x0c,
-          0x02,
-          0x01,
-          messageId,
-          0x61,
-          0x07,
-          0x0a,
-          0x01,
-          0x00,
-          0x04,
-          0x00,
-          0x04,
-          0x00,
-        ]),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  const fake: FakeServer = {
-    url: `ldap://127.0.0.1:${port}`,
-    port,
-    open: () => sockets.size,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+async function fakeServer(options: { answerBind?: boolean } = {}): Promise<FaultServer> {
+  const fake = options.answerBind ? await hangAfterBindLdapServer() : await silentLdapServer();
   servers.push(fake);
   return fake;
 }

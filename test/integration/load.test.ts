@@ -18,6 +18,7 @@ import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.
 import { AddConnectionDocument, ConnectionByIdDocument, StartSyncDocument } from '../gql/graphql.js';
 import { markerUser } from '../support/fault-servers.js';
 import { type GatewayProcess, spawnGateway } from '../support/gateway-process.js';
+import { slapdSettings } from '../support/sync.js';
 
 const STRESS = process.env.DIRGATE_STRESS === '1';
 const DURATION_MS = STRESS ? 60_000 : 8_000;
@@ -87,10 +88,7 @@ it(`${CLIENTS} autocomplete clients for ${DURATION_MS / 1000} s while snapshots 
     input: {
       name: 'Load',
       domain: 'corp.test',
-      searchBase: slapd.baseDn,
-      servers: [slapd.url],
-      bindDn: slapd.reader.dn,
-      bindPassword: slapd.reader.password,
+      ...slapdSettings(slapd),
       includeContacts: true,
     },
   });

@@ -24,6 +24,7 @@ import {
   UsersDocument,
 } from '../gql/graphql.js';
 import { type GatewayProcess, spawnGateway } from '../support/gateway-process.js';
+import { slapdSettings, waitForSync } from '../support/sync.js';
 
 const USERS = 3000;
 const READER = 'reader-token-for-shutdown-tests-012345';
@@ -55,14 +56,6 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function settle(gw: GatewayProcess, id: string) {
-  for (;;) {
-    const c = (await gw.ok(ConnectionByIdDocument, { id })).connection;
-    if (c && c.status !== 'RUNNING') return c;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 it('SIGTERM during a sync, queries and a subscription: exit 0, nothing lost', async () => {
   const first = await spawnGateway(dataDir, ENV);
   processes.push(first);
@@ -70,17 +63,14 @@ it('SIGTERM during a sync, queries and a subscription: exit 0, nothing lost', as
     input: {
       name: 'Shutdown',
       domain: 'corp.test',
-      searchBase: slapd.baseDn,
-      servers: [slapd.url],
-      bindDn: slapd.reader.dn,
-      bindPassword: slapd.reader.password,
+      ...slapdSettings(slapd),
       includeContacts: true,
       schedule: '0 3 * * *',
     },
   });
   const id = addConnection.id;
   await first.ok(StartSyncDocument, { connectionId: id });
-  const good = await settle(first, id);
+  const good = await waitForSync(first, id);
   expect(good.status).toBe('SUCCEEDED');
   expect(good.userCount).toBe(USERS);
   const findings = (await first.ok(DuplicateFindingsDocument, {})).duplicateFindings;
@@ -192,7 +182,7 @@ it('SIGTERM during a sync, queries and a subscription: exit 0, nothing lost', as
 
   // The next run succeeds: the sealed bind password survived too.
   await second.ok(StartSyncDocument, { connectionId: id });
-  const next = await settle(second, id);
+  const next = await waitForSync(second, id);
   expect(next.status).toBe('SUCCEEDED');
   expect(next.userCount).toBe(USERS);
   second.child.kill('SIGTERM');

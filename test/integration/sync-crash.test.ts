@@ -16,6 +16,7 @@ import {
   UsersDocument,
 } from '../gql/graphql.js';
 import { type GatewayProcess, spawnGateway } from '../support/gateway-process.js';
+import { slapdSettings, waitForSync } from '../support/sync.js';
 
 const USERS = 6000;
 let slapd: SlapdInstance;
@@ -40,14 +41,6 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-async function settle(gw: GatewayProcess, id: string) {
-  for (;;) {
-    const c = (await gw.ok(ConnectionByIdDocument, { id })).connection;
-    if (c && c.status !== 'RUNNING') return c;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 it('keeps the last good snapshot through a SIGKILL mid-sync and a restart', async () => {
   // Tiny pages make the read take long enough to be killed in the middle of it.
   const env = { DIRGATE_LDAP_PAGE_SIZE: '10' };
@@ -57,16 +50,13 @@ it('keeps the last good snapshot through a SIGKILL mid-sync and a restart', asyn
     input: {
       name: 'OpenLDAP',
       domain: 'corp.test',
-      searchBase: slapd.baseDn,
-      servers: [slapd.url],
-      bindDn: slapd.reader.dn,
-      bindPassword: slapd.reader.password,
+      ...slapdSettings(slapd),
       includeContacts: true,
     },
   });
   const id = addConnection.id;
   await first.ok(StartSyncDocument, { connectionId: id });
-  const good = await settle(first, id);
+  const good = await waitForSync(first, id);
   expect(good.status).toBe('SUCCEEDED');
   expect(good.userCount).toBe(USERS);
 
@@ -91,7 +81,7 @@ it('keeps the last good snapshot through a SIGKILL mid-sync and a restart', asyn
   expect((await second.ok(UsersDocument, { first: 1 })).users.totalCount).toBe(USERS);
 
   await second.ok(StartSyncDocument, { connectionId: id });
-  const recovered = await settle(second, id);
+  const recovered = await waitForSync(second, id);
   expect(recovered.status).toBe('SUCCEEDED');
   expect(recovered.userCount).toBe(USERS);
   second.child.kill('SIGTERM');

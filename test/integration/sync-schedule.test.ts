@@ -11,7 +11,7 @@ import { generateDirectory } from '../../scripts/directories/generator.js';
 import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import { AddConnectionDocument, StartSyncDocument, SyncRunsDocument } from '../gql/graphql.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { syncNow, waitForSync } from '../support/sync.js';
+import { slapdSettings, syncNow, waitForSync } from '../support/sync.js';
 
 let slapd: SlapdInstance;
 const cleanup: (() => Promise<void>)[] = [];
@@ -36,10 +36,7 @@ function input(extra: Record<string, unknown> = {}) {
   return {
     name: 'OpenLDAP',
     domain: 'corp.test',
-    searchBase: slapd.baseDn,
-    servers: [slapd.url],
-    bindDn: slapd.reader.dn,
-    bindPassword: slapd.reader.password,
+    ...slapdSettings(slapd),
     ...extra,
   };
 }

@@ -1,15 +1,24 @@
 /** Helpers for tests that drive syncs through the API. */
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ConnectionByIdDocument, StartSyncDocument } from '../gql/graphql.js';
-import type { TestGateway } from './gateway.js';
+
+/** Anything that sends typed operations and fails on errors: an in-process gateway or a spawned one. */
+export interface GraphQLClient {
+  ok<T, V>(doc: TypedDocumentNode<T, V>, variables?: V): Promise<T>;
+}
 
 type ConnectionView = NonNullable<Awaited<ReturnType<typeof connectionOf>>>;
 
-async function connectionOf(gw: TestGateway, id: string) {
+async function connectionOf(gw: GraphQLClient, id: string) {
   return (await gw.ok(ConnectionByIdDocument, { id })).connection;
 }
 
 /** Polls the connection until no run is in progress; returns it as the API shows it then. */
-export async function waitForSync(gw: TestGateway, id: string, timeoutMs = 120_000): Promise<ConnectionView> {
+export async function waitForSync(
+  gw: GraphQLClient,
+  id: string,
+  timeoutMs = 120_000,
+): Promise<ConnectionView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const c = await connectionOf(gw, id);
@@ -21,7 +30,21 @@ export async function waitForSync(gw: TestGateway, id: string, timeoutMs = 120_0
 }
 
 /** Starts a sync through the API and waits for its end. */
-export async function syncNow(gw: TestGateway, id: string, timeoutMs?: number): Promise<ConnectionView> {
+export async function syncNow(gw: GraphQLClient, id: string, timeoutMs?: number): Promise<ConnectionView> {
   await gw.ok(StartSyncDocument, { connectionId: id });
   return waitForSync(gw, id, timeoutMs);
+}
+
+/** Where and how a connection reaches a test slapd: its URL and base, bound as its size-limited reader. */
+export function slapdSettings(slapd: {
+  readonly url: string;
+  readonly baseDn: string;
+  readonly reader: { readonly dn: string; readonly password: string };
+}) {
+  return {
+    searchBase: slapd.baseDn,
+    servers: [slapd.url],
+    bindDn: slapd.reader.dn,
+    bindPassword: slapd.reader.password,
+  };
 }
