@@ -43,13 +43,14 @@ export function computeEmails(mail: string | null, proxyAddresses: readonly stri
   const primaryProxy = parsed.find((p) => p.primary)?.address ?? null;
   const mailAddress = mail !== null && isPlausibleAddress(mail.trim()) ? mail.trim() : null;
 
-  const seen = new Set<string>();
+  // A handful of addresses per object: a list scan beats a Set here, and a sync does this per entry.
+  const seen: string[] = [];
   const emails: string[] = [];
   const add = (address: string | null): void => {
     if (address === null) return;
     const key = foldKey(address);
-    if (seen.has(key)) return;
-    seen.add(key);
+    if (seen.includes(key)) return;
+    seen.push(key);
     emails.push(address);
   };
   add(mailAddress);

@@ -15,6 +15,7 @@ import { Client, type Filter, type SearchResult } from 'ldapts';
 import { bounded } from './deadline.js';
 import { BindError, ConnectError, type LdapError, toLdapError } from './errors.js';
 import { resolveHost } from './resolve-host.js';
+import { installCompactSearchEntries } from './search-entry-parser.js';
 import type { ConnectionStep, LdapLimits, LdapSettings, StepReport, TlsMode } from './types.js';
 
 export interface ServerEndpoint {
@@ -313,6 +314,8 @@ export async function openConnection(
             createSecureConnection: trackedTlsConnect(sockets) as unknown as typeof tls.connect,
           }),
     });
+    // Search entries decoded without ldapts' per-value copies: the bulk of a sync's reading CPU.
+    installCompactSearchEntries(client);
 
     if (endpoint.transport === 'STARTTLS') {
       begin('TLS');

@@ -12,37 +12,66 @@ import type { RawEntry } from './types.js';
 
 export type AttributeValue = string | Buffer;
 
-/** The entry's attributes by lower-cased name. */
+type RawValue = AttributeValue | readonly AttributeValue[];
+
+/** The entry's attributes by lower-cased name, as ldapts gave them (no copies: a sync decodes millions). */
 export class EntryValues {
   readonly dn: string;
-  private readonly byName = new Map<string, AttributeValue[]>();
+  private readonly byName = new Map<string, RawValue>();
 
   constructor(entry: Entry) {
     this.dn = entry.dn;
-    for (const [key, raw] of Object.entries(entry)) {
+    for (const key in entry) {
       if (key === 'dn') continue;
-      const list: AttributeValue[] = Array.isArray(raw) ? [...raw] : [raw];
-      const name = key.toLowerCase();
+      const raw = entry[key] as RawValue;
+      const name = lowerCased(key);
       const existing = this.byName.get(name);
-      if (existing) existing.push(...list);
-      else this.byName.set(name, list);
+      // The same attribute under two spellings: rare, merged into a new list.
+      this.byName.set(name, existing === undefined ? raw : [...asList(existing), ...asList(raw)]);
     }
   }
 
   raw(name: string): readonly AttributeValue[] {
-    return this.byName.get(name.toLowerCase()) ?? [];
+    const raw = this.byName.get(lowerCased(name));
+    return raw === undefined ? [] : asList(raw);
   }
 
   strings(name: string): string[] {
-    return this.raw(name)
-      .map((value) => (typeof value === 'string' ? value : value.toString('utf8')))
-      .filter((value) => value.length > 0);
+    const out: string[] = [];
+    for (const value of this.raw(name)) {
+      const text = typeof value === 'string' ? value : value.toString('utf8');
+      if (text.length > 0) out.push(text);
+    }
+    return out;
   }
 
   first(name: string): string | null {
-    const value = this.strings(name)[0]?.trim();
-    return value ? value : null;
+    const raw = this.byName.get(lowerCased(name));
+    if (raw === undefined) return null;
+    // The common case, one text value, without a list.
+    if (typeof raw === 'string') return raw.length > 0 ? raw.trim() || null : null;
+    for (const value of asList(raw)) {
+      const text = typeof value === 'string' ? value : value.toString('utf8');
+      if (text.length > 0) return text.trim() || null;
+    }
+    return null;
   }
+}
+
+/** Attribute names repeat on every entry: lower-cased once each, not once per entry. */
+const LOWER_CASED = new Map<string, string>();
+function lowerCased(name: string): string {
+  let lower = LOWER_CASED.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    // Bounded: names come from the server.
+    if (LOWER_CASED.size < 1000) LOWER_CASED.set(name, lower);
+  }
+  return lower;
+}
+
+function asList(raw: RawValue): readonly AttributeValue[] {
+  return typeof raw === 'string' || Buffer.isBuffer(raw) ? [raw] : raw;
 }
 
 /** objectGUID (binary or text) or entryUUID, whichever of the schema's id attributes comes first. */

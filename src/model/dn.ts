@@ -114,8 +114,13 @@ export function normalizeDn(dn: string): string {
     .join(',');
 }
 
+const PLAIN_DN_EXCEPTIONS = /[^ -~]|[\\"+#;<>]|\s[,=]|[,=]\s|^\s|\s$/;
+
 /** Normalizes when parsable, otherwise lower-cases: for matching member DNs the server sent. */
 export function dnKey(dn: string): string {
+  // Printable ASCII, nothing escaped or multi-valued, no blanks around separators: what the
+  // parsing below would give is the lower-cased DN (a sync matches every member DN).
+  if (!PLAIN_DN_EXCEPTIONS.test(dn)) return dn.toLowerCase();
   // Fast path for the common case (no escapes, no multi-valued RDNs): a sync matches every member DN.
   if (!/[\\"+#;<>]/.test(dn)) {
     const parts = dn.split(',');

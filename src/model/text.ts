@@ -10,8 +10,13 @@
  * recomposes what case mapping decomposed.
  */
 export function foldKey(value: string): string {
+  // Printable ASCII is invariant under every normalization form, and its upper-then-lower mapping
+  // is toLowerCase: the same result, several times faster (a sync folds every name and address).
+  if (!NOT_PRINTABLE_ASCII.test(value)) return value.toLowerCase();
   return value.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFC');
 }
+
+const NOT_PRINTABLE_ASCII = /[^ -~]/;
 
 /** True for text a client may send: no lone surrogates, no NUL. */
 export function isCleanText(value: string): boolean {

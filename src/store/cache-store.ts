@@ -15,6 +15,7 @@ import type { SyncRunRecord } from '../model/run.js';
 import type { KvStore } from './kv-store.js';
 
 const CHUNK_SIZE = 5000;
+const CHUNKS_IN_FLIGHT = 3;
 const RUNS_KEPT = 100;
 
 interface SnapshotPointer {
@@ -51,12 +52,19 @@ export class CacheStore {
     // Recorded first, so that a crash mid-way leaves a trail to clean up.
     await this.kv.set(key.staging(c), { runId, chunks: 0, meta: null } satisfies StagingRecord);
     const chunks = Math.ceil(snapshot.principals.length / CHUNK_SIZE);
-    // Issued together: SQLite's worker writes them one by one while this thread goes on.
-    await Promise.all(
-      Array.from({ length: chunks }, (_, i) =>
-        this.kv.set(key.chunk(c, runId, i), snapshot.principals.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE)),
-      ),
-    );
+    // A few chunks in flight: SQLite's worker writes one while this thread serializes the next,
+    // without holding the JSON of the whole snapshot at once (100k users: ~100 MB of strings).
+    let next = 0;
+    const writer = async (): Promise<void> => {
+      while (next < chunks) {
+        const i = next++;
+        await this.kv.set(
+          key.chunk(c, runId, i),
+          snapshot.principals.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunks) }, writer));
     await this.kv.set(key.staging(c), { runId, chunks, meta: snapshot.meta } satisfies StagingRecord);
     return chunks;
   }

@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { BerReader, BerWriter, Client, type Entry, SearchEntry } from 'ldapts';
 import { describe, expect, it } from 'vitest';
-import { CompactSearchEntry, installCompactSearchEntries } from '../../src/ldap/search-entry-parser.js';
+import {
+  AttributeNames,
+  CompactSearchEntry,
+  installCompactSearchEntries,
+} from '../../src/ldap/search-entry-parser.js';
 
 type RawAttribute = { readonly type: string; readonly values: readonly Buffer[] | null };
 
@@ -24,7 +28,13 @@ function encode(dn: string, attributes: readonly RawAttribute[], trailer = Buffe
   return Buffer.concat([writer.buffer, trailer]);
 }
 
-function both(bytes: Buffer, requested: string[], explicit: string[], size?: number) {
+function both(
+  bytes: Buffer,
+  requested: string[],
+  explicit: string[],
+  size?: number,
+  names = new AttributeNames(),
+) {
   const readerA = new BerReader(bytes);
   const readerB = new BerReader(bytes);
   if (size !== undefined) {
@@ -33,7 +43,7 @@ function both(bytes: Buffer, requested: string[], explicit: string[], size?: num
   }
   const theirs = new SearchEntry({ messageId: 1 });
   theirs.parse(readerA, []);
-  const ours = new CompactSearchEntry(1, new Set(explicit));
+  const ours = new CompactSearchEntry(1, new Set(explicit), names);
   ours.parse(readerB, []);
   expect(readerB.offset).toBe(readerA.offset);
   return { theirs: theirs.toObject(requested, explicit), ours: ours.toObject(requested, explicit) };
@@ -97,12 +107,32 @@ describe('CompactSearchEntry', () => {
       fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
     );
     const attribute = fc.record({
-      type: fc.constantFrom('cn', 'CN', 'mail', 'objectGUID', 'member', 'x;binary', 'proxyAddresses'),
+      type: fc.constantFrom(
+        'cn',
+        'CN',
+        'cN',
+        'mail',
+        'maiL',
+        'sn',
+        'Müll',
+        'objectGUID',
+        'member',
+        'x;binary',
+        'proxyAddresses',
+      ),
       values: fc.option(fc.array(value, { maxLength: 4 }), { nil: null }),
     });
+    // One name cache for every entry, as within one search: names change from entry to entry here.
+    const names = new AttributeNames();
     fc.assert(
       fc.property(fc.string(), fc.array(attribute, { maxLength: 6 }), (dn, attributes) => {
-        const { theirs, ours } = both(encode(dn, attributes), ['cn', 'sn', 'MAIL'], ['objectGUID']);
+        const { theirs, ours } = both(
+          encode(dn, attributes),
+          ['cn', 'sn', 'MAIL'],
+          ['objectGUID'],
+          undefined,
+          names,
+        );
         expect(ours).toEqual(theirs);
       }),
     );
