@@ -60,14 +60,15 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> {
     return next;
   }
 
-  findings(): FindingRecord[] {
-    return this.current.findings.map((f) => this.record(f));
+  /** The findings of a view (the current one by default), with the time each was first detected. */
+  findings(view: DirectoryView = this.current): FindingRecord[] {
+    return view.findings.map((f) => this.record(f, view));
   }
 
-  private record(f: DuplicateFinding): FindingRecord {
+  private record(f: DuplicateFinding, view: DirectoryView = this.current): FindingRecord {
     const connectionIds = new Set<string>();
     for (const id of f.principalIds) {
-      const p = this.current.byId(id);
+      const p = view.byId(id);
       if (p) connectionIds.add(p.connectionId);
     }
     return {

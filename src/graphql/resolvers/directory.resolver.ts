@@ -127,7 +127,7 @@ export class DirectoryResolver {
   ): DuplicateFinding[] {
     const c = checkOptionalText('connectionId', connectionId, LIMITS.idLength);
     return ctx.services.directory
-      .findings()
+      .findings(ctx.view)
       .filter((f) => (!kind || f.kind === kind) && (c === null || f.connectionIds.includes(c)))
       .map(toFinding);
   }
