@@ -142,6 +142,11 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
       context: (ctx) => contextFor(gateway, ctx.extra.role ?? 'READER'),
       validate: (s, document) => validate(s, document, [...specifiedRules, LIMITS_RULE]),
       onSubscribe: (ctx, _id, payload) => {
+        // Operations over WebSocket count in the same metric as HTTP ones.
+        gateway.metrics.graphqlRequests.inc({
+          operation: payload.operationName ?? 'anonymous',
+          outcome: 'websocket',
+        });
         if (ctx.extra.role === 'ADMIN') return undefined;
         let document: DocumentNode;
         try {
