@@ -4,7 +4,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import cronParser from 'cron-parser';
-import type { ReadOverrides, TlsMode } from '../ldap/types.js';
+import type { TlsMode } from '../ldap/types.js';
 import { type ConnectionRecord, DEFAULT_SCHEDULE } from '../model/connection.js';
 import { DnSyntaxError, normalizeDn } from '../model/dn.js';
 import { ValidationError } from '../model/errors.js';

@@ -6,18 +6,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { openSession } from '../ldap/index.js';
 import type { LdapLimits, LdapSettings } from '../ldap/types.js';
 import type { ConnectionRecord } from '../model/connection.js';
 import { ConflictError, NotFoundError } from '../model/errors.js';
 import type { ConnectionState } from '../model/node.js';
-import type { PrincipalKind, Snapshot, SnapshotCounts } from '../model/principal.js';
+import type { Snapshot, SnapshotCounts } from '../model/principal.js';
 import type { SyncRunRecord, SyncTrigger } from '../model/run.js';
 import type { CacheStore } from '../store/cache-store.js';
 import type { SecretBox } from '../store/secret-box.js';
 import type { SettingsStore } from '../store/settings-store.js';
+import { readDirectory } from './directory-read.js';
 import type { Logger } from './logger.js';
-import { SnapshotBuilder } from './snapshot-builder.js';
 import { diffSnapshots } from './snapshot-diff.js';
 import type { SnapshotSet } from './snapshot-set.js';
 
@@ -374,121 +373,100 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       this.emit('run', entry.run);
       logger.info({ ...log, trigger: entry.run.trigger }, 'sync started');
 
-      const session = await openSession(this.ldapSettings(connection), limits, signal);
-      const builder = new SnapshotBuilder(id);
+      const read = await readDirectory({
+        connectionId: id,
+        runId: entry.run.id,
+        settings: this.ldapSettings(connection),
+        limits,
+        signal,
+        progressIntervalMs: this.deps.progressIntervalMs ?? 250,
+        onBound: (bound, flavour) => {
+          this.update(entry, { server: bound, phase: 'READING' });
+          phaseDone('bind', { server: bound, flavour });
+        },
+        onProgress: (entries) => this.update(entry, { progress: entries }),
+        onRead: (totals) => {
+          phaseDone('read', totals);
+          this.update(entry, { phase: 'BUILDING', progress: totals.entries });
+        },
+      });
+      checkAbort();
+      const { snapshot } = read;
+      const previous = snapshots.get(id);
+      const changes = diffSnapshots(previous?.principals ?? [], snapshot.principals);
+      const threshold = connection.deleteThreshold ?? this.deps.deleteThreshold;
+      const before = previous?.principals.length ?? 0;
+      phaseDone('build', { ...snapshot.meta.counts, unresolvedMembers: read.unresolvedMembers });
+      checkAbort();
+      this.update(entry, { phase: 'SAVING', counts: snapshot.meta.counts, changes });
+      const held = before > 0 && changes.removedCount / before > threshold;
+      // The disk write runs in SQLite's thread while this thread builds the indexes of the new snapshot.
+      const staging = cache.stageSnapshot(snapshot);
+      let commitIndex: (() => Promise<void>) | null = null;
       try {
-        this.update(entry, { server: session.server, phase: 'READING' });
-        phaseDone('bind', { server: session.server, flavour: session.flavour });
-        const kinds: PrincipalKind[] = ['USER', 'GROUP'];
-        if (connection.includeContacts) kinds.push('CONTACT');
-        const interval = this.deps.progressIntervalMs ?? 250;
-        let lastProgress = Date.now();
-        const results = await Promise.all(
-          kinds.map((kind) =>
-            session.read(
-              kind,
-              (entries) => {
-                builder.add(entries);
-                if (Date.now() - lastProgress >= interval) {
-                  lastProgress = Date.now();
-                  this.update(entry, { progress: builder.size });
-                }
-              },
-              signal,
-            ),
-          ),
-        );
-        phaseDone('read', {
-          entries: builder.size,
-          skipped: results.reduce((n, r) => n + r.skipped, 0),
-          rangedRequests: results.reduce((n, r) => n + r.rangedRequests, 0),
-        });
-        checkAbort();
-        this.update(entry, { phase: 'BUILDING', progress: builder.size });
-        const snapshot = builder.build({
-          connectionId: id,
-          runId: entry.run.id,
-          createdAt: new Date().toISOString(),
-          netbiosName: session.netbiosName,
-        });
-        const previous = snapshots.get(id);
-        const changes = diffSnapshots(previous?.principals ?? [], snapshot.principals);
-        const threshold = connection.deleteThreshold ?? this.deps.deleteThreshold;
-        const before = previous?.principals.length ?? 0;
-        phaseDone('build', { ...snapshot.meta.counts, unresolvedMembers: builder.unresolvedMembers });
-        checkAbort();
-        this.update(entry, { phase: 'SAVING', counts: snapshot.meta.counts, changes });
-        const held = before > 0 && changes.removedCount / before > threshold;
-        // The disk write runs in SQLite's thread while this thread builds the indexes of the new snapshot.
-        const staging = cache.stageSnapshot(snapshot);
-        let commitIndex: (() => Promise<void>) | null = null;
-        try {
-          if (!held && this.deps.prepareSwap) commitIndex = await this.deps.prepareSwap(id, snapshot);
-        } finally {
-          await staging;
-        }
-        phaseDone('save');
-        if (held) {
-          // An unreachable subtree or a wrong filter looks like mass deletion: keep serving, ask first.
-          const message = `held: this run would remove ${changes.removedCount} of ${before} cached objects (more than ${Math.round(threshold * 100)}%); confirm it to apply`;
-          const held = this.update(entry, {
-            status: 'HELD',
-            phase: 'DONE',
-            finishedAt: new Date().toISOString(),
-            error: message,
-          });
-          await cache.putRun(held);
-          this.setState({
-            ...this.state(id),
-            status: 'HELD',
-            activeServer: session.server,
-            lastRun: held,
-            heldRunId: held.id,
-          });
-          await cache.putState(this.state(id));
-          logger.warn({ ...log, removed: changes.removedCount, before }, 'sync held for confirmation');
-          return held;
-        }
-        checkAbort();
-        await cache.promoteStaged(id, entry.run.id);
-        snapshots.replace(snapshot);
-        this.update(entry, { phase: 'DETECTING' });
-        if (commitIndex) await this.commitIndex(id, commitIndex);
-        else await this.indexSwap(id, snapshot);
-        phaseDone('index');
-        const done = this.update(entry, {
-          status: 'SUCCEEDED',
+        if (!held && this.deps.prepareSwap) commitIndex = await this.deps.prepareSwap(id, snapshot);
+      } finally {
+        await staging;
+      }
+      phaseDone('save');
+      if (held) {
+        // An unreachable subtree or a wrong filter looks like mass deletion: keep serving, ask first.
+        const message = `held: this run would remove ${changes.removedCount} of ${before} cached objects (more than ${Math.round(threshold * 100)}%); confirm it to apply`;
+        const held = this.update(entry, {
+          status: 'HELD',
           phase: 'DONE',
           finishedAt: new Date().toISOString(),
+          error: message,
         });
-        await cache.putRun(done);
+        await cache.putRun(held);
         this.setState({
-          connectionId: id,
-          status: 'SUCCEEDED',
-          activeServer: session.server,
-          lastRun: done,
-          lastSuccessfulRun: done,
-          counts: snapshot.meta.counts,
-          heldRunId: null,
+          ...this.state(id),
+          status: 'HELD',
+          activeServer: read.server,
+          lastRun: held,
+          heldRunId: held.id,
         });
         await cache.putState(this.state(id));
-        logger.info(
-          {
-            ...log,
-            ...snapshot.meta.counts,
-            added: changes.addedCount,
-            updated: changes.updatedCount,
-            removed: changes.removedCount,
-            unresolvedMembers: builder.unresolvedMembers,
-            ms: Date.now() - started,
-          },
-          'sync succeeded',
-        );
-        this.emit('swapped', id, snapshot);
-        return done;
-      } finally {
-        await session.close().catch(() => {});
+        logger.warn({ ...log, removed: changes.removedCount, before }, 'sync held for confirmation');
+        return held;
       }
+      checkAbort();
+      await cache.promoteStaged(id, entry.run.id);
+      snapshots.replace(snapshot);
+      this.update(entry, { phase: 'DETECTING' });
+      if (commitIndex) await this.commitIndex(id, commitIndex);
+      else await this.indexSwap(id, snapshot);
+      phaseDone('index');
+      const done = this.update(entry, {
+        status: 'SUCCEEDED',
+        phase: 'DONE',
+        finishedAt: new Date().toISOString(),
+      });
+      await cache.putRun(done);
+      this.setState({
+        connectionId: id,
+        status: 'SUCCEEDED',
+        activeServer: read.server,
+        lastRun: done,
+        lastSuccessfulRun: done,
+        counts: snapshot.meta.counts,
+        heldRunId: null,
+      });
+      await cache.putState(this.state(id));
+      logger.info(
+        {
+          ...log,
+          ...snapshot.meta.counts,
+          added: changes.addedCount,
+          updated: changes.updatedCount,
+          removed: changes.removedCount,
+          unresolvedMembers: read.unresolvedMembers,
+          ms: Date.now() - started,
+        },
+        'sync succeeded',
+      );
+      this.emit('swapped', id, snapshot);
+      return done;
     } catch (err) {
       // Stopped on purpose: the LDAP layer reports only "aborted"; the run says why.
       const stoppedBy = signal.aborted && signal.reason instanceof RunAborted ? signal.reason : null;
