@@ -105,7 +105,8 @@ beforeAll(async () => {
   ).addConnection.id;
   expect((await syncNow(gw, connectionId)).status).toBe('SUCCEEDED');
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
-});
+  // A fresh machine installs Debian's chromium here first: allow for a slow mirror.
+}, 600_000);
 
 afterAll(async () => {
   await browser?.close();
