@@ -65,7 +65,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return result;
   };
 
-  const binaries = new Set<RequiredBinary>(['openssl']);
+  // dnsmasq: tests start private DNS servers for SRV discovery whatever shared services run.
+  const binaries = new Set<RequiredBinary>(['openssl', 'dnsmasq']);
   for (const service of services) for (const binary of BINARIES_FOR[service]) binaries.add(binary);
   await timed('packages', () =>
     ensurePackages(
