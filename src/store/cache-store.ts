@@ -12,7 +12,7 @@
 import type { ConnectionState, FindingRecord } from '../model/node.js';
 import type { PrincipalRecord, Snapshot, SnapshotMeta } from '../model/principal.js';
 import type { SyncRunRecord } from '../model/run.js';
-import type { KvStore } from './kv-store.js';
+import { type KvStore, StoreError } from './kv-store.js';
 
 const CHUNK_SIZE = 5000;
 const CHUNKS_IN_FLIGHT = 3;
@@ -119,7 +119,11 @@ export class CacheStore {
     const chunks = await this.kv.getMany<PrincipalRecord[]>(keys);
     const out: PrincipalRecord[] = [];
     for (const [i, chunk] of chunks.entries()) {
-      if (!chunk) throw new Error(`snapshot ${runId} of connection ${connectionId} is missing chunk ${i}`);
+      if (!Array.isArray(chunk)) {
+        throw new StoreError(
+          `snapshot ${runId} of connection ${connectionId}: chunk ${i} is missing or damaged`,
+        );
+      }
       for (const p of chunk) out.push(p);
     }
     return out;
@@ -183,7 +187,7 @@ export class CacheStore {
   /** Connection ids this cache holds anything of. */
   async connectionIds(): Promise<Set<string>> {
     const ids = new Set<string>();
-    for await (const [k] of this.kv.entries<unknown>()) {
+    for (const k of await this.kv.keys()) {
       const m = /^(?:snapshot|staging|state|runs):(.+)$/.exec(k);
       if (m?.[1]) ids.add(m[1]);
     }
@@ -192,17 +196,23 @@ export class CacheStore {
 
   /**
    * Removes chunks no pointer or complete staging record refers to: the
-   * leftovers of a run killed while writing.
+   * leftovers of a run killed while writing. Reads keys and the small
+   * pointer records only, never the chunks themselves.
    */
   async sweep(): Promise<number> {
+    const keys = await this.kv.keys();
     const live = new Set<string>();
     const chunkKeys: string[] = [];
-    for await (const [k, v] of this.kv.entries<SnapshotPointer | StagingRecord>()) {
-      if (k.startsWith('snapshot:'))
-        live.add(`${k.slice('snapshot:'.length)}:${(v as SnapshotPointer).meta.runId}`);
-      else if (k.startsWith('staging:') && (v as StagingRecord).meta)
-        live.add(`${k.slice('staging:'.length)}:${(v as StagingRecord).runId}`);
-      else if (k.startsWith('chunk:')) chunkKeys.push(k);
+    for (const k of keys) {
+      if (k.startsWith('snapshot:')) {
+        const pointer = await this.kv.get<SnapshotPointer>(k);
+        if (pointer) live.add(`${k.slice('snapshot:'.length)}:${pointer.meta.runId}`);
+      } else if (k.startsWith('staging:')) {
+        const staged = await this.kv.get<StagingRecord>(k);
+        // Staging records of runs that never finished writing go, with their chunks.
+        if (staged?.meta) live.add(`${k.slice('staging:'.length)}:${staged.runId}`);
+        else await this.kv.delete(k);
+      } else if (k.startsWith('chunk:')) chunkKeys.push(k);
     }
     let removed = 0;
     for (const k of chunkKeys) {
@@ -211,10 +221,6 @@ export class CacheStore {
         await this.kv.delete(k);
         removed++;
       }
-    }
-    // Staging records of runs that never finished writing.
-    for await (const [k, v] of this.kv.entries<StagingRecord>()) {
-      if (k.startsWith('staging:') && !v.meta) await this.kv.delete(k);
     }
     return removed;
   }

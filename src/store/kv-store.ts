@@ -22,6 +22,8 @@ export interface KvStore {
   delete(key: string): Promise<void>;
   /** Every key of this store's namespace (with values); order unspecified. */
   entries<T>(): AsyncGenerator<[string, T]>;
+  /** Every key of this store's namespace, without reading the values (cheap on SQLite). */
+  keys(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -69,7 +71,7 @@ export async function openKvStore(uri: string, namespace: string): Promise<KvSto
       );
     }
   };
-  return {
+  const store: KvStore = {
     get: <T>(key: string) => wrap('get', () => keyv.get<T>(key)),
     getMany: <T>(keys: readonly string[]) =>
       wrap('getMany', async () => (keys.length === 0 ? [] : keyv.getMany<T>([...keys]))),
@@ -108,6 +110,26 @@ export async function openKvStore(uri: string, namespace: string): Promise<KvSto
         yield [key, value];
       }
     },
+    async keys(): Promise<string[]> {
+      if (adapter instanceof KeyvSqlite) {
+        // Keyv stores `namespace:key`; `_` and `%` in the namespace would be LIKE wildcards, so compare exactly.
+        const prefix = `${namespace}:`;
+        const rows = await wrap(
+          'keys',
+          () =>
+            adapter.query(
+              `SELECT key FROM ${adapter.opts.table} WHERE substr(key, 1, ?) = ?`,
+              prefix.length,
+              prefix,
+            ) as Promise<{ key: string }[]>,
+        );
+        return rows.map((r) => r.key.slice(prefix.length));
+      }
+      const out: string[] = [];
+      for await (const [key] of store.entries<unknown>()) out.push(key);
+      return out;
+    },
     close: () => wrap('close', () => keyv.disconnect()),
   };
+  return store;
 }

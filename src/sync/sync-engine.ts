@@ -95,9 +95,30 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     const swept = await cache.sweep();
     if (swept > 0) logger.info({ chunks: swept }, 'removed chunks of interrupted syncs');
     for (const c of connections) {
-      const snapshot = await cache.loadSnapshot(c.id);
+      let snapshot: Snapshot | null = null;
+      let unreadable: string | null = null;
+      try {
+        snapshot = await cache.loadSnapshot(c.id);
+      } catch (err) {
+        // A damaged cache must not keep the node from starting: serve nothing for this
+        // connection, say why, and let the next sync (due at once) rebuild it.
+        unreadable = err instanceof Error ? err.message : String(err);
+        logger.error({ connectionId: c.id, err: unreadable }, 'the cached snapshot cannot be read');
+      }
       if (snapshot) snapshots.replace(snapshot);
       let state = (await cache.getState(c.id)) ?? this.emptyState(c.id, snapshot);
+      if (unreadable !== null) {
+        const error = `the cached snapshot could not be read (${unreadable}); the next sync rebuilds it`;
+        state = {
+          ...state,
+          status: 'FAILED',
+          lastRun: state.lastRun ? { ...state.lastRun, status: 'FAILED', phase: 'DONE', error } : null,
+          lastSuccessfulRun: null,
+          counts: EMPTY_COUNTS,
+        };
+        this.states.set(c.id, state);
+        continue;
+      }
       if (state.lastRun?.status === 'RUNNING') {
         const lastRun = state.lastRun;
         const finishedAt = new Date().toISOString();
@@ -110,7 +131,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
               status: 'SUCCEEDED',
               phase: 'DONE',
               finishedAt,
-              counts: snapshot.meta.counts,
+              counts: snapshot?.meta.counts ?? lastRun.counts,
               error: null,
             }
           : {
