@@ -342,6 +342,17 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     return entry.run;
   }
 
+  private openPassword(sealed: string): string {
+    try {
+      return this.deps.box.open(sealed);
+    } catch {
+      // Typically a node of a cluster started with another key than the node that stored the password.
+      throw new Error(
+        "the stored bind password cannot be decrypted with this node's DIRGATE_SECRET_KEY (all nodes sharing settings need the same key); set the password again",
+      );
+    }
+  }
+
   private ldapSettings(c: ConnectionRecord): LdapSettings {
     return {
       domain: c.domain,
@@ -351,7 +362,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       caCertificate: c.caCertificate,
       tlsVerify: c.tlsVerify,
       bindDn: c.bindDn,
-      bindPassword: c.bindPasswordSealed ? this.deps.box.open(c.bindPasswordSealed) : null,
+      bindPassword: c.bindPasswordSealed ? this.openPassword(c.bindPasswordSealed) : null,
       includeContacts: c.includeContacts,
       overrides: c.overrides,
     };
