@@ -35,6 +35,7 @@ import {
 } from '../gql/graphql.js';
 import { datasetFor, directories, sharedSamba } from '../support/directories.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { modifyEntry } from '../support/slapd-edits.js';
 import { syncNow } from '../support/sync.js';
 
 type Finding = DuplicateFindingsQuery['duplicateFindings'][number];
@@ -97,27 +98,6 @@ async function addConnection(name: string, slapd: SlapdInstance, dataset: Datase
     },
   });
   return added.addConnection.id;
-}
-
-/** Sets attributes of one entry as the slapd admin (what an administrator fixing the directory does). */
-async function modifyEntry(
-  slapd: SlapdInstance,
-  dn: string,
-  values: Record<string, string[]>,
-): Promise<void> {
-  const client = new Client({ url: slapd.url });
-  try {
-    await client.bind(slapd.admin.dn, slapd.admin.password);
-    await client.modify(
-      dn,
-      Object.entries(values).map(
-        ([type, vals]) =>
-          new Change({ operation: 'replace', modification: new Attribute({ type, values: vals }) }),
-      ),
-    );
-  } finally {
-    await client.unbind();
-  }
 }
 
 async function findings(kind?: DuplicateKind, connectionId?: string): Promise<Finding[]> {

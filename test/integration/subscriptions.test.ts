@@ -4,7 +4,6 @@
  * once the directory is fixed), with the admin and the reader token, and
  * filtered by connection. Two private slapds with disjoint data.
  */
-import { Attribute, Change, Client as LdapClient } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dataset, duplicateKey, generateDirectory } from '../../scripts/directories/generator.js';
 import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
@@ -17,6 +16,7 @@ import {
   type SyncEventsSubscription,
 } from '../gql/graphql.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { modifyEntry } from '../support/slapd-edits.js';
 import { collect, wsClient } from '../support/subscriptions.js';
 import { syncNow, waitForSync } from '../support/sync.js';
 
@@ -30,26 +30,6 @@ let dataA: Dataset;
 let dataB: Dataset;
 let connA: string;
 let connB: string;
-
-async function modifyEntry(
-  slapd: SlapdInstance,
-  dn: string,
-  values: Record<string, string[]>,
-): Promise<void> {
-  const client = new LdapClient({ url: slapd.url });
-  try {
-    await client.bind(slapd.admin.dn, slapd.admin.password);
-    await client.modify(
-      dn,
-      Object.entries(values).map(
-        ([type, vals]) =>
-          new Change({ operation: 'replace', modification: new Attribute({ type, values: vals }) }),
-      ),
-    );
-  } finally {
-    await client.unbind();
-  }
-}
 
 async function add(name: string, domain: string, slapd: SlapdInstance, dataset: Dataset): Promise<string> {
   return (
