@@ -9,6 +9,23 @@ import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:f
 import { createServer, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** The lifecycle every private test server (slapd, the Samba DC) offers. */
+export interface ManagedServer extends AsyncDisposable {
+  /** The server's private folder. */
+  readonly dir: string;
+  /** Pid of the running server, or null while stopped. */
+  readonly pid: number | null;
+  /** Starts again after stop() or kill(), same ports and data. */
+  start(): Promise<void>;
+  /** SIGTERM and wait until it is gone. */
+  stop(): Promise<void>;
+  /** SIGKILL, for fault tests. */
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  /** Stops and deletes the folder. */
+  dispose(): Promise<void>;
+}
+
 export interface RunResult {
   readonly code: number;
   readonly stdout: string;

@@ -32,6 +32,7 @@ import { SYSTEM_PYTHON } from './packages.js';
 import {
   canConnect,
   isAlive,
+  type ManagedServer,
   readPidFile,
   requireExecutable,
   run,
@@ -83,8 +84,7 @@ export interface SambaOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface SambaInstance extends AsyncDisposable {
-  readonly dir: string;
+export interface SambaInstance extends ManagedServer {
   readonly smbConf: string;
   readonly realm: string;
   /** DNS domain, also the mail and UPN domain: corp.test */
@@ -106,18 +106,10 @@ export interface SambaInstance extends AsyncDisposable {
   /** A disabled user with a known password: binding gives 49 "data 533". */
   readonly disabledUser: SambaAccount;
   readonly certificates: TestCertificates;
-  readonly pid: number | null;
-  start(): Promise<void>;
-  /** SIGTERM and wait until the ports are free. */
-  stop(): Promise<void>;
-  /** SIGKILL the master (its workers follow), for fault tests. */
-  kill(): Promise<void>;
-  restart(): Promise<void>;
   /** Rewrites smb.conf for the other bind policy and restarts (≈3 s; drops every connection). */
   setAllowPlainBind(allow: boolean): Promise<void>;
-  /** Loads through SamDB while running (≈2.5–8 ms per entry). */
+  /** Loads through SamDB while running (≈2.5–8 ms per entry). kill() stops the master; its workers follow. */
   load(dataset: Dataset): Promise<void>;
-  dispose(): Promise<void>;
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));

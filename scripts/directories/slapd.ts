@@ -13,7 +13,16 @@ import { AD_SCHEMA } from './ad-schema.js';
 import { makeCertificates, type TestCertificates } from './certificates.js';
 import type { Dataset } from './generator.js';
 import { datasetLdifEntries, entryToLdif, type LdifEntry, writeLdifFile } from './ldif.js';
-import { canConnect, freePort, isAlive, requireExecutable, run, stopPid, waitFor } from './process.js';
+import {
+  canConnect,
+  freePort,
+  isAlive,
+  type ManagedServer,
+  requireExecutable,
+  run,
+  stopPid,
+  waitFor,
+} from './process.js';
 
 export interface BindAccount {
   readonly dn: string;
@@ -41,8 +50,7 @@ export interface SlapdOptions {
   readonly prefixIndexes?: boolean;
 }
 
-export interface SlapdInstance extends AsyncDisposable {
-  readonly dir: string;
+export interface SlapdInstance extends ManagedServer {
   readonly baseDn: string;
   /** `ldap://127.0.0.1:PORT` */
   readonly url: string;
@@ -55,21 +63,11 @@ export interface SlapdInstance extends AsyncDisposable {
   /** A plain user with AD-like size limits (1,000 per search, paging unlimited). */
   readonly reader: BindAccount;
   readonly certificates: TestCertificates;
-  /** Pid of the running slapd, or null while stopped. */
-  readonly pid: number | null;
-  /** Starts again after stop() or kill(), same ports and data. */
-  start(): Promise<void>;
-  /** SIGTERM and wait (about 1.5 s: slapd flushes the database). */
-  stop(): Promise<void>;
-  /** SIGKILL, for fault tests; data survives (mdb is crash-safe). */
-  kill(): Promise<void>;
-  restart(): Promise<void>;
   /** Online load with ldapadd as the admin (≈1,000 entries/s); memberOf comes from the overlay. */
   load(dataset: Dataset): Promise<void>;
-  /** slapadd -q (100k users in about 2 s); stops and restarts a running server around it. */
+  /** slapadd -q (100k users in about 2 s); stops and restarts a running server around it. stop() takes
+   * about 1.5 s (slapd flushes the database); data survives kill() (mdb is crash-safe). */
   loadOffline(dataset: Dataset): Promise<void>;
-  /** Stops and deletes the folder. */
-  dispose(): Promise<void>;
 }
 
 const SCHEMA_DIR = '/etc/ldap/schema';
