@@ -3,6 +3,7 @@
  * SIGTERM/SIGINT stop taking requests, stop schedules, end running syncs
  * without touching the last good cache, close the stores and exit 0.
  */
+import './production-mode.js';
 import 'reflect-metadata';
 import { createGateway } from './app.js';
 import { ConfigError, loadConfig } from './config/environment.js';

@@ -31,6 +31,7 @@ import { WebSocketServer } from 'ws';
 import type { Gateway } from './app.js';
 import { LIMITS } from './graphql/arguments.js';
 import { type Role, roleFor } from './graphql/auth.js';
+import { compiledQueriesPlugin } from './graphql/compiled-queries.js';
 import { codedError, ErrorCode, forbidden, formatError, unauthenticated } from './graphql/errors.js';
 import { operationLimitsRule } from './graphql/limits.js';
 import { createLoaders } from './graphql/loaders.js';
@@ -188,6 +189,8 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
       // Nothing here is HTTP-cacheable; computing cache hints would cost a hook on every field.
       ApolloServerPluginCacheControlDisabled(),
       rolePlugin(gateway),
+      // Last: it answers only what the plugins before it let through.
+      compiledQueriesPlugin<GraphQLContext>(schema),
     ],
   });
   await apollo.start();

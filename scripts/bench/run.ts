@@ -18,12 +18,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'ldapts';
-import { AddConnectionDocument, ConnectionByIdDocument, StartSyncDocument } from '../../test/gql/graphql.js';
+import {
+  AddConnectionDocument,
+  AutocompleteDocument,
+  ConnectionByIdDocument,
+  StartSyncDocument,
+} from '../../test/gql/graphql.js';
 import { spawnGateway } from '../../test/support/gateway-process.js';
 import { generateDirectory } from '../directories/generator.js';
 import { ensurePackages } from '../directories/packages.js';
 import { startSlapd } from '../directories/slapd.js';
+import { graphqlClient } from './graphql-client.js';
 import { timeLdapsearch } from './ldapsearch.js';
+import { escapeFilterValue, liveAutocomplete } from './live-autocomplete.js';
 import { type LoadResult, runLoad } from './load.js';
 
 const { values } = parseArgs({
@@ -181,19 +188,18 @@ try {
     const prefixes = dataset.users
       .filter((_, i) => i % 97 === 0)
       .map((u) => (u.mail ?? u.sAMAccountName).slice(0, 3).toLowerCase());
+    const post = graphqlClient(gw.url, token, CONCURRENCY);
     const trivial = await runLoad({
       seconds: SECONDS,
       concurrency: CONCURRENCY,
-      request: () => graphql(gw.url, token, '{ __typename }', {}),
+      request: () => post('{ __typename }', {}),
     });
     let k = 0;
     const auto = await runLoad({
       seconds: SECONDS,
       concurrency: CONCURRENCY,
       request: () =>
-        graphql(
-          gw.url,
-          token,
+        post(
           'query($p: String!) { autocomplete(prefix: $p, first: 10) { address principal { id displayName } } }',
           {
             p: prefixes[k++ % prefixes.length],
@@ -206,14 +212,40 @@ try {
       await c.bind(slapd.reader.dn, slapd.reader.password);
       clients.push(c);
     }
+    // The two answers agree: every suggestion the gateway gives is one the live search finds.
+    let agreed = 0;
+    let compared = 0;
+    let matched = 0;
+    const sample = prefixes.slice(0, 30);
+    for (const p of sample) {
+      const cached = (await gw.ok(AutocompleteDocument, { prefix: p, first: 10 })).autocomplete.map(
+        (s) => s.address,
+      );
+      const live = await liveAutocomplete(clients[0] as Client, slapd.baseDn, p);
+      matched += live.entries;
+      const liveSet = new Set(live.addresses.map((a) => a.toLowerCase()));
+      compared += cached.length;
+      agreed += cached.filter((a) => liveSet.has(a.toLowerCase())).length;
+    }
     let j = 0;
     const live = await runLoad({
       seconds: SECONDS,
       concurrency: CONCURRENCY,
       request: async (worker) => {
-        const p = (prefixes[j++ % prefixes.length] ?? 'a').replace(/[*()\\\u0000]/g, '');
-        const client = clients[worker] as Client;
-        await client
+        await liveAutocomplete(
+          clients[worker] as Client,
+          slapd.baseDn,
+          prefixes[j++ % prefixes.length] ?? 'a',
+        );
+      },
+    });
+    let l = 0;
+    const liveFirst10 = await runLoad({
+      seconds: SECONDS,
+      concurrency: CONCURRENCY,
+      request: async (worker) => {
+        const p = escapeFilterValue(prefixes[l++ % prefixes.length] ?? 'a');
+        await (clients[worker] as Client)
           .search(slapd.baseDn, {
             scope: 'sub',
             filter: `(|(mail=${p}*)(proxyAddresses=smtp:${p}*)(displayName=${p}*)(sAMAccountName=${p}*))`,
@@ -231,12 +263,16 @@ try {
     );
     console.log(row('{ __typename } (ceiling)', trivial));
     console.log(row('autocomplete(prefix, first: 10)', auto));
-    console.log(row('live LDAP prefix search (ldapts)', live));
+    console.log(row('live LDAP, same answer (ldapts)', live));
+    console.log(row('live LDAP, any 10 matches (sizeLimit)', liveFirst10));
+    console.log(
+      `  live matches per prefix           ${fmt(matched / sample.length).padStart(8)}     (all read to rank them; ${fmt((agreed / Math.max(1, compared)) * 100)}% of the gateway's suggestions are in the live top 10)`,
+    );
     console.log(
       `  autocomplete / ceiling            ${fmt((auto.rps / trivial.rps) * 100, 0).padStart(8)} %   (target ≥ 70%)`,
     );
     console.log(
-      `  autocomplete / live LDAP          ${fmt(auto.rps / live.rps, 1).padStart(8)} x   (target ≥ 10)`,
+      `  autocomplete / live LDAP          ${fmt(auto.rps / live.rps, 1).padStart(8)} x   (target ≥ 10; ${fmt(auto.rps / liveFirst10.rps, 1)} x any 10 matches unranked)`,
     );
   } finally {
     gw.child.kill('SIGTERM');
@@ -245,20 +281,4 @@ try {
 } finally {
   await slapd.dispose();
   for (const d of dataDirs) await rm(d, { recursive: true, force: true });
-}
-
-async function graphql(
-  url: string,
-  token: string,
-  query: string,
-  variables: Record<string, unknown>,
-): Promise<void> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { errors?: unknown[] };
-  if (res.status !== 200 || body.errors)
-    throw new Error(`HTTP ${res.status}: ${JSON.stringify(body.errors)}`);
 }

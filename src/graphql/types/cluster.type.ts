@@ -5,7 +5,7 @@ import { Connection, SyncRun } from './connection.type.js';
 import { DuplicateKindEnum } from './enums.js';
 import { Principal } from './principal.type.js';
 
-@ObjectType('DuplicateFinding')
+@ObjectType('DuplicateFinding', { simpleResolvers: true })
 export class DuplicateFinding {
   @Field(() => ID) id!: string;
   @Field(() => DuplicateKindEnum) kind!: DuplicateKindEnum;
@@ -23,7 +23,7 @@ export class DuplicateFinding {
   @Field(() => DateTimeResolver) detectedAt!: Date;
 }
 
-@ObjectType('ClusterNode', { description: 'A row of the cluster node table.' })
+@ObjectType('ClusterNode', { simpleResolvers: true, description: 'A row of the cluster node table.' })
 export class ClusterNode {
   @Field(() => String) name!: string;
   @Field(() => DateTimeResolver) lastSeenAt!: Date;
@@ -42,6 +42,7 @@ export class ClusterNode {
 }
 
 @ObjectType('DuplicateWarning', {
+  simpleResolvers: true,
   description: 'Pushed when a synchronization changes the set of duplicate findings.',
 })
 export class DuplicateWarning {
@@ -51,7 +52,7 @@ export class DuplicateWarning {
   @Field(() => [ID]) resolved!: string[];
 }
 
-@ObjectType('SyncEvent')
+@ObjectType('SyncEvent', { simpleResolvers: true })
 export class SyncEvent {
   @Field(() => String) node!: string;
   @Field(() => SyncRun) run!: SyncRun;

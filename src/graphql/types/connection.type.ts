@@ -2,7 +2,7 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { ConnectionStepEnum, SyncPhaseEnum, SyncStatusEnum, SyncTriggerEnum, TlsModeEnum } from './enums.js';
 
-@ObjectType('SyncCounts')
+@ObjectType('SyncCounts', { simpleResolvers: true })
 export class SyncCounts {
   @Field(() => Int) users!: number;
   @Field(() => Int) groups!: number;
@@ -11,6 +11,7 @@ export class SyncCounts {
 }
 
 @ObjectType('SyncChanges', {
+  simpleResolvers: true,
   description: 'What a run changed. Id lists are capped at 1,000 each; counts are exact.',
 })
 export class SyncChanges {
@@ -22,7 +23,7 @@ export class SyncChanges {
   @Field(() => Int) removedCount!: number;
 }
 
-@ObjectType('SyncRun')
+@ObjectType('SyncRun', { simpleResolvers: true })
 export class SyncRun {
   @Field(() => ID) id!: string;
   @Field(() => ID) connectionId!: string;
@@ -40,6 +41,7 @@ export class SyncRun {
 }
 
 @ObjectType('Domain', {
+  simpleResolvers: true,
   description: 'A mail domain; it has one LDAP connection or more, each with a unique search base.',
 })
 export class Domain {
@@ -47,7 +49,10 @@ export class Domain {
   @Field(() => [Connection]) connections!: Connection[];
 }
 
-@ObjectType('Connection', { description: 'The settings and state of one LDAP connection, on this node.' })
+@ObjectType('Connection', {
+  simpleResolvers: true,
+  description: 'The settings and state of one LDAP connection, on this node.',
+})
 export class Connection {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
@@ -98,7 +103,7 @@ export class Connection {
   @Field(() => Int) contactCount!: number;
 }
 
-@ObjectType('ConnectionTestStep')
+@ObjectType('ConnectionTestStep', { simpleResolvers: true })
 export class ConnectionTestStep {
   @Field(() => ConnectionStepEnum) step!: ConnectionStepEnum;
   @Field(() => Boolean) ok!: boolean;
@@ -106,7 +111,7 @@ export class ConnectionTestStep {
   @Field(() => String, { nullable: true }) detail!: string | null;
 }
 
-@ObjectType('ConnectionTestResult')
+@ObjectType('ConnectionTestResult', { simpleResolvers: true })
 export class ConnectionTestResult {
   @Field(() => Boolean) ok!: boolean;
   @Field(() => String, { nullable: true }) server!: string | null;

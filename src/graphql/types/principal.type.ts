@@ -11,9 +11,12 @@ import { PageInfo } from './page.type.js';
 
 const TYPE_NAME = { USER: 'User', GROUP: 'Group', CONTACT: 'Contact' } as const;
 
+/** The object type of a principal: synchronous (see ../schema.ts). */
+export const principalTypeName = (value: PrincipalRecord): string => TYPE_NAME[value.kind];
+
 @InterfaceType('Principal', {
   description: 'A user, group or contact read from the directory.',
-  resolveType: (value: PrincipalRecord) => TYPE_NAME[value.kind],
+  resolveType: principalTypeName,
 })
 export abstract class Principal {
   @Field(() => ID, {
@@ -49,7 +52,7 @@ export abstract class Principal {
   guid!: string;
 }
 
-@ObjectType('User', { implements: Principal })
+@ObjectType('User', { simpleResolvers: true, implements: Principal })
 export class User extends Principal {
   @Field(() => String, { nullable: true })
   samAccountName!: string | null;
@@ -61,13 +64,13 @@ export class User extends Principal {
   enabled!: boolean;
 }
 
-@ObjectType('Group', { implements: Principal })
+@ObjectType('Group', { simpleResolvers: true, implements: Principal })
 export class Group extends Principal {}
 
-@ObjectType('Contact', { implements: Principal })
+@ObjectType('Contact', { simpleResolvers: true, implements: Principal })
 export class Contact extends Principal {}
 
-@ObjectType('PrincipalPage')
+@ObjectType('PrincipalPage', { simpleResolvers: true })
 export class PrincipalPage {
   @Field(() => [Principal])
   nodes!: PrincipalRecord[];
@@ -79,7 +82,7 @@ export class PrincipalPage {
   totalCount!: number;
 }
 
-@ObjectType('UserPage')
+@ObjectType('UserPage', { simpleResolvers: true })
 export class UserPage {
   @Field(() => [User])
   nodes!: PrincipalRecord[];
@@ -91,7 +94,7 @@ export class UserPage {
   totalCount!: number;
 }
 
-@ObjectType('GroupPage')
+@ObjectType('GroupPage', { simpleResolvers: true })
 export class GroupPage {
   @Field(() => [Group])
   nodes!: PrincipalRecord[];
@@ -103,7 +106,7 @@ export class GroupPage {
   totalCount!: number;
 }
 
-@ObjectType('ContactPage')
+@ObjectType('ContactPage', { simpleResolvers: true })
 export class ContactPage {
   @Field(() => [Contact])
   nodes!: PrincipalRecord[];
@@ -116,6 +119,7 @@ export class ContactPage {
 }
 
 @ObjectType('AddressSuggestion', {
+  simpleResolvers: true,
   description: 'One email address offered for a Sender or Recipient field, with the object that owns it.',
 })
 export class AddressSuggestion {
@@ -126,7 +130,10 @@ export class AddressSuggestion {
   principal!: PrincipalRecord;
 }
 
-@ObjectType('AddressInfo', { description: 'What the gateway knows of one email address.' })
+@ObjectType('AddressInfo', {
+  simpleResolvers: true,
+  description: 'What the gateway knows of one email address.',
+})
 export class AddressInfo {
   @Field(() => String)
   address!: string;
