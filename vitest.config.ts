@@ -16,6 +16,7 @@ export default defineConfig({
   test: {
     projects: [
       {
+        resolve: { alias: [{ find: /^graphql$/, replacement: GRAPHQL_CJS }] },
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],

@@ -48,6 +48,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly compiledQueries = new Counter({
+    name: 'dirgate_graphql_compiled_runs_total',
+    help: 'Runs of compiled queries: answered, fallback (an error; the standard path answered) or uncompilable',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -190,7 +190,9 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
       ApolloServerPluginCacheControlDisabled(),
       rolePlugin(gateway),
       // Last: it answers only what the plugins before it let through.
-      compiledQueriesPlugin<GraphQLContext>(schema),
+      compiledQueriesPlugin<GraphQLContext>(schema, {
+        onOutcome: (outcome) => gateway.metrics.compiledQueries.inc({ outcome }),
+      }),
     ],
   });
   await apollo.start();

@@ -25,9 +25,14 @@ export interface CompiledQueryOptions {
   readonly compileAfter: number;
   /** Compiled operations kept (least recently used dropped). */
   readonly maxCompiled: number;
+  /** Told how each compiled run ended: answered, or handed to the standard path. */
+  readonly onOutcome: (outcome: CompiledOutcome) => void;
 }
 
-const DEFAULTS: CompiledQueryOptions = { compileAfter: 1, maxCompiled: 500 };
+/** `answered`: the compiled run answered; `fallback`: it met an error; `uncompilable`: graphql-jit refused it. */
+export type CompiledOutcome = 'answered' | 'fallback' | 'uncompilable';
+
+const DEFAULTS: CompiledQueryOptions = { compileAfter: 1, maxCompiled: 500, onOutcome: () => {} };
 
 type Slot = { readonly seen: number } | { readonly compiled: CompiledQuery } | { readonly failed: true };
 
@@ -35,7 +40,7 @@ export function compiledQueriesPlugin<TContext extends object>(
   schema: GraphQLSchema,
   options: Partial<CompiledQueryOptions> = {},
 ): ApolloServerPlugin<TContext> {
-  const { compileAfter, maxCompiled } = { ...DEFAULTS, ...options };
+  const { compileAfter, maxCompiled, onOutcome } = { ...DEFAULTS, ...options };
   const slots = new BoundedCache<string, Slot>(maxCompiled, () => 1);
 
   const compiledFor = (key: string, compile: () => CompiledQuery | ExecutionResult): CompiledQuery | null => {
@@ -51,11 +56,11 @@ export function compiledQueriesPlugin<TContext extends object>(
     try {
       result = compile();
     } catch {
-      slots.set(key, { failed: true });
-      return null;
+      result = { errors: [] };
     }
     if (!isCompiledQuery(result)) {
       slots.set(key, { failed: true });
+      onOutcome('uncompilable');
       return null;
     }
     slots.set(key, { compiled: result });
@@ -74,7 +79,11 @@ export function compiledQueriesPlugin<TContext extends object>(
           );
           if (!compiled) return null;
           const result = await compiled.query(undefined, rc.contextValue, rc.request.variables ?? {});
-          if (result.errors?.length) return null;
+          if (result.errors?.length) {
+            onOutcome('fallback');
+            return null;
+          }
+          onOutcome('answered');
           return {
             http: { status: undefined, headers: new HeaderMap() },
             body: { kind: 'single', singleResult: { data: result.data ?? null } },

@@ -12,6 +12,7 @@
  * enabled before disabled; then alphabetically).
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { Kind } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Dataset,
@@ -912,6 +913,64 @@ describe('limits', () => {
       expect(res.errors?.[0]?.extensions?.field).toBe(field);
     }
     expect(await suggest('mü')).not.toHaveLength(0);
+  });
+});
+
+describe('compiled queries', () => {
+  /** The same operation under a name no request used yet, so that its first run is interpreted. */
+  function renamed<T, V>(doc: TypedDocumentNode<T, V>, name: string): TypedDocumentNode<T, V> {
+    return {
+      ...doc,
+      definitions: doc.definitions.map((d) =>
+        d.kind === Kind.OPERATION_DEFINITION ? { ...d, name: { kind: Kind.NAME, value: name } } : d,
+      ),
+    } as TypedDocumentNode<T, V>;
+  }
+
+  async function answered(): Promise<number> {
+    const metric = await gw.gateway.metrics.compiledQueries.get();
+    return metric.values.find((v) => v.labels.outcome === 'answered')?.value ?? 0;
+  }
+
+  it('answer every directory read exactly as the interpreter does, loaders batching the same', async () => {
+    const user = datasetA.users.find((u) => expectedPrimaryEmail(u)) as UserEntry;
+    const group = datasetA.groups.find((g) => g.members.includes(user.dn)) as DirectoryEntry;
+    const address = expectedPrimaryEmail(user) as string;
+    const reads: [TypedDocumentNode<unknown, Record<string, unknown>>, Record<string, unknown>][] = [
+      [AutocompleteDocument, { prefix: address.slice(0, 2), first: 20 }],
+      [PrincipalByIdDocument, { id: idOf(connA, user) }],
+      [MemberOfIdsDocument, { id: idOf(connA, user) }],
+      [GroupMembersDocument, { id: idOf(connA, group), transitive: true, first: 50 }],
+      [IsMemberDocument, { address, groupId: idOf(connA, group) }],
+      [AddressWithPrincipalsDocument, { address }],
+      [PrincipalsByEmailDocument, { address: address.toUpperCase() }],
+      [UserIdsPageDocument, { connectionId: connA, first: 7 }],
+      [UsersWithGroupsDocument, { first: 100 }],
+    ] as never;
+    for (const [i, [doc, vars]] of reads.entries()) {
+      const op = renamed(doc, `CompiledCheck${i}`);
+      batches.length = 0;
+      const before = await answered();
+      const interpreted = await read(op, vars);
+      const interpretedBatches = batches.splice(0).map((b) => b.loader);
+      expect(await answered()).toBe(before);
+      const compiled = await read(op, vars);
+      const compiledBatches = batches.splice(0).map((b) => b.loader);
+      expect(await answered()).toBe(before + 1);
+      expect(compiled).toEqual(interpreted);
+      expect(compiledBatches.sort()).toEqual(interpretedBatches.sort());
+    }
+  });
+
+  it('answer errors with the same codes as the interpreter', async () => {
+    const op = renamed(AutocompleteDocument, 'CompiledCheckErrors');
+    const limits = [
+      await gw.request(op, { prefix: 'a', first: 51 }, gw.readerToken),
+      await gw.request(op, { prefix: 'a', first: 51 }, gw.readerToken),
+      await gw.request(op, { prefix: 'a\ud800' }, gw.readerToken),
+    ];
+    expect(limits.map(codeOf)).toEqual(['LIMIT_EXCEEDED', 'LIMIT_EXCEEDED', 'BAD_USER_INPUT']);
+    expect(limits[1]?.errors).toEqual(limits[0]?.errors);
   });
 });
 
