@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SERVICE_NODE_FLAGS } from './node-flags.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const projectNode = path.join(root, 'node_modules', '.bin', 'node');
@@ -15,7 +14,7 @@ const node = existsSync(projectNode) ? projectNode : process.execPath;
 const tsx = import.meta.resolve('tsx');
 const entry = path.join(root, 'src', 'cli', 'main.ts');
 
-const child = spawn(node, [...SERVICE_NODE_FLAGS, '--import', tsx, entry, ...process.argv.slice(2)], {
+const child = spawn(node, ['--import', tsx, entry, ...process.argv.slice(2)], {
   stdio: 'inherit',
   env: {
     ...process.env,

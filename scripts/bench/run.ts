@@ -18,7 +18,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'ldapts';
-import { SERVICE_NODE_FLAGS } from '../../bin/node-flags.mjs';
 import {
   AddConnectionDocument,
   AutocompleteDocument,
@@ -52,8 +51,7 @@ const fmt = (n: number, digits = 0) =>
 async function syncOnce(url: string, base: string, dn: string, pw: string, dataDir: string) {
   const child = spawn(
     process.execPath,
-    // With the heap settings the service runs with.
-    [...SERVICE_NODE_FLAGS, '--import', 'tsx', 'scripts/bench/sync-once.ts', url, base, dn, pw, dataDir],
+    ['--import', 'tsx', 'scripts/bench/sync-once.ts', url, base, dn, pw, dataDir],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -167,7 +165,7 @@ try {
   // 2. Autocomplete over HTTP.
   const gwDir = await mkdtemp(path.join(tmpdir(), 'dirgate-bench-gw-'));
   dataDirs.push(gwDir);
-  const gw = await spawnGateway(gwDir, { DIRGATE_LOG_LEVEL: 'error' }, SERVICE_NODE_FLAGS);
+  const gw = await spawnGateway(gwDir, { DIRGATE_LOG_LEVEL: 'error' });
   try {
     const { addConnection } = await gw.ok(AddConnectionDocument, {
       input: {

@@ -38,10 +38,9 @@ export interface GatewayProcess {
 export async function spawnGateway(
   dataDir: string,
   env: Record<string, string> = {},
-  nodeFlags: readonly string[] = [],
 ): Promise<GatewayProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
