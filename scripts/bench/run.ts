@@ -200,7 +200,7 @@ try {
             { p: prefixes[k++ % prefixes.length] },
           ),
       },
-      { seconds: SECONDS, concurrency: CONCURRENCY, rounds: 4 },
+      { seconds: SECONDS, concurrency: CONCURRENCY, rounds: 8 },
     );
     const clients: Client[] = [];
     for (let i = 0; i < CONCURRENCY; i++) {
