@@ -12,15 +12,31 @@ export function isGuidText(value: string): boolean {
   return GUID_TEXT.test(value);
 }
 
-/** 16-byte objectGUID → `76543210-ba98-fedc-0123-456789abcdef` (lowercase). */
+// Byte positions of the text form, in order; -1 is a dash.
+const TEXT_ORDER = [3, 2, 1, 0, -1, 5, 4, -1, 7, 6, -1, 8, 9, -1, 10, 11, 12, 13, 14, 15];
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+
+/**
+ * 16-byte objectGUID → `76543210-ba98-fedc-0123-456789abcdef` (lowercase).
+ * Written into one buffer and decoded once: joining the five groups as
+ * strings makes V8 keep a chain of nine concatenation nodes per GUID
+ * (about 400 bytes instead of 56), which for 100,000 objects was a fifth of
+ * the memory a sync holds.
+ */
 export function guidToString(bytes: Uint8Array): string {
   if (bytes.length !== 16) throw new RangeError(`objectGUID must be 16 bytes, got ${bytes.length}`);
-  // Buffer.from copies: subarray() would share memory and reverse() would corrupt the caller's buffer.
-  const hex = (from: number, to: number, reverse: boolean): string => {
-    const part = Buffer.from(bytes.subarray(from, to));
-    return (reverse ? part.reverse() : part).toString('hex');
-  };
-  return `${hex(0, 4, true)}-${hex(4, 6, true)}-${hex(6, 8, true)}-${hex(8, 10, false)}-${hex(10, 16, false)}`;
+  const text = Buffer.allocUnsafe(36);
+  let at = 0;
+  for (const i of TEXT_ORDER) {
+    if (i < 0) {
+      text[at++] = 0x2d;
+      continue;
+    }
+    const byte = bytes[i] as number;
+    text[at++] = HEX_DIGITS[byte >> 4] as number;
+    text[at++] = HEX_DIGITS[byte & 15] as number;
+  }
+  return text.toString('latin1');
 }
 
 /** The inverse of guidToString: AD text form → the 16 bytes stored in objectGUID. */
