@@ -16,9 +16,11 @@ import {
 } from '../model/principal.js';
 
 const ACCOUNTDISABLE = 0x2;
+/** Shared by every object without members: one empty array per object would be 130,000 of them. */
+const NONE: readonly string[] = Object.freeze([]);
 
 /** A record whose member ids are filled in once every entry is known. */
-type BuildingRecord = PrincipalRecord & { memberIds: string[] };
+type BuildingRecord = PrincipalRecord & { memberIds: readonly string[] };
 
 interface Pending {
   readonly record: BuildingRecord;
@@ -62,9 +64,9 @@ export class SnapshotBuilder {
             e.kind !== 'USER' ||
             e.userAccountControl === null ||
             (e.userAccountControl & ACCOUNTDISABLE) === 0,
-          memberIds: [],
+          memberIds: NONE,
         },
-        memberDns: e.kind === 'GROUP' ? e.memberDns : [],
+        memberDns: e.kind === 'GROUP' ? e.memberDns : NONE,
       });
     }
   }
@@ -85,11 +87,10 @@ export class SnapshotBuilder {
         for (const dn of memberDns) {
           const id = this.idByDn.get(dnKey(dn));
           if (id === undefined) this.unresolvedMembers++;
-          else if (!seen.has(id)) {
-            seen.add(id);
-            record.memberIds.push(id);
-          }
+          else seen.add(id);
         }
+        // In member order, first occurrence kept (a Set iterates in insertion order), exactly sized.
+        record.memberIds = [...seen];
       }
       principals[i] = record;
     }
