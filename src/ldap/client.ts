@@ -150,14 +150,20 @@ export class LdapConnection {
       paged: { pageSize: options.pageSize },
     });
     let finished = false;
+    // A page asked for in advance may fail before anyone awaits it (the caller is still decoding
+    // the previous one): marked as handled at once, so that the failure is not an unhandled
+    // rejection; awaiting it still throws.
+    const ask = () => {
+      const page = iterator.next();
+      page.catch(() => undefined);
+      return page;
+    };
+    let pending = ask();
     try {
       while (true) {
         let next: IteratorResult<SearchResult, unknown>;
         try {
-          next = await bounded(
-            iterator.next(),
-            this.boundFor('SEARCH', this.limits.operationTimeoutMs, signal),
-          );
+          next = await bounded(pending, this.boundFor('SEARCH', this.limits.operationTimeoutMs, signal));
         } catch (err) {
           finished = true;
           throw this.fail(err, 'SEARCH');
@@ -166,10 +172,14 @@ export class LdapConnection {
           finished = true;
           return;
         }
+        // The next page is asked for before this one is handed over: the server reads it while
+        // the caller decodes this one, and against a remote DC its round trip is hidden too.
+        pending = ask();
         yield next.value;
       }
     } finally {
-      // The consumer stopped early: let the generator finish without waiting on it.
+      // The consumer stopped early: the page asked for in advance is not wanted, and the
+      // generator finishes without anyone waiting on it.
       if (!finished) iterator.return(undefined).catch(() => undefined);
     }
   }
