@@ -200,28 +200,8 @@ describe('reading slapd', () => {
 });
 
 describe('a server dying mid-read', () => {
-  it('fails the read as CONNECTION_LOST and the session never falls over to a reconnect', async () => {
-    const session = await openSession(settingsFor(), { ...LIMITS, pageSize: 100 });
-    let pages = 0;
-    try {
-      const err = await session
-        .read('USER', async () => {
-          pages++;
-          if (pages === 1) await slapd.kill();
-        })
-        .catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(LdapError);
-      expect((err as LdapError).code).toBe('CONNECTION_LOST');
-      // The second page was asked for before the first was handed over: it may have arrived.
-      expect(pages).toBeGreaterThanOrEqual(1);
-      expect(pages).toBeLessThanOrEqual(2);
-    } finally {
-      await session.close();
-      await slapd.start();
-    }
-  });
-
-  it('has the next page asked for while the caller still decodes the current one', async () => {
+  /** Reads users in pages of 100; while the first page is handled, `duringFirstPage` runs, then slapd dies. */
+  async function readUntilKilled(duringFirstPage: () => Promise<void>) {
     const session = await openSession(settingsFor(), { ...LIMITS, pageSize: 100 });
     let pages = 0;
     try {
@@ -229,18 +209,32 @@ describe('a server dying mid-read', () => {
         .read('USER', async () => {
           pages++;
           if (pages !== 1) return;
-          // Long enough for a page of 100 to arrive on loopback, had it been asked for.
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          await duringFirstPage();
           await slapd.kill();
         })
         .catch((e: unknown) => e);
-      expect((err as LdapError).code).toBe('CONNECTION_LOST');
-      // Page 2 had arrived while page 1 was decoded; page 3, asked for then, never came.
-      expect(pages).toBe(2);
+      return { err, pages };
     } finally {
       await session.close();
       await slapd.start();
     }
+  }
+
+  it('fails the read as CONNECTION_LOST and the session never falls over to a reconnect', async () => {
+    const { err, pages } = await readUntilKilled(async () => {});
+    expect(err).toBeInstanceOf(LdapError);
+    expect((err as LdapError).code).toBe('CONNECTION_LOST');
+    // The second page was asked for before the first was handed over: it may have arrived.
+    expect(pages).toBeGreaterThanOrEqual(1);
+    expect(pages).toBeLessThanOrEqual(2);
+  });
+
+  it('has the next page asked for while the caller still decodes the current one', async () => {
+    // Long enough for a page of 100 to arrive on loopback, had it been asked for.
+    const { err, pages } = await readUntilKilled(() => new Promise((resolve) => setTimeout(resolve, 500)));
+    expect((err as LdapError).code).toBe('CONNECTION_LOST');
+    // Page 2 had arrived while page 1 was decoded; page 3, asked for then, never came.
+    expect(pages).toBe(2);
   });
 });
 
