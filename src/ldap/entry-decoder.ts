@@ -14,25 +14,41 @@ export type AttributeValue = string | Buffer;
 
 type RawValue = AttributeValue | readonly AttributeValue[];
 
-/** The entry's attributes by lower-cased name, as ldapts gave them (no copies: a sync decodes millions). */
+/**
+ * The entry's attributes by lower-cased name, as ldapts gave them (no copies:
+ * a sync decodes millions). Two parallel arrays rather than a Map: an entry
+ * has a dozen attributes and a sync makes one of these per entry, so a hash
+ * table each was a tenth of a sync's garbage; the lower-cased names are the
+ * shared instances of lowerCased, so a lookup compares references.
+ */
 export class EntryValues {
   readonly dn: string;
-  private readonly byName = new Map<string, RawValue>();
+  private readonly names: string[] = [];
+  private readonly values: RawValue[] = [];
 
   constructor(entry: Entry) {
     this.dn = entry.dn;
     for (const key in entry) {
       if (key === 'dn') continue;
-      const raw = entry[key] as RawValue;
-      const name = lowerCased(key);
-      const existing = this.byName.get(name);
-      // The same attribute under two spellings: rare, merged into a new list.
-      this.byName.set(name, existing === undefined ? raw : [...asList(existing), ...asList(raw)]);
+      this.names.push(lowerCased(key));
+      this.values.push(entry[key] as RawValue);
     }
   }
 
+  /** The values under `name` in any spelling; the same attribute under two spellings (rare) merged in order. */
+  private lookup(name: string): RawValue | undefined {
+    const lower = lowerCased(name);
+    let found: RawValue | undefined;
+    for (let i = 0; i < this.names.length; i++) {
+      if (this.names[i] !== lower) continue;
+      const raw = this.values[i] as RawValue;
+      found = found === undefined ? raw : [...asList(found), ...asList(raw)];
+    }
+    return found;
+  }
+
   raw(name: string): readonly AttributeValue[] {
-    const raw = this.byName.get(lowerCased(name));
+    const raw = this.lookup(name);
     return raw === undefined ? [] : asList(raw);
   }
 
@@ -46,7 +62,7 @@ export class EntryValues {
   }
 
   first(name: string): string | null {
-    const raw = this.byName.get(lowerCased(name));
+    const raw = this.lookup(name);
     if (raw === undefined) return null;
     // The common case, one text value, without a list.
     if (typeof raw === 'string') return raw.length > 0 ? raw.trim() || null : null;

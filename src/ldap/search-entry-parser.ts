@@ -27,6 +27,17 @@ const TAG_SEQUENCE = 0x30;
 const TAG_SET = 0x31;
 const SEARCH_ENTRY_OPERATION = 0x64;
 
+/** Attribute names lower-cased as ldapts does (toLocaleLowerCase), each once; bounded, as names come from servers. */
+const LOCALE_LOWER = new Map<string, string>();
+function localeLowerCased(name: string): string {
+  let lower = LOCALE_LOWER.get(name);
+  if (lower === undefined) {
+    lower = name.toLocaleLowerCase();
+    if (LOCALE_LOWER.size < 1000) LOCALE_LOWER.set(name, lower);
+  }
+  return lower;
+}
+
 class BerFormatError extends Error {
   constructor(message: string) {
     super(`malformed search entry: ${message}`);
@@ -174,11 +185,15 @@ export class CompactSearchEntry extends SearchEntry {
 
   override toObject(requestAttributes: string[], _explicitBufferAttributes: string[]): Entry {
     const entry = this.entry;
-    let present: Set<string> | null = null;
+    // As ldapts: a requested attribute the entry lacks in any spelling comes back as []. Nearly
+    // every entry lacks one (objectGUID or entryUUID, member on users…), so this runs per entry:
+    // names are lower-cased once per process, not once per entry, and no Set is built.
+    let keys: string[] | null = null;
     for (const attribute of requestAttributes) {
       if (entry[attribute] !== undefined) continue;
-      present ??= new Set(Object.keys(entry).map((k) => k.toLocaleLowerCase()));
-      if (!present.has(attribute.toLocaleLowerCase())) entry[attribute] = [];
+      keys ??= Object.keys(entry);
+      const wanted = localeLowerCased(attribute);
+      if (!keys.some((k) => localeLowerCased(k) === wanted)) entry[attribute] = [];
     }
     return entry;
   }

@@ -92,6 +92,21 @@ describe('decodeEntry', () => {
     expect(decoded?.userAccountControl).toBeNull();
   });
 
+  it('merges one attribute given under two spellings, in the order given', () => {
+    const entry: Entry = {
+      dn: 'cn=x,dc=t',
+      objectGUID: GUID_BYTES,
+      proxyAddresses: ['SMTP:a@t.test', 'smtp:b@t.test'],
+      displayName: '',
+      ProxyAddresses: 'smtp:c@t.test',
+      DISPLAYNAME: 'Second Spelling',
+    };
+    const decoded = decodeEntry(entry, 'CONTACT', ad, []);
+    expect(decoded?.proxyAddresses).toEqual(['SMTP:a@t.test', 'smtp:b@t.test', 'smtp:c@t.test']);
+    // The first non-empty value across both spellings.
+    expect(decoded?.displayName).toBe('Second Spelling');
+  });
+
   it('falls back to entryUUID on LDAP servers and to the RDN for the name', () => {
     const entry: Entry = {
       dn: 'cn=Zo\\c3\\ab,ou=g,dc=t',
