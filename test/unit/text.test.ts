@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { foldKey, isCleanText } from '../../src/model/text.js';
+import { foldKey, isCleanText, sameFoldedKey } from '../../src/model/text.js';
 
 describe('foldKey', () => {
   it('makes Müller, MÜLLER and a decomposed Mu\u0308ller equal', () => {
@@ -44,5 +45,39 @@ describe('isCleanText', () => {
 
   it('refuses NUL', () => {
     expect(isCleanText('a\u0000b')).toBe(false);
+  });
+});
+
+describe('sameFoldedKey', () => {
+  // Strings close to each other: the same text with some letters' case swapped, sometimes
+  // decomposed or with a character changed, over ASCII and a few letters that fold specially.
+  const alphabet = fc.constantFrom(...'aAbBzZ09@.-_ ~ßẞſKKµÅÅüÜ\u0308ﬁİı'.split(''));
+  const text = fc.array(alphabet, { maxLength: 8 }).map((cs) => cs.join(''));
+  const variant = (s: string) =>
+    fc
+      .tuple(fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }), fc.boolean())
+      .map(([swap, decompose]) => {
+        const swapped = [...s]
+          .map((c, i) => (swap[i] ? (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()) : c))
+          .join('');
+        return decompose ? swapped.normalize('NFD') : swapped;
+      });
+
+  it('answers exactly whether the fold keys are equal', () => {
+    fc.assert(
+      fc.property(
+        text.chain((a) => fc.tuple(fc.constant(a), fc.oneof(variant(a), text))),
+        ([a, b]) => {
+          expect(sameFoldedKey(a, b)).toBe(foldKey(a) === foldKey(b));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('compares printable ASCII case-insensitively', () => {
+    expect(sameFoldedKey('Jane.Doe@Corp.TEST', 'jane.doe@corp.test')).toBe(true);
+    expect(sameFoldedKey('jane.doe@corp.test', 'jane.doe@corp.tes')).toBe(false);
+    expect(sameFoldedKey('a@b[c', 'a@b{c')).toBe(false);
   });
 });
