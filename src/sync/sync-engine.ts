@@ -432,7 +432,9 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       checkAbort();
       this.update(entry, { phase: 'SAVING', counts: snapshot.meta.counts, changes });
       const held = before > 0 && changes.removedCount / before > threshold;
-      // The disk write runs in SQLite's thread while this thread builds the indexes of the new snapshot.
+      // Staging and the index build start together. The build is one synchronous block, so in
+      // practice it runs first and the chunks are serialized after it, SQLite writing one while
+      // this thread serializes the next (README, Performance, on why not more overlap).
       const staging = cache.stageSnapshot(snapshot);
       let commitIndex: (() => Promise<void>) | null = null;
       try {
