@@ -26,7 +26,7 @@ const CLIENTS = 50;
 const USERS = 3000;
 /**
  * Growth of the gateway's RSS over the run, from its level after the first sync. Seen here:
- * +300 MB within 15 s of load (the heap sized to 2,000+ requests/s), then flat for 60 s.
+ * +300 MB within 15–25 s of load (the heap sized to 5,000 requests/s), then flat.
  */
 const RSS_GROWTH_BOUND_MB = 384;
 const READER = 'reader-token-for-load-tests-0123456789';
@@ -172,13 +172,16 @@ it(`${CLIENTS} autocomplete clients for ${DURATION_MS / 1000} s while snapshots 
   await Promise.all([...Array.from({ length: CLIENTS }, (_, n) => client(n)), syncer(), sampler()]);
 
   const peak = Math.max(...samples);
+  // The heap grows to its working size over the first tens of seconds of load (later the faster
+  // the gateway answers: at 5,000 requests/s it settled near 480 MB after about 25 s here), so a
+  // steady climb is judged between the middle and the last third of the run.
   const third = Math.max(1, Math.floor(samples.length / 3));
-  const early = Math.max(...samples.slice(0, third));
+  const middle = Math.max(...samples.slice(third, 2 * third));
   const late = Math.max(...samples.slice(-third));
   console.log(
     `load: ${stats.requests} requests (${Math.round(stats.requests / (DURATION_MS / 1000))}/s), ${swaps.succeeded} swaps, ` +
       `answers with marker ${stats.withMarker} / without ${stats.withoutMarker}; RSS baseline ${baseline.toFixed(0)} MB, ` +
-      `early peak ${early.toFixed(0)}, late peak ${late.toFixed(0)}, peak ${peak.toFixed(0)} MB; ` +
+      `middle peak ${middle.toFixed(0)}, late peak ${late.toFixed(0)}, peak ${peak.toFixed(0)} MB; ` +
       `RSS over time ${samples
         .filter((_, i) => i % Math.max(1, Math.floor(samples.length / 12)) === 0)
         .map((m) => m.toFixed(0))
@@ -195,7 +198,7 @@ it(`${CLIENTS} autocomplete clients for ${DURATION_MS / 1000} s while snapshots 
   expect(stats.requests).toBeGreaterThan(CLIENTS * 10);
   // Bounded memory: peak growth over the level after the first sync, and no steady climb.
   expect(peak - baseline).toBeLessThan(RSS_GROWTH_BOUND_MB);
-  if (STRESS) expect(late - early).toBeLessThan(64);
+  if (STRESS) expect(late - middle).toBeLessThan(64);
 
   started.child.kill('SIGTERM');
   expect(await started.exited).toBe(0);
