@@ -25,6 +25,7 @@ import {
   StartSyncDocument,
 } from '../../test/gql/graphql.js';
 import { spawnGateway } from '../../test/support/gateway-process.js';
+import { slapdSettings } from '../../test/support/sync.js';
 import { generateDirectory } from '../directories/generator.js';
 import { ensurePackages } from '../directories/packages.js';
 import { startSlapd } from '../directories/slapd.js';
@@ -210,10 +211,7 @@ try {
       input: {
         name: 'bench',
         domain: 'corp.test',
-        searchBase: slapd.baseDn,
-        servers: [slapd.url],
-        bindDn: slapd.reader.dn,
-        bindPassword: slapd.reader.password,
+        ...slapdSettings(slapd),
         includeContacts: true,
       },
     });

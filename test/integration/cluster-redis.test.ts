@@ -32,6 +32,7 @@ import {
 import { directories } from '../support/directories.js';
 import { type GatewayProcess, spawnGateway } from '../support/gateway-process.js';
 import { type Collector, collect, wsClient } from '../support/subscriptions.js';
+import { slapdSettings } from '../support/sync.js';
 
 /** A Redis database of its own, emptied first: nothing of other runs is seen. */
 const REDIS_DB = 11;
@@ -173,10 +174,7 @@ describe('two nodes on one Redis', () => {
       input: {
         name: 'shared',
         domain: 'corp.test',
-        searchBase: dataset.baseDn,
-        servers: [slapd.url],
-        bindDn: slapd.reader.dn,
-        bindPassword: slapd.reader.password,
+        ...slapdSettings(slapd),
         includeContacts: true,
       },
     });

@@ -36,7 +36,7 @@ import {
 import { datasetFor, directories, sharedSamba } from '../support/directories.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { modifyEntry } from '../support/slapd-edits.js';
-import { syncNow } from '../support/sync.js';
+import { slapdSettings, syncNow } from '../support/sync.js';
 
 type Finding = DuplicateFindingsQuery['duplicateFindings'][number];
 
@@ -85,15 +85,12 @@ async function slapdWith(dataset: Dataset): Promise<SlapdInstance> {
   return s;
 }
 
-async function addConnection(name: string, slapd: SlapdInstance, dataset: Dataset): Promise<string> {
+async function addConnection(name: string, slapd: SlapdInstance): Promise<string> {
   const added = await gw.ok(AddConnectionDocument, {
     input: {
       name,
       domain: 'corp.test',
-      searchBase: dataset.baseDn,
-      servers: [slapd.url],
-      bindDn: slapd.reader.dn,
-      bindPassword: slapd.reader.password,
+      ...slapdSettings(slapd),
       includeContacts: true,
     },
   });
@@ -165,7 +162,7 @@ describe('clean data', () => {
   beforeAll(async () => {
     dataset = generateDirectory({ ...BASE, seed: 'duplicates-it-clean', indexOffset: 20_000 });
     slapd = await slapdWith(dataset);
-    connectionId = await addConnection('clean', slapd, dataset);
+    connectionId = await addConnection('clean', slapd);
   });
 
   it('finds nothing where nothing was planted, and the node shows no warning', async () => {
@@ -229,7 +226,7 @@ describe('planted duplicates of every kind', () => {
   beforeAll(async () => {
     dataset = generateDirectory({ ...BASE, duplicates: PLANTED_COUNTS });
     slapd = await slapdWith(dataset);
-    connectionId = await addConnection('planted', slapd, dataset);
+    connectionId = await addConnection('planted', slapd);
     expect((await syncNow(gw, connectionId)).status).toBe('SUCCEEDED');
     principals = await allPrincipals(connectionId);
   });

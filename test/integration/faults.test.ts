@@ -84,10 +84,7 @@ describe('a directory that misbehaves', () => {
       input: {
         name: 'Faults',
         domain: 'corp.test',
-        searchBase: dataset.baseDn,
-        servers: [slapd.url],
-        bindDn: slapd.reader.dn,
-        bindPassword: slapd.reader.password,
+        ...slapdSettings(slapd),
         includeContacts: true,
       },
     });

@@ -18,7 +18,7 @@ import { BROWSER_BINARIES, CHROMIUM_PATH, ensurePackages } from '../../scripts/d
 import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import { AddConnectionDocument, StartSyncDocument } from '../gql/graphql.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { syncNow, waitForSync } from '../support/sync.js';
+import { slapdSettings, syncNow, waitForSync } from '../support/sync.js';
 
 const DATASET = generateDirectory({
   users: 80,
@@ -95,10 +95,7 @@ beforeAll(async () => {
       input: {
         name: 'corp-directory',
         domain: 'corp.test',
-        searchBase: DATASET.baseDn,
-        servers: [slapd.url],
-        bindDn: slapd.reader.dn,
-        bindPassword: slapd.reader.password,
+        ...slapdSettings(slapd),
         includeContacts: true,
       },
     })

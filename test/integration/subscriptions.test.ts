@@ -18,7 +18,7 @@ import {
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { modifyEntry } from '../support/slapd-edits.js';
 import { collect, wsClient } from '../support/subscriptions.js';
-import { syncNow, waitForSync } from '../support/sync.js';
+import { slapdSettings, syncNow, waitForSync } from '../support/sync.js';
 
 type SyncEvent = SyncEventsSubscription['syncEvents'];
 type Warning = DuplicateWarningsSubscription['duplicateWarnings'];
@@ -31,16 +31,13 @@ let dataB: Dataset;
 let connA: string;
 let connB: string;
 
-async function add(name: string, domain: string, slapd: SlapdInstance, dataset: Dataset): Promise<string> {
+async function add(name: string, domain: string, slapd: SlapdInstance): Promise<string> {
   return (
     await gw.ok(AddConnectionDocument, {
       input: {
         name,
         domain,
-        searchBase: dataset.baseDn,
-        servers: [slapd.url],
-        bindDn: slapd.reader.dn,
-        bindPassword: slapd.reader.password,
+        ...slapdSettings(slapd),
         includeContacts: true,
       },
     })
@@ -53,8 +50,8 @@ beforeAll(async () => {
   dataB = generateDirectory({ ...base, seed: 'subscriptions-b', indexOffset: 30_000 });
   [slapdA, slapdB] = await Promise.all([startSlapd({ dataset: dataA }), startSlapd({ dataset: dataB })]);
   gw = await startTestGateway({ env: { DIRGATE_NODE_NAME: 'sub-node', DIRGATE_LDAP_PAGE_SIZE: '50' } });
-  connA = await add('A', 'corp.test', slapdA, dataA);
-  connB = await add('B', 'other.test', slapdB, dataB);
+  connA = await add('A', 'corp.test', slapdA);
+  connB = await add('B', 'other.test', slapdB);
 });
 
 afterAll(async () => {

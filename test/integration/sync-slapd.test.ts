@@ -29,7 +29,7 @@ import {
   type UsersQuery,
 } from '../gql/graphql.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { syncNow, waitForSync } from '../support/sync.js';
+import { slapdSettings, syncNow, waitForSync } from '../support/sync.js';
 
 let slapd: SlapdInstance;
 let dataset: Dataset;
@@ -51,10 +51,7 @@ beforeAll(async () => {
     input: {
       name: 'OpenLDAP',
       domain: 'corp.test',
-      searchBase: dataset.baseDn,
-      servers: [slapd.url],
-      bindDn: slapd.reader.dn,
-      bindPassword: slapd.reader.password,
+      ...slapdSettings(slapd),
       includeContacts: true,
     },
   });
