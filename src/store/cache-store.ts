@@ -13,6 +13,7 @@ import type { ConnectionState, FindingRecord } from '../model/node.js';
 import type { PrincipalRecord, Snapshot, SnapshotMeta } from '../model/principal.js';
 import type { SyncRunRecord } from '../model/run.js';
 import { type KvStore, StoreError } from './kv-store.js';
+import { decodeRows, encodeRows, positionsById, SnapshotDecodeError } from './snapshot-codec.js';
 
 const CHUNK_SIZE = 5000;
 const CHUNKS_IN_FLIGHT = 3;
@@ -54,13 +55,14 @@ export class CacheStore {
     const chunks = Math.ceil(snapshot.principals.length / CHUNK_SIZE);
     // A few chunks in flight: SQLite's worker writes one while this thread serializes the next,
     // without holding the JSON of the whole snapshot at once (100k users: ~100 MB of strings).
+    const positions = positionsById(snapshot.principals);
     let next = 0;
     const writer = async (): Promise<void> => {
       while (next < chunks) {
         const i = next++;
         await this.kv.set(
           key.chunk(c, runId, i),
-          snapshot.principals.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE),
+          encodeRows(snapshot.principals, i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE, positions),
         );
       }
     };
@@ -116,17 +118,24 @@ export class CacheStore {
 
   private async readChunks(connectionId: string, runId: string, count: number): Promise<PrincipalRecord[]> {
     const keys = Array.from({ length: count }, (_, i) => key.chunk(connectionId, runId, i));
-    const chunks = await this.kv.getMany<PrincipalRecord[]>(keys);
-    const out: PrincipalRecord[] = [];
+    const chunks = await this.kv.getMany<unknown[]>(keys);
+    const rows: unknown[] = [];
     for (const [i, chunk] of chunks.entries()) {
       if (!Array.isArray(chunk)) {
         throw new StoreError(
           `snapshot ${runId} of connection ${connectionId}: chunk ${i} is missing or damaged`,
         );
       }
-      for (const p of chunk) out.push(p);
+      for (const row of chunk) rows.push(row);
     }
-    return out;
+    try {
+      return decodeRows(connectionId, rows);
+    } catch (err) {
+      if (!(err instanceof SnapshotDecodeError)) throw err;
+      throw new StoreError(`snapshot ${runId} of connection ${connectionId} is damaged: ${err.message}`, {
+        cause: err,
+      });
+    }
   }
 
   async putRun(run: SyncRunRecord): Promise<void> {
