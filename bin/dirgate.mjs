@@ -4,7 +4,7 @@
 // Node runs this launcher, and from any working directory. Signals reach the
 // CLI; its exit code (or signal) comes back as this process's.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,8 +13,10 @@ const projectNode = path.join(root, 'node_modules', '.bin', 'node');
 const node = existsSync(projectNode) ? projectNode : process.execPath;
 const tsx = import.meta.resolve('tsx');
 const entry = path.join(root, 'src', 'cli', 'main.ts');
+// The V8 flags `npm start` gives the gateway: the CLI may run a sync in-process (README, Performance).
+const nodeFlags = JSON.parse(readFileSync(path.join(root, 'bin', 'node-flags.json'), 'utf8'));
 
-const child = spawn(node, ['--import', tsx, entry, ...process.argv.slice(2)], {
+const child = spawn(node, [...nodeFlags, '--import', tsx, entry, ...process.argv.slice(2)], {
   stdio: 'inherit',
   env: {
     ...process.env,

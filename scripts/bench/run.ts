@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'ldapts';
+import nodeFlags from '../../bin/node-flags.json' with { type: 'json' };
 import {
   AddConnectionDocument,
   AutocompleteDocument,
@@ -71,11 +72,11 @@ async function syncOnce(
   dn: string,
   pw: string,
   dataDir: string,
-  nodeFlags: readonly string[] = [],
+  flags: readonly string[] = nodeFlags,
 ) {
   const child = spawn(
     process.execPath,
-    [...nodeFlags, '--import', 'tsx', 'scripts/bench/sync-once.ts', url, base, dn, pw, dataDir],
+    [...flags, '--import', 'tsx', 'scripts/bench/sync-once.ts', url, base, dn, pw, dataDir],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -256,6 +256,26 @@ export class AutocompleteIndex {
     return this.suggOwner.length;
   }
 
+  /**
+   * Every folded address that more than one principal has, with their
+   * numbers ascending: runs of equal keys in the sorted suggestions (one
+   * principal has a folded address once). Duplicate detection takes its
+   * address duplicates from here instead of hashing every address again.
+   */
+  *sharedAddresses(): Generator<readonly [key: string, principals: number[]]> {
+    const folded = this.suggFolded;
+    for (let start = 0; start < folded.length; ) {
+      const key = folded[start] as string;
+      let end = start + 1;
+      while (end < folded.length && folded[end] === key) end++;
+      if (end - start > 1) {
+        const owners = Array.from(this.suggOwner.subarray(start, end)).sort((a, b) => a - b);
+        yield [key, owners];
+      }
+      start = end;
+    }
+  }
+
   /** The principals receiving mail at this address (folded comparison), by owner id. */
   owners(address: string): PrincipalRecord[] {
     const folded = fold(address.trim());

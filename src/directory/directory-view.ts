@@ -170,7 +170,11 @@ export class DirectoryView {
     const indexed = performance.now();
     this.graph = MembershipGraph.build(this.principals, (id) => this.indexById.get(id));
     const graphed = performance.now();
-    this.findings = detectDuplicates(this.principals, (c) => this.metas.get(c)?.netbiosName ?? null);
+    // The names are folded for the display order and the addresses for autocomplete already.
+    this.findings = detectDuplicates(this.principals, (c) => this.metas.get(c)?.netbiosName ?? null, {
+      names: this.sortNames,
+      sharedAddresses: this.autocompleteIndex.sharedAddresses(),
+    });
     this.duplicateConsequences = consequences(this.findings);
     const done = performance.now();
     this.timings = {

@@ -55,10 +55,26 @@ interface Shared {
   readonly principals: PrincipalRecord[];
 }
 
+/**
+ * Keys the caller has already computed for the same principals, in the same
+ * order (the directory view's display order and autocomplete index): the
+ * detection then neither folds them again nor hashes every address.
+ */
+export interface KnownKeys {
+  /** Per principal: fold(displayName.trim()). */
+  readonly names: readonly string[];
+  /**
+   * Every fold(address.trim()) that more than one principal has, with those
+   * principals' positions ascending, each once. Replaces the address pass.
+   */
+  readonly sharedAddresses: Iterable<readonly [key: string, positions: readonly number[]]>;
+}
+
 /** Every duplicate in the principals, ordered by kind, then folded value. */
 export function detectDuplicates(
-  principals: Iterable<PrincipalRecord>,
+  principals: readonly PrincipalRecord[],
   netbiosByConnection: NetbiosLookup,
+  known?: KnownKeys,
 ): DuplicateFinding[] {
   const netbios =
     typeof netbiosByConnection === 'function'
@@ -92,16 +108,28 @@ export function detectDuplicates(
     if (value.length > 0) note(kind, value, fold(value), principal);
   };
 
-  for (const p of principals) {
+  const noteName = (kind: DuplicateKind, i: number, p: PrincipalRecord): void => {
+    if (known === undefined) {
+      noteText(kind, p.displayName, p);
+      return;
+    }
+    // Folding never empties a non-empty text: an empty key is an empty (trimmed) name.
+    const key = known.names[i] as string;
+    if (key.length > 0) note(kind, p.displayName, key, p);
+  };
+
+  for (let i = 0; i < principals.length; i++) {
+    const p = principals[i] as PrincipalRecord;
     if (p.kind === 'USER') {
-      noteText('USER_NAME', p.displayName, p);
+      noteName('USER_NAME', i, p);
       noteText('KERBEROS_NAME', p.userPrincipalName, p);
       noteText('NTLM_NAME', ntlmName(p, netbios(p.connectionId) ?? null), p);
     } else if (p.kind === 'GROUP') {
-      noteText('GROUP_NAME', p.displayName, p);
+      noteName('GROUP_NAME', i, p);
     } else {
-      noteText('CONTACT_NAME', p.displayName, p);
+      noteName('CONTACT_NAME', i, p);
     }
+    if (known !== undefined) continue;
     // An address listed twice by one object (mail and its own SMTP: proxy,
     // differing in case or form) counts once.
     const seen: string[] = [];
@@ -111,6 +139,17 @@ export function detectDuplicates(
       if (key.length === 0 || seen.includes(key)) continue;
       seen.push(key);
       note('EMAIL_ADDRESS', trimmed, key, p);
+    }
+  }
+  if (known !== undefined) {
+    const byValue = shared[KIND_INDEX.EMAIL_ADDRESS] as Map<string, Shared>;
+    for (const [key, positions] of known.sharedAddresses) {
+      const involved = positions.map((at) => principals[at] as PrincipalRecord);
+      const earliest = involved[0] as PrincipalRecord;
+      byValue.set(key, {
+        value: spelling('EMAIL_ADDRESS', earliest, key, netbios) ?? key,
+        principals: involved,
+      });
     }
   }
 

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import nodeFlags from '../../bin/node-flags.json' with { type: 'json' };
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NODE_NAME = 'process-test-node';
@@ -62,13 +63,13 @@ function environment(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, HOST: '127.0.0.1', DIRGATE_SCHEDULER: 'false', DIRGATE_LOG_LEVEL: 'warn', ...extra };
 }
 
-/** Starts the service; `viaNpm` runs `npm start`, otherwise what its script runs (tsx on src/main.ts). */
+/** Starts the service; `viaNpm` runs `npm start`, otherwise what its script runs (tsx on src/main.ts, its node flags). */
 async function start(extra: Record<string, string>, viaNpm = false): Promise<Started> {
   const port = extra.PORT !== undefined ? Number(extra.PORT) : await freePort();
   const env = environment({ PORT: String(port), ...extra });
   const child = viaNpm
     ? spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    : spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
         cwd: ROOT,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 /**
  * The gateway as its own process, started as `npm start` starts it (tsx on
- * src/main.ts under the project's Node 24), for tests that kill, signal or
+ * src/main.ts under the project's Node 24, with bin/node-flags.json), for tests that kill, signal or
  * restart it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
+import nodeFlags from '../../bin/node-flags.json' with { type: 'json' };
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -40,7 +41,7 @@ export async function spawnGateway(
   env: Record<string, string> = {},
 ): Promise<GatewayProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -1,4 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { AutocompleteIndex } from '../../src/directory/autocomplete-index.js';
+import { sortName } from '../../src/directory/cursor.js';
 import {
   consequences,
   consequenceText,
@@ -150,6 +153,52 @@ describe('duplicate detection', () => {
     const c1 = principal({ kind: 'CONTACT', displayName: 'C' });
     const c2 = principal({ kind: 'CONTACT', displayName: 'c' });
     expect(kindsOf(detectDuplicates([a, b, g1, g2, c1, c2], netbios))).toEqual([...DUPLICATE_KINDS]);
+  });
+});
+
+describe('duplicate detection from keys already computed', () => {
+  // Few distinct values, in several spellings, so that duplicates are common.
+  const name = fc.constantFrom('Anna', ' anna', 'ANNA ', 'Müller', 'Mu\u0308ller', 'ß', 'SS', '  ', 'Bob');
+  const address = fc.constantFrom(
+    'a@x.test',
+    ' A@X.test',
+    'b@x.test',
+    'Ü@x.test',
+    'u\u0308@x.test',
+    ' ',
+    'ﬁ@x.test',
+  );
+  const principals = fc
+    .array(
+      fc.record({
+        connectionId: fc.constantFrom('c1', 'c2', 'c3'),
+        guid: fc.constantFrom('g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8'),
+        kind: fc.constantFrom('USER' as const, 'GROUP' as const, 'CONTACT' as const),
+        displayName: name,
+        emails: fc.array(address, { maxLength: 3 }),
+        samAccountName: fc.option(fc.constantFrom('anna', 'ANNA', 'bob')),
+        userPrincipalName: fc.option(fc.constantFrom('anna@x.test', 'Anna@X.test', 'bob@x.test')),
+      }),
+      { maxLength: 12 },
+    )
+    .map((rows) => {
+      // One record per id, as a view holds them.
+      const byId = new Map(rows.map((r) => [`${r.connectionId}:${r.guid}`, principal(r)]));
+      return [...byId.values()];
+    });
+
+  it('finds exactly what it finds on its own', () => {
+    fc.assert(
+      fc.property(principals, (list) => {
+        const index = AutocompleteIndex.build(list, () => 'x.test');
+        const known = {
+          names: list.map((p) => sortName(p.displayName)),
+          sharedAddresses: index.sharedAddresses(),
+        };
+        expect(detectDuplicates(list, netbios, known)).toEqual(detectDuplicates(list, netbios));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
