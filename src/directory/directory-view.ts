@@ -93,7 +93,7 @@ export class DirectoryView {
   readonly timings: BuildTimings;
   private readonly principals: readonly PrincipalRecord[];
   private readonly sortNames: readonly string[];
-  private readonly indexById: ReadonlyMap<string, number>;
+  private readonly indexById: { get(id: string): number | undefined };
   /** Ascending principal numbers per kind, and per connection and kind. */
   private readonly kindLists: Readonly<Record<PrincipalKind, Int32Array>>;
   private readonly connectionLists: ReadonlyMap<string, Readonly<Record<PrincipalKind, Int32Array>>>;
@@ -120,15 +120,17 @@ export class DirectoryView {
     this.metas = new Map([...latest].map(([id, s]) => [id, s.meta]));
     this.domains = input.connectionDomains;
 
-    // Display order; an id seen twice keeps its first record.
-    const seen = new Set<string>();
+    // Display order; an id seen twice keeps its first record. One hash table for both the
+    // deduplication and the lookup by id (its positions are translated through `rank`):
+    // at 130,000 objects a second one was a tenth of the build.
+    const positionOf = new Map<string, number>();
     const all: PrincipalRecord[] = [];
     const counts = new Map<string, SnapshotCounts>();
     for (const [connectionId, snapshot] of latest) {
       const own: PrincipalRecord[] = [];
       for (const p of snapshot.principals) {
-        if (seen.has(p.id)) continue;
-        seen.add(p.id);
+        if (positionOf.has(p.id)) continue;
+        positionOf.set(p.id, all.length);
         own.push(p);
         all.push(p);
       }
@@ -147,12 +149,12 @@ export class DirectoryView {
     );
     this.principals = order.map((i) => all[i] as PrincipalRecord);
     this.sortNames = order.map((i) => names[i] as string);
-    const indexById = new Map<string, number>();
+    const rank = new Int32Array(all.length);
+    for (let i = 0; i < order.length; i++) rank[order[i] as number] = i;
     const byKind = kindLists();
     const byConnection = new Map<string, Record<PrincipalKind, number[]>>();
     for (let i = 0; i < this.principals.length; i++) {
       const p = this.principals[i] as PrincipalRecord;
-      indexById.set(p.id, i);
       byKind[p.kind].push(i);
       let own = byConnection.get(p.connectionId);
       if (own === undefined) {
@@ -161,7 +163,12 @@ export class DirectoryView {
       }
       own[p.kind].push(i);
     }
-    this.indexById = indexById;
+    this.indexById = {
+      get: (id) => {
+        const at = positionOf.get(id);
+        return at === undefined ? undefined : rank[at];
+      },
+    };
     this.kindLists = freezeLists(byKind);
     this.connectionLists = new Map([...byConnection].map(([c, lists]) => [c, freezeLists(lists)]));
     const ordered = performance.now();
