@@ -22,24 +22,36 @@ type RawValue = AttributeValue | readonly AttributeValue[];
  * shared instances of lowerCased, so a lookup compares references.
  */
 export class EntryValues {
-  readonly dn: string;
   private readonly names: string[] = [];
   private readonly values: RawValue[] = [];
+  /** Attributes of the current entry: the first `count` slots (the arrays are reused across entries). */
+  private count = 0;
 
-  constructor(entry: Entry) {
-    this.dn = entry.dn;
+  constructor(entry?: Entry) {
+    if (entry) this.load(entry);
+  }
+
+  /**
+   * Makes this instance describe another entry. decodeEntry decodes one entry
+   * at a time through one instance, so a sync makes no arrays per entry here.
+   */
+  load(entry: Entry): this {
+    let i = 0;
     for (const key in entry) {
       if (key === 'dn') continue;
-      this.names.push(lowerCased(key));
-      this.values.push(entry[key] as RawValue);
+      this.names[i] = lowerCased(key);
+      this.values[i] = entry[key] as RawValue;
+      i++;
     }
+    this.count = i;
+    return this;
   }
 
   /** The values under `name` in any spelling; the same attribute under two spellings (rare) merged in order. */
   private lookup(name: string): RawValue | undefined {
     const lower = lowerCased(name);
     let found: RawValue | undefined;
-    for (let i = 0; i < this.names.length; i++) {
+    for (let i = 0; i < this.count; i++) {
       if (this.names[i] !== lower) continue;
       const raw = this.values[i] as RawValue;
       found = found === undefined ? raw : [...asList(found), ...asList(raw)];
@@ -52,9 +64,11 @@ export class EntryValues {
     return raw === undefined ? [] : asList(raw);
   }
 
-  strings(name: string): string[] {
+  strings(name: string): readonly string[] {
+    const raw = this.raw(name);
+    if (raw.length === 0) return NO_STRINGS;
     const out: string[] = [];
-    for (const value of this.raw(name)) {
+    for (const value of raw) {
       const text = typeof value === 'string' ? value : value.toString('utf8');
       if (text.length > 0) out.push(text);
     }
@@ -73,6 +87,10 @@ export class EntryValues {
     return null;
   }
 }
+
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+/** One instance for every decodeEntry call: decoding is synchronous, so it is never shared. */
+const SCRATCH = new EntryValues();
 
 /** Attribute names repeat on every entry: lower-cased once each, not once per entry. */
 const LOWER_CASED = new Map<string, string>();
@@ -144,7 +162,7 @@ export function decodeEntry(
   schema: SchemaMap,
   memberDns: readonly string[],
 ): RawEntry | null {
-  const values = new EntryValues(entry);
+  const values = SCRATCH.load(entry);
   const guid = decodeId(values, schema.idAttributes);
   if (guid === null) return null;
   let displayName: string | null = null;
@@ -162,6 +180,6 @@ export function decodeEntry(
     samAccountName: kind === 'CONTACT' ? null : values.first(schema.samAccountName),
     userPrincipalName: kind === 'USER' ? values.first(schema.userPrincipalName) : null,
     userAccountControl: kind === 'USER' ? parseInteger(values.first(schema.userAccountControl)) : null,
-    memberDns: kind === 'GROUP' ? memberDns : [],
+    memberDns: kind === 'GROUP' ? memberDns : NO_STRINGS,
   };
 }

@@ -54,18 +54,18 @@ export function collectValues(entry: Entry, attribute: string): CollectedValues 
   const values: string[] = [];
   let nextStart: number | null = null;
   let complete = false;
-  for (const [key, raw] of Object.entries(entry)) {
+  for (const key in entry) {
     if (key === 'dn') continue;
-    const list = toStrings(raw);
-    if (list.length === 0) continue;
+    const raw = entry[key] as Entry[string];
+    if (Array.isArray(raw) && raw.length === 0) continue;
     if (key.toLowerCase() === wanted) {
-      values.push(...list);
+      appendStrings(values, raw);
       complete = true;
       continue;
     }
     const range = parseRangeKey(key);
     if (!range || range.attribute.toLowerCase() !== wanted) continue;
-    values.push(...list);
+    appendStrings(values, raw);
     if (range.end === null) complete = true;
     else nextStart = Math.max(nextStart ?? 0, range.end + 1);
   }
@@ -109,7 +109,7 @@ export async function readRemainingValues(
     const entry = result.searchEntries[0];
     if (!entry) break;
     const collected = collectValues(entry, attribute);
-    values.push(...collected.values);
+    for (const value of collected.values) values.push(value);
     // No values at all: the previous chunk ended exactly at the last value.
     if (collected.values.length === 0) break;
     // A server capping below our size answers a shorter chunk; continue after what it sent.
@@ -118,7 +118,15 @@ export async function readRemainingValues(
   return values;
 }
 
-function toStrings(raw: Entry[string]): string[] {
-  const list = Array.isArray(raw) ? raw : [raw];
-  return list.map((value) => (typeof value === 'string' ? value : value.toString('utf8')));
+/**
+ * Appends the values as text. One by one, not push(...values): a spread
+ * passes every value as an argument, and a group of 200,000 members (one
+ * plain `member` attribute on OpenLDAP or Samba) overflows the stack.
+ */
+function appendStrings(into: string[], raw: Entry[string]): void {
+  if (!Array.isArray(raw)) {
+    into.push(typeof raw === 'string' ? raw : raw.toString('utf8'));
+    return;
+  }
+  for (const value of raw) into.push(typeof value === 'string' ? value : value.toString('utf8'));
 }

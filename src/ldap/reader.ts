@@ -15,6 +15,9 @@ import { collectValues, rangedAttribute, readRemainingValues } from './range-ret
 import { attributesFor, dedupeCaseInsensitive, type SchemaMap } from './schema-map.js';
 import type { LdapLimits, RawEntry } from './types.js';
 
+/** Shared by every entry that is not a group. */
+const NO_MEMBERS: readonly string[] = Object.freeze([]);
+
 export interface ReadStats {
   /** Entries handed to onPage. */
   readonly entries: number;
@@ -81,11 +84,13 @@ export async function readKind(options: ReadKindOptions): Promise<ReadStats> {
   for await (const page of pages) {
     const decoded: RawEntry[] = [];
     for (const entry of page.searchEntries) {
-      let members: string[] = [];
+      let members: readonly string[] = NO_MEMBERS;
       if (kind === 'GROUP') {
+        const list: string[] = [];
         for (const attribute of schema.member) {
           const collected = collectValues(entry, attribute);
-          members.push(...collected.values);
+          // A loop, not push(...values): a spread of a very large group exceeds the argument limit.
+          for (const value of collected.values) list.push(value);
           if (collected.nextStart !== null) {
             const rest = await readRemainingValues(connection, entry.dn, attribute, collected.nextStart, {
               rangeSize: limits.rangeSize,
@@ -94,10 +99,10 @@ export async function readKind(options: ReadKindOptions): Promise<ReadStats> {
                 rangedRequests++;
               },
             });
-            members.push(...rest);
+            for (const value of rest) list.push(value);
           }
         }
-        if (schema.member.length > 1) members = dedupeExact(members);
+        members = schema.member.length > 1 ? dedupeExact(list) : list;
       }
       const raw = decodeEntry(entry, kind, schema, members);
       if (raw === null) skipped++;

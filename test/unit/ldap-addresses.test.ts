@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { computeEmails, parseProxyAddresses } from '../../src/ldap/addresses.js';
+import { foldKey } from '../../src/model/text.js';
 
 describe('parseProxyAddresses', () => {
   it('keeps smtp: and SMTP: addresses only; SMTP: marks the primary', () => {
@@ -72,5 +74,31 @@ describe('computeEmails', () => {
     expect(computeEmails('mu\u0308ller@corp.test', ['smtp:MÜLLER@corp.test']).emails).toEqual([
       'mu\u0308ller@corp.test',
     ]);
+  });
+
+  it('is mail, then the SMTP addresses parseProxyAddresses finds, without fold-equal repeats', () => {
+    // The definition, written plainly; computeEmails does the same in one pass.
+    const reference = (mail: string | null, proxies: string[]) => {
+      const parsed = parseProxyAddresses(proxies);
+      const trimmed = mail?.trim() ?? '';
+      const at = trimmed.lastIndexOf('@');
+      const plausible = at > 0 && at < trimmed.length - 1 && !/\s/.test(trimmed);
+      const mailAddress = mail !== null && plausible ? trimmed : null;
+      const emails: string[] = mailAddress === null ? [] : [mailAddress];
+      for (const p of parsed)
+        if (!emails.some((e) => foldKey(e) === foldKey(p.address))) emails.push(p.address);
+      return { primaryEmail: mailAddress ?? parsed.find((p) => p.primary)?.address ?? null, emails };
+    };
+    const part = fc.constantFrom('a', 'A', 'ü', 'u\u0308', 'Ü', 'b', '@', ' ', '.', 'ß', 'ss');
+    const text = fc.array(part, { maxLength: 6 }).map((p) => p.join(''));
+    const proxy = fc
+      .tuple(fc.constantFrom('SMTP:', 'smtp:', 'Smtp:', 'X500:', '', ' smtp:'), text)
+      .map(([prefix, rest]) => prefix + rest);
+    fc.assert(
+      fc.property(fc.option(text), fc.array(proxy, { maxLength: 5 }), (mail, proxies) => {
+        expect(computeEmails(mail, proxies)).toEqual(reference(mail, proxies));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -59,4 +59,12 @@ describe('collectValues', () => {
       nextStart: null,
     });
   });
+
+  it('reads a group of 300,000 members sent in one attribute (OpenLDAP, Samba) in full', () => {
+    const members = Array.from({ length: 300_000 }, (_, i) => `cn=u${i},dc=t`);
+    const collected = collectValues({ dn: 'cn=g', member: members }, 'member');
+    expect(collected.nextStart).toBeNull();
+    expect(collected.values.length).toBe(300_000);
+    expect(collected.values[299_999]).toBe('cn=u299999,dc=t');
+  });
 });
