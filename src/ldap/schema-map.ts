@@ -69,8 +69,14 @@ export function schemaFor(flavour: DirectoryFlavour, overrides: ReadOverrides): 
     idAttributes,
     // entryUUID is text; an overridden id may be either, decoding handles both.
     binaryAttributes: idAttributes.filter((name) => name.toLowerCase() !== 'entryuuid'),
-    // Fallbacks for entries without displayName (groups and many LDAP users have only cn).
-    displayName: displayNameOverride ? [displayNameOverride, 'cn'] : ['displayName', 'cn', 'name'],
+    // Fallbacks for entries without displayName (groups and many LDAP users have only cn). AD's
+    // `name` is the RDN value. Elsewhere `name` is the supertype of cn, sn, givenName, ou…: a
+    // server returns those under their own names, which are never read here, for 6% more bytes.
+    displayName: displayNameOverride
+      ? [displayNameOverride, 'cn']
+      : ad
+        ? ['displayName', 'cn', 'name']
+        : ['displayName', 'cn'],
     mail: attr('mail') ?? 'mail',
     proxyAddresses: attr('proxyAddresses') ?? 'proxyAddresses',
     samAccountName: attr('samAccountName') ?? 'sAMAccountName',

@@ -23,6 +23,8 @@ describe('schemaFor', () => {
     expect(ad.idAttributes).toEqual(['objectGUID']);
     expect(ad.rangedMembers).toBe(true);
     expect(requestedAttributes(ad, 'GROUP', 500)).toContain('member;range=0-499');
+    // AD's name is the RDN value: the last fallback for a display name.
+    expect(requestedAttributes(ad, 'USER', 500)).toContain('name');
   });
 
   it('uses inetOrgPerson/groupOfNames defaults elsewhere, asking objectGUID and entryUUID', () => {
@@ -34,6 +36,9 @@ describe('schemaFor', () => {
     const attributes = requestedAttributes(ldap, 'GROUP', 500);
     expect(attributes).toEqual(expect.arrayContaining(['member', 'uniqueMember', 'entryUUID']));
     expect(attributes.some((a) => a.includes(';range='))).toBe(false);
+    // Elsewhere name is the supertype of sn, givenName, ou…: asking it only brings those along.
+    expect(requestedAttributes(ldap, 'USER', 500)).not.toContain('name');
+    expect(requestedAttributes(ldap, 'USER', 500)).toEqual(expect.arrayContaining(['displayName', 'cn']));
   });
 
   it('applies overrides', () => {
