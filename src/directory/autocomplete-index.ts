@@ -41,7 +41,7 @@
  * keys are shared by all owners of a word.
  */
 import { PRINCIPAL_KINDS, type PrincipalKind, type PrincipalRecord } from '../model/principal.js';
-import { fold, lowerBound, nameQuery, nameWords } from './fold.js';
+import { fold, foldedWords, lowerBound, nameQuery, nameWords } from './fold.js';
 
 export interface AddressSuggestion {
   readonly address: string;
@@ -120,9 +120,15 @@ export class AutocompleteIndex {
     return AutocompleteIndex.build([], () => null);
   }
 
+  /**
+   * `foldedNames`, when given: fold(displayName.trim()) of each principal, in
+   * the same order (the directory view has them for its display order), so
+   * that names are not folded twice.
+   */
   static build(
     principals: readonly PrincipalRecord[],
     connectionDomain: ConnectionDomain,
+    foldedNames?: readonly string[],
   ): AutocompleteIndex {
     // 1. One suggestion per distinct (folded) address of each principal.
     const tmpOwner: number[] = [];
@@ -231,7 +237,7 @@ export class AutocompleteIndex {
         const principal = principals[p] as PrincipalRecord;
         const shard = shardOf(principal);
         const slot = principal.enabled ? 0 : 1;
-        for (const key of nameKeys(principal.displayName)) shard.add('names', slot, key, p);
+        for (const key of nameKeys(principal.displayName, foldedNames?.[p])) shard.add('names', slot, key, p);
         for (const key of accountKeys(principal)) shard.add('accounts', slot, key, p);
       }
     }
@@ -470,8 +476,11 @@ export class AutocompleteIndex {
  * words up to the end ("anna maria müller" → "maria müller" too), so that
  * typing a first name and the start of a surname narrows the list.
  */
-export function nameKeys(displayName: string): string[] {
-  const words = nameWords(displayName).slice(0, MAX_NAME_WORDS);
+export function nameKeys(displayName: string, folded?: string): string[] {
+  const words = (folded === undefined ? nameWords(displayName) : foldedWords(folded)).slice(
+    0,
+    MAX_NAME_WORDS,
+  );
   const keys: string[] = [];
   // Built from the end: each run is a word plus the run after it.
   let run = words[words.length - 1] ?? '';

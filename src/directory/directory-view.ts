@@ -173,7 +173,11 @@ export class DirectoryView {
     this.connectionLists = new Map([...byConnection].map(([c, lists]) => [c, freezeLists(lists)]));
     const ordered = performance.now();
 
-    this.autocompleteIndex = AutocompleteIndex.build(this.principals, (c) => this.domains.get(c));
+    this.autocompleteIndex = AutocompleteIndex.build(
+      this.principals,
+      (c) => this.domains.get(c),
+      this.sortNames,
+    );
     const indexed = performance.now();
     this.graph = MembershipGraph.build(this.principals, (id) => this.indexById.get(id));
     const graphed = performance.now();

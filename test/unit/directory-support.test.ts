@@ -1,8 +1,15 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { accountKeys, nameKeys } from '../../src/directory/autocomplete-index.js';
 import { BoundedCache } from '../../src/directory/bounded-cache.js';
-import { DirectoryInputError, decodeCursor, encodeCursor, pageSize } from '../../src/directory/cursor.js';
-import { nameQuery, nameWords } from '../../src/directory/fold.js';
+import {
+  DirectoryInputError,
+  decodeCursor,
+  encodeCursor,
+  pageSize,
+  sortName,
+} from '../../src/directory/cursor.js';
+import { foldedWords, nameQuery, nameWords } from '../../src/directory/fold.js';
 import type { PrincipalRecord } from '../../src/model/principal.js';
 
 describe('bounded cache', () => {
@@ -62,6 +69,23 @@ describe('name and account keys', () => {
     ]);
     expect(nameQuery('Müller,   An')).toBe('müller an');
     expect(nameQuery(' ,. ')).toBe('');
+  });
+
+  it('finds the same words in the folded sort name as in the name itself', () => {
+    // Whitespace of every kind, characters NFKC turns into spaces (´ ¨), combining marks, case oddities.
+    const ch = fc.constantFrom(
+      ...' \u00a0\u3000\u2003\t\n\ufeff\u00b4\u00a8\u0301\u0338=,.-_abAßẞſKµÅİıΣσς\u02bcﬁ①⑴\u2028\u200b'.split(
+        '',
+      ),
+    );
+    const name = fc.array(ch, { maxLength: 10 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(name, (n) => {
+        expect(foldedWords(sortName(n))).toEqual(nameWords(n));
+        expect(nameKeys(n, sortName(n))).toEqual(nameKeys(n));
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('indexes each word and each run of words to the end', () => {
