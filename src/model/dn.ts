@@ -115,12 +115,18 @@ export function normalizeDn(dn: string): string {
 }
 
 const PLAIN_DN_EXCEPTIONS = /[^ -~]|[\\"+#;<>]|\s[,=]|[,=]\s|^\s|\s$/;
+const UNPLAIN_DN = /[\\"+#;<>]|\s[,=]|[,=]\s|^\s|\s$/;
 
 /** Normalizes when parsable, otherwise lower-cases: for matching member DNs the server sent. */
 export function dnKey(dn: string): string {
   // Printable ASCII, nothing escaped or multi-valued, no blanks around separators: what the
   // parsing below would give is the lower-cased DN (a sync matches every member DN).
   if (!PLAIN_DN_EXCEPTIONS.test(dn)) return dn.toLowerCase();
+  // The same for any text already in NFC, which is how directories store it: the value-by-value
+  // NFC below changes nothing then, and lower-casing the whole DN equals lower-casing its parts
+  // (the one context rule, Greek final sigma, stops at "," and "="). A unit test holds this
+  // to the part-by-part definition.
+  if (!UNPLAIN_DN.test(dn) && dn.normalize('NFC') === dn) return dn.toLowerCase();
   // Fast path for the common case (no escapes, no multi-valued RDNs): a sync matches every member DN.
   if (!/[\\"+#;<>]/.test(dn)) {
     const parts = dn.split(',');

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DnSyntaxError, dnKey, normalizeDn, parseDn } from '../../src/model/dn.js';
 
@@ -111,6 +112,33 @@ describe('dnKey', () => {
   it('matches a member DN the server sent in another case and spacing', () => {
     expect(dnKey('CN=Jane Doe,OU=Staff,DC=corp,DC=test')).toBe(
       dnKey('cn=jane doe, ou=staff, dc=corp, dc=test'),
+    );
+  });
+
+  it('is the part-by-part key (type lower-cased, value NFC and lower-cased) for DNs without escapes', () => {
+    // The definition, written plainly; dnKey takes shortcuts for ASCII and for text already in NFC.
+    const reference = (dn: string): string => {
+      let out = '';
+      for (const part of dn.split(',')) {
+        const eq = part.indexOf('=');
+        if (eq <= 0) return dn.toLowerCase();
+        const type = part.slice(0, eq).trim().toLowerCase();
+        out += `${out ? ',' : ''}${type}=${part
+          .slice(eq + 1)
+          .trim()
+          .normalize('NFC')
+          .toLowerCase()}`;
+      }
+      return out;
+    };
+    // Final sigma, combining marks (U+0338 composes with "="), dotted İ, blanks of several kinds.
+    const ch = fc.constantFrom(...'aAzZ ,==ΣΑσςİıßÅé\u0301\u0338\u00a0\u3000.-_ü'.split(''));
+    const dn = fc.array(ch, { maxLength: 14 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(dn, (d) => {
+        expect(dnKey(d)).toBe(reference(d));
+      }),
+      { numRuns: 20000 },
     );
   });
 
