@@ -494,15 +494,16 @@ export function nameKeys(displayName: string, folded?: string): string[] {
 
 /** The account keys: sAMAccountName and the local part of userPrincipalName. */
 export function accountKeys(principal: PrincipalRecord): string[] {
-  const keys: string[] = [];
-  if (principal.samAccountName) keys.push(fold(principal.samAccountName.trim()));
+  const sam = principal.samAccountName ? fold(principal.samAccountName.trim()) : '';
+  let local = '';
   if (principal.userPrincipalName) {
     const upn = principal.userPrincipalName.trim();
     const at = upn.lastIndexOf('@');
-    const local = fold(at > 0 ? upn.slice(0, at) : upn);
-    if (!keys.includes(local)) keys.push(local);
+    local = fold(at > 0 ? upn.slice(0, at) : upn);
   }
-  return keys.filter((k) => k.length > 0);
+  // One small array per owner, no intermediate ones: the view build does this for every principal.
+  if (sam.length === 0) return local.length === 0 ? [] : [local];
+  return local.length === 0 || local === sam ? [sam] : [sam, local];
 }
 
 class ShardBuilder {

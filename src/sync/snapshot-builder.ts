@@ -22,13 +22,10 @@ const NONE: readonly string[] = Object.freeze([]);
 /** A record whose member ids are filled in once every entry is known. */
 type BuildingRecord = PrincipalRecord & { memberIds: readonly string[] };
 
-interface Pending {
-  readonly record: BuildingRecord;
-  readonly memberDns: readonly string[];
-}
-
 export class SnapshotBuilder {
-  private readonly pending: Pending[] = [];
+  /** Records so far, and each one's member DNs at the same position (parallel arrays: no wrapper per entry). */
+  private readonly pending: BuildingRecord[] = [];
+  private readonly pendingMemberDns: (readonly string[])[] = [];
   private readonly idByDn = new Map<string, string>();
   private readonly seenIds = new Set<string>();
   /** Entries dropped because another entry of the run already had their id (a server bug or a move mid-run). */
@@ -49,25 +46,21 @@ export class SnapshotBuilder {
       this.idByDn.set(dnKey(e.dn), id);
       const { primaryEmail, emails } = computeEmails(e.mail, e.proxyAddresses);
       this.pending.push({
-        record: {
-          id,
-          connectionId: this.connectionId,
-          guid: e.guid,
-          kind: e.kind,
-          dn: e.dn,
-          displayName: e.displayName,
-          primaryEmail,
-          emails,
-          samAccountName: e.samAccountName,
-          userPrincipalName: e.userPrincipalName,
-          enabled:
-            e.kind !== 'USER' ||
-            e.userAccountControl === null ||
-            (e.userAccountControl & ACCOUNTDISABLE) === 0,
-          memberIds: NONE,
-        },
-        memberDns: e.kind === 'GROUP' ? e.memberDns : NONE,
+        id,
+        connectionId: this.connectionId,
+        guid: e.guid,
+        kind: e.kind,
+        dn: e.dn,
+        displayName: e.displayName,
+        primaryEmail,
+        emails,
+        samAccountName: e.samAccountName,
+        userPrincipalName: e.userPrincipalName,
+        enabled:
+          e.kind !== 'USER' || e.userAccountControl === null || (e.userAccountControl & ACCOUNTDISABLE) === 0,
+        memberIds: NONE,
       });
+      this.pendingMemberDns.push(e.kind === 'GROUP' ? e.memberDns : NONE);
     }
   }
 
@@ -81,7 +74,9 @@ export class SnapshotBuilder {
   build(meta: Omit<SnapshotMeta, 'counts'>): Snapshot {
     // Records are completed in place: a copy of 100k records would double the peak memory of a sync.
     const principals: PrincipalRecord[] = new Array(this.pending.length);
-    for (const [i, { record, memberDns }] of this.pending.entries()) {
+    for (let i = 0; i < this.pending.length; i++) {
+      const record = this.pending[i] as BuildingRecord;
+      const memberDns = this.pendingMemberDns[i] as readonly string[];
       if (memberDns.length > 0) {
         const seen = new Set<string>();
         for (const dn of memberDns) {
@@ -96,6 +91,7 @@ export class SnapshotBuilder {
     }
     this.built = principals.length;
     this.pending.length = 0;
+    this.pendingMemberDns.length = 0;
     this.idByDn.clear();
     this.seenIds.clear();
     return { meta: { ...meta, counts: countSnapshot(principals) }, principals };

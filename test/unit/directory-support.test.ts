@@ -9,7 +9,7 @@ import {
   pageSize,
   sortName,
 } from '../../src/directory/cursor.js';
-import { foldedWords, nameQuery, nameWords } from '../../src/directory/fold.js';
+import { fold, foldedWords, nameQuery, nameWords } from '../../src/directory/fold.js';
 import type { PrincipalRecord } from '../../src/model/principal.js';
 
 describe('bounded cache', () => {
@@ -94,6 +94,30 @@ describe('name and account keys', () => {
     );
     expect(nameKeys('Solo')).toEqual(['solo']);
     expect(nameKeys('')).toEqual([]);
+  });
+
+  it('gives the account keys of the definition: sAMAccountName, then a different UPN local part, none empty', () => {
+    const reference = (p: PrincipalRecord): string[] => {
+      const keys: string[] = [];
+      if (p.samAccountName) keys.push(fold(p.samAccountName.trim()));
+      if (p.userPrincipalName) {
+        const upn = p.userPrincipalName.trim();
+        const at = upn.lastIndexOf('@');
+        const local = fold(at > 0 ? upn.slice(0, at) : upn);
+        if (!keys.includes(local)) keys.push(local);
+      }
+      return keys.filter((k) => k.length > 0);
+    };
+    const text = fc
+      .array(fc.constantFrom(...'aA @.ßSS\u00a0'.split('')), { maxLength: 6 })
+      .map((c) => c.join(''));
+    fc.assert(
+      fc.property(fc.option(text), fc.option(text), (sam, upn) => {
+        const p = { samAccountName: sam, userPrincipalName: upn } as PrincipalRecord;
+        expect(accountKeys(p)).toEqual(reference(p));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('takes the sAMAccountName and the local part of the userPrincipalName', () => {
