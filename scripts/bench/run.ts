@@ -98,6 +98,8 @@ async function syncOnce(
     findings: number;
     maxRssMb: number;
     cpuMs: number;
+    readMs: number;
+    afterReadMs: number;
   };
 }
 
@@ -182,6 +184,12 @@ try {
   );
   console.log(
     `  sync / ldapsearch                 ${fmt(sync.syncMs / limit, 2).padStart(8)} x   (target ≤ 2)`,
+  );
+  console.log(
+    `  of which reading                  ${fmt(sync.readMs).padStart(8)} ms  (${fmt(sync.readMs / limit, 2)} x ldapsearch; bound to last entry)`,
+  );
+  console.log(
+    `  then build, write, index          ${fmt(sync.afterReadMs).padStart(8)} ms  (the view build below is part of it)`,
   );
   console.log(`  peak RSS of the syncing process   ${fmt(sync.maxRssMb).padStart(8)} MB  (target < 600)`);
   console.log(
