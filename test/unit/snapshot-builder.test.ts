@@ -164,6 +164,21 @@ describe('SnapshotBuilder membership', () => {
     expect(builder.unresolvedMembers).toBe(0);
   });
 
+  it('resolves a member written with UTF-8 hex escapes to an entry spelled with the letters, and back', () => {
+    const { snapshot, builder } = build([
+      entry({
+        guid: 'g1',
+        dn: 'CN=Team,DC=corp',
+        kind: 'GROUP',
+        memberDns: ['CN=J\\C3\\BCrgen,DC=corp', 'CN=Zoë,DC=corp', 'CN=Team,DC=corp'],
+      }),
+      entry({ guid: 'u1', dn: 'CN=Jürgen,DC=corp' }),
+      entry({ guid: 'u2', dn: 'CN=Zo\\C3\\AB,DC=corp' }),
+    ]);
+    expect(byGuid(snapshot, 'g1').memberIds).toEqual(['conn-1:u1', 'conn-1:u2', 'conn-1:g1']);
+    expect(builder.unresolvedMembers).toBe(0);
+  });
+
   it('counts members the snapshot does not hold and lists each resolved member once', () => {
     const { snapshot, builder } = build([
       entry({
