@@ -218,9 +218,12 @@ export class AutocompleteIndex {
       return shard;
     };
     const builders = new Map<number, ShardBuilder>();
+    // Each owner's shard, found once: an owner has several suggestions.
+    const ownerShard: (ShardBuilder | undefined)[] = new Array(principals.length);
+    const shardOfOwner = (p: number): ShardBuilder =>
+      (ownerShard[p] ??= shardOf(principals[p] as PrincipalRecord));
     for (let s = 0; s < n; s++) {
-      const principal = principals[suggOwner[s] as number] as PrincipalRecord;
-      (shardOf(principal).addresses[suggClass[s] as number] as number[]).push(s);
+      (shardOfOwner(suggOwner[s] as number).addresses[suggClass[s] as number] as number[]).push(s);
     }
     // Owners are visited in the order of their best suggestion (class, then
     // number): the first suggestion met of each owner is its best. Posting
@@ -235,7 +238,7 @@ export class AutocompleteIndex {
         if (ownerBest[p] !== Number.POSITIVE_INFINITY) continue;
         ownerBest[p] = tierScore(cls, s, n);
         const principal = principals[p] as PrincipalRecord;
-        const shard = shardOf(principal);
+        const shard = shardOfOwner(p);
         const slot = principal.enabled ? 0 : 1;
         for (const key of nameKeys(principal.displayName, foldedNames?.[p])) shard.add('names', slot, key, p);
         for (const key of accountKeys(principal)) shard.add('accounts', slot, key, p);

@@ -6,24 +6,30 @@
  * chunks hold while SQLite writes them. A loaded group also refers to its
  * members' own id strings instead of holding a copy of each.
  *
- * A row: [id, kind, dn, displayName, primaryEmail, emails, samAccountName,
+ * A row: [guid, kind, dn, displayName, primaryEmail, emails, samAccountName,
  * userPrincipalName, enabled, members]
+ *  - guid: the id without the connection id (every record of a snapshot has
+ *    the snapshot's; the id is `${connectionId}:${guid}`). Rows written
+ *    earlier hold the whole id there, and still read;
  *  - kind: the position in PRINCIPAL_KINDS;
  *  - primaryEmail: its position in emails when it is one of them, else the
  *    string itself, or null;
  *  - enabled: 1 or 0;
  *  - members: positions in the whole snapshot (chunks are consecutive), so a
  *    snapshot decodes only as a whole.
- * The connection id and the GUID are not stored: every record of a snapshot
- * has the snapshot's connection id, and its id is `${connectionId}:${guid}`.
  *
  * Snapshots written before this format stored the records themselves. A
  * record object is still read as it is, so a cache survives the upgrade.
  */
-import { PRINCIPAL_KINDS, type PrincipalKind, type PrincipalRecord } from '../model/principal.js';
+import {
+  PRINCIPAL_KINDS,
+  type PrincipalKind,
+  type PrincipalRecord,
+  principalId,
+} from '../model/principal.js';
 
 type Row = [
-  id: string,
+  guid: string,
   kind: number,
   dn: string,
   displayName: string,
@@ -38,7 +44,6 @@ type Row = [
 /** Shared by every record without members, as the snapshot builder does. */
 const NONE: readonly string[] = Object.freeze([]);
 const NO_POSITIONS: readonly number[] = Object.freeze([]);
-const COLON = ':'.charCodeAt(0);
 const KIND_CODES: ReadonlyMap<PrincipalKind, number> = new Map(PRINCIPAL_KINDS.map((k, i) => [k, i]));
 
 /** A stored row that cannot be a record: the chunk is damaged. */
@@ -78,7 +83,7 @@ export function encodeRows(
     }
     const primary = p.primaryEmail === null ? -1 : p.emails.indexOf(p.primaryEmail);
     rows[i] = [
-      p.id,
+      p.guid,
       KIND_CODES.get(p.kind) as number,
       p.dn,
       p.displayName,
@@ -95,14 +100,26 @@ export function encodeRows(
 
 /** Records from the rows of a whole snapshot, in order. Throws SnapshotDecodeError on a malformed row. */
 export function decodeRows(connectionId: string, rows: readonly unknown[]): PrincipalRecord[] {
+  const prefix = `${connectionId}:`;
   const ids: string[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
-    const id = Array.isArray(row) ? row[0] : (row as { id?: unknown } | null)?.id;
-    if (typeof id !== 'string') throw new SnapshotDecodeError(`record ${i} has no id`);
-    ids[i] = id;
+    if (!Array.isArray(row)) {
+      const id = (row as { id?: unknown } | null)?.id;
+      if (typeof id !== 'string') throw new SnapshotDecodeError(`record ${i} has no id`);
+      ids[i] = id;
+      continue;
+    }
+    const first: unknown = row[0];
+    if (typeof first !== 'string' || first.length === 0)
+      throw new SnapshotDecodeError(`record ${i} has no id`);
+    // A GUID never holds a colon: with one, it is a whole id (an earlier row) or another connection's.
+    if (first.startsWith(prefix)) ids[i] = first;
+    else if (first.includes(':'))
+      throw new SnapshotDecodeError(`record ${i} (${first}) belongs to another connection`);
+    else ids[i] = principalId(connectionId, first);
   }
-  const guidFrom = connectionId.length + 1;
+  const guidFrom = prefix.length;
   const out: PrincipalRecord[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
@@ -110,12 +127,11 @@ export function decodeRows(connectionId: string, rows: readonly unknown[]): Prin
       out[i] = row as PrincipalRecord; // written before this format
       continue;
     }
-    const [id, kindCode, dn, displayName, primary, emails, sam, upn, enabled, members] = row as Row;
+    const [, kindCode, dn, displayName, primary, emails, sam, upn, enabled, members] = row as Row;
+    const id = ids[i] as string;
     const kind = PRINCIPAL_KINDS[kindCode];
     if (
       kind === undefined ||
-      id.charCodeAt(connectionId.length) !== COLON ||
-      !id.startsWith(connectionId) ||
       typeof dn !== 'string' ||
       typeof displayName !== 'string' ||
       !Array.isArray(emails) ||

@@ -120,6 +120,19 @@ describe('snapshot codec', () => {
     );
   });
 
+  it('reads rows that hold the whole id instead of the GUID, as rows were first written', () => {
+    fc.assert(
+      fc.property(records, (principals) => {
+        const rows = encodeRows(principals, 0, principals.length, positionsById(principals)).map((row) => {
+          const copy = [...row];
+          copy[0] = `${C}:${row[0]}`;
+          return copy;
+        });
+        expect(decodeRows(C, JSON.parse(JSON.stringify(rows)) as unknown[])).toEqual(principals);
+      }),
+    );
+  });
+
   it('refuses to encode a member the snapshot does not hold', () => {
     const group = {
       id: `${C}:g`,
