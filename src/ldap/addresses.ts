@@ -24,12 +24,17 @@ export function parseProxyAddresses(values: readonly string[]): ProxySmtpAddress
   const out: ProxySmtpAddress[] = [];
   for (const raw of values) {
     const value = raw.trim();
-    if (!SMTP_PREFIX.test(value)) continue;
-    const address = value.slice(SMTP_PREFIX_LENGTH).trim();
-    if (!isPlausibleAddress(address)) continue;
-    out.push({ address, primary: value.startsWith('SMTP:') });
+    const address = smtpAddress(value);
+    if (address !== null) out.push({ address, primary: value.startsWith('SMTP:') });
   }
   return out;
+}
+
+/** The address of one trimmed proxyAddresses value, or null when it is not a plausible SMTP one. */
+function smtpAddress(value: string): string | null {
+  if (!SMTP_PREFIX.test(value)) return null;
+  const address = value.slice(SMTP_PREFIX_LENGTH).trim();
+  return isPlausibleAddress(address) ? address : null;
 }
 
 export interface EmailSet {
@@ -44,7 +49,7 @@ const NO_EMAILS: readonly string[] = Object.freeze([]);
 
 /**
  * Computes the addresses a principal is known by, as the sync stores them:
- * what parseProxyAddresses finds, after mail, in one pass. A sync runs this
+ * mail, then what parseProxyAddresses finds, in one pass. A sync runs this
  * per object, so it makes no intermediate objects (the unit tests hold it to
  * the definition through parseProxyAddresses).
  */
@@ -56,9 +61,8 @@ export function computeEmails(mail: string | null, proxyAddresses: readonly stri
   let grown = false;
   for (const raw of proxyAddresses) {
     const value = raw.trim();
-    if (!SMTP_PREFIX.test(value)) continue;
-    const address = value.slice(SMTP_PREFIX_LENGTH).trim();
-    if (!isPlausibleAddress(address)) continue;
+    const address = smtpAddress(value);
+    if (address === null) continue;
     if (primaryProxy === null && value.startsWith('SMTP:')) primaryProxy = address;
     if (emails === null) {
       emails = [address];

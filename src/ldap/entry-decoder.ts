@@ -7,6 +7,7 @@
 import type { Entry } from 'ldapts';
 import type { PrincipalKind } from '../model/principal.js';
 import { decodeObjectGuid, normalizeEntryUuid } from './guid.js';
+import { perName } from './per-name.js';
 import type { SchemaMap } from './schema-map.js';
 import type { RawEntry } from './types.js';
 
@@ -92,17 +93,8 @@ const NO_STRINGS: readonly string[] = Object.freeze([]);
 /** One instance for every decodeEntry call: decoding is synchronous, so it is never shared. */
 const SCRATCH = new EntryValues();
 
-/** Attribute names repeat on every entry: lower-cased once each, not once per entry. */
-const LOWER_CASED = new Map<string, string>();
-function lowerCased(name: string): string {
-  let lower = LOWER_CASED.get(name);
-  if (lower === undefined) {
-    lower = name.toLowerCase();
-    // Bounded: names come from the server.
-    if (LOWER_CASED.size < 1000) LOWER_CASED.set(name, lower);
-  }
-  return lower;
-}
+/** Lower-cased once per attribute name, so that the same name gives the same string instance. */
+const lowerCased = perName((name) => name.toLowerCase());
 
 function asList(raw: RawValue): readonly AttributeValue[] {
   return typeof raw === 'string' || Buffer.isBuffer(raw) ? [raw] : raw;

@@ -21,22 +21,15 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { type BerReader, type Client, type Entry, SearchEntry, SearchRequest } from 'ldapts';
+import { perName } from './per-name.js';
 
 const TAG_OCTET_STRING = 0x04;
 const TAG_SEQUENCE = 0x30;
 const TAG_SET = 0x31;
 const SEARCH_ENTRY_OPERATION = 0x64;
 
-/** Attribute names lower-cased as ldapts does (toLocaleLowerCase), each once; bounded, as names come from servers. */
-const LOCALE_LOWER = new Map<string, string>();
-function localeLowerCased(name: string): string {
-  let lower = LOCALE_LOWER.get(name);
-  if (lower === undefined) {
-    lower = name.toLocaleLowerCase();
-    if (LOCALE_LOWER.size < 1000) LOCALE_LOWER.set(name, lower);
-  }
-  return lower;
-}
+/** Attribute names lower-cased as ldapts does (toLocaleLowerCase), once per name. */
+const localeLowerCased = perName((name) => name.toLocaleLowerCase());
 
 class BerFormatError extends Error {
   constructor(message: string) {

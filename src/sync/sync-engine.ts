@@ -429,7 +429,6 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       const threshold = connection.deleteThreshold ?? this.deps.deleteThreshold;
       const before = previous?.principals.length ?? 0;
       phaseDone('build', { ...snapshot.meta.counts, unresolvedMembers: read.unresolvedMembers });
-      checkAbort();
       this.update(entry, { phase: 'SAVING', counts: snapshot.meta.counts, changes });
       const held = before > 0 && changes.removedCount / before > threshold;
       // Written first, then indexed. Both need this thread (JSON, then a synchronous build), so

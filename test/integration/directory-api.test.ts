@@ -50,7 +50,7 @@ import {
 } from '../gql/graphql.js';
 import { directories } from '../support/directories.js';
 import { type GraphQLResponse, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { syncNow } from '../support/sync.js';
+import { sambaSettings, syncNow } from '../support/sync.js';
 
 const DOMAIN_A = 'branch.test';
 const DOMAIN_B = 'partner.test';
@@ -282,13 +282,7 @@ beforeAll(async () => {
     const added = await gw.ok(AddConnectionDocument, {
       input: {
         name: 'Samba',
-        domain: samba.domain,
-        searchBase: samba.baseDn,
-        servers: [samba.ldapsUrl],
-        tls: 'LDAPS',
-        caCertificate: certificates.caPem,
-        bindDn: samba.reader.dn,
-        bindPassword: samba.reader.password,
+        ...sambaSettings(samba, certificates.caPem),
         includeContacts: true,
       },
     });

@@ -36,7 +36,7 @@ import {
 import { datasetFor, directories, sharedSamba } from '../support/directories.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { modifyEntry } from '../support/slapd-edits.js';
-import { slapdSettings, syncNow } from '../support/sync.js';
+import { sambaSettings, slapdSettings, syncNow } from '../support/sync.js';
 
 type Finding = DuplicateFindingsQuery['duplicateFindings'][number];
 
@@ -487,13 +487,7 @@ describe('Active Directory (the shared Samba DC)', () => {
       const added = await gw.ok(AddConnectionDocument, {
         input: {
           name: 'samba',
-          domain: samba.domain,
-          searchBase: samba.baseDn,
-          servers: [samba.ldapsUrl],
-          tls: 'LDAPS',
-          caCertificate: certificates?.caPem ?? null,
-          bindDn: samba.reader.dn,
-          bindPassword: samba.reader.password,
+          ...sambaSettings(samba, certificates?.caPem ?? null),
           includeContacts: true,
         },
       });

@@ -35,6 +35,27 @@ export async function syncNow(gw: GraphQLClient, id: string, timeoutMs?: number)
   return waitForSync(gw, id, timeoutMs);
 }
 
+/** Where and how a connection reaches the test Samba DC: LDAPS with the test CA, as its reader. */
+export function sambaSettings(
+  samba: {
+    readonly domain: string;
+    readonly baseDn: string;
+    readonly ldapsUrl: string;
+    readonly reader: { readonly dn: string; readonly password: string };
+  },
+  caPem: string | null,
+) {
+  return {
+    domain: samba.domain,
+    searchBase: samba.baseDn,
+    servers: [samba.ldapsUrl],
+    tls: 'LDAPS' as const,
+    caCertificate: caPem,
+    bindDn: samba.reader.dn,
+    bindPassword: samba.reader.password,
+  };
+}
+
 /** Where and how a connection reaches a test slapd: its URL and base, bound as its size-limited reader. */
 export function slapdSettings(slapd: {
   readonly url: string;
