@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { Config } from './config/environment.js';
 import { loadSecrets, type Secrets } from './config/secrets.js';
+import { WorkerAutocompleteBuilder } from './directory/autocomplete-builder.js';
 import { LiveDirectory } from './directory/live-directory.js';
 import { NodeTable } from './directory/node-table.js';
 import { createEventBus, type EventBus, TOPICS } from './graphql/pubsub.js';
@@ -77,11 +78,20 @@ export async function createGateway(
     afterSwap: (connectionId) => directory.rebuild(connectionId),
     prepareSwap: (connectionId, snapshot) => directory.prepare(connectionId, snapshot),
   });
+  const directoryLog = log.child({ component: 'directory' });
+  const autocomplete = new WorkerAutocompleteBuilder({ logger: directoryLog });
+  // A sync that reads ends in a view build: the worker starts meanwhile, not after. A run that
+  // ends without one (failed, held) leaves nothing for it to do.
+  engine.on('run', (run) => {
+    if (run.phase === 'READING') autocomplete.warm();
+    else if (run.phase === 'DONE' && run.status !== 'SUCCEEDED') autocomplete.stopIdle();
+  });
   const directory = new LiveDirectory({
     snapshots,
     cache,
     connectionDomains: async () => new Map((await settings.listConnections()).map((c) => [c.id, c.domain])),
-    logger: log.child({ component: 'directory' }),
+    logger: directoryLog,
+    autocomplete,
   });
   const nodes = new NodeTable({
     nodeName: config.nodeName,
@@ -219,6 +229,7 @@ export async function createGateway(
         await reconciling;
         scheduler.stop();
         await engine.shutdown();
+        await autocomplete.close();
         await settingsFeed.return?.(undefined);
         await nodes.stop();
         await events.close();

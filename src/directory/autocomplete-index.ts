@@ -39,9 +39,23 @@
  * Memory: suggestions are typed arrays plus the address strings the
  * snapshot already holds (folded copies only where folding changes them);
  * keys are shared by all owners of a word.
+ *
+ * The build itself is in autocomplete-build.ts: it can run on a worker
+ * thread, and assemble() takes its result.
  */
 import { PRINCIPAL_KINDS, type PrincipalKind, type PrincipalRecord } from '../model/principal.js';
-import { fold, foldedWords, lowerBound, nameQuery, nameWords } from './fold.js';
+import {
+  type AutocompleteHalves,
+  type AutocompleteSources,
+  autocompleteSources,
+  buildHalves,
+  CLASS_COUNT,
+  EMPTY_RUN,
+  type KeyedRun,
+  type KeySourceName,
+  tierScore,
+} from './autocomplete-build.js';
+import { fold, lowerBound, nameQuery } from './fold.js';
 
 export interface AddressSuggestion {
   readonly address: string;
@@ -63,27 +77,6 @@ export type ConnectionDomain = (connectionId: string) => string | null | undefin
 export const DEFAULT_SUGGESTIONS = 10;
 /** Most suggestions ranked per name or account tier of one query. */
 export const CANDIDATE_CAP = 5000;
-/** Words of one display name that are indexed (and start a phrase key). */
-const MAX_NAME_WORDS = 12;
-
-// Address classes in rank order: rules 3 and 4.
-const CLASS_COUNT = 4;
-function classOf(primary: boolean, enabled: boolean): number {
-  return (primary ? 0 : 2) + (enabled ? 0 : 1);
-}
-
-/** Rank of a suggestion within one name or account tier (rules 3 to 5); lower is better. */
-function tierScore(cls: number, suggestion: number, suggestions: number): number {
-  return cls * suggestions + suggestion;
-}
-
-/** Sorted unique keys, each with the owners (principal numbers) it reaches. */
-interface KeyedRun {
-  readonly keys: readonly string[];
-  /** Postings of keys[i] are owners[offsets[i] .. offsets[i + 1]). */
-  readonly offsets: Int32Array;
-  readonly owners: Int32Array;
-}
 
 interface Shard {
   readonly domain: number;
@@ -95,9 +88,7 @@ interface Shard {
   readonly accounts: readonly KeyedRun[];
 }
 
-type KeySource = 'names' | 'accounts';
-
-const EMPTY_RUN: KeyedRun = { keys: [], offsets: new Int32Array(1), owners: new Int32Array(0) };
+const NO_RUNS: readonly KeyedRun[] = [EMPTY_RUN, EMPTY_RUN];
 
 export class AutocompleteIndex {
   private constructor(
@@ -120,64 +111,54 @@ export class AutocompleteIndex {
     return AutocompleteIndex.build([], () => null);
   }
 
-  /**
-   * `foldedNames`, when given: fold(displayName.trim()) of each principal, in
-   * the same order (the directory view has them for its display order), so
-   * that names are not folded twice.
-   */
+  /** Builds on this thread (autocomplete-builder.ts builds a large one on two). */
   static build(
     principals: readonly PrincipalRecord[],
     connectionDomain: ConnectionDomain,
-    foldedNames?: readonly string[],
   ): AutocompleteIndex {
-    // 1. One suggestion per distinct (folded) address of each principal.
-    const tmpOwner: number[] = [];
-    const tmpAddress: string[] = [];
-    const tmpFolded: string[] = [];
-    const tmpClass: number[] = [];
-    for (let p = 0; p < principals.length; p++) {
-      const principal = principals[p] as PrincipalRecord;
-      const primary = principal.primaryEmail === null ? null : fold(principal.primaryEmail);
-      const seen: string[] = [];
-      for (const address of principal.emails) {
-        const folded = fold(address.trim());
-        if (folded.length === 0 || seen.includes(folded)) continue;
-        seen.push(folded);
-        tmpOwner.push(p);
-        tmpAddress.push(address);
-        tmpFolded.push(folded);
-        tmpClass.push(classOf(folded === primary, principal.enabled));
+    const sources = autocompleteSources(principals, connectionDomain);
+    return AutocompleteIndex.assemble(principals, sources.domains, buildHalves(sources), null);
+  }
+
+  /**
+   * The index over `principals` from its two halves (autocomplete-build.ts).
+   * `numbering`, when the halves were built from the principals in another
+   * order: the number here of the halves' principal p. The halves' typed
+   * arrays are taken over, not copied.
+   */
+  static assemble(
+    principals: readonly PrincipalRecord[],
+    domains: AutocompleteSources['domains'],
+    halves: AutocompleteHalves,
+    numbering: Int32Array | null,
+  ): AutocompleteIndex {
+    const { addresses, keys } = halves;
+    const n = addresses.suggOwner.length;
+    const suggOwner = addresses.suggOwner;
+    let ownerBest = addresses.ownerBest;
+    if (numbering !== null) {
+      for (let s = 0; s < n; s++) suggOwner[s] = numbering[suggOwner[s] as number] as number;
+      for (const shard of keys.shards) {
+        for (const run of [...shard.names, ...shard.accounts]) {
+          const owners = run.owners;
+          for (let j = 0; j < owners.length; j++) owners[j] = numbering[owners[j] as number] as number;
+        }
+      }
+      ownerBest = new Float64Array(principals.length);
+      for (let p = 0; p < numbering.length; p++) {
+        ownerBest[numbering[p] as number] = addresses.ownerBest[p] as number;
       }
     }
-
-    // 2. Number suggestions in rule-5 order, so that comparing numbers
-    // compares addresses.
-    const n = tmpOwner.length;
-    const order = Array.from({ length: n }, (_, i) => i);
-    order.sort((a, b) => {
-      const fa = tmpFolded[a] as string;
-      const fb = tmpFolded[b] as string;
-      if (fa !== fb) return fa < fb ? -1 : 1;
-      const sa = tmpAddress[a] as string;
-      const sb = tmpAddress[b] as string;
-      if (sa !== sb) return sa < sb ? -1 : 1;
-      const ia = (principals[tmpOwner[a] as number] as PrincipalRecord).id;
-      const ib = (principals[tmpOwner[b] as number] as PrincipalRecord).id;
-      return ia < ib ? -1 : ia > ib ? 1 : 0;
-    });
-    const suggOwner = new Int32Array(n);
-    const suggAddress: string[] = new Array<string>(n);
-    const suggFolded: string[] = new Array<string>(n);
-    const suggClass = new Uint8Array(n);
+    const suggAddress = new Array<string>(n);
+    const suggFolded = new Array<string>(n);
     for (let s = 0; s < n; s++) {
-      const t = order[s] as number;
-      suggOwner[s] = tmpOwner[t] as number;
-      suggAddress[s] = tmpAddress[t] as string;
-      suggFolded[s] = tmpFolded[t] as string;
-      suggClass[s] = tmpClass[t] as number;
+      const owner = principals[suggOwner[s] as number] as PrincipalRecord;
+      const address = owner.emails[addresses.suggEmail[s] as number] as string;
+      suggAddress[s] = address;
+      suggFolded[s] = addresses.suggFolded[s] ?? address;
     }
 
-    // 3. Each principal's suggestions, ascending.
+    // Each principal's suggestions, ascending.
     const ownerOffsets = new Int32Array(principals.length + 1);
     for (let s = 0; s < n; s++) {
       const at = (suggOwner[s] as number) + 1;
@@ -194,69 +175,29 @@ export class AutocompleteIndex {
       fill[p] = (fill[p] as number) + 1;
     }
 
-    // 4. Shards by (domain, kind).
-    const domains = new Map<string, number>();
-    const domainOfConnection = new Map<string, number>();
-    const shardOf = (principal: PrincipalRecord): ShardBuilder => {
-      let d = domainOfConnection.get(principal.connectionId);
-      if (d === undefined) {
-        const name = fold(connectionDomain(principal.connectionId) ?? '');
-        d = domains.get(name);
-        if (d === undefined) {
-          d = domains.size;
-          domains.set(name, d);
-        }
-        domainOfConnection.set(principal.connectionId, d);
-      }
-      const kind = PRINCIPAL_KINDS.indexOf(principal.kind);
-      const key = d * PRINCIPAL_KINDS.length + kind;
-      let shard = builders.get(key);
-      if (shard === undefined) {
-        shard = new ShardBuilder(d, kind);
-        builders.set(key, shard);
-      }
-      return shard;
-    };
-    const builders = new Map<number, ShardBuilder>();
-    // Each owner's shard, found once: an owner has several suggestions.
-    const ownerShard: (ShardBuilder | undefined)[] = new Array(principals.length);
-    const shardOfOwner = (p: number): ShardBuilder =>
-      (ownerShard[p] ??= shardOf(principals[p] as PrincipalRecord));
-    for (let s = 0; s < n; s++) {
-      (shardOfOwner(suggOwner[s] as number).addresses[suggClass[s] as number] as number[]).push(s);
-    }
-    // Owners are visited in the order of their best suggestion (class, then
-    // number): the first suggestion met of each owner is its best. Posting
-    // lists are thereby sorted by ownerBest without sorting them, as
-    // pickKeyed's early stop requires. Owners without addresses are never
-    // visited: they have nothing to suggest.
-    const ownerBest = new Float64Array(principals.length).fill(Number.POSITIVE_INFINITY);
-    for (let cls = 0; cls < CLASS_COUNT; cls++) {
-      for (let s = 0; s < n; s++) {
-        if (suggClass[s] !== cls) continue;
-        const p = suggOwner[s] as number;
-        if (ownerBest[p] !== Number.POSITIVE_INFINITY) continue;
-        ownerBest[p] = tierScore(cls, s, n);
-        const principal = principals[p] as PrincipalRecord;
-        const shard = shardOfOwner(p);
-        const slot = principal.enabled ? 0 : 1;
-        for (const key of nameKeys(principal.displayName, foldedNames?.[p])) shard.add('names', slot, key, p);
-        for (const key of accountKeys(principal)) shard.add('accounts', slot, key, p);
-      }
-    }
-    const shards = [...builders.values()].map((b) => b.finish());
+    // Shards: the address lists, with the keys of the same shard.
+    const keyed = new Map(keys.shards.map((k) => [k.shard, k]));
+    const shards: Shard[] = [...addresses.shards]
+      .sort(([a], [b]) => a - b)
+      .map(([shard, lists]) => ({
+        domain: Math.floor(shard / PRINCIPAL_KINDS.length),
+        kind: shard % PRINCIPAL_KINDS.length,
+        addresses: lists,
+        names: keyed.get(shard)?.names ?? NO_RUNS,
+        accounts: keyed.get(shard)?.accounts ?? NO_RUNS,
+      }));
 
     return new AutocompleteIndex(
       principals,
       suggOwner,
       suggAddress,
       suggFolded,
-      suggClass,
+      addresses.suggClass,
       ownerOffsets,
       ownerSuggs,
       ownerBest,
       shards,
-      domains,
+      new Map(domains),
     );
   }
 
@@ -395,7 +336,7 @@ export class AutocompleteIndex {
   /** The name or account matches of one tier: collect up to the cap, then select the best. */
   private pickKeyed(
     shards: readonly Shard[],
-    source: KeySource,
+    source: KeySourceName,
     query: string,
     exact: boolean,
     limit: number,
@@ -472,93 +413,4 @@ export class AutocompleteIndex {
     }
     return lo;
   }
-}
-
-/**
- * The name keys of a display name: each word, and each run of two or more
- * words up to the end ("anna maria müller" → "maria müller" too), so that
- * typing a first name and the start of a surname narrows the list.
- */
-export function nameKeys(displayName: string, folded?: string): string[] {
-  const words = (folded === undefined ? nameWords(displayName) : foldedWords(folded)).slice(
-    0,
-    MAX_NAME_WORDS,
-  );
-  const keys: string[] = [];
-  // Built from the end: each run is a word plus the run after it.
-  let run = words[words.length - 1] ?? '';
-  for (let i = words.length - 2; i >= 0; i--) {
-    run = `${words[i] as string} ${run}`;
-    keys.push(run);
-  }
-  for (const word of words) if (!keys.includes(word)) keys.push(word);
-  return keys;
-}
-
-/** The account keys: sAMAccountName and the local part of userPrincipalName. */
-export function accountKeys(principal: PrincipalRecord): string[] {
-  const sam = principal.samAccountName ? fold(principal.samAccountName.trim()) : '';
-  let local = '';
-  if (principal.userPrincipalName) {
-    const upn = principal.userPrincipalName.trim();
-    const at = upn.lastIndexOf('@');
-    local = fold(at > 0 ? upn.slice(0, at) : upn);
-  }
-  // One small array per owner, no intermediate ones: the view build does this for every principal.
-  if (sam.length === 0) return local.length === 0 ? [] : [local];
-  return local.length === 0 || local === sam ? [sam] : [sam, local];
-}
-
-class ShardBuilder {
-  readonly addresses: number[][] = Array.from({ length: CLASS_COUNT }, () => []);
-  // Most keys (account names, runs of name words) have one owner: it is
-  // stored as a number, and only a second owner makes an array. This halves
-  // the build's allocations.
-  private readonly keyed: Record<KeySource, Map<string, number | number[]>[]> = {
-    names: [new Map(), new Map()],
-    accounts: [new Map(), new Map()],
-  };
-
-  constructor(
-    private readonly domain: number,
-    private readonly kind: number,
-  ) {}
-
-  add(source: KeySource, slot: number, key: string, principal: number): void {
-    const map = this.keyed[source][slot] as Map<string, number | number[]>;
-    const owners = map.get(key);
-    if (owners === undefined) map.set(key, principal);
-    else if (typeof owners === 'number') map.set(key, [owners, principal]);
-    else owners.push(principal);
-  }
-
-  finish(): Shard {
-    return {
-      domain: this.domain,
-      kind: this.kind,
-      addresses: this.addresses.map((a) => Int32Array.from(a)),
-      names: this.keyed.names.map(finishRun),
-      accounts: this.keyed.accounts.map(finishRun),
-    };
-  }
-}
-
-function finishRun(map: Map<string, number | number[]>): KeyedRun {
-  if (map.size === 0) return EMPTY_RUN;
-  // Default sort compares UTF-16 code units, as lowerBound and startsWith do.
-  const keys = [...map.keys()].sort();
-  const offsets = new Int32Array(keys.length + 1);
-  let total = 0;
-  for (let k = 0; k < keys.length; k++) {
-    const owners = map.get(keys[k] as string) as number | number[];
-    total += typeof owners === 'number' ? 1 : owners.length;
-    offsets[k + 1] = total;
-  }
-  const list = new Int32Array(total);
-  for (let k = 0; k < keys.length; k++) {
-    const owners = map.get(keys[k] as string) as number | number[];
-    if (typeof owners === 'number') list[offsets[k] as number] = owners;
-    else list.set(owners, offsets[k] as number);
-  }
-  return { keys, offsets, owners: list };
 }

@@ -22,6 +22,13 @@ import {
   type SnapshotCounts,
   type SnapshotMeta,
 } from '../model/principal.js';
+import {
+  type AutocompleteHalves,
+  type AutocompleteSources,
+  autocompleteSources,
+  buildHalves,
+} from './autocomplete-build.js';
+import type { AutocompleteBuilder } from './autocomplete-builder.js';
 import { type AddressSuggestion, AutocompleteIndex, type SuggestOptions } from './autocomplete-index.js';
 import { BoundedCache } from './bounded-cache.js';
 import { compareKeys, decodeCursor, encodeCursor, pageSize, sortName } from './cursor.js';
@@ -30,8 +37,9 @@ import {
   type DuplicateConsequences,
   type DuplicateFinding,
   type DuplicateKind,
-  detectDuplicates,
+  type DuplicateScan,
   type PrincipalConsequences,
+  scanDuplicates,
 } from './duplicate-detection.js';
 import { fold, nameQuery } from './fold.js';
 import { MembershipGraph } from './membership-graph.js';
@@ -113,88 +121,57 @@ export class DirectoryView {
   );
   private searchTexts: string[] | null = null;
 
-  constructor(input: DirectoryViewInput) {
-    const started = performance.now();
-    const latest = new Map<string, Snapshot>();
-    for (const snapshot of input.snapshots) latest.set(snapshot.meta.connectionId, snapshot);
-    this.metas = new Map([...latest].map(([id, s]) => [id, s.meta]));
-    this.domains = input.connectionDomains;
-
-    // Display order; an id seen twice keeps its first record. One hash table for both the
-    // deduplication and the lookup by id (its positions are translated through `rank`):
-    // at 130,000 objects a second one was a tenth of the build.
-    const positionOf = new Map<string, number>();
-    const all: PrincipalRecord[] = [];
-    const counts = new Map<string, SnapshotCounts>();
-    for (const [connectionId, snapshot] of latest) {
-      const own: PrincipalRecord[] = [];
-      for (const p of snapshot.principals) {
-        if (positionOf.has(p.id)) continue;
-        positionOf.set(p.id, all.length);
-        own.push(p);
-        all.push(p);
-      }
-      counts.set(connectionId, countSnapshot(own));
-    }
-    this.countsByConnection = counts;
-    const names = all.map((p) => sortName(p.displayName));
-    const order = Array.from({ length: all.length }, (_, i) => i);
-    order.sort((a, b) =>
-      compareKeys(
-        names[a] as string,
-        (all[a] as PrincipalRecord).id,
-        names[b] as string,
-        (all[b] as PrincipalRecord).id,
-      ),
-    );
-    this.principals = order.map((i) => all[i] as PrincipalRecord);
-    this.sortNames = order.map((i) => names[i] as string);
-    const rank = new Int32Array(all.length);
-    for (let i = 0; i < order.length; i++) rank[order[i] as number] = i;
-    const byKind = kindLists();
-    const byConnection = new Map<string, Record<PrincipalKind, number[]>>();
-    for (let i = 0; i < this.principals.length; i++) {
-      const p = this.principals[i] as PrincipalRecord;
-      byKind[p.kind].push(i);
-      let own = byConnection.get(p.connectionId);
-      if (own === undefined) {
-        own = kindLists();
-        byConnection.set(p.connectionId, own);
-      }
-      own[p.kind].push(i);
-    }
+  private constructor(built: Built) {
+    this.findings = built.findings;
+    this.timings = built.timings;
+    this.principals = built.arranged.principals;
+    this.sortNames = built.arranged.sortNames;
+    const { positionOf } = built.collected;
+    const { rank } = built.arranged;
     this.indexById = {
       get: (id) => {
         const at = positionOf.get(id);
         return at === undefined ? undefined : rank[at];
       },
     };
-    this.kindLists = freezeLists(byKind);
-    this.connectionLists = new Map([...byConnection].map(([c, lists]) => [c, freezeLists(lists)]));
-    const ordered = performance.now();
+    this.kindLists = built.arranged.kindLists;
+    this.connectionLists = built.arranged.connectionLists;
+    this.metas = built.collected.metas;
+    this.countsByConnection = built.collected.counts;
+    this.domains = built.collected.domains;
+    this.autocompleteIndex = built.index;
+    this.graph = built.graph;
+    this.duplicateConsequences = consequences(built.findings);
+  }
 
-    this.autocompleteIndex = AutocompleteIndex.build(
-      this.principals,
-      (c) => this.domains.get(c),
-      this.sortNames,
-    );
-    const indexed = performance.now();
-    this.graph = MembershipGraph.build(this.principals, (id) => this.indexById.get(id));
-    const graphed = performance.now();
-    // The names are folded for the display order and the addresses for autocomplete already.
-    this.findings = detectDuplicates(this.principals, (c) => this.metas.get(c)?.netbiosName ?? null, {
-      names: this.sortNames,
-      sharedAddresses: this.autocompleteIndex.sharedAddresses(),
-    });
-    this.duplicateConsequences = consequences(this.findings);
-    const done = performance.now();
-    this.timings = {
-      order: ordered - started,
-      autocomplete: indexed - ordered,
-      membership: graphed - indexed,
-      duplicates: done - graphed,
-      total: done - started,
-    };
+  /** Builds the view on this thread. */
+  static build(input: DirectoryViewInput): DirectoryView {
+    const started = performance.now();
+    const collected = collect(input);
+    const t0 = performance.now();
+    const sources = sourcesOf(collected);
+    const halves = buildHalves(sources);
+    const indexMs = performance.now() - t0;
+    return new DirectoryView(complete(arrange(started, collected), sources, halves, indexMs));
+  }
+
+  /**
+   * Builds the view with its autocomplete index from `builder` (for a large
+   * cache, a worker thread), and everything else meanwhile on this thread.
+   */
+  static async create(input: DirectoryViewInput, builder: AutocompleteBuilder): Promise<DirectoryView> {
+    const started = performance.now();
+    const collected = collect(input);
+    const t0 = performance.now();
+    const sources = sourcesOf(collected);
+    const building = builder.build(sources);
+    // Handled at once: should the work below throw, the build's outcome is no unhandled rejection.
+    building.catch(() => {});
+    const postMs = performance.now() - t0;
+    const arranged = arrange(started, collected);
+    const waiting = performance.now();
+    const halves = await building;
+    return new DirectoryView(complete(arranged, sources, halves, postMs + performance.now() - waiting));
   }
 
   /** Principals held, across connections. */
@@ -377,6 +354,161 @@ export class DirectoryView {
   }
 }
 
+/** The first step of a build: the latest snapshot per connection, each id once. */
+interface Collected {
+  readonly metas: ReadonlyMap<string, SnapshotMeta>;
+  readonly domains: ReadonlyMap<string, string>;
+  readonly counts: ReadonlyMap<string, SnapshotCounts>;
+  /** Every principal, in snapshot order, and each one's fold(displayName.trim()). */
+  readonly all: readonly PrincipalRecord[];
+  readonly names: readonly string[];
+  /** Id → position in `all`. */
+  readonly positionOf: ReadonlyMap<string, number>;
+}
+
+function collect(input: DirectoryViewInput): Collected {
+  const latest = new Map<string, Snapshot>();
+  for (const snapshot of input.snapshots) latest.set(snapshot.meta.connectionId, snapshot);
+  // An id seen twice keeps its first record. One hash table for both the
+  // deduplication and the lookup by id (its positions are translated through
+  // `rank`): at 130,000 objects a second one was a tenth of the build.
+  const positionOf = new Map<string, number>();
+  const all: PrincipalRecord[] = [];
+  const counts = new Map<string, SnapshotCounts>();
+  for (const [connectionId, snapshot] of latest) {
+    const own: PrincipalRecord[] = [];
+    for (const p of snapshot.principals) {
+      if (positionOf.has(p.id)) continue;
+      positionOf.set(p.id, all.length);
+      own.push(p);
+      all.push(p);
+    }
+    counts.set(connectionId, countSnapshot(own));
+  }
+  return {
+    metas: new Map([...latest].map(([id, s]) => [id, s.meta])),
+    domains: input.connectionDomains,
+    counts,
+    all,
+    names: all.map((p) => sortName(p.displayName)),
+    positionOf,
+  };
+}
+
+function sourcesOf(collected: Collected): AutocompleteSources {
+  return autocompleteSources(collected.all, (c) => collected.domains.get(c), collected.names);
+}
+
+/** The second step: display order, the lists, membership, and duplicates but addresses. */
+interface Arranged {
+  readonly started: number;
+  readonly collected: Collected;
+  /** Principals in display order (folded display name, then id), and their names. */
+  readonly principals: readonly PrincipalRecord[];
+  readonly sortNames: readonly string[];
+  /** Position in `collected.all` → display position. */
+  readonly rank: Int32Array;
+  readonly kindLists: Readonly<Record<PrincipalKind, Int32Array>>;
+  readonly connectionLists: ReadonlyMap<string, Readonly<Record<PrincipalKind, Int32Array>>>;
+  readonly graph: MembershipGraph;
+  readonly duplicates: DuplicateScan;
+  readonly ms: { readonly order: number; readonly membership: number; readonly duplicates: number };
+}
+
+function arrange(started: number, collected: Collected): Arranged {
+  const t0 = performance.now();
+  const { all, names } = collected;
+  const order = Array.from({ length: all.length }, (_, i) => i);
+  order.sort((a, b) =>
+    compareKeys(
+      names[a] as string,
+      (all[a] as PrincipalRecord).id,
+      names[b] as string,
+      (all[b] as PrincipalRecord).id,
+    ),
+  );
+  const principals = order.map((i) => all[i] as PrincipalRecord);
+  const sortNames = order.map((i) => names[i] as string);
+  const rank = new Int32Array(all.length);
+  for (let i = 0; i < order.length; i++) rank[order[i] as number] = i;
+  const byKind = kindLists();
+  const byConnection = new Map<string, Record<PrincipalKind, number[]>>();
+  for (let i = 0; i < principals.length; i++) {
+    const p = principals[i] as PrincipalRecord;
+    byKind[p.kind].push(i);
+    let own = byConnection.get(p.connectionId);
+    if (own === undefined) {
+      own = kindLists();
+      byConnection.set(p.connectionId, own);
+    }
+    own[p.kind].push(i);
+  }
+  const ordered = performance.now();
+  const graph = MembershipGraph.build(principals, (id) => {
+    const at = collected.positionOf.get(id);
+    return at === undefined ? undefined : rank[at];
+  });
+  const graphed = performance.now();
+  // The names are folded for the display order already; the addresses come with the autocomplete index.
+  const duplicates = scanDuplicates(
+    principals,
+    (c) => collected.metas.get(c)?.netbiosName ?? null,
+    sortNames,
+  );
+  return {
+    started,
+    collected,
+    principals,
+    sortNames,
+    rank,
+    kindLists: freezeLists(byKind),
+    connectionLists: new Map([...byConnection].map(([c, lists]) => [c, freezeLists(lists)])),
+    graph,
+    duplicates,
+    ms: { order: ordered - t0, membership: graphed - ordered, duplicates: performance.now() - graphed },
+  };
+}
+
+interface Built {
+  readonly collected: Collected;
+  readonly arranged: Arranged;
+  readonly index: AutocompleteIndex;
+  readonly graph: MembershipGraph;
+  readonly findings: readonly DuplicateFinding[];
+  readonly timings: BuildTimings;
+}
+
+/**
+ * The last step: the autocomplete index from its halves, and the address
+ * duplicates from it. `indexMs`: what the halves took of this thread.
+ */
+function complete(
+  arranged: Arranged,
+  sources: AutocompleteSources,
+  halves: AutocompleteHalves,
+  indexMs: number,
+): Built {
+  const t0 = performance.now();
+  const index = AutocompleteIndex.assemble(arranged.principals, sources.domains, halves, arranged.rank);
+  const indexed = performance.now();
+  const findings = arranged.duplicates.findings(index.sharedAddresses());
+  const done = performance.now();
+  return {
+    collected: arranged.collected,
+    arranged,
+    index,
+    graph: arranged.graph,
+    findings,
+    timings: {
+      order: arranged.ms.order,
+      autocomplete: indexMs + (indexed - t0),
+      membership: arranged.ms.membership,
+      duplicates: arranged.ms.duplicates + (done - indexed),
+      total: done - arranged.started,
+    },
+  };
+}
+
 function kindLists(): Record<PrincipalKind, number[]> {
   return { USER: [], GROUP: [], CONTACT: [] };
 }
@@ -393,6 +525,6 @@ let empty: DirectoryView | null = null;
 
 /** The view of an empty cache (before the first snapshot). */
 export function emptyView(): DirectoryView {
-  empty ??= new DirectoryView({ snapshots: [], connectionDomains: new Map() });
+  empty ??= DirectoryView.build({ snapshots: [], connectionDomains: new Map() });
   return empty;
 }

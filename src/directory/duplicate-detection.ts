@@ -76,6 +76,29 @@ export function detectDuplicates(
   netbiosByConnection: NetbiosLookup,
   known?: KnownKeys,
 ): DuplicateFinding[] {
+  return scanDuplicates(principals, netbiosByConnection, known?.names).findings(known?.sharedAddresses);
+}
+
+/**
+ * Detection in two steps, for a caller whose shared addresses come later
+ * (the directory view's, from an autocomplete index built on another
+ * thread): scanDuplicates compares names and account names at once;
+ * findings() then adds the addresses and lists every duplicate, as
+ * detectDuplicates does.
+ */
+export interface DuplicateScan {
+  /** Without sharedAddresses (KnownKeys), every address is hashed here. */
+  findings(
+    sharedAddresses?: Iterable<readonly [key: string, positions: readonly number[]]>,
+  ): DuplicateFinding[];
+}
+
+/** `names`, when given: KnownKeys.names. */
+export function scanDuplicates(
+  principals: readonly PrincipalRecord[],
+  netbiosByConnection: NetbiosLookup,
+  names?: readonly string[],
+): DuplicateScan {
   const netbios =
     typeof netbiosByConnection === 'function'
       ? netbiosByConnection
@@ -109,12 +132,12 @@ export function detectDuplicates(
   };
 
   const noteName = (kind: DuplicateKind, i: number, p: PrincipalRecord): void => {
-    if (known === undefined) {
+    if (names === undefined) {
       noteText(kind, p.displayName, p);
       return;
     }
     // Folding never empties a non-empty text: an empty key is an empty (trimmed) name.
-    const key = known.names[i] as string;
+    const key = names[i] as string;
     if (key.length > 0) note(kind, p.displayName, key, p);
   };
 
@@ -129,21 +152,28 @@ export function detectDuplicates(
     } else {
       noteName('CONTACT_NAME', i, p);
     }
-    if (known !== undefined) continue;
-    // An address listed twice by one object (mail and its own SMTP: proxy,
-    // differing in case or form) counts once.
-    const seen: string[] = [];
-    for (const address of p.emails) {
-      const trimmed = address.trim();
-      const key = fold(trimmed);
-      if (key.length === 0 || seen.includes(key)) continue;
-      seen.push(key);
-      note('EMAIL_ADDRESS', trimmed, key, p);
-    }
   }
-  if (known !== undefined) {
+
+  const noteAddresses = (
+    sharedAddresses: Iterable<readonly [key: string, positions: readonly number[]]> | undefined,
+  ): void => {
+    if (sharedAddresses === undefined) {
+      for (const p of principals) {
+        // An address listed twice by one object (mail and its own SMTP: proxy,
+        // differing in case or form) counts once.
+        const seen: string[] = [];
+        for (const address of p.emails) {
+          const trimmed = address.trim();
+          const key = fold(trimmed);
+          if (key.length === 0 || seen.includes(key)) continue;
+          seen.push(key);
+          note('EMAIL_ADDRESS', trimmed, key, p);
+        }
+      }
+      return;
+    }
     const byValue = shared[KIND_INDEX.EMAIL_ADDRESS] as Map<string, Shared>;
-    for (const [key, positions] of known.sharedAddresses) {
+    for (const [key, positions] of sharedAddresses) {
       const involved = positions.map((at) => principals[at] as PrincipalRecord);
       const earliest = involved[0] as PrincipalRecord;
       byValue.set(key, {
@@ -151,25 +181,34 @@ export function detectDuplicates(
         principals: involved,
       });
     }
-  }
+  };
 
-  const findings: DuplicateFinding[] = [];
-  DUPLICATE_KINDS.forEach((kind, k) => {
-    const byValue = shared[k] as Map<string, Shared>;
-    const keys: string[] = [];
-    for (const [key, group] of byValue) if (distinctObjects(group.principals)) keys.push(key);
-    keys.sort();
-    for (const key of keys) {
-      const group = byValue.get(key) as Shared;
-      findings.push({
-        id: findingId(kind, key),
-        kind,
-        value: group.value,
-        principalIds: [...new Set(group.principals.map((p) => p.id))].sort(),
+  let done = false;
+  return {
+    findings(sharedAddresses) {
+      // The scan's tables are filled by the addresses: a second call would count them twice.
+      if (done) throw new Error('DuplicateScan.findings() was already called');
+      done = true;
+      noteAddresses(sharedAddresses);
+      const findings: DuplicateFinding[] = [];
+      DUPLICATE_KINDS.forEach((kind, k) => {
+        const byValue = shared[k] as Map<string, Shared>;
+        const keys: string[] = [];
+        for (const [key, group] of byValue) if (distinctObjects(group.principals)) keys.push(key);
+        keys.sort();
+        for (const key of keys) {
+          const group = byValue.get(key) as Shared;
+          findings.push({
+            id: findingId(kind, key),
+            kind,
+            value: group.value,
+            principalIds: [...new Set(group.principals.map((p) => p.id))].sort(),
+          });
+        }
       });
-    }
-  });
-  return findings;
+      return findings;
+    },
+  };
 }
 
 /**

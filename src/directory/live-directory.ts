@@ -10,7 +10,8 @@ import type { Snapshot } from '../model/principal.js';
 import type { CacheStore } from '../store/cache-store.js';
 import type { Logger } from '../sync/logger.js';
 import type { SnapshotSet } from '../sync/snapshot-set.js';
-import { DirectoryView } from './directory-view.js';
+import { type AutocompleteBuilder, inThreadBuilder } from './autocomplete-builder.js';
+import { DirectoryView, emptyView } from './directory-view.js';
 import { type DuplicateFinding, diffFindings } from './duplicate-detection.js';
 
 export interface FindingsChange {
@@ -31,15 +32,20 @@ export interface LiveDirectoryDeps {
   /** The mail domain of every connection, read when a view is built. */
   readonly connectionDomains: () => Promise<ReadonlyMap<string, string>>;
   readonly logger: Logger;
+  /** Where autocomplete indexes are built (default: on this thread). */
+  readonly autocomplete?: AutocompleteBuilder;
 }
 
 export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> {
-  private current: DirectoryView = new DirectoryView({ snapshots: [], connectionDomains: new Map() });
+  private current: DirectoryView = emptyView();
   private detectedAt = new Map<string, string>();
   private queue: Promise<void> = Promise.resolve();
 
+  private readonly builder: AutocompleteBuilder;
+
   constructor(private readonly deps: LiveDirectoryDeps) {
     super();
+    this.builder = deps.autocomplete ?? inThreadBuilder;
   }
 
   /** The view a request should hold for its whole duration. */
@@ -90,10 +96,10 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> {
   async prepare(connectionId: string, snapshot: Snapshot): Promise<() => Promise<void>> {
     const base = new Map(this.deps.snapshots.current);
     base.set(connectionId, snapshot);
-    const view = new DirectoryView({
-      snapshots: [...base.values()],
-      connectionDomains: await this.deps.connectionDomains(),
-    });
+    const view = await DirectoryView.create(
+      { snapshots: [...base.values()], connectionDomains: await this.deps.connectionDomains() },
+      this.builder,
+    );
     return () => {
       const next = this.queue.then(() => {
         const current = this.deps.snapshots.current;
@@ -106,10 +112,13 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> {
   }
 
   private async build(connectionId: string | null): Promise<void> {
-    const view = new DirectoryView({
-      snapshots: [...this.deps.snapshots.current.values()],
-      connectionDomains: await this.deps.connectionDomains(),
-    });
+    const view = await DirectoryView.create(
+      {
+        snapshots: [...this.deps.snapshots.current.values()],
+        connectionDomains: await this.deps.connectionDomains(),
+      },
+      this.builder,
+    );
     await this.install(connectionId, view);
   }
 

@@ -431,12 +431,12 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       phaseDone('build', { ...snapshot.meta.counts, unresolvedMembers: read.unresolvedMembers });
       this.update(entry, { phase: 'SAVING', counts: snapshot.meta.counts, changes });
       const held = before > 0 && changes.removedCount / before > threshold;
-      // Written first, then indexed. Both need this thread (JSON, then a synchronous build), so
-      // running them together gains nothing; in this order the garbage of reading and writing can
-      // be collected before the indexes are built, and the peak memory is lower (README, Performance).
+      // Indexed while written: the directory builds its largest index on a worker thread
+      // meanwhile (README, Performance). A failed write discards the prepared view unused.
+      const preparing = !held && this.deps.prepareSwap ? this.deps.prepareSwap(id, snapshot) : null;
+      preparing?.catch(() => {});
       await cache.stageSnapshot(snapshot);
-      let commitIndex: (() => Promise<void>) | null = null;
-      if (!held && this.deps.prepareSwap) commitIndex = await this.deps.prepareSwap(id, snapshot);
+      const commitIndex = preparing ? await preparing : null;
       phaseDone('save');
       if (held) {
         // An unreachable subtree or a wrong filter looks like mass deletion: keep serving, ask first.

@@ -114,6 +114,26 @@ describe('autocomplete matching', () => {
 });
 
 describe('autocomplete ranking', () => {
+  it('ranks the owners of a shared key however the directory lists them', () => {
+    // Reading a key's owners stops at the first that cannot beat the answer so far: that is only
+    // right when they are kept best first, not in the order the directory listed them.
+    const idx = index([
+      principal({ displayName: 'Smith Beta', emails: ['u50@corp.test'], samAccountName: 'smith.b' }),
+      principal({ displayName: 'Smith Gamma', emails: ['u90@corp.test'], samAccountName: 'smith.g' }),
+      principal({ displayName: 'Smith Alpha', emails: ['u00@corp.test'], samAccountName: 'smith.a' }),
+      principal({ displayName: 'Smith Delta', emails: ['u20@corp.test'], enabled: false }),
+    ]);
+    expect(addresses(idx, 'smith', { first: 1 })).toEqual(['u00@corp.test']);
+    expect(addresses(idx, 'smith', { first: 2 })).toEqual(['u00@corp.test', 'u50@corp.test']);
+    expect(addresses(idx, 'smith', { first: 4 })).toEqual([
+      'u00@corp.test',
+      'u50@corp.test',
+      'u90@corp.test',
+      'u20@corp.test',
+    ]);
+    expect(addresses(idx, 'smith.', { first: 1 })).toEqual(['u00@corp.test']);
+  });
+
   it('puts exact matches before prefix matches', () => {
     const idx = index([
       principal({ displayName: 'Annabel', emails: ['anna@corp.test'] }),

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { accountKeys, nameKeys } from '../../src/directory/autocomplete-index.js';
+import { accountKeys, nameKeys } from '../../src/directory/autocomplete-build.js';
 import { BoundedCache } from '../../src/directory/bounded-cache.js';
 import {
   DirectoryInputError,

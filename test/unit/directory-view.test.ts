@@ -69,7 +69,7 @@ const c2 = [
   }),
   principal('c2', 'zed', { displayName: 'Zed', emails: ['zed@other.test'] }),
 ];
-const view = new DirectoryView({
+const view = DirectoryView.build({
   snapshots: [snapshot('c1', 'CORP', c1), snapshot('c2', 'OTHER', c2)],
   connectionDomains: new Map([
     ['c1', 'corp.test'],
@@ -173,7 +173,7 @@ describe('directory view lists', () => {
       // Repeated names make the id the tie-breaker.
       many.push(principal('c1', `u${i}`, { displayName: `User ${i % 17}`, emails: [`u${i}@corp.test`] }));
     }
-    const big = new DirectoryView({
+    const big = DirectoryView.build({
       snapshots: [snapshot('c1', 'CORP', many)],
       connectionDomains: new Map(),
     });
@@ -197,7 +197,7 @@ describe('directory view lists', () => {
 
   it('keeps paging across a snapshot swap without repeats', () => {
     const before = view.list('USER', { first: 2 });
-    const swapped = new DirectoryView({
+    const swapped = DirectoryView.build({
       snapshots: [
         snapshot(
           'c1',
@@ -249,7 +249,7 @@ describe('directory view duplicates', () => {
   });
 
   it('finds NTLM duplicates only within one NetBIOS domain', () => {
-    const same = new DirectoryView({
+    const same = DirectoryView.build({
       snapshots: [
         snapshot('c1', 'CORP', [c1[1] as PrincipalRecord]),
         snapshot('c3', 'CORP', [principal('c3', 'b', { samAccountName: 'BOB' })]),
@@ -257,7 +257,7 @@ describe('directory view duplicates', () => {
       connectionDomains: new Map(),
     });
     expect(same.findings.map((f) => f.kind)).toEqual(['NTLM_NAME']);
-    const apart = new DirectoryView({
+    const apart = DirectoryView.build({
       snapshots: [
         snapshot('c1', 'CORP', [c1[1] as PrincipalRecord]),
         snapshot('c3', 'EAST', [principal('c3', 'b', { samAccountName: 'BOB' })]),

@@ -1,0 +1,227 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type AutocompleteBuilder,
+  WorkerAutocompleteBuilder,
+} from '../../src/directory/autocomplete-builder.js';
+import { DirectoryView, type DirectoryViewInput } from '../../src/directory/directory-view.js';
+import {
+  countSnapshot,
+  type PrincipalKind,
+  type PrincipalRecord,
+  type Snapshot,
+} from '../../src/model/principal.js';
+import type { Logger } from '../../src/sync/logger.js';
+
+// A directory with what makes ranking hard: shared name words, the same
+// address on several owners (ties broken by id), case variants, aliases,
+// disabled owners, owners without addresses or with a blank one, three
+// connections (one without a mail domain) and every kind.
+function directory(seed: number, size: number): DirectoryViewInput {
+  let state = seed;
+  const next = (n: number): number => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % n;
+  };
+  const first = ['Anna', 'Jörg', 'John', 'Li', 'Zoë', 'Ann', 'Bob', 'Émile'];
+  const last = ['Müller', 'Smith', 'Doe', "O'Brien", 'Wang', 'Smithers', 'Ann'];
+  const kinds: PrincipalKind[] = ['USER', 'USER', 'USER', 'GROUP', 'CONTACT'];
+  const connections = ['c1', 'c2', 'c3'];
+  const byConnection = new Map<string, PrincipalRecord[]>(connections.map((c) => [c, []]));
+  for (let i = 0; i < size; i++) {
+    const connectionId = connections[next(3)] as string;
+    const guid = `g${(i * 7919) % size}`.padEnd(6, 'x');
+    const given = first[next(first.length)] as string;
+    const family = last[next(last.length)] as string;
+    const emails: string[] = [];
+    const shape = next(10);
+    if (shape > 0) emails.push(`${given}.${family}${next(3) === 0 ? '' : i}@Corp.Test`);
+    if (shape > 5) emails.push(`alias${next(50)}@corp.test`);
+    if (shape === 9) emails.push(`${given.toUpperCase()}@corp.test`, `${given.toLowerCase()}@corp.test`);
+    if (shape === 1) emails.push('   ');
+    const list = byConnection.get(connectionId) as PrincipalRecord[];
+    list.push({
+      id: `${connectionId}:${guid}`,
+      connectionId,
+      guid,
+      kind: kinds[next(kinds.length)] as PrincipalKind,
+      dn: `CN=${guid},DC=corp,DC=test`,
+      displayName: next(20) === 0 ? '' : `${given} ${family}`,
+      primaryEmail: emails.length > 1 && next(2) === 0 ? (emails[1] as string) : (emails[0] ?? null),
+      emails,
+      samAccountName: next(4) === 0 ? null : `${given.slice(0, 1)}${family}${next(30)}`,
+      userPrincipalName: next(3) === 0 ? null : `${given}.${family}${i}@corp.test`,
+      enabled: next(6) !== 0,
+      memberIds: [],
+    });
+  }
+  const snapshots: Snapshot[] = connections.map((connectionId) => {
+    const principals = byConnection.get(connectionId) as PrincipalRecord[];
+    return {
+      meta: {
+        connectionId,
+        runId: `run-${connectionId}`,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        netbiosName: connectionId.toUpperCase(),
+        counts: countSnapshot(principals),
+      },
+      principals,
+    };
+  });
+  return {
+    snapshots,
+    connectionDomains: new Map([
+      ['c1', 'corp.test'],
+      ['c2', 'Other.Test'],
+    ]),
+  };
+}
+
+const QUERIES = [
+  'a',
+  'an',
+  'ann',
+  'anna m',
+  'jö',
+  'j',
+  'smith',
+  'smithers',
+  'o',
+  "o'b",
+  'alias1',
+  'zo',
+  'é',
+  'bob.',
+];
+const OPTIONS = [
+  {},
+  { first: 1 },
+  { first: 50 },
+  { kinds: ['GROUP', 'CONTACT'] as PrincipalKind[] },
+  { domain: 'other.test' },
+  { domain: 'CORP.TEST', kinds: ['USER'] as PrincipalKind[], first: 25 },
+];
+
+/** Everything the autocomplete index answers, as plain data. */
+function answers(view: DirectoryView): unknown[] {
+  const out: unknown[] = [];
+  for (const q of QUERIES) {
+    for (const options of OPTIONS) {
+      out.push(view.autocomplete(q, options).map((s) => [s.address, s.principal.id]));
+    }
+  }
+  for (const address of [
+    'anna.müller@corp.test',
+    'ALIAS7@corp.test',
+    'alias12@corp.test',
+    'nobody@corp.test',
+  ]) {
+    out.push(view.byEmail(address).map((p) => p.id));
+  }
+  out.push(view.findings.map((f) => [f.kind, f.value, f.principalIds]));
+  return out;
+}
+
+const warnings: string[] = [];
+const logger: Logger = {
+  info: () => {},
+  debug: () => {},
+  error: () => {},
+  warn: (_obj, msg) => warnings.push(msg ?? ''),
+};
+
+let builders: WorkerAutocompleteBuilder[] = [];
+function workerBuilder(options: { minPrincipals?: number; entry?: URL } = {}): WorkerAutocompleteBuilder {
+  const builder = new WorkerAutocompleteBuilder({ logger, minPrincipals: 1, ...options });
+  builders.push(builder);
+  return builder;
+}
+
+afterEach(async () => {
+  await Promise.all(builders.map((b) => b.close()));
+  builders = [];
+  warnings.length = 0;
+});
+
+describe('autocomplete built on a worker thread', () => {
+  it('answers exactly as the index built on this thread', async () => {
+    const input = directory(7, 3000);
+    const here = DirectoryView.build(input);
+    const builder = workerBuilder();
+    const there = await DirectoryView.create(input, builder);
+    expect(warnings).toEqual([]);
+    const expected = answers(here);
+    expect(answers(there)).toEqual(expected);
+    // The fixture is one where answers differ: not all empty, and not all alike.
+    expect(here.autocomplete('ann', { first: 50 }).length).toBeGreaterThan(10);
+    expect(here.findings.some((f) => f.kind === 'EMAIL_ADDRESS')).toBe(true);
+  });
+
+  it('gives the same answers for other directories too', async () => {
+    const builder = workerBuilder();
+    for (const seed of [1, 2, 3]) {
+      const input = directory(seed, 800);
+      const there = await DirectoryView.create(input, builder);
+      expect(answers(there)).toEqual(answers(DirectoryView.build(input)));
+    }
+    expect(warnings).toEqual([]);
+  });
+
+  it('stops the worker once the build is done, and starts one for the next', async () => {
+    const builder = workerBuilder();
+    builder.warm();
+    expect(builder.running).toBe(true);
+    await DirectoryView.create(directory(4, 500), builder);
+    expect(builder.running).toBe(false);
+    const again = await DirectoryView.create(directory(5, 500), builder);
+    expect(builder.running).toBe(false);
+    expect(answers(again)).toEqual(answers(DirectoryView.build(directory(5, 500))));
+    // Warmed for a sync that then failed: stopped without having served.
+    builder.warm();
+    expect(builder.running).toBe(true);
+    builder.stopIdle();
+    expect(builder.running).toBe(false);
+  });
+
+  it('does not stop a worker that has a job', async () => {
+    const builder = workerBuilder();
+    const building = DirectoryView.create(directory(6, 2000), builder);
+    builder.stopIdle();
+    expect(builder.running).toBe(true);
+    const view = await building;
+    expect(warnings).toEqual([]);
+    expect(answers(view)).toEqual(answers(DirectoryView.build(directory(6, 2000))));
+  });
+
+  it('builds two views at once on one worker', async () => {
+    const builder = workerBuilder();
+    const [a, b] = await Promise.all([
+      DirectoryView.create(directory(8, 700), builder),
+      DirectoryView.create(directory(9, 700), builder),
+    ]);
+    expect(answers(a)).toEqual(answers(DirectoryView.build(directory(8, 700))));
+    expect(answers(b)).toEqual(answers(DirectoryView.build(directory(9, 700))));
+  });
+
+  it('builds on this thread, with a warning, when the worker fails', async () => {
+    const broken = new URL('./autocomplete-builder.missing-worker.mjs', import.meta.url);
+    const builder = workerBuilder({ entry: broken });
+    const input = directory(10, 600);
+    const view = await DirectoryView.create(input, builder);
+    expect(answers(view)).toEqual(answers(DirectoryView.build(input)));
+    expect(warnings).toContain('autocomplete worker failed; building on the main thread');
+    expect(builder.running).toBe(false);
+  });
+
+  it('builds small indexes, and any after close(), on this thread', async () => {
+    const builder = workerBuilder({ minPrincipals: 1000 });
+    const small = await DirectoryView.create(directory(11, 300), builder);
+    expect(builder.running).toBe(false);
+    expect(answers(small)).toEqual(answers(DirectoryView.build(directory(11, 300))));
+    const closed: AutocompleteBuilder = workerBuilder();
+    await (closed as WorkerAutocompleteBuilder).close();
+    const after = await DirectoryView.create(directory(12, 300), closed);
+    expect((closed as WorkerAutocompleteBuilder).running).toBe(false);
+    expect(answers(after)).toEqual(answers(DirectoryView.build(directory(12, 300))));
+    expect(warnings).toEqual([]);
+  });
+});
