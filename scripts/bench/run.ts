@@ -152,18 +152,29 @@ try {
     '(|(objectClass=user)(objectClass=group)(objectClass=contact)(objectClass=inetOrgPerson)(objectClass=groupOfNames))';
   const ldapsearch = () =>
     timeLdapsearch(slapd.url, slapd.baseDn, slapd.reader.dn, slapd.reader.password, filter, attributes);
-  // The limit is the best of three, one of them after the sync: a noisy neighbour slows one run,
-  // and a slow limit would flatter the sync.
-  const ls1 = await ldapsearch();
-  const ls2 = await ldapsearch();
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'dirgate-bench-'));
-  dataDirs.push(dataDir);
-  const slapdCpuBefore = await cpuMsOf(slapd.pid);
-  const sync = await syncOnce(slapd.url, slapd.baseDn, slapd.reader.dn, slapd.reader.password, dataDir);
-  const slapdCpu = (await cpuMsOf(slapd.pid)) - slapdCpuBefore;
-  const ls3 = await ldapsearch();
-  const limit = Math.min(ls1.ms, ls2.ms, ls3.ms);
-  if (sync.status !== 'SUCCEEDED') throw new Error(`bench sync failed: ${sync.error}`);
+  // Both sides are the best of three, taken in turn (ldapsearch, sync, ldapsearch, ...): a noisy
+  // neighbour slows one run of either, and the best of each is what the code can do. The peak
+  // memory is the highest of the three syncs.
+  const limits: number[] = [];
+  const syncs: Awaited<ReturnType<typeof syncOnce>>[] = [];
+  let slapdCpu = 0;
+  let entries = 0;
+  for (let round = 0; round < 3; round++) {
+    const ls = await ldapsearch();
+    limits.push(ls.ms);
+    entries = ls.entries;
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'dirgate-bench-'));
+    dataDirs.push(dataDir);
+    const slapdCpuBefore = await cpuMsOf(slapd.pid);
+    const run = await syncOnce(slapd.url, slapd.baseDn, slapd.reader.dn, slapd.reader.password, dataDir);
+    if (run.status !== 'SUCCEEDED') throw new Error(`bench sync failed: ${run.error}`);
+    if (syncs.every((s) => run.syncMs < s.syncMs)) slapdCpu = (await cpuMsOf(slapd.pid)) - slapdCpuBefore;
+    syncs.push(run);
+  }
+  const limit = Math.min(...limits);
+  const sync = syncs.reduce((best, s) => (s.syncMs < best.syncMs ? s : best));
+  const peakRss = Math.max(...syncs.map((s) => s.maxRssMb));
+  const ratios = syncs.map((s) => fmt(s.syncMs / limit, 2)).join(', ');
   const boundedDir = await mkdtemp(path.join(tmpdir(), 'dirgate-bench-'));
   dataDirs.push(boundedDir);
   const bounded = await syncOnce(
@@ -176,14 +187,12 @@ try {
   );
   if (bounded.status !== 'SUCCEEDED') throw new Error(`bench sync failed: ${bounded.error}`);
   console.log('== 1. full sync (issue 3) and duplicate detection (issue 5)');
+  console.log(`ldapsearch paged (best of 3)        ${fmt(limit).padStart(8)} ms  (${fmt(entries)} entries)`);
   console.log(
-    `ldapsearch paged (best of 3)        ${fmt(limit).padStart(8)} ms  (${fmt(ls1.entries)} entries)`,
+    `dirgate full sync (best of 3)       ${fmt(sync.syncMs).padStart(8)} ms  (${fmt(sync.counts.users)} users, ${fmt(sync.counts.groups)} groups, ${fmt(sync.counts.contacts)} contacts)`,
   );
   console.log(
-    `dirgate full sync                   ${fmt(sync.syncMs).padStart(8)} ms  (${fmt(sync.counts.users)} users, ${fmt(sync.counts.groups)} groups, ${fmt(sync.counts.contacts)} contacts)`,
-  );
-  console.log(
-    `  sync / ldapsearch                 ${fmt(sync.syncMs / limit, 2).padStart(8)} x   (target ≤ 2)`,
+    `  sync / ldapsearch                 ${fmt(sync.syncMs / limit, 2).padStart(8)} x   (target ≤ 2; each run: ${ratios})`,
   );
   console.log(
     `  of which reading                  ${fmt(sync.readMs).padStart(8)} ms  (${fmt(sync.readMs / limit, 2)} x ldapsearch; bound to last entry)`,
@@ -191,7 +200,9 @@ try {
   console.log(
     `  then build, write, index          ${fmt(sync.afterReadMs).padStart(8)} ms  (the view build below is part of it)`,
   );
-  console.log(`  peak RSS of the syncing process   ${fmt(sync.maxRssMb).padStart(8)} MB  (target < 600)`);
+  console.log(
+    `  peak RSS of the syncing process   ${fmt(peakRss).padStart(8)} MB  (target < 600; highest of the 3 runs)`,
+  );
   console.log(
     `  CPU time of the syncing process   ${fmt(sync.cpuMs).padStart(8)} ms  (all its threads; slapd meanwhile ${fmt(slapdCpu)} ms)`,
   );

@@ -1,18 +1,16 @@
 /**
  * Building the autocomplete index (autocomplete-index.ts says what it holds
- * and how it ranks), in two halves that can run on two threads:
+ * and how it ranks), in two halves:
  *
  * - the addresses: every address folded, numbered in rank order, split by
- *   shard, and each owner's best score (buildAddresses);
+ *   shard, and the owners in the order of their best suggestion
+ *   (buildAddresses);
  * - the keys: name words, phrases and account names, each with its owners
- *   (collectKeys, then finishKeys once the owners' best scores are known:
- *   posting lists are sorted by them).
+ *   (collectKeys, visiting owners in that order, then finishKeys).
  *
- * The keys are the larger half (hash tables of 250,000 keys at 100,000
- * users). They read and yield only plain arrays, so a worker thread can
- * build them while this one numbers the addresses and does the rest of a
- * view build (autocomplete-builder.ts). Principals are numbered as in the
- * sources; AutocompleteIndex.assemble renumbers them.
+ * Both read and yield only plain arrays, numbered as the sources are, so a
+ * worker thread can build them while this one does the rest of a view build
+ * (autocomplete-builder.ts); AutocompleteIndex.assemble renumbers them.
  */
 import { PRINCIPAL_KINDS, type PrincipalRecord } from '../model/principal.js';
 import { fold, foldedWords, nameWords } from './fold.js';
@@ -56,8 +54,6 @@ export interface KeySource extends Common {
   readonly folded: boolean;
   readonly sams: readonly (string | null)[];
   readonly upns: readonly (string | null)[];
-  /** 1 when p has an address: only owners of suggestions get keys. */
-  readonly hasAddress: Uint8Array;
 }
 
 export interface AutocompleteSources {
@@ -87,6 +83,8 @@ export interface AddressParts {
   readonly suggClass: Uint8Array;
   /** Per principal: the best tier score of its suggestions; infinity without any. */
   readonly ownerBest: Float64Array;
+  /** The principals with a suggestion, in the order of their best one (class, then number). */
+  readonly owners: Int32Array;
   /** Per shard: per address class, ascending suggestion numbers. */
   readonly shards: ReadonlyMap<number, readonly Int32Array[]>;
 }
@@ -112,7 +110,6 @@ export function autocompleteSources(
   const ids = new Array<string>(n);
   const enabled = new Uint8Array(n);
   const shard = new Int32Array(n);
-  const hasAddress = new Uint8Array(n);
   const domains = new Map<string, number>();
   const domainOfConnection = new Map<string, number>();
   const sams = new Array<string | null>(n);
@@ -142,7 +139,6 @@ export function autocompleteSources(
     primaries[p] = at >= 0 ? at : primary;
     for (const address of principal.emails) emails.push(address);
     emailOffsets[p + 1] = emails.length;
-    hasAddress[p] = principal.emails.length > 0 ? 1 : 0;
   }
   return {
     addresses: { enabled, shard, ids, primaries, emailOffsets, emails },
@@ -153,7 +149,6 @@ export function autocompleteSources(
       folded: foldedNames !== null,
       sams,
       upns,
-      hasAddress,
     },
     domains: [...domains],
   };
@@ -169,21 +164,25 @@ export function buildAddresses(source: AddressSource): AddressParts {
   const tmpClass = new Uint8Array(capacity);
   const tmpFolded: string[] = [];
   const seen: string[] = [];
+  const folds: string[] = [];
   for (let p = 0; p < count; p++) {
     const first = source.emailOffsets[p] as number;
     const end = source.emailOffsets[p + 1] as number;
     if (first === end) continue;
+    // The owner's addresses folded first: the primary is nearly always one of them.
+    folds.length = 0;
+    for (let e = first; e < end; e++) folds.push(fold((source.emails[e] as string).trim()));
     const primaryEmail = source.primaries[p] as number | string | null;
     const primary =
       primaryEmail === null
         ? null
-        : fold(
-            typeof primaryEmail === 'number' ? (source.emails[first + primaryEmail] as string) : primaryEmail,
-          );
+        : typeof primaryEmail === 'number'
+          ? (folds[primaryEmail] as string)
+          : fold(primaryEmail.trim());
     const enabled = source.enabled[p] === 1;
     seen.length = 0;
     for (let e = first; e < end; e++) {
-      const folded = fold((source.emails[e] as string).trim());
+      const folded = folds[e - first] as string;
       if (folded.length === 0 || seen.includes(folded)) continue;
       seen.push(folded);
       const t = tmpFolded.length;
@@ -242,57 +241,51 @@ export function buildAddresses(source: AddressSource): AddressParts {
       own.map((a) => Int32Array.from(a)),
     );
 
-  return {
-    suggOwner,
-    suggEmail,
-    suggFolded,
-    suggClass,
-    ownerBest: bestScores(count, suggOwner, suggClass),
-    shards,
-  };
-}
-
-/** Per principal: the best tier score of its suggestions (infinity without any). */
-export function bestScores(count: number, suggOwner: Int32Array, suggClass: Uint8Array): Float64Array {
-  const n = suggOwner.length;
-  const best = new Float64Array(count).fill(Number.POSITIVE_INFINITY);
+  // 4. Each owner's best score, and the owners in that order: the first
+  // suggestion met of each owner, by class and then number, is its best.
+  const ownerBest = new Float64Array(count).fill(Number.POSITIVE_INFINITY);
+  const owners: number[] = [];
   for (let cls = 0; cls < CLASS_COUNT; cls++) {
     for (let s = 0; s < n; s++) {
       if (suggClass[s] !== cls) continue;
       const p = suggOwner[s] as number;
-      if (best[p] === Number.POSITIVE_INFINITY) best[p] = tierScore(cls, s, n);
+      if (ownerBest[p] !== Number.POSITIVE_INFINITY) continue;
+      ownerBest[p] = tierScore(cls, s, n);
+      owners.push(p);
     }
   }
-  return best;
+
+  return { suggOwner, suggEmail, suggFolded, suggClass, ownerBest, owners: Int32Array.from(owners), shards };
 }
 
 /** Keys being collected: per shard, per source, [enabled, disabled] key → owner(s). */
 export type KeyMaps = Map<number, Record<KeySourceName, Map<string, number | number[]>[]>>;
 
-/** The first step of the key half: every key of every owner with an address. */
-export function collectKeys(source: KeySource): KeyMaps {
+/**
+ * The first step of the key half: every key of the owners given, in their
+ * order (AddressParts.owners). Posting lists are thereby sorted by the
+ * owners' best suggestion without sorting them, as the query's early stop
+ * requires; and keys arrive nearly sorted (addresses mostly follow names),
+ * which finishKeys' sort is quick on. Principals without a suggestion are
+ * not given: they have nothing to suggest.
+ */
+export function collectKeys(source: KeySource, owners: Int32Array): KeyMaps {
   const maps: KeyMaps = new Map();
   // Most keys (account names, runs of name words) have one owner: it is
   // stored as a number, and only a second owner makes an array. This halves
   // the build's allocations.
   const add = (map: Map<string, number | number[]>, key: string, p: number): void => {
-    const owners = map.get(key);
-    if (owners === undefined) map.set(key, p);
-    else if (typeof owners === 'number') map.set(key, [owners, p]);
-    else owners.push(p);
+    const found = map.get(key);
+    if (found === undefined) map.set(key, p);
+    else if (typeof found === 'number') map.set(key, [found, p]);
+    else found.push(p);
   };
-  let last = -1;
-  let own: Record<KeySourceName, Map<string, number | number[]>[]> | undefined;
-  for (let p = 0; p < source.names.length; p++) {
-    if (source.hasAddress[p] !== 1) continue;
+  for (const p of owners) {
     const shard = source.shard[p] as number;
-    if (shard !== last || own === undefined) {
-      own = maps.get(shard);
-      if (own === undefined) {
-        own = { names: [new Map(), new Map()], accounts: [new Map(), new Map()] };
-        maps.set(shard, own);
-      }
-      last = shard;
+    let own = maps.get(shard);
+    if (own === undefined) {
+      own = { names: [new Map(), new Map()], accounts: [new Map(), new Map()] };
+      maps.set(shard, own);
     }
     const slot = source.enabled[p] === 1 ? 0 : 1;
     const name = source.names[p] as string;
@@ -304,43 +297,33 @@ export function collectKeys(source: KeySource): KeyMaps {
   return maps;
 }
 
-/**
- * The second step: sorted keys, and each key's owners sorted by their best
- * score (the query stops reading a key at the first owner that cannot make
- * the answer). Owners without a suggestion (addresses that fold to nothing)
- * are left out, and keys left without owners.
- */
-export function finishKeys(maps: KeyMaps, ownerBest: Float64Array): KeyParts {
-  const byBest = (a: number, b: number): number => (ownerBest[a] as number) - (ownerBest[b] as number);
-  const finishRun = (map: Map<string, number | number[]>): KeyedRun => {
-    if (map.size === 0) return EMPTY_RUN;
-    // Default sort compares UTF-16 code units, as lowerBound and startsWith do.
-    const sorted = [...map.keys()].sort();
-    const keys: string[] = [];
-    const offsets: number[] = [0];
-    const owners: number[] = [];
-    for (const key of sorted) {
-      const found = map.get(key) as number | number[];
-      if (typeof found === 'number') {
-        if (ownerBest[found] === Number.POSITIVE_INFINITY) continue;
-        owners.push(found);
-      } else {
-        found.sort(byBest);
-        for (const p of found) if (ownerBest[p] !== Number.POSITIVE_INFINITY) owners.push(p);
-        if (owners.length === offsets[offsets.length - 1]) continue;
-      }
-      keys.push(key);
-      offsets.push(owners.length);
-    }
-    return keys.length === 0
-      ? EMPTY_RUN
-      : { keys, offsets: Int32Array.from(offsets), owners: Int32Array.from(owners) };
-  };
+/** The second step: each run's keys sorted, with their postings. */
+export function finishKeys(maps: KeyMaps): KeyParts {
   const shards: KeyParts['shards'][number][] = [];
   for (const [shard, own] of maps) {
     shards.push({ shard, names: own.names.map(finishRun), accounts: own.accounts.map(finishRun) });
   }
   return { shards };
+}
+
+function finishRun(map: Map<string, number | number[]>): KeyedRun {
+  if (map.size === 0) return EMPTY_RUN;
+  // Default sort compares UTF-16 code units, as lowerBound and startsWith do.
+  const keys = [...map.keys()].sort();
+  const offsets = new Int32Array(keys.length + 1);
+  let total = 0;
+  for (let k = 0; k < keys.length; k++) {
+    const owners = map.get(keys[k] as string) as number | number[];
+    total += typeof owners === 'number' ? 1 : owners.length;
+    offsets[k + 1] = total;
+  }
+  const list = new Int32Array(total);
+  for (let k = 0; k < keys.length; k++) {
+    const owners = map.get(keys[k] as string) as number | number[];
+    if (typeof owners === 'number') list[offsets[k] as number] = owners;
+    else list.set(owners, offsets[k] as number);
+  }
+  return { keys, offsets, owners: list };
 }
 
 /** Both halves of an index. */
@@ -360,9 +343,9 @@ export function buildHalves(
 ): AutocompleteHalves {
   const addresses = buildAddresses(sources.addresses);
   release?.('addresses');
-  const maps = collectKeys(sources.keys);
+  const maps = collectKeys(sources.keys, addresses.owners);
   release?.('keys');
-  return { addresses, keys: finishKeys(maps, addresses.ownerBest) };
+  return { addresses, keys: finishKeys(maps) };
 }
 
 /** The typed arrays of both halves, which a worker hands over instead of copying. */
@@ -373,6 +356,7 @@ export function transferables(halves: AutocompleteHalves): ArrayBuffer[] {
     addresses.suggEmail.buffer,
     addresses.suggClass.buffer,
     addresses.ownerBest.buffer,
+    addresses.owners.buffer,
   ];
   for (const lists of addresses.shards.values()) for (const list of lists) buffers.push(list.buffer);
   for (const shard of keys.shards) {
