@@ -10,7 +10,9 @@
  *
  * Both read and yield only plain arrays, numbered as the sources are, so a
  * worker thread can build them while this one does the rest of a view build
- * (autocomplete-builder.ts); AutocompleteIndex.assemble renumbers them.
+ * (autocomplete-builder.ts: the worker builds the addresses and the name
+ * keys, this thread the account keys); AutocompleteIndex.assemble renumbers
+ * them.
  */
 import { PRINCIPAL_KINDS, type PrincipalRecord } from '../model/principal.js';
 import { fold, foldedWords, nameWords } from './fold.js';
@@ -72,6 +74,8 @@ export interface KeyedRun {
 }
 
 export const EMPTY_RUN: KeyedRun = { keys: [], offsets: new Int32Array(1), owners: new Int32Array(0) };
+/** [enabled, disabled] runs of a source with no keys. */
+export const NO_RUNS: readonly KeyedRun[] = [EMPTY_RUN, EMPTY_RUN];
 
 /** The address half. */
 export interface AddressParts {
@@ -99,6 +103,7 @@ export interface KeyParts {
 }
 
 export type KeySourceName = 'names' | 'accounts';
+const KEY_SOURCES: readonly KeySourceName[] = ['names', 'accounts'];
 
 /** The sources of principals in the order given; `domainOf` maps a connection to its mail domain. */
 export function autocompleteSources(
@@ -269,7 +274,13 @@ export type KeyMaps = Map<number, Record<KeySourceName, Map<string, number | num
  * which finishKeys' sort is quick on. Principals without a suggestion are
  * not given: they have nothing to suggest.
  */
-export function collectKeys(source: KeySource, owners: Int32Array): KeyMaps {
+export function collectKeys(
+  source: KeySource,
+  owners: Int32Array,
+  which: readonly KeySourceName[] = KEY_SOURCES,
+): KeyMaps {
+  const withNames = which.includes('names');
+  const withAccounts = which.includes('accounts');
   const maps: KeyMaps = new Map();
   // Most keys (account names, runs of name words) have one owner: it is
   // stored as a number, and only a second owner makes an array. This halves
@@ -288,11 +299,15 @@ export function collectKeys(source: KeySource, owners: Int32Array): KeyMaps {
       maps.set(shard, own);
     }
     const slot = source.enabled[p] === 1 ? 0 : 1;
-    const name = source.names[p] as string;
-    const names = own.names[slot] as Map<string, number | number[]>;
-    for (const key of source.folded ? nameKeys('', name) : nameKeys(name)) add(names, key, p);
-    const accounts = own.accounts[slot] as Map<string, number | number[]>;
-    for (const key of accountKeysOf(source.sams[p] ?? null, source.upns[p] ?? null)) add(accounts, key, p);
+    if (withNames) {
+      const name = source.names[p] as string;
+      const names = own.names[slot] as Map<string, number | number[]>;
+      for (const key of source.folded ? nameKeys('', name) : nameKeys(name)) add(names, key, p);
+    }
+    if (withAccounts) {
+      const accounts = own.accounts[slot] as Map<string, number | number[]>;
+      for (const key of accountKeysOf(source.sams[p] ?? null, source.upns[p] ?? null)) add(accounts, key, p);
+    }
   }
   return maps;
 }
@@ -332,38 +347,50 @@ export interface AutocompleteHalves {
   readonly keys: KeyParts;
 }
 
-/**
- * Both halves, one after the other (on a worker thread, or here for a small
- * index). `release`, when given, is called as each source is read in full:
- * a worker that holds the only copy drops it then, for a lower peak.
- */
-export function buildHalves(
-  sources: Pick<AutocompleteSources, 'addresses' | 'keys'>,
-  release?: (source: 'addresses' | 'keys') => void,
-): AutocompleteHalves {
+/** Both halves, on this thread. */
+export function buildHalves(sources: Pick<AutocompleteSources, 'addresses' | 'keys'>): AutocompleteHalves {
   const addresses = buildAddresses(sources.addresses);
-  release?.('addresses');
-  const maps = collectKeys(sources.keys, addresses.owners);
-  release?.('keys');
-  return { addresses, keys: finishKeys(maps) };
+  return { addresses, keys: finishKeys(collectKeys(sources.keys, addresses.owners)) };
 }
 
-/** The typed arrays of both halves, which a worker hands over instead of copying. */
-export function transferables(halves: AutocompleteHalves): ArrayBuffer[] {
-  const { addresses, keys } = halves;
+/**
+ * One source's keys, whatever the other's are: the halves of the key half
+ * built on two threads (names on a worker, accounts here), made one.
+ */
+export function joinKeys(names: KeyParts, accounts: KeyParts): KeyParts {
+  const byShard = new Map<number, { names: readonly KeyedRun[]; accounts: readonly KeyedRun[] }>();
+  for (const shard of names.shards) byShard.set(shard.shard, { names: shard.names, accounts: NO_RUNS });
+  for (const shard of accounts.shards) {
+    const found = byShard.get(shard.shard);
+    byShard.set(shard.shard, { names: found?.names ?? NO_RUNS, accounts: shard.accounts });
+  }
+  return { shards: [...byShard].map(([shard, runs]) => ({ shard, ...runs })) };
+}
+
+/** The typed arrays of the address half, which a worker hands over instead of copying; `owners` it keeps. */
+export function addressTransferables(addresses: AddressParts): ArrayBuffer[] {
   const buffers: ArrayBufferLike[] = [
     addresses.suggOwner.buffer,
     addresses.suggEmail.buffer,
     addresses.suggClass.buffer,
     addresses.ownerBest.buffer,
-    addresses.owners.buffer,
   ];
   for (const lists of addresses.shards.values()) for (const list of lists) buffers.push(list.buffer);
+  return onlyArrayBuffers(buffers);
+}
+
+/** The typed arrays of keys, which a worker hands over instead of copying. */
+export function keyTransferables(keys: KeyParts): ArrayBuffer[] {
+  const buffers: ArrayBufferLike[] = [];
   for (const shard of keys.shards) {
     for (const run of [...shard.names, ...shard.accounts]) {
       if (run !== EMPTY_RUN) buffers.push(run.offsets.buffer, run.owners.buffer);
     }
   }
+  return onlyArrayBuffers(buffers);
+}
+
+function onlyArrayBuffers(buffers: readonly ArrayBufferLike[]): ArrayBuffer[] {
   return buffers.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
 }
 

@@ -1,9 +1,12 @@
 /**
- * Where an autocomplete index is built (autocomplete-build.ts). A large one
- * on a worker thread: at 100,000 users it is half of a view build, and this
- * thread meanwhile does the other half (display order, membership, duplicate
- * detection) and, during a sync, writes the snapshot. A small one, or any
- * when the worker cannot serve, on the calling thread: the result is the
+ * Where the autocomplete index is built (autocomplete-build.ts). For a large
+ * one, on a worker thread: at 100,000 users it is half of a view build, and
+ * this thread meanwhile does the other half (display order, membership,
+ * duplicate detection) and, during a sync, writes the snapshot. The worker
+ * builds the address half and posts it, then the name keys; the account
+ * keys are built by the caller from the address half (DirectoryView.create),
+ * which keeps both threads busy until the end. A small index, or any when
+ * the worker cannot serve, is built on the calling thread: the result is the
  * same.
  *
  * The worker is started when first needed, or ahead by warm() (a sync does
@@ -16,17 +19,40 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../sync/logger.js';
-import { type AutocompleteHalves, type AutocompleteSources, buildHalves } from './autocomplete-build.js';
+import {
+  type AddressParts,
+  type AutocompleteSources,
+  buildAddresses,
+  collectKeys,
+  finishKeys,
+  type KeyParts,
+} from './autocomplete-build.js';
 import type { BuildReply, BuildRequest } from './autocomplete-worker.js';
 
+/** An index under way; neither promise fails for a worker's sake. */
+export interface AutocompleteJob {
+  readonly addresses: Promise<AddressParts>;
+  /** The name keys (the account keys are the caller's). */
+  readonly names: Promise<KeyParts>;
+}
+
 export interface AutocompleteBuilder {
-  /** Both halves of the index of these sources; never fails for a worker's sake. */
-  build(sources: AutocompleteSources): Promise<AutocompleteHalves>;
+  build(sources: AutocompleteSources): AutocompleteJob;
+}
+
+function nameKeysHere(sources: AutocompleteSources, addresses: AddressParts): KeyParts {
+  return finishKeys(collectKeys(sources.keys, addresses.owners, ['names']));
 }
 
 /** Builds on the calling thread. */
 export const inThreadBuilder: AutocompleteBuilder = {
-  build: async (sources) => buildHalves(sources),
+  build(sources) {
+    const addresses = buildAddresses(sources.addresses);
+    return {
+      addresses: Promise.resolve(addresses),
+      names: Promise.resolve(nameKeysHere(sources, addresses)),
+    };
+  },
 };
 
 /**
@@ -43,10 +69,39 @@ export interface WorkerBuilderOptions {
   readonly entry?: URL;
 }
 
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: Error) => void;
+  settled: boolean;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  const d: Deferred<T> = {
+    promise,
+    resolve: (v) => {
+      d.settled = true;
+      resolve(v);
+    },
+    reject: (e) => {
+      d.settled = true;
+      reject(e);
+    },
+    settled: false,
+  };
+  return d;
+}
+
 interface Pending {
   readonly worker: Worker;
-  readonly resolve: (halves: AutocompleteHalves) => void;
-  readonly reject: (error: Error) => void;
+  readonly addresses: Deferred<AddressParts>;
+  readonly names: Deferred<KeyParts>;
 }
 
 export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
@@ -57,22 +112,35 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
 
   constructor(private readonly options: WorkerBuilderOptions) {}
 
-  async build(sources: AutocompleteSources): Promise<AutocompleteHalves> {
+  build(sources: AutocompleteSources): AutocompleteJob {
     if (
       this.closed ||
       sources.addresses.enabled.length < (this.options.minPrincipals ?? WORKER_MIN_PRINCIPALS)
     ) {
-      return buildHalves(sources);
+      return inThreadBuilder.build(sources);
     }
+    let pending: Pending;
     try {
-      return await this.inWorker(sources);
+      pending = this.inWorker(sources);
     } catch (err) {
-      this.options.logger.warn(
-        { err: err instanceof Error ? err.message : String(err) },
-        'autocomplete worker failed; building on the main thread',
-      );
-      return buildHalves(sources);
+      this.warn(err);
+      return inThreadBuilder.build(sources);
     }
+    // Whatever the worker fails to deliver is built here, with one warning.
+    let warned = false;
+    const fallBack = (err: unknown): void => {
+      if (!warned) this.warn(err);
+      warned = true;
+    };
+    const addresses = pending.addresses.promise.catch((err: unknown) => {
+      fallBack(err);
+      return buildAddresses(sources.addresses);
+    });
+    const names = pending.names.promise.catch(async (err: unknown) => {
+      fallBack(err);
+      return nameKeysHere(sources, await addresses);
+    });
+    return { addresses, names };
   }
 
   /** Whether a worker thread is running (started, or building). */
@@ -93,30 +161,6 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
     }
   }
 
-  /** Stops the worker; builds after this run on the calling thread. */
-  async close(): Promise<void> {
-    this.closed = true;
-    const worker = this.worker;
-    this.worker = null;
-    if (worker) await worker.terminate();
-  }
-
-  private inWorker(sources: AutocompleteSources): Promise<AutocompleteHalves> {
-    const worker = this.spawn();
-    const job = this.nextJob++;
-    const done = new Promise<AutocompleteHalves>((resolve, reject) =>
-      this.pending.set(job, { worker, resolve, reject }),
-    );
-    // While a job is out, the worker keeps the process alive: its caller is waiting for it.
-    worker.ref();
-    const request: BuildRequest = { job, sources: { addresses: sources.addresses, keys: sources.keys } };
-    worker.postMessage(request);
-    return done.finally(() => {
-      this.pending.delete(job);
-      this.stopIdle();
-    });
-  }
-
   /**
    * Stops the worker unless it has a job. After each build, and after a sync
    * that warmed it but failed before its view build.
@@ -128,6 +172,33 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
     void worker.terminate();
   }
 
+  /** Stops the worker; builds after this run on the calling thread. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) await worker.terminate();
+  }
+
+  private inWorker(sources: AutocompleteSources): Pending {
+    const worker = this.spawn();
+    const job = this.nextJob++;
+    const pending: Pending = { worker, addresses: deferred(), names: deferred() };
+    // Neither is left unhandled when the caller has stopped waiting (build() chains both).
+    pending.addresses.promise.catch(() => {});
+    pending.names.promise.catch(() => {});
+    this.pending.set(job, pending);
+    // While a job is out, the worker keeps the process alive: its caller is waiting for it.
+    worker.ref();
+    worker.postMessage({ job, addresses: sources.addresses, keys: sources.keys } satisfies BuildRequest);
+    return pending;
+  }
+
+  private settle(job: number): void {
+    this.pending.delete(job);
+    this.stopIdle();
+  }
+
   private spawn(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(this.options.entry ?? workerEntry, { execArgv: workerExecArgv });
@@ -136,18 +207,38 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
     worker.on('message', (reply: BuildReply) => {
       const pending = this.pending.get(reply.job);
       if (!pending) return;
-      if ('halves' in reply) pending.resolve(reply.halves);
-      else pending.reject(new Error(reply.error));
+      if ('addresses' in reply) {
+        pending.addresses.resolve(reply.addresses);
+        return;
+      }
+      if ('names' in reply) pending.names.resolve(reply.names);
+      else fail(pending, new Error(reply.error));
+      this.settle(reply.job);
     });
-    const fail = (error: Error): void => {
+    const fail = (pending: Pending, error: Error): void => {
+      if (!pending.addresses.settled) pending.addresses.reject(error);
+      if (!pending.names.settled) pending.names.reject(error);
+    };
+    const lost = (error: Error): void => {
       if (this.worker === worker) this.worker = null;
       // Only this worker's jobs: a stopped worker reports its exit after the next one has started.
-      for (const pending of this.pending.values()) if (pending.worker === worker) pending.reject(error);
+      for (const [job, pending] of this.pending) {
+        if (pending.worker !== worker) continue;
+        fail(pending, error);
+        this.pending.delete(job);
+      }
     };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`autocomplete worker exited with code ${code}`)));
+    worker.on('error', lost);
+    worker.on('exit', (code) => lost(new Error(`autocomplete worker exited with code ${code}`)));
     this.worker = worker;
     return worker;
+  }
+
+  private warn(err: unknown): void {
+    this.options.logger.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      'autocomplete worker failed; building on the main thread',
+    );
   }
 }
 

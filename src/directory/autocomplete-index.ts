@@ -50,9 +50,9 @@ import {
   autocompleteSources,
   buildHalves,
   CLASS_COUNT,
-  EMPTY_RUN,
   type KeyedRun,
   type KeySourceName,
+  NO_RUNS,
   tierScore,
 } from './autocomplete-build.js';
 import { fold, lowerBound, nameQuery } from './fold.js';
@@ -87,8 +87,6 @@ interface Shard {
   readonly names: readonly KeyedRun[];
   readonly accounts: readonly KeyedRun[];
 }
-
-const NO_RUNS: readonly KeyedRun[] = [EMPTY_RUN, EMPTY_RUN];
 
 export class AutocompleteIndex {
   private constructor(

@@ -27,6 +27,9 @@ import {
   type AutocompleteSources,
   autocompleteSources,
   buildHalves,
+  collectKeys,
+  finishKeys,
+  joinKeys,
 } from './autocomplete-build.js';
 import type { AutocompleteBuilder } from './autocomplete-builder.js';
 import { type AddressSuggestion, AutocompleteIndex, type SuggestOptions } from './autocomplete-index.js';
@@ -164,13 +167,18 @@ export class DirectoryView {
     const collected = collect(input);
     const t0 = performance.now();
     const sources = sourcesOf(collected);
-    const building = builder.build(sources);
-    // Handled at once: should the work below throw, the build's outcome is no unhandled rejection.
-    building.catch(() => {});
+    const job = builder.build(sources);
+    // Handled at once: should the work below throw, the job's outcome is no unhandled rejection.
+    job.addresses.catch(() => {});
+    job.names.catch(() => {});
     const postMs = performance.now() - t0;
     const arranged = arrange(started, collected);
     const waiting = performance.now();
-    const halves = await building;
+    const addresses = await job.addresses;
+    // The account keys here, while the worker collects the name keys.
+    const accounts = finishKeys(collectKeys(sources.keys, addresses.owners, ['accounts']));
+    const keys = joinKeys(await job.names, accounts);
+    const halves = { addresses, keys };
     return new DirectoryView(complete(arranged, sources, halves, postMs + performance.now() - waiting));
   }
 

@@ -202,13 +202,16 @@ describe('autocomplete built on a worker thread', () => {
     expect(answers(b)).toEqual(answers(DirectoryView.build(directory(9, 700))));
   });
 
-  it('builds on this thread, with a warning, when the worker fails', async () => {
-    const broken = new URL('./autocomplete-builder.missing-worker.mjs', import.meta.url);
-    const builder = workerBuilder({ entry: broken });
-    const input = directory(10, 600);
+  it.each([
+    ['cannot start', new URL('./autocomplete-builder.missing-worker.mjs', import.meta.url)],
+    // It delivers the address half, then dies: the name keys are built here from those addresses.
+    ['dies after the addresses', new URL('../fixtures/autocomplete-worker-dies.ts', import.meta.url)],
+  ])('builds on this thread, with one warning, when the worker %s', async (_case, entry) => {
+    const builder = workerBuilder({ entry });
+    const input = directory(10, 900);
     const view = await DirectoryView.create(input, builder);
     expect(answers(view)).toEqual(answers(DirectoryView.build(input)));
-    expect(warnings).toContain('autocomplete worker failed; building on the main thread');
+    expect(warnings).toEqual(['autocomplete worker failed; building on the main thread']);
     expect(builder.running).toBe(false);
   });
 
