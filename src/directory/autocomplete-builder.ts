@@ -14,9 +14,8 @@
  * isolate does not collect its garbage, and would hold the build's 150 MB
  * until the next sync.
  */
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../sync/logger.js';
 import {
@@ -201,7 +200,7 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
 
   private spawn(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(this.options.entry ?? workerEntry, { execArgv: workerExecArgv });
+    const worker = startWorker(this.options.entry ?? workerEntry);
     // A warmed worker waiting for its first job must not hold the process.
     worker.unref();
     worker.on('message', (reply: BuildReply) => {
@@ -242,12 +241,15 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
   }
 }
 
-// The worker runs the same sources as this module: TypeScript through tsx
-// when this file is TypeScript (npm start, tests), JavaScript otherwise. The
-// loader is given by path: the working directory may not see this project.
+// The worker runs the same sources as this module: from TypeScript through
+// autocomplete-worker-tsx.mjs, which registers tsx in the worker (npm start,
+// the tests), or as JavaScript as it is.
 const here = fileURLToPath(import.meta.url);
 const workerEntry = new URL(`./autocomplete-worker${path.extname(here)}`, import.meta.url);
-const workerExecArgv =
-  path.extname(here) === '.ts'
-    ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href]
-    : [];
+const tsxStarter = new URL('./autocomplete-worker-tsx.mjs', import.meta.url);
+
+function startWorker(entry: URL): Worker {
+  return entry.pathname.endsWith('.ts')
+    ? new Worker(tsxStarter, { workerData: { entry: entry.href } })
+    : new Worker(entry);
+}

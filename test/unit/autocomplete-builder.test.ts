@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import nodeFlags from '../../bin/node-flags.json' with { type: 'json' };
 import {
   type AutocompleteBuilder,
   WorkerAutocompleteBuilder,
@@ -11,6 +16,8 @@ import {
   type Snapshot,
 } from '../../src/model/principal.js';
 import type { Logger } from '../../src/sync/logger.js';
+
+const run = promisify(execFile);
 
 // A directory with what makes ranking hard: shared name words, the same
 // address on several owners (ties broken by id), case variants, aliases,
@@ -226,5 +233,25 @@ describe('autocomplete built on a worker thread', () => {
     expect((closed as WorkerAutocompleteBuilder).running).toBe(false);
     expect(answers(after)).toEqual(answers(DirectoryView.build(directory(12, 300))));
     expect(warnings).toEqual([]);
+  });
+});
+
+describe('autocomplete worker, however the gateway is started', () => {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const script = 'test/fixtures/autocomplete-in-process.ts';
+  // npm start runs the tsx command; the dirgate command and the bench run node --import tsx.
+  it.each([
+    ['the tsx command', 'node_modules/.bin/tsx', [...nodeFlags, script]],
+    ['node --import tsx', 'node_modules/.bin/node', [...nodeFlags, '--import', 'tsx', script]],
+  ])('serves from the worker under %s', async (_how, command, args) => {
+    const { stdout } = await run(path.join(root, command), args, { cwd: root });
+    const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as {
+      same: boolean;
+      suggested: number;
+      warnings: string[];
+    };
+    expect(result.warnings).toEqual([]);
+    expect(result.same).toBe(true);
+    expect(result.suggested).toBeGreaterThan(100);
   });
 });
