@@ -14,6 +14,7 @@
  * "anna.mueller@..." too. It is a filtered scan of the kind's list; its
  * result is memoized so that the following pages do not scan again.
  */
+import { setImmediate } from 'node:timers/promises';
 import {
   countSnapshot,
   type PrincipalKind,
@@ -155,7 +156,7 @@ export class DirectoryView {
     const sources = sourcesOf(collected);
     const halves = buildHalves(sources);
     const indexMs = performance.now() - t0;
-    return new DirectoryView(complete(arrange(started, collected), sources, halves, indexMs));
+    return new DirectoryView(complete(runSteps(arrange(started, collected)), sources, halves, indexMs));
   }
 
   /**
@@ -172,7 +173,8 @@ export class DirectoryView {
     job.addresses.catch(() => {});
     job.names.catch(() => {});
     const postMs = performance.now() - t0;
-    const arranged = arrange(started, collected);
+    await setImmediate();
+    const arranged = await runStepsYielding(arrange(started, collected));
     const waiting = performance.now();
     const addresses = await job.addresses;
     // The account keys here, while the worker collects the name keys.
@@ -423,7 +425,13 @@ interface Arranged {
   readonly ms: { readonly order: number; readonly membership: number; readonly duplicates: number };
 }
 
-function arrange(started: number, collected: Collected): Arranged {
+/**
+ * A generator: it yields between its steps, so that an asynchronous build
+ * (create) lets other work through: requests served from the current view,
+ * and during a sync the snapshot being written, whose chunks wait for this
+ * thread to hand them to SQLite. runSteps runs it at once.
+ */
+function* arrange(started: number, collected: Collected): Generator<void, Arranged> {
   const t0 = performance.now();
   const { all, names } = collected;
   const order = Array.from({ length: all.length }, (_, i) => i);
@@ -452,11 +460,15 @@ function arrange(started: number, collected: Collected): Arranged {
     own[p.kind].push(i);
   }
   const ordered = performance.now();
+  yield;
+  const t1 = performance.now();
   const graph = MembershipGraph.build(principals, (id) => {
     const at = collected.positionOf.get(id);
     return at === undefined ? undefined : rank[at];
   });
   const graphed = performance.now();
+  yield;
+  const t2 = performance.now();
   // The names are folded for the display order already; the addresses come with the autocomplete index.
   const duplicates = scanDuplicates(
     principals,
@@ -473,8 +485,25 @@ function arrange(started: number, collected: Collected): Arranged {
     connectionLists: new Map([...byConnection].map(([c, lists]) => [c, freezeLists(lists)])),
     graph,
     duplicates,
-    ms: { order: ordered - t0, membership: graphed - ordered, duplicates: performance.now() - graphed },
+    ms: { order: ordered - t0, membership: graphed - t1, duplicates: performance.now() - t2 },
   };
+}
+
+/** Runs a step generator to its end at once. */
+function runSteps<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Runs a step generator, letting pending I/O callbacks run between its steps. */
+async function runStepsYielding<T>(steps: Generator<void, T>): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await setImmediate();
+  }
 }
 
 interface Built {

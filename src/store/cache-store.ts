@@ -46,12 +46,28 @@ export class CacheStore {
 
   /** Writes a snapshot's chunks without making it visible; returns the staged chunk count. */
   async stageSnapshot(snapshot: Snapshot): Promise<number> {
+    await this.beginStaging(snapshot);
+    return this.writeStaging(snapshot);
+  }
+
+  /**
+   * The first half of stageSnapshot: drops an earlier staging of the
+   * connection and records this one, so that a crash mid-way leaves a trail
+   * to clean up. A sync does this before building its indexes, so that the
+   * chunks start to go out at once (writeStaging).
+   */
+  async beginStaging(snapshot: Snapshot): Promise<void> {
     const c = snapshot.meta.connectionId;
     const runId = snapshot.meta.runId;
     const previous = await this.kv.get<StagingRecord>(key.staging(c));
     if (previous && previous.runId !== runId) await this.dropStaging(c, previous);
-    // Recorded first, so that a crash mid-way leaves a trail to clean up.
     await this.kv.set(key.staging(c), { runId, chunks: 0, meta: null } satisfies StagingRecord);
+  }
+
+  /** The second half of stageSnapshot: the chunks, then the staging record that lists them. */
+  async writeStaging(snapshot: Snapshot): Promise<number> {
+    const c = snapshot.meta.connectionId;
+    const runId = snapshot.meta.runId;
     const chunks = Math.ceil(snapshot.principals.length / CHUNK_SIZE);
     // A few chunks in flight: SQLite's worker writes one while this thread serializes the next,
     // without holding the JSON of the whole snapshot at once (100k users: ~100 MB of strings).

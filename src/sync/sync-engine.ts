@@ -432,10 +432,13 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       this.update(entry, { phase: 'SAVING', counts: snapshot.meta.counts, changes });
       const held = before > 0 && changes.removedCount / before > threshold;
       // Indexed while written: the directory builds its largest index on a worker thread
-      // meanwhile (README, Performance). A failed write discards the prepared view unused.
+      // meanwhile, and lets the writes through between its steps (README, Performance). The
+      // staging is begun first so that the first chunks go to SQLite before the build starts.
+      // A failed write discards the prepared view unused.
+      await cache.beginStaging(snapshot);
       const preparing = !held && this.deps.prepareSwap ? this.deps.prepareSwap(id, snapshot) : null;
       preparing?.catch(() => {});
-      await cache.stageSnapshot(snapshot);
+      await cache.writeStaging(snapshot);
       const commitIndex = preparing ? await preparing : null;
       phaseDone('save');
       if (held) {
