@@ -73,7 +73,7 @@ export interface KeyedRun {
   readonly owners: Int32Array;
 }
 
-export const EMPTY_RUN: KeyedRun = { keys: [], offsets: new Int32Array(1), owners: new Int32Array(0) };
+const EMPTY_RUN: KeyedRun = { keys: [], offsets: new Int32Array(1), owners: new Int32Array(0) };
 /** [enabled, disabled] runs of a source with no keys. */
 export const NO_RUNS: readonly KeyedRun[] = [EMPTY_RUN, EMPTY_RUN];
 
@@ -264,7 +264,7 @@ export function buildAddresses(source: AddressSource): AddressParts {
 }
 
 /** Keys being collected: per shard, per source, [enabled, disabled] key → owner(s). */
-export type KeyMaps = Map<number, Record<KeySourceName, Map<string, number | number[]>[]>>;
+type KeyMaps = Map<number, Record<KeySourceName, Map<string, number | number[]>[]>>;
 
 /**
  * The first step of the key half: every key of the owners given, in their
