@@ -68,39 +68,10 @@ export interface WorkerBuilderOptions {
   readonly entry?: URL;
 }
 
-interface Deferred<T> {
-  readonly promise: Promise<T>;
-  readonly resolve: (value: T) => void;
-  readonly reject: (error: Error) => void;
-  settled: boolean;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  const d: Deferred<T> = {
-    promise,
-    resolve: (v) => {
-      d.settled = true;
-      resolve(v);
-    },
-    reject: (e) => {
-      d.settled = true;
-      reject(e);
-    },
-    settled: false,
-  };
-  return d;
-}
-
 interface Pending {
   readonly worker: Worker;
-  readonly addresses: Deferred<AddressParts>;
-  readonly names: Deferred<KeyParts>;
+  readonly addresses: PromiseWithResolvers<AddressParts>;
+  readonly names: PromiseWithResolvers<KeyParts>;
 }
 
 export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
@@ -182,10 +153,11 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
   private inWorker(sources: AutocompleteSources): Pending {
     const worker = this.spawn();
     const job = this.nextJob++;
-    const pending: Pending = { worker, addresses: deferred(), names: deferred() };
-    // Neither is left unhandled when the caller has stopped waiting (build() chains both).
-    pending.addresses.promise.catch(() => {});
-    pending.names.promise.catch(() => {});
+    const pending: Pending = {
+      worker,
+      addresses: Promise.withResolvers<AddressParts>(),
+      names: Promise.withResolvers<KeyParts>(),
+    };
     this.pending.set(job, pending);
     // While a job is out, the worker keeps the process alive: its caller is waiting for it.
     worker.ref();
@@ -214,9 +186,10 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
       else fail(pending, new Error(reply.error));
       this.settle(reply.job);
     });
+    // A promise already resolved ignores the rejection: only what is still owed fails.
     const fail = (pending: Pending, error: Error): void => {
-      if (!pending.addresses.settled) pending.addresses.reject(error);
-      if (!pending.names.settled) pending.names.reject(error);
+      pending.addresses.reject(error);
+      pending.names.reject(error);
     };
     const lost = (error: Error): void => {
       if (this.worker === worker) this.worker = null;

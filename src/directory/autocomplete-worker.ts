@@ -32,23 +32,12 @@ parentPort?.on('message', (request: BuildRequest) => {
   const port = parentPort;
   if (!port) return;
   const { job } = request;
-  // This copy of the sources is the worker's own: each is let go once read (the addresses are
-  // most of the 40 MB posted at 130,000 principals), so that the build's peak does not hold it.
-  const held: { addresses?: AddressSource; keys?: KeySource } = {
-    addresses: request.addresses,
-    keys: request.keys,
-  };
-  (request as { addresses?: unknown }).addresses = undefined;
-  (request as { keys?: unknown }).keys = undefined;
   let reply: BuildReply;
   try {
-    const addresses = buildAddresses(held.addresses as AddressSource);
-    delete held.addresses;
+    const addresses = buildAddresses(request.addresses);
     // `owners` is copied, not handed over: the name keys are collected in its order.
     port.postMessage({ job, addresses } satisfies BuildReply, addressTransferables(addresses));
-    const maps = collectKeys(held.keys as KeySource, addresses.owners, ['names']);
-    delete held.keys;
-    const names = finishKeys(maps);
+    const names = finishKeys(collectKeys(request.keys, addresses.owners, ['names']));
     port.postMessage({ job, names } satisfies BuildReply, keyTransferables(names));
     return;
   } catch (err) {

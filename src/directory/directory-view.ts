@@ -130,21 +130,14 @@ export class DirectoryView {
     this.timings = built.timings;
     this.principals = built.arranged.principals;
     this.sortNames = built.arranged.sortNames;
-    const { positionOf } = built.collected;
-    const { rank } = built.arranged;
-    this.indexById = {
-      get: (id) => {
-        const at = positionOf.get(id);
-        return at === undefined ? undefined : rank[at];
-      },
-    };
+    this.indexById = { get: built.arranged.indexOf };
     this.kindLists = built.arranged.kindLists;
     this.connectionLists = built.arranged.connectionLists;
-    this.metas = built.collected.metas;
-    this.countsByConnection = built.collected.counts;
-    this.domains = built.collected.domains;
+    this.metas = built.arranged.collected.metas;
+    this.countsByConnection = built.arranged.collected.counts;
+    this.domains = built.arranged.collected.domains;
     this.autocompleteIndex = built.index;
-    this.graph = built.graph;
+    this.graph = built.arranged.graph;
     this.duplicateConsequences = consequences(built.findings);
   }
 
@@ -418,6 +411,8 @@ interface Arranged {
   readonly sortNames: readonly string[];
   /** Position in `collected.all` → display position. */
   readonly rank: Int32Array;
+  /** Id → display position. */
+  readonly indexOf: (id: string) => number | undefined;
   readonly kindLists: Readonly<Record<PrincipalKind, Int32Array>>;
   readonly connectionLists: ReadonlyMap<string, Readonly<Record<PrincipalKind, Int32Array>>>;
   readonly graph: MembershipGraph;
@@ -462,10 +457,11 @@ function* arrange(started: number, collected: Collected): Generator<void, Arrang
   const ordered = performance.now();
   yield;
   const t1 = performance.now();
-  const graph = MembershipGraph.build(principals, (id) => {
+  const indexOf = (id: string): number | undefined => {
     const at = collected.positionOf.get(id);
     return at === undefined ? undefined : rank[at];
-  });
+  };
+  const graph = MembershipGraph.build(principals, indexOf);
   const graphed = performance.now();
   yield;
   const t2 = performance.now();
@@ -481,6 +477,7 @@ function* arrange(started: number, collected: Collected): Generator<void, Arrang
     principals,
     sortNames,
     rank,
+    indexOf,
     kindLists: freezeLists(byKind),
     connectionLists: new Map([...byConnection].map(([c, lists]) => [c, freezeLists(lists)])),
     graph,
@@ -507,10 +504,8 @@ async function runStepsYielding<T>(steps: Generator<void, T>): Promise<T> {
 }
 
 interface Built {
-  readonly collected: Collected;
   readonly arranged: Arranged;
   readonly index: AutocompleteIndex;
-  readonly graph: MembershipGraph;
   readonly findings: readonly DuplicateFinding[];
   readonly timings: BuildTimings;
 }
@@ -531,10 +526,8 @@ function complete(
   const findings = arranged.duplicates.findings(index.sharedAddresses());
   const done = performance.now();
   return {
-    collected: arranged.collected,
     arranged,
     index,
-    graph: arranged.graph,
     findings,
     timings: {
       order: arranged.ms.order,
