@@ -172,10 +172,16 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     introspection: true,
+    // The process owns its signals (src/main.ts). Apollo's own handlers would stop the server
+    // first, and its stop() never settles a second caller's wait (the barrier is resolved only
+    // on error in @apollo/server 5.5): our stop then hung until the 30 s guard.
+    stopOnTerminationSignals: false,
     validationRules: [LIMITS_RULE],
     formatError: (formatted, error) => formatError(formatted, error, logInternal),
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Requests in flight get 3 s to finish; then their sockets close, so that a slow client
+      // cannot hold the process past the 10 s that signals allow (RUNTIME.md, Signals).
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: 3_000 }),
       {
         async serverWillStart() {
           return {
