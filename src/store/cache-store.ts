@@ -87,8 +87,16 @@ export class CacheStore {
     return chunks;
   }
 
-  /** Makes the staged snapshot of `runId` the visible one, then removes the one it replaces. */
-  async promoteStaged(connectionId: string, runId: string): Promise<void> {
+  /**
+   * Makes the staged snapshot of `runId` the visible one: the pointer write
+   * is the commit, and once it resolves the run's snapshot is the served
+   * one whatever happens next. Tidying after it (the staging record, the
+   * replaced snapshot's chunks) cannot undo that: whatever it leaves is
+   * either guarded (a staging record naming the pointer's run never has
+   * its chunks deleted, see dropStaging) or swept at the next start. Its
+   * failure is returned, not thrown, so that the caller can say so.
+   */
+  async promoteStaged(connectionId: string, runId: string): Promise<{ tidyError: Error | null }> {
     const staged = await this.kv.get<StagingRecord>(key.staging(connectionId));
     if (!staged || staged.runId !== runId || !staged.meta) {
       throw new Error(`no complete staged snapshot ${runId} for connection ${connectionId}`);
@@ -98,8 +106,13 @@ export class CacheStore {
       meta: staged.meta,
       chunks: staged.chunks,
     } satisfies SnapshotPointer);
-    await this.kv.delete(key.staging(connectionId));
-    if (old && old.meta.runId !== runId) await this.deleteChunks(connectionId, old.meta.runId, old.chunks);
+    try {
+      await this.kv.delete(key.staging(connectionId));
+      if (old && old.meta.runId !== runId) await this.deleteChunks(connectionId, old.meta.runId, old.chunks);
+      return { tidyError: null };
+    } catch (err) {
+      return { tidyError: err instanceof Error ? err : new Error(String(err)) };
+    }
   }
 
   async stagedRunId(connectionId: string): Promise<string | null> {
@@ -251,13 +264,19 @@ export class CacheStore {
   }
 
   private async dropStaging(connectionId: string, staged: StagingRecord): Promise<void> {
-    // An incomplete staging record does not know its chunk count: delete until a chunk is missing.
-    if (staged.meta) await this.deleteChunks(connectionId, staged.runId, staged.chunks);
-    else {
-      for (let i = 0; ; i++) {
-        const k = key.chunk(connectionId, staged.runId, i);
-        if ((await this.kv.get(k)) === undefined) break;
-        await this.kv.delete(k);
+    // A staging record left behind by a promotion that was cut short (a kill or a failed delete
+    // after the pointer write) names the served run: its chunks are the pointer's, never ours
+    // to delete. Only the record goes.
+    const pointer = await this.kv.get<SnapshotPointer>(key.pointer(connectionId));
+    if (pointer?.meta.runId !== staged.runId) {
+      // An incomplete staging record does not know its chunk count: delete until a chunk is missing.
+      if (staged.meta) await this.deleteChunks(connectionId, staged.runId, staged.chunks);
+      else {
+        for (let i = 0; ; i++) {
+          const k = key.chunk(connectionId, staged.runId, i);
+          if ((await this.kv.get(k)) === undefined) break;
+          await this.kv.delete(k);
+        }
       }
     }
     await this.kv.delete(key.staging(connectionId));

@@ -393,6 +393,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     const checkAbort = () => {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new RunAborted('aborted');
     };
+    let committed = false;
     try {
       await cache.putRun(entry.run);
       // Persisted as RUNNING so that a process killed during the run says so when it starts again.
@@ -463,7 +464,12 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
         return held;
       }
       checkAbort();
-      await cache.promoteStaged(id, entry.run.id);
+      const { tidyError } = await cache.promoteStaged(id, entry.run.id);
+      // Committed: the new snapshot is the one on disk. From here on nothing turns the run into
+      // a failure (a store error below only delays its record), nor discards what it staged.
+      committed = true;
+      if (tidyError)
+        logger.warn({ ...log, err: tidyError.message }, 'the replaced snapshot is removed at the next start');
       snapshots.replace(snapshot);
       this.update(entry, { phase: 'DETECTING' });
       if (commitIndex) await this.commitIndex(id, commitIndex);
@@ -474,7 +480,6 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
         phase: 'DONE',
         finishedAt: new Date().toISOString(),
       });
-      await cache.putRun(done);
       this.setState({
         connectionId: id,
         status: 'SUCCEEDED',
@@ -484,7 +489,15 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
         counts: snapshot.meta.counts,
         heldRunId: null,
       });
-      await cache.putState(this.state(id));
+      try {
+        await cache.putRun(done);
+        await cache.putState(this.state(id));
+      } catch (storeErr) {
+        // The state on disk still says RUNNING with this run's snapshot under the pointer, which a
+        // restart reads as SUCCEEDED; the next run that can write records it meanwhile.
+        this.unrecorded.set(done.id, done);
+        logger.error({ ...log, err: (storeErr as Error).message }, 'could not record the succeeded run');
+      }
       logger.info(
         {
           ...log,
@@ -500,6 +513,22 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       this.emit('swapped', id, snapshot);
       return done;
     } catch (err) {
+      if (committed) {
+        // Only the steps that serve the new snapshot (listeners included) can throw here; the
+        // snapshot is committed and a restart serves it, so the run did succeed.
+        logger.error({ ...log, err: (err as Error).message }, 'a step after the snapshot swap failed');
+        if (entry.run.status !== 'RUNNING') return entry.run;
+        const done: SyncRunRecord = {
+          ...entry.run,
+          status: 'SUCCEEDED',
+          phase: 'DONE',
+          finishedAt: new Date().toISOString(),
+        };
+        entry.run = done;
+        this.unrecorded.set(done.id, done);
+        this.setState({ ...this.state(id), status: 'SUCCEEDED', lastRun: done, lastSuccessfulRun: done });
+        return done;
+      }
       // Stopped on purpose: the LDAP layer reports only "aborted"; the run says why.
       const stoppedBy = signal.aborted && signal.reason instanceof RunAborted ? signal.reason : null;
       const message = stoppedBy

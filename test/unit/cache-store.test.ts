@@ -86,6 +86,19 @@ function dyingAfter(kv: KvStore, allowed: number): KvStore {
   };
 }
 
+/** A store whose deletes fail after `deletes` of them succeeded: a process killed mid-way. */
+function dyingAt(kv: KvStore, limits: { deletes: number }): KvStore {
+  let deletes = 0;
+  return {
+    ...kv,
+    entries: kv.entries.bind(kv),
+    async delete(key) {
+      if (++deletes > limits.deletes) throw new Error('killed');
+      await kv.delete(key);
+    },
+  };
+}
+
 async function keys(kv: KvStore): Promise<string[]> {
   const out: string[] = [];
   for await (const [k] of kv.entries()) out.push(k);
@@ -164,6 +177,44 @@ describe('CacheStore on SQLite', () => {
 
     expect(guids(await cache.loadSnapshot('a'))).toEqual(['run-2-0', 'run-2-1']);
     expect((await keys(kv)).filter((k) => k.startsWith('chunk:'))).toEqual(['chunk:a:run-2:0']);
+  });
+
+  it('keeps the promoted snapshot when the process dies between the pointer write and the staging delete', async () => {
+    await cache.stageSnapshot(snapshot('a', 'run-1', 3));
+    await cache.promoteStaged('a', 'run-1');
+    await cache.stageSnapshot(snapshot('a', 'run-2', TWO_CHUNKS));
+    // Killed right after the pointer write: every later write or delete is lost.
+    const dying = new CacheStore(dyingAt(kv, { deletes: 0 }));
+    const { tidyError } = await dying.promoteStaged('a', 'run-2');
+    expect(tidyError?.message).toBe('killed');
+    expect(await keys(kv)).toContain('staging:a');
+
+    // The restarted node sweeps, and the next run stages and discards: none of it touches the served run.
+    await reopen();
+    await cache.sweep();
+    expect(guids(await cache.loadSnapshot('a'))).toHaveLength(TWO_CHUNKS);
+    await cache.stageSnapshot(snapshot('a', 'run-3', 2));
+    expect(guids(await cache.loadSnapshot('a'))).toHaveLength(TWO_CHUNKS);
+    await cache.discardStaged('a', 'run-3');
+    await cache.discardStaged('a');
+    const served = await cache.loadSnapshot('a');
+    expect(served?.meta.runId).toBe('run-2');
+    expect(guids(served)).toEqual(guids(snapshot('a', 'run-2', TWO_CHUNKS)));
+    // The replaced run's chunks are gone with the sweep; only the served run's remain.
+    expect((await keys(kv)).filter((k) => k.startsWith('chunk:'))).toEqual([
+      'chunk:a:run-2:0',
+      'chunk:a:run-2:1',
+    ]);
+  });
+
+  it('never lets a staging record that names the served run delete its chunks', async () => {
+    await cache.stageSnapshot(snapshot('a', 'run-1', TWO_CHUNKS));
+    const dying = new CacheStore(dyingAt(kv, { deletes: 0 }));
+    await dying.promoteStaged('a', 'run-1');
+    // discardStaged is what a run that fails after its promotion calls.
+    await cache.discardStaged('a', 'run-1');
+    expect(await cache.stagedRunId('a')).toBeNull();
+    expect(guids(await cache.loadSnapshot('a'))).toHaveLength(TWO_CHUNKS);
   });
 
   it('refuses to promote a run that is not the staged one', async () => {
