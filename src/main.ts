@@ -1,16 +1,21 @@
 /**
- * Process entry: configuration, the gateway, the HTTP server, signals.
- * SIGTERM/SIGINT stop taking requests, stop schedules, end running syncs
- * without touching the last good cache, close the stores and exit 0.
+ * Process entry: signals first, then configuration, the gateway, the HTTP
+ * server. SIGTERM/SIGINT stop taking requests, stop schedules, end running
+ * syncs without touching the last good cache, close the stores and exit 0
+ * (src/process-lifecycle.ts); a signal during start-up ends it with exit 0.
+ *
+ * Everything slow to load is imported after the signal handlers exist: a
+ * static import would load it first, and a signal meanwhile would kill the
+ * process by its default action.
  */
 import './production-mode.js';
-import 'reflect-metadata';
-import { createGateway } from './app.js';
-import { ConfigError, loadConfig } from './config/environment.js';
-import { createLogger } from './logging.js';
-import { startServer } from './server.js';
+import { ProcessLifecycle } from './process-lifecycle.js';
+
+const lifecycle = new ProcessLifecycle();
 
 async function main(): Promise<void> {
+  await import('reflect-metadata');
+  const { ConfigError, loadConfig } = await import('./config/environment.js');
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(process.env);
@@ -21,37 +26,39 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  const { createLogger } = await import('./logging.js');
   const logger = createLogger(config.logLevel);
-  const gateway = await createGateway(config, logger);
+  lifecycle.useLogger(logger);
+  // A rejection nobody awaited is a bug to see in the log, not a reason to stop serving: every
+  // write is atomic, so the cache is whole whatever the failed task was doing.
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error({ err: reason }, 'unhandled promise rejection');
+  });
+  const [{ createGateway, StartupAborted }, { startServer }] = await Promise.all([
+    import('./app.js'),
+    import('./server.js'),
+  ]);
+  if (lifecycle.signal) return lifecycle.startupStopped();
+
+  let gateway: Awaited<ReturnType<typeof createGateway>>;
+  try {
+    gateway = await createGateway(config, logger, { signal: lifecycle.startupSignal });
+  } catch (err) {
+    if (err instanceof StartupAborted) return lifecycle.startupStopped();
+    throw err;
+  }
   if (gateway.secrets.adminTokenPath) {
     const verb = gateway.secrets.generatedAdminToken ? 'generated the admin token' : 'admin token';
     process.stderr.write(`dirgate: ${verb} in ${gateway.secrets.adminTokenPath} (mode 0600)\n`);
   }
-  const server = await startServer(gateway);
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  lifecycle.serving(async () => {
+    await server?.close();
+    await gateway.stop();
+  });
+  if (lifecycle.signal) return;
+  server = await startServer(gateway);
   logger.info({ url: server.url, node: config.nodeName, dataDir: config.dataDir }, 'dirgate is serving');
-
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    // A stuck directory or client must not keep the process alive forever.
-    setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, 30_000).unref();
-    void (async () => {
-      await server.close();
-      await gateway.stop();
-      logger.info('stopped');
-      process.exit(0);
-    })().catch((err: unknown) => {
-      logger.error({ err }, 'shutdown failed');
-      process.exit(1);
-    });
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
 }
 
 main().catch((err: unknown) => {

@@ -69,6 +69,8 @@ export function run(command: string, args: readonly string[], options: RunOption
       }
       resolve(result);
     });
+    // A command that exits before reading its input closes the pipe: that is its exit to report, not an EPIPE.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(options.input ?? '');
   });
 }

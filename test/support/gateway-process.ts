@@ -1,17 +1,26 @@
 /**
- * The gateway as its own process, started as `npm start` starts it (tsx on
- * src/main.ts under the project's Node 24, with bin/node-flags.json), for tests that kill, signal or
- * restart it.
+ * The gateway as its own process, started with exactly the command `npm
+ * start` runs (package.json's script, through sh with node_modules/.bin
+ * first on the PATH, as npm runs it: the project's Node 24, its flags, the
+ * early-signal preload, tsx), in its default configuration (schedules on,
+ * production mode), for tests that kill, signal or restart it. The child
+ * is the gateway itself (the script `exec`s node), so signals reach it as
+ * a service manager's would.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import nodeFlags from '../../bin/node-flags.json' with { type: 'json' };
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+const START_SCRIPT = (
+  JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  }
+).scripts.start;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,14 +50,17 @@ export async function spawnGateway(
   env: Record<string, string> = {},
 ): Promise<GatewayProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
+  // vitest sets NODE_ENV=test; a user's process has none, and the gateway then runs in production
+  // mode (which, for one, makes Apollo Server install signal handlers of its own).
+  const { NODE_ENV: _testMode, ...inherited } = process.env;
+  const child = spawn('sh', ['-c', START_SCRIPT], {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...inherited,
+      PATH: `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
       PORT: String(port),
       HOST: '127.0.0.1',
       DIRGATE_DATA_DIR: dataDir,
-      DIRGATE_SCHEDULER: 'false',
       DIRGATE_LOG_LEVEL: 'warn',
       ...env,
     },

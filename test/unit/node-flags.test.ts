@@ -10,6 +10,8 @@ describe('the node flags the gateway runs with', () => {
     const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
-    expect(pkg.scripts.start).toBe(`exec node ${nodeFlags.join(' ')} --import tsx src/main.ts`);
+    expect(pkg.scripts.start).toBe(
+      `exec node ${nodeFlags.join(' ')} --import ./bin/early-signals.mjs --import tsx src/main.ts`,
+    );
   });
 });

@@ -125,7 +125,10 @@ async function runLocal(
   // On a terminal the progress bar says what the phase lines would; --verbose shows both.
   const level = tty && !verbose ? 'warn' : verbose && config.logLevel === 'info' ? 'debug' : config.logLevel;
   const logger = createLogger(level, { fd: 2 });
-  const gateway = await createGateway(config, logger, { reconcileMs: 3_600_000 });
+  const gateway = await createGateway(config, logger, {
+    reconcileMs: 3_600_000,
+    owner: 'dirgate sync --local',
+  });
   const progress = new Progress();
   let interrupted = false;
   const onSignal = () => {
