@@ -3,9 +3,10 @@
  * engine, the live directory, the node table, schedules and events. No
  * HTTP here (see server.ts); tests build a gateway in-process with this.
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from './config/environment.js';
-import { loadSecrets, type Secrets } from './config/secrets.js';
+import type { Secrets } from './config/secrets.js';
 import { WorkerAutocompleteBuilder } from './directory/autocomplete-builder.js';
 import { LiveDirectory } from './directory/live-directory.js';
 import { NodeTable } from './directory/node-table.js';
@@ -16,6 +17,7 @@ import type { AppLogger } from './logging.js';
 import { Metrics } from './metrics.js';
 import { DUPLICATE_KINDS } from './model/finding.js';
 import { CacheStore } from './store/cache-store.js';
+import { loadCheckedSecrets } from './store/key-check.js';
 import { openKvStore } from './store/kv-store.js';
 import { SecretBox } from './store/secret-box.js';
 import { SettingsStore } from './store/settings-store.js';
@@ -47,9 +49,15 @@ export async function createGateway(
   logger: AppLogger,
   options: GatewayOptions = {},
 ): Promise<Gateway> {
-  const secrets = await loadSecrets(config);
   const settingsUri = config.configStore ?? `sqlite://${path.join(config.dataDir, 'settings.sqlite')}`;
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const settings = new SettingsStore(await openKvStore(settingsUri, 'dirgate-settings'));
+  // The key is decided against what the settings hold: a missing key file is not replaced while
+  // sealed passwords exist, and a node with another key than the cluster's does not start.
+  const secrets = await loadCheckedSecrets(config, settings, logger).catch(async (err: unknown) => {
+    await settings.close().catch(() => {});
+    throw err;
+  });
   const cache = new CacheStore(
     await openKvStore(`sqlite://${path.join(config.dataDir, 'cache.sqlite')}`, 'dirgate-cache'),
   );

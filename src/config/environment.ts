@@ -57,6 +57,14 @@ const schema = z.object({
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hex characters (a 256-bit key)')
     .optional(),
+  /**
+   * The fingerprint a start refused for a lost secret key printed: given, that start discards
+   * the sealed bind passwords it names instead (src/store/key-check.ts). Any other value does nothing.
+   */
+  DIRGATE_FORGET_BIND_PASSWORDS: z
+    .string()
+    .regex(/^[0-9a-fA-F]{16}$/, 'expected the 16 hex characters a refused start printed')
+    .optional(),
   DIRGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Share of the cache a sync may remove before it is held for confirmation. */
   DIRGATE_DELETE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
@@ -80,6 +88,8 @@ export interface Config {
   readonly configStore: string | null;
   readonly pubsub: string | null;
   readonly secretKey: string | null;
+  /** DIRGATE_FORGET_BIND_PASSWORDS, lower-case. */
+  readonly forgetBindPasswords: string | null;
   readonly logLevel: z.infer<typeof schema>['DIRGATE_LOG_LEVEL'];
   readonly deleteThreshold: number;
   readonly scheduler: boolean;
@@ -123,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     configStore: e.DIRGATE_CONFIG_STORE ?? null,
     pubsub: e.DIRGATE_PUBSUB ?? null,
     secretKey: e.DIRGATE_SECRET_KEY ?? null,
+    forgetBindPasswords: e.DIRGATE_FORGET_BIND_PASSWORDS?.toLowerCase() ?? null,
     logLevel: e.DIRGATE_LOG_LEVEL,
     deleteThreshold: e.DIRGATE_DELETE_THRESHOLD,
     scheduler: e.DIRGATE_SCHEDULER,

@@ -8,6 +8,16 @@ import type { KvStore } from './kv-store.js';
 
 const CONNECTION = 'connection:';
 const NODE = 'node:';
+const KEY_CHECK = 'keycheck';
+
+/** Which secret key the sealed bind passwords of these settings were sealed with (src/store/key-check.ts). */
+export interface KeyCheckRecord {
+  /** SecretBox.keyCheck() of that key: never the key itself. */
+  readonly mac: string;
+  /** The node that wrote it, and when: for the operator chasing a mismatch. */
+  readonly node: string;
+  readonly writtenAt: string;
+}
 
 export class SettingsStore {
   constructor(private readonly kv: KvStore) {}
@@ -42,6 +52,14 @@ export class SettingsStore {
 
   putNode(row: NodeRow): Promise<void> {
     return this.kv.set(NODE + row.name, row);
+  }
+
+  getKeyCheck(): Promise<KeyCheckRecord | undefined> {
+    return this.kv.get<KeyCheckRecord>(KEY_CHECK);
+  }
+
+  putKeyCheck(record: KeyCheckRecord): Promise<void> {
+    return this.kv.set(KEY_CHECK, record);
   }
 
   close(): Promise<void> {

@@ -57,6 +57,23 @@ describe('SecretBox', () => {
     expect(() => box.open(v)).toThrow();
   });
 
+  it('computes a key check that is the same for the same key, differs for another, and is not the key', () => {
+    const key = randomBytes(32);
+    const check = new SecretBox(key).keyCheck();
+    expect(check).toMatch(/^[0-9a-f]{64}$/);
+    expect(new SecretBox(Buffer.from(key)).keyCheck()).toBe(check);
+    expect(new SecretBox(Buffer.from(key)).matchesKeyCheck(check)).toBe(true);
+    expect(new SecretBox(randomBytes(32)).matchesKeyCheck(check)).toBe(false);
+    expect(check).not.toContain(key.toString('hex'));
+  });
+
+  it.each([undefined, null, 42, '', 'zz', 'ab'.repeat(31), 'AB'.repeat(32)])(
+    'does not match a malformed key check %j',
+    (check) => {
+      expect(box.matchesKeyCheck(check)).toBe(false);
+    },
+  );
+
   it('needs a 256-bit key', () => {
     expect(() => new SecretBox(randomBytes(16))).toThrow('256-bit');
     expect(() => new SecretBox(Buffer.alloc(0))).toThrow('256-bit');

@@ -1,7 +1,8 @@
 /** `dirgate token`: prints the admin token; `--rotate` writes a new one. */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { writeSecretFile } from '../../config/secret-file.js';
 import { ADMIN_TOKEN_FILE } from '../../config/secrets.js';
 import { type Command, UsageError } from '../command.js';
 import { adminToken, cliConfig } from '../context.js';
@@ -34,10 +35,8 @@ the new token to take effect; the old one is refused from then on.`,
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const file = path.join(config.dataDir, ADMIN_TOKEN_FILE);
     const token = randomBytes(32).toString('base64url');
-    const temp = `${file}.${process.pid}.tmp`;
-    await writeFile(temp, `${token}\n`, { mode: 0o600 });
-    await chmod(temp, 0o600);
-    await rename(temp, file);
+    // Synced and renamed into place: a crash leaves the old token or the new one, never neither.
+    await writeSecretFile(file, `${token}\n`, { mode: 'replace' });
     process.stdout.write(`${token}\n`);
     process.stderr.write(
       `dirgate: wrote a new admin token to ${file}; restart a running gateway for it to take effect\n`,
