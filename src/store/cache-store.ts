@@ -76,13 +76,23 @@ export class CacheStore {
     const writer = async (): Promise<void> => {
       while (next < chunks) {
         const i = next++;
-        await this.kv.set(
-          key.chunk(c, runId, i),
-          encodeRows(snapshot.principals, i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE, positions),
-        );
+        try {
+          await this.kv.set(
+            key.chunk(c, runId, i),
+            encodeRows(snapshot.principals, i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE, positions),
+          );
+        } catch (err) {
+          next = chunks;
+          throw err;
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunks) }, writer));
+    // Every writer settles before a failure is thrown: the clean-up that follows must not race a
+    // chunk write still in flight.
+    const written = await Promise.allSettled(
+      Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunks) }, writer),
+    );
+    for (const w of written) if (w.status === 'rejected') throw w.reason;
     await this.kv.set(key.staging(c), { runId, chunks, meta: snapshot.meta } satisfies StagingRecord);
     return chunks;
   }
@@ -269,14 +279,12 @@ export class CacheStore {
     // to delete. Only the record goes.
     const pointer = await this.kv.get<SnapshotPointer>(key.pointer(connectionId));
     if (pointer?.meta.runId !== staged.runId) {
-      // An incomplete staging record does not know its chunk count: delete until a chunk is missing.
       if (staged.meta) await this.deleteChunks(connectionId, staged.runId, staged.chunks);
       else {
-        for (let i = 0; ; i++) {
-          const k = key.chunk(connectionId, staged.runId, i);
-          if ((await this.kv.get(k)) === undefined) break;
-          await this.kv.delete(k);
-        }
+        // An incomplete staging record does not know its chunks, and they are written a few at a
+        // time: any one may be missing while a later one exists. Every chunk key of the run goes.
+        const prefix = `chunk:${connectionId}:${staged.runId}:`;
+        for (const k of await this.kv.keys()) if (k.startsWith(prefix)) await this.kv.delete(k);
       }
     }
     await this.kv.delete(key.staging(connectionId));

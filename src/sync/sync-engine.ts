@@ -395,9 +395,11 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     };
     let committed = false;
     try {
-      await cache.putRun(entry.run);
       // Persisted as RUNNING so that a process killed during the run says so when it starts again.
+      // The state first: a restart ends the run the state names, while a run recorded RUNNING that
+      // no state names (its state write failed, the store gone) would stay RUNNING in the history.
       await cache.putState(this.state(id));
+      await cache.putRun(entry.run);
       for (const [runId, ended] of this.unrecorded) {
         if (ended.connectionId !== id) continue;
         await cache.putRun(ended);
