@@ -4,14 +4,18 @@
  * signal.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import nodeFlags from '../../bin/node-flags.json' with { type: 'json' };
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+/** What `npm start` runs. */
+const START_SCRIPT = (
+  JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start;
 const NODE_NAME = 'process-test-node';
 
 interface Started {
@@ -58,20 +62,22 @@ async function freePort(): Promise<number> {
 function environment(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('DIRGATE_') && k !== 'PORT' && k !== 'HOST') env[k] = v;
+    // NODE_ENV too: vitest sets it to test, and a user's process runs in production mode.
+    if (!k.startsWith('DIRGATE_') && k !== 'PORT' && k !== 'HOST' && k !== 'NODE_ENV') env[k] = v;
   }
-  return { ...env, HOST: '127.0.0.1', DIRGATE_SCHEDULER: 'false', DIRGATE_LOG_LEVEL: 'warn', ...extra };
+  // Schedules on, as users run it.
+  return { ...env, HOST: '127.0.0.1', DIRGATE_LOG_LEVEL: 'warn', ...extra };
 }
 
-/** Starts the service; `viaNpm` runs `npm start`, otherwise what its script runs (tsx on src/main.ts, its node flags). */
+/** Starts the service; `viaNpm` runs `npm start`, otherwise what its script runs (through sh, as npm does). */
 async function start(extra: Record<string, string>, viaNpm = false): Promise<Started> {
   const port = extra.PORT !== undefined ? Number(extra.PORT) : await freePort();
   const env = environment({ PORT: String(port), ...extra });
   const child = viaNpm
     ? spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
+    : spawn('sh', ['-c', START_SCRIPT], {
         cwd: ROOT,
-        env,
+        env: { ...env, PATH: `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${env.PATH ?? ''}` },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
   running.add(child);

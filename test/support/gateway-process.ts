@@ -45,7 +45,8 @@ export interface GatewayProcess {
   ok<T, V>(doc: TypedDocumentNode<T, V>, variables?: V): Promise<T>;
 }
 
-export async function spawnGateway(
+/** Starts the gateway and returns at once, before it serves (tests of start-up). */
+export async function launchGateway(
   dataDir: string,
   env: Record<string, string> = {},
 ): Promise<GatewayProcess> {
@@ -77,20 +78,6 @@ export async function spawnGateway(
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
   });
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited at start:\n${out}`);
-    try {
-      if ((await fetch(`${base}/readyz`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`gateway not ready after 30 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
   const token = async () => (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
   return {
     child,
@@ -111,4 +98,33 @@ export async function spawnGateway(
       return body.data as never;
     },
   };
+}
+
+/** Resolves once the gateway answers /readyz with 200; throws if it exits first. */
+export async function untilReady(gw: GatewayProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (gw.child.exitCode !== null || gw.child.signalCode !== null)
+      throw new Error(`gateway exited at start:\n${gw.output()}`);
+    try {
+      if ((await fetch(`${gw.base}/readyz`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      gw.child.kill('SIGKILL');
+      throw new Error(`gateway not ready after ${timeoutMs} ms:\n${gw.output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts the gateway and waits until it serves. */
+export async function spawnGateway(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<GatewayProcess> {
+  const gw = await launchGateway(dataDir, env);
+  await untilReady(gw);
+  return gw;
 }
