@@ -97,7 +97,21 @@ export async function createGateway(
   const directory = new LiveDirectory({
     snapshots,
     cache,
-    connectionDomains: async () => new Map((await settings.listConnections()).map((c) => [c.id, c.domain])),
+    // A connection's domain never changes: its last known one serves a cache the settings store
+    // lost, and the whole view while that store is unreachable.
+    connectionDomains: async (): Promise<Map<string, string>> => {
+      const domains = new Map<string, string>();
+      for (const c of engine.knownConnections()) domains.set(c.id, c.domain);
+      try {
+        for (const c of await settings.listConnections()) domains.set(c.id, c.domain);
+      } catch (err) {
+        directoryLog.warn(
+          { err: (err as Error).message },
+          'settings unreadable: the last known domains serve',
+        );
+      }
+      return domains;
+    },
     logger: directoryLog,
     autocomplete,
   });
@@ -114,16 +128,12 @@ export async function createGateway(
   let closing = false;
   const reconcileNow = async (startup: boolean): Promise<void> => {
     if (closing) return;
-    const list = await settings.listConnections();
-    const known = new Set(list.map((c) => c.id));
-    // Connections deleted on another node: drop this node's cache of them too. The list may
-    // predate a connection added (and tracked) since: only one that is really gone is removed.
-    // Removing a served snapshot rebuilds the view under the connection's own id (afterSwap),
-    // so the resolved findings are pushed for that connection.
-    for (const state of engine.allStates()) {
-      const id = state.connectionId;
-      if (!known.has(id) && !(await settings.getConnection(id))) await engine.removeConnection(id);
-    }
+    const listing = await settings.listing();
+    const list = listing.connections;
+    // Connections deleted on another node (a tombstone): drop this node's cache of them too; one
+    // the listing merely lacks stays served (applyListing). Removing a served snapshot rebuilds
+    // the view under the connection's own id (afterSwap), so the resolved findings are pushed.
+    await engine.applyListing(listing);
     for (const c of list) if (!engine.hasState(c.id)) engine.track(c.id);
     if (config.scheduler) scheduler.reconcile(list, startup);
     void nodes.publish();
@@ -142,6 +152,7 @@ export async function createGateway(
     box,
     engine,
     limits,
+    nodeName: config.nodeName,
     onChange: (connectionId, change) => {
       events.pubsub.publish(TOPICS.SETTINGS_CHANGED, { node: config.nodeName, connectionId, change });
       reconcile(false).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'reconcile failed'));
@@ -162,6 +173,11 @@ export async function createGateway(
     }
   });
   engine.on('state', () => void nodes.publish());
+  metrics.orphanedConnections.set(0);
+  engine.on('orphans', (ids) => {
+    metrics.orphanedConnections.set(ids.length);
+    void nodes.publish();
+  });
   engine.on('swapped', (connectionId, snapshot) => {
     if (!snapshot) metrics.lastSuccess.remove({ connection: connectionId });
   });

@@ -34,6 +34,11 @@ export class Metrics {
     labelNames: ['connection'] as const,
     registers: [this.registry],
   });
+  readonly orphanedConnections = new Gauge({
+    name: 'dirgate_cache_orphaned_connections',
+    help: 'Connections whose cache this node keeps serving, unsynced, though the settings store lists them no more and holds no deletion record for them',
+    registers: [this.registry],
+  });
   readonly graphqlRequests = new Counter({
     name: 'dirgate_graphql_requests_total',
     help: 'GraphQL operations by name and outcome',

@@ -32,6 +32,7 @@ export class NodeTable {
       lastSeenAt: new Date().toISOString(),
       connections: this.deps.engine.allStates(),
       findings: this.deps.directory.findings(),
+      orphanedConnections: this.deps.engine.orphanedConnections(),
     };
   }
 

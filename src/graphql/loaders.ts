@@ -47,7 +47,8 @@ export function createLoaders(
     connection: new DataLoader(
       observe('connection', async (ids) => {
         const all = new Map((await connectionsLoader.load(ALL_CONNECTIONS)).map((c) => [c.id, c]));
-        return ids.map((id) => all.get(id) ?? null);
+        // A connection whose settings were lost but whose cache is still served resolves as last listed.
+        return ids.map((id) => all.get(id) ?? connections.orphaned(id) ?? null);
       }),
     ),
     connections: connectionsLoader,

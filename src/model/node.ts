@@ -30,4 +30,10 @@ export interface NodeRow {
   readonly lastSeenAt: string;
   readonly connections: readonly ConnectionState[];
   readonly findings: readonly FindingRecord[];
+  /**
+   * Connections whose cache the node keeps serving though the settings store
+   * lost them (no tombstone): a warning in the node table. Absent in rows of
+   * nodes that predate it.
+   */
+  readonly orphanedConnections?: readonly string[];
 }

@@ -9,6 +9,7 @@
  * and a crash part-way through writing chunks leaves the old pointer (and
  * some orphan chunks, removed by `sweep`).
  */
+import type { ConnectionRecord } from '../model/connection.js';
 import type { ConnectionState, FindingRecord } from '../model/node.js';
 import type { PrincipalRecord, Snapshot, SnapshotMeta } from '../model/principal.js';
 import type { SyncRunRecord } from '../model/run.js';
@@ -38,6 +39,7 @@ const key = {
   run: (c: string, runId: string) => `run:${c}:${runId}`,
   runIndex: (c: string) => `runs:${c}`,
   state: (c: string) => `state:${c}`,
+  connection: (c: string) => `connection:${c}`,
   findings: 'findings',
 };
 
@@ -209,6 +211,20 @@ export class CacheStore {
     return this.kv.set(key.state(state.connectionId), state);
   }
 
+  /**
+   * The connection's settings as this node last saw them listed, so that its
+   * cache can still be served (mail domain, name) should the settings store
+   * lose them. Without the sealed bind password: nothing syncs from this copy.
+   */
+  putConnectionRecord(record: ConnectionRecord): Promise<void> {
+    return this.kv.set(key.connection(record.id), { ...record, bindPasswordSealed: null });
+  }
+
+  async getConnectionRecords(ids: readonly string[]): Promise<ConnectionRecord[]> {
+    const records = await this.kv.getMany<ConnectionRecord>(ids.map(key.connection));
+    return records.filter((r): r is ConnectionRecord => r !== undefined);
+  }
+
   async getFindings(): Promise<FindingRecord[]> {
     return (await this.kv.get<FindingRecord[]>(key.findings)) ?? [];
   }
@@ -230,13 +246,14 @@ export class CacheStore {
     const index = (await this.kv.get<string[]>(key.runIndex(connectionId))) ?? [];
     for (const id of index) await this.kv.delete(key.run(connectionId, id));
     await this.kv.delete(key.runIndex(connectionId));
+    await this.kv.delete(key.connection(connectionId));
   }
 
   /** Connection ids this cache holds anything of. */
   async connectionIds(): Promise<Set<string>> {
     const ids = new Set<string>();
     for (const k of await this.kv.keys()) {
-      const m = /^(?:snapshot|staging|state|runs):(.+)$/.exec(k);
+      const m = /^(?:snapshot|staging|state|runs|connection):(.+)$/.exec(k);
       if (m?.[1]) ids.add(m[1]);
     }
     return ids;

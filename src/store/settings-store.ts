@@ -7,6 +7,7 @@ import type { NodeRow } from '../model/node.js';
 import type { KvStore } from './kv-store.js';
 
 const CONNECTION = 'connection:';
+const DELETED = 'deleted:';
 const NODE = 'node:';
 const KEY_CHECK = 'keycheck';
 
@@ -19,19 +20,59 @@ export interface KeyCheckRecord {
   readonly writtenAt: string;
 }
 
+/**
+ * The record that a connection was deleted on purpose. A listing that lacks
+ * a connection says nothing (a flushed Redis, a restored old file lack them
+ * all); only this record lets a node delete the connection's cache. Kept for
+ * good: a node that was down for months must still find it, and ids are
+ * never reused.
+ */
+export interface Tombstone {
+  readonly connectionId: string;
+  readonly deletedAt: string;
+  /** The node whose API deleted it. */
+  readonly node: string;
+}
+
+/** One read of the connections and of the deletion records. */
+export interface ConnectionListing {
+  /** Without those that have a tombstone (a deletion cut short between its two writes). */
+  readonly connections: ConnectionRecord[];
+  readonly deleted: ReadonlyMap<string, Tombstone>;
+}
+
 export class SettingsStore {
   constructor(private readonly kv: KvStore) {}
 
-  async listConnections(): Promise<ConnectionRecord[]> {
-    const out: ConnectionRecord[] = [];
-    for await (const [key, value] of this.kv.entries<ConnectionRecord>()) {
-      if (key.startsWith(CONNECTION)) out.push(value);
+  async listing(): Promise<ConnectionListing> {
+    const records: ConnectionRecord[] = [];
+    const deleted = new Map<string, Tombstone>();
+    for await (const [key, value] of this.kv.entries<ConnectionRecord | Tombstone>()) {
+      if (key.startsWith(CONNECTION)) records.push(value as ConnectionRecord);
+      else if (key.startsWith(DELETED)) deleted.set(key.slice(DELETED.length), value as Tombstone);
     }
-    return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    const connections = records
+      .filter((c) => !deleted.has(c.id))
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    return { connections, deleted };
   }
 
-  getConnection(id: string): Promise<ConnectionRecord | undefined> {
-    return this.kv.get<ConnectionRecord>(CONNECTION + id);
+  async listConnections(): Promise<ConnectionRecord[]> {
+    return (await this.listing()).connections;
+  }
+
+  /** Undefined for a connection that has a tombstone, as in the listing. */
+  async getConnection(id: string): Promise<ConnectionRecord | undefined> {
+    const [record, tombstone] = await this.kv.getMany<unknown>([CONNECTION + id, DELETED + id]);
+    return tombstone === undefined ? (record as ConnectionRecord | undefined) : undefined;
+  }
+
+  getTombstone(id: string): Promise<Tombstone | undefined> {
+    return this.kv.get<Tombstone>(DELETED + id);
+  }
+
+  putTombstone(tombstone: Tombstone): Promise<void> {
+    return this.kv.set(DELETED + tombstone.connectionId, tombstone);
   }
 
   putConnection(record: ConnectionRecord): Promise<void> {

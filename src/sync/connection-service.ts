@@ -18,6 +18,8 @@ export interface ConnectionServiceDeps {
   readonly box: SecretBox;
   readonly engine: SyncEngine;
   readonly limits: LdapLimits;
+  /** This node's name, recorded in the tombstones of the connections it deletes. */
+  readonly nodeName: string;
   /** Called after any change, so schedules and other nodes follow. */
   readonly onChange: (connectionId: string, change: 'added' | 'updated' | 'deleted') => void;
 }
@@ -33,6 +35,14 @@ export class ConnectionService {
 
   get(id: string): Promise<ConnectionRecord | undefined> {
     return this.deps.settings.getConnection(id);
+  }
+
+  /**
+   * A connection this node still serves from its cache though the settings
+   * store lost it (no tombstone), as last listed; undefined for any other.
+   */
+  orphaned(id: string): ConnectionRecord | undefined {
+    return this.deps.engine.orphanedConnection(id);
   }
 
   async require(id: string): Promise<ConnectionRecord> {
@@ -102,9 +112,17 @@ export class ConnectionService {
     return record;
   }
 
-  /** Removes the settings first (the authority), then every cached entry and run. */
+  /**
+   * Writes the tombstone first (the deletion that every node acts on), then
+   * removes the settings, then every cached entry and run. A connection whose
+   * settings are gone but whose cache this node still holds can be deleted
+   * too: that is how an administrator clears a cache kept after settings loss.
+   */
   async delete(id: string): Promise<boolean> {
-    await this.require(id);
+    const record = await this.get(id);
+    if (!record && !this.deps.engine.hasState(id)) throw new NotFoundError('connection', id);
+    const deletedAt = new Date().toISOString();
+    await this.deps.settings.putTombstone({ connectionId: id, deletedAt, node: this.deps.nodeName });
     await this.deps.settings.deleteConnection(id);
     await this.deps.engine.removeConnection(id);
     this.deps.onChange(id, 'deleted');

@@ -14,7 +14,7 @@ import type { Snapshot, SnapshotCounts } from '../model/principal.js';
 import type { SyncRunRecord, SyncTrigger } from '../model/run.js';
 import type { CacheStore } from '../store/cache-store.js';
 import type { SecretBox } from '../store/secret-box.js';
-import type { SettingsStore } from '../store/settings-store.js';
+import type { ConnectionListing, SettingsStore } from '../store/settings-store.js';
 import { readDirectory } from './directory-read.js';
 import type { Logger } from './logger.js';
 import { diffSnapshots } from './snapshot-diff.js';
@@ -53,6 +53,8 @@ export interface SyncEngineEvents {
   swapped: [connectionId: string, snapshot: Snapshot | null];
   /** A connection's state changed. */
   state: [ConnectionState];
+  /** The set of orphaned connections changed (see applyListing); all of them, sorted. */
+  orphans: [connectionIds: readonly string[]];
 }
 
 const EMPTY_COUNTS: SnapshotCounts = { users: 0, groups: 0, contacts: 0, addresses: 0 };
@@ -71,6 +73,12 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
   private readonly states = new Map<string, ConnectionState>();
   /** Ended runs the store could not record when they ended, by run id. */
   private readonly unrecorded = new Map<string, SyncRunRecord>();
+  /** Each cached or listed connection's settings as last listed, without the bind password. */
+  private readonly known = new Map<string, ConnectionRecord>();
+  /** The `updatedAt` of the copy in the cache store (or of the last attempt to write it), by id. */
+  private readonly knownOnDisk = new Map<string, string>();
+  /** Cached connections the settings store lacks without a tombstone: served, never synced. */
+  private readonly orphans = new Set<string>();
   private stopping = false;
 
   constructor(private readonly deps: SyncEngineDeps) {
@@ -79,34 +87,52 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
 
   /**
    * Loads every persisted snapshot and state so that the node serves before
-   * its first sync; drops what belongs to connections that no longer exist
-   * and marks runs a killed process left RUNNING as failed.
+   * its first sync; drops what belongs to connections deleted on purpose (a
+   * tombstone), keeps serving those the settings store merely lacks (see
+   * applyListing), and marks runs a killed process left RUNNING as failed.
    */
   async loadPersisted(): Promise<void> {
     const { cache, settings, snapshots, logger } = this.deps;
-    const connections = await settings.listConnections();
-    const known = new Set(connections.map((c) => c.id));
-    for (const id of await cache.connectionIds()) {
-      if (!known.has(id)) {
-        logger.info({ connectionId: id }, 'removing the cache of a deleted connection');
+    const { connections, deleted } = await settings.listing();
+    const listed = new Set(connections.map((c) => c.id));
+    const cached = await cache.connectionIds();
+    for (const r of await cache.getConnectionRecords([...cached])) {
+      this.known.set(r.id, r);
+      this.knownOnDisk.set(r.id, r.updatedAt);
+    }
+    const ids = connections.map((c) => c.id);
+    for (const id of cached) {
+      if (listed.has(id)) continue;
+      const tombstone = deleted.get(id);
+      if (tombstone) {
+        logger.info(
+          { connectionId: id, deletedAt: tombstone.deletedAt, deletedBy: tombstone.node },
+          'removing the cache of a deleted connection',
+        );
         await cache.deleteConnection(id);
+        this.known.delete(id);
+        this.knownOnDisk.delete(id);
+      } else {
+        this.markOrphan(id);
+        ids.push(id);
       }
     }
+    for (const c of connections) await this.remember(c);
     const swept = await cache.sweep();
     if (swept > 0) logger.info({ chunks: swept }, 'removed chunks of interrupted syncs');
-    for (const c of connections) {
+    for (const id of ids) {
       let snapshot: Snapshot | null = null;
       let unreadable: string | null = null;
       try {
-        snapshot = await cache.loadSnapshot(c.id);
+        snapshot = await cache.loadSnapshot(id);
       } catch (err) {
         // A damaged cache must not keep the node from starting: serve nothing for this
         // connection, say why, and let the next sync (due at once) rebuild it.
         unreadable = err instanceof Error ? err.message : String(err);
-        logger.error({ connectionId: c.id, err: unreadable }, 'the cached snapshot cannot be read');
+        logger.error({ connectionId: id, err: unreadable }, 'the cached snapshot cannot be read');
       }
       if (snapshot) snapshots.replace(snapshot);
-      let state = (await cache.getState(c.id)) ?? this.emptyState(c.id, snapshot);
+      let state = (await cache.getState(id)) ?? this.emptyState(id, snapshot);
       if (unreadable !== null) {
         const error = `the cached snapshot could not be read (${unreadable}); the next sync rebuilds it`;
         state = {
@@ -116,7 +142,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
           lastSuccessfulRun: null,
           counts: EMPTY_COUNTS,
         };
-        this.states.set(c.id, state);
+        this.states.set(id, state);
         continue;
       }
       if (state.lastRun?.status === 'RUNNING') {
@@ -152,7 +178,85 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       }
       // What is served is the loaded snapshot: its counts are the connection's, whatever the state said.
       if (snapshot) state = { ...state, counts: snapshot.meta.counts };
-      this.states.set(c.id, state);
+      this.states.set(id, state);
+    }
+    if (this.orphans.size > 0) this.emit('orphans', this.orphanedConnections());
+  }
+
+  /**
+   * Follows a listing of the settings store. A cache goes only when its
+   * connection has a tombstone: a listing that lacks a connection proves
+   * nothing (a flushed or failed-over Redis, a restored old settings file
+   * lack them all), so such a connection stays served, unsynced, with one
+   * warning, until it is listed again or deleted through the API.
+   */
+  async applyListing(listing: ConnectionListing): Promise<void> {
+    const { settings, logger } = this.deps;
+    const listed = new Set(listing.connections.map((c) => c.id));
+    let changed = false;
+    for (const c of listing.connections) {
+      await this.remember(c);
+      if (this.orphans.delete(c.id)) {
+        changed = true;
+        logger.info({ connectionId: c.id, name: c.name }, 'the settings store lists the connection again');
+      }
+    }
+    for (const id of [...this.states.keys()]) {
+      if (listed.has(id)) continue;
+      const tombstone = listing.deleted.get(id);
+      if (tombstone) {
+        logger.info(
+          { connectionId: id, deletedAt: tombstone.deletedAt, deletedBy: tombstone.node },
+          'removing the cache of a deleted connection',
+        );
+        await this.removeConnection(id);
+        continue;
+      }
+      // The listing may predate a connection added (and tracked) since.
+      if (this.orphans.has(id) || (await settings.getConnection(id))) continue;
+      this.markOrphan(id);
+      changed = true;
+    }
+    if (changed) this.emit('orphans', this.orphanedConnections());
+  }
+
+  /** Cached connections the settings store lacks without a tombstone (see applyListing), sorted. */
+  orphanedConnections(): string[] {
+    return [...this.orphans].sort();
+  }
+
+  /** An orphaned connection's settings as last listed (no bind password); undefined for any other. */
+  orphanedConnection(connectionId: string): ConnectionRecord | undefined {
+    return this.orphans.has(connectionId) ? this.known.get(connectionId) : undefined;
+  }
+
+  /** Every connection's settings as last listed here, the orphaned ones included (no bind passwords). */
+  knownConnections(): ConnectionRecord[] {
+    return [...this.known.values()];
+  }
+
+  private markOrphan(connectionId: string): void {
+    this.orphans.add(connectionId);
+    const record = this.known.get(connectionId);
+    // Once per connection (until it is listed again), not at every reconcile.
+    this.deps.logger.warn(
+      { connectionId, name: record?.name ?? null, domain: record?.domain ?? null },
+      'the settings store lacks this connection and holds no deletion record: its cache stays served, unsynced (deleteConnection removes it)',
+    );
+  }
+
+  /** Keeps the settings' copy in the cache store current; a failed write is tried again when they change. */
+  private async remember(c: ConnectionRecord): Promise<void> {
+    this.known.set(c.id, { ...c, bindPasswordSealed: null });
+    if (this.knownOnDisk.get(c.id) === c.updatedAt) return;
+    this.knownOnDisk.set(c.id, c.updatedAt);
+    try {
+      await this.deps.cache.putConnectionRecord(c);
+    } catch (err) {
+      this.deps.logger.warn(
+        { connectionId: c.id, err: (err as Error).message },
+        "could not keep a copy of the connection's settings in the cache",
+      );
     }
   }
 
@@ -281,6 +385,9 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     }
     await this.deps.cache.deleteConnection(connectionId);
     this.states.delete(connectionId);
+    this.known.delete(connectionId);
+    this.knownOnDisk.delete(connectionId);
+    if (this.orphans.delete(connectionId)) this.emit('orphans', this.orphanedConnections());
     if (this.deps.snapshots.remove(connectionId)) {
       await this.indexSwap(connectionId, null);
       this.emit('swapped', connectionId, null);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
+import type { DestinationStream } from 'pino';
 import WebSocket from 'ws';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/environment.js';
@@ -57,6 +58,8 @@ export interface TestGatewayOptions extends GatewayOptions {
   /** Reuse a data folder (restart tests); a fresh temporary one otherwise. */
   readonly dataDir?: string;
   readonly logLevel?: string;
+  /** Log lines go here as JSON instead (tests that check what was logged). */
+  readonly logStream?: DestinationStream;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -71,7 +74,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     DIRGATE_LOG_LEVEL: options.logLevel ?? process.env.DIRGATE_TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, options.logStream ? { stream: options.logStream } : {});
   const gateway = await createGateway(config, logger, options);
   const server: RunningServer = await startServer(gateway);
   const adminToken = gateway.secrets.adminToken;

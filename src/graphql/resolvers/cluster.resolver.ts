@@ -15,7 +15,7 @@ const ONLINE_WINDOW_MS = 45_000;
 async function toClusterNode(ctx: GraphQLContext, row: NodeRow): Promise<ClusterNode> {
   const records = new Map((await ctx.loaders.connections.load(ALL_CONNECTIONS)).map((c) => [c.id, c]));
   const connections = row.connections.flatMap((state) => {
-    const record = records.get(state.connectionId);
+    const record = records.get(state.connectionId) ?? ctx.services.connections.orphaned(state.connectionId);
     return record ? [toConnection(record, state)] : [];
   });
   const findings = row.findings.map(toFinding);
@@ -24,7 +24,8 @@ async function toClusterNode(ctx: GraphQLContext, row: NodeRow): Promise<Cluster
     lastSeenAt: new Date(row.lastSeenAt),
     connections,
     duplicateFindings: findings,
-    hasWarning: findings.length > 0,
+    // A cache kept after its settings were lost is a warning too: someone must re-add or delete it.
+    hasWarning: findings.length > 0 || (row.orphanedConnections?.length ?? 0) > 0,
     online: Date.now() - Date.parse(row.lastSeenAt) < ONLINE_WINDOW_MS,
   };
 }

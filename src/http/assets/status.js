@@ -135,7 +135,11 @@
             n.hasWarning
               ? el('span', {
                   class: 'badge warning node-warning',
-                  text: `⚠ ${n.duplicateFindings.length} duplicate finding${n.duplicateFindings.length === 1 ? '' : 's'}`,
+                  // The other warning: a cache kept for a connection the settings store lost (see the log).
+                  text:
+                    n.duplicateFindings.length > 0
+                      ? `⚠ ${n.duplicateFindings.length} duplicate finding${n.duplicateFindings.length === 1 ? '' : 's'}`
+                      : '⚠ serving a cache whose connection settings are missing',
                 })
               : el('span', { class: 'badge ok', text: 'no warnings' }),
           ),
