@@ -51,7 +51,11 @@ export async function createGateway(
 ): Promise<Gateway> {
   const settingsUri = config.configStore ?? `sqlite://${path.join(config.dataDir, 'settings.sqlite')}`;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const settings = new SettingsStore(await openKvStore(settingsUri, 'dirgate-settings'));
+  const settings = new SettingsStore(
+    await openKvStore(settingsUri, 'dirgate-settings', {
+      logger: logger.child({ node: config.nodeName, component: 'settings' }),
+    }),
+  );
   // The key is decided against what the settings hold: a missing key file is not replaced while
   // sealed passwords exist, and a node with another key than the cluster's does not start.
   const secrets = await loadCheckedSecrets(config, settings, logger).catch(async (err: unknown) => {
@@ -61,7 +65,10 @@ export async function createGateway(
   const cache = new CacheStore(
     await openKvStore(`sqlite://${path.join(config.dataDir, 'cache.sqlite')}`, 'dirgate-cache'),
   );
-  const events: EventBus = await createEventBus(config.pubsub);
+  const events: EventBus = await createEventBus(
+    config.pubsub,
+    logger.child({ node: config.nodeName, component: 'events' }),
+  );
   const metrics = new Metrics();
   const box = new SecretBox(secrets.secretKey);
   const snapshots = new SnapshotSet();

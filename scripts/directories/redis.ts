@@ -1,6 +1,7 @@
 /**
  * A private Redis on a free loopback port, without persistence, for the
- * shared-config and pub/sub tests.
+ * shared-config and pub/sub tests; or, for restart tests, on a given port
+ * with its data kept in a given folder (append-only file).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -15,13 +16,20 @@ export interface RedisInstance extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
+export interface RedisOptions {
+  /** Listen on this port (a restart on the same address); a free one otherwise. */
+  readonly port?: number;
+  /** Keep the data here across restarts (the caller owns the folder); none kept otherwise. */
+  readonly dataDir?: string;
+}
+
 /** Starts redis-server in the foreground as our child (≈0.05 s). */
-export async function startRedis(): Promise<RedisInstance> {
+export async function startRedis(options: RedisOptions = {}): Promise<RedisInstance> {
   const redis = requireExecutable('redis-server');
-  const dir = mkdtempSync(join(tmpdir(), 'dirgate-redis-'));
+  const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'dirgate-redis-'));
   const logPath = join(dir, 'redis.log');
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const out = openSync(logPath, 'w');
     const child: ChildProcess = spawn(
       redis,
@@ -33,7 +41,7 @@ export async function startRedis(): Promise<RedisInstance> {
         '--save',
         '',
         '--appendonly',
-        'no',
+        options.dataDir ? 'yes' : 'no',
         '--dir',
         dir,
         '--daemonize',
@@ -60,12 +68,12 @@ export async function startRedis(): Promise<RedisInstance> {
     } catch (error) {
       if (child.pid) await stopPid(child.pid, 'SIGKILL');
       if (attempt < 4) continue;
-      rmSync(dir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dir, { recursive: true, force: true });
       throw error;
     }
     const stop = async (): Promise<void> => {
       if (child.pid) await stopPid(child.pid, 'SIGTERM', 5000);
-      rmSync(dir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dir, { recursive: true, force: true });
     };
     return { url: `redis://127.0.0.1:${port}`, port, stop, [Symbol.asyncDispose]: stop };
   }

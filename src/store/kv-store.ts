@@ -7,6 +7,8 @@ import { chmod } from 'node:fs/promises';
 import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
+import { type Logger, silentLogger } from '../sync/logger.js';
+import { createManagedRedis, type ManagedRedis } from './redis-client.js';
 
 export class StoreError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -27,9 +29,19 @@ export interface KvStore {
   close(): Promise<void>;
 }
 
+export interface KvStoreOptions {
+  /** Where a Redis store logs its lost and restored connections. */
+  readonly logger?: Logger;
+}
+
 /** Opens `sqlite://path`, `redis://…`, or `memory://` under a namespace. */
-export async function openKvStore(uri: string, namespace: string): Promise<KvStore> {
+export async function openKvStore(
+  uri: string,
+  namespace: string,
+  options: KvStoreOptions = {},
+): Promise<KvStore> {
   let adapter: KeyvSqlite | KeyvRedis<unknown> | Map<string, unknown>;
+  let redis: ManagedRedis | null = null;
   if (uri.startsWith('sqlite://')) {
     const sqlite = new KeyvSqlite({ uri, busyTimeout: 5000 });
     const file = uri.slice('sqlite://'.length);
@@ -41,7 +53,14 @@ export async function openKvStore(uri: string, namespace: string): Promise<KvSto
     await sqlite.query('PRAGMA synchronous=FULL');
     adapter = sqlite;
   } else if (uri.startsWith('redis://') || uri.startsWith('rediss://')) {
-    adapter = new KeyvRedis(uri, { throwOnConnectError: true, throwOnErrors: true });
+    // Our own client: logged, reconnecting with a bounded backoff, and failing operations at once
+    // while Redis is down (StoreError) rather than queueing them for the length of the outage.
+    redis = createManagedRedis(uri, {
+      logger: options.logger ?? silentLogger,
+      role: `store ${namespace}`,
+      failFastOffline: true,
+    });
+    adapter = new KeyvRedis(redis.client, { throwOnConnectError: true, throwOnErrors: true });
   } else if (uri === 'memory://') {
     adapter = new Map();
   } else {
@@ -129,7 +148,7 @@ export async function openKvStore(uri: string, namespace: string): Promise<KvSto
       for await (const [key] of store.entries<unknown>()) out.push(key);
       return out;
     },
-    close: () => wrap('close', () => keyv.disconnect()),
+    close: () => wrap('close', () => (redis ? redis.close() : keyv.disconnect())),
   };
   return store;
 }
