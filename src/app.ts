@@ -17,6 +17,7 @@ import type { AppLogger } from './logging.js';
 import { Metrics } from './metrics.js';
 import { DUPLICATE_KINDS } from './model/finding.js';
 import { CacheStore } from './store/cache-store.js';
+import { lockDataFolder } from './store/data-folder-lock.js';
 import { loadCheckedSecrets } from './store/key-check.js';
 import { openKvStore } from './store/kv-store.js';
 import { SecretBox } from './store/secret-box.js';
@@ -28,6 +29,10 @@ import { SyncEngine } from './sync/sync-engine.js';
 
 export interface GatewayOptions {
   readonly onLoaderBatch?: (loader: string, keys: readonly string[]) => void;
+  /** Aborted by a signal during start-up: start-up stops at its next step (StartupAborted). */
+  readonly signal?: AbortSignal;
+  /** Who takes the data folder, as its lock's owner file says (default `dirgate gateway`). */
+  readonly owner?: string;
   /** How often settings are re-read to catch changes made on other nodes (default 10 s). */
   readonly reconcileMs?: number;
   readonly heartbeatMs?: number;
@@ -44,11 +49,44 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+/** A signal came during start-up; what was opened is left for the exiting process to drop. */
+export class StartupAborted extends Error {
+  constructor() {
+    super('start-up stopped by a signal');
+    this.name = 'StartupAborted';
+  }
+}
+
+/**
+ * Takes the data folder (one process at a time: RUNTIME.md) and builds the
+ * gateway on it; the folder is let go when the gateway stops or fails to start.
+ */
 export async function createGateway(
   config: Config,
   logger: AppLogger,
   options: GatewayOptions = {},
 ): Promise<Gateway> {
+  const lock = await lockDataFolder(config.dataDir, {
+    command: options.owner ?? 'dirgate gateway',
+    node: config.nodeName,
+  });
+  let gateway: Gateway;
+  try {
+    gateway = await assembleGateway(config, logger, options);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+  const stop = gateway.stop;
+  return Object.defineProperties(gateway, {
+    stop: { value: () => stop().finally(() => lock.release()) },
+  });
+}
+
+async function assembleGateway(config: Config, logger: AppLogger, options: GatewayOptions): Promise<Gateway> {
+  const checkpoint = () => {
+    if (options.signal?.aborted) throw new StartupAborted();
+  };
   const settingsUri = config.configStore ?? `sqlite://${path.join(config.dataDir, 'settings.sqlite')}`;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const settings = new SettingsStore(
@@ -206,13 +244,16 @@ export async function createGateway(
     void nodes.publish();
   });
 
+  checkpoint();
   await engine.loadPersisted();
+  checkpoint();
   // A restarted node reports when each connection last synced, not "never" until its next run.
   for (const state of engine.allStates()) {
     const finished = state.lastSuccessfulRun?.finishedAt;
     if (finished) metrics.lastSuccess.set({ connection: state.connectionId }, Date.parse(finished) / 1000);
   }
   await directory.load();
+  checkpoint();
   let ready = true;
 
   // Settings changed on another node: follow without waiting for the periodic reconcile.
@@ -257,15 +298,39 @@ export async function createGateway(
         ready = false;
         closing = true;
         clearInterval(reconcileTimer);
-        await reconciling;
+        // Each step is bounded, and all of them together stay inside the time a signal allows
+        // (RUNTIME.md): a step that waits on a store or a directory that is gone (Redis down,
+        // its commands queued until it returns) is given up, and the next step goes on. Every
+        // write is atomic, so what a step leaves undone never damages the cache.
+        const deadline = Date.now() + 7_000;
+        const step = async (what: string, work: () => Promise<unknown>, capMs = 2_000): Promise<void> => {
+          let timer: NodeJS.Timeout | undefined;
+          const ms = Math.max(100, Math.min(capMs, deadline - Date.now()));
+          const outcome = await Promise.race([
+            work().then(
+              () => 'done',
+              (err: unknown) => {
+                log.warn({ step: what, err: (err as Error).message }, 'a step of stopping failed');
+                return 'failed';
+              },
+            ),
+            new Promise<string>((resolve) => {
+              timer = setTimeout(() => resolve('timed out'), ms);
+            }),
+          ]);
+          clearTimeout(timer);
+          if (outcome === 'timed out')
+            log.warn({ step: what, ms }, 'a step of stopping took too long; going on');
+        };
+        await step('settings reconcile', () => reconciling);
         scheduler.stop();
-        await engine.shutdown();
-        await autocomplete.close();
-        await settingsFeed.return?.(undefined);
-        await nodes.stop();
-        await events.close();
-        await cache.close();
-        await settings.close();
+        await step('running syncs', () => engine.shutdown(), 4_000);
+        await step('autocomplete worker', () => autocomplete.close());
+        await step('settings feed', async () => settingsFeed.return?.(undefined));
+        await step('node table', () => nodes.stop());
+        await step('events', () => events.close());
+        await step('cache store', () => cache.close());
+        await step('settings store', () => settings.close());
       })();
       return stopped;
     },
