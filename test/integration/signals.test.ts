@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDirectory } from '../../scripts/directories/generator.js';
+import { startRedis } from '../../scripts/directories/redis.js';
 import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import {
   AddConnectionDocument,
@@ -211,6 +212,28 @@ describe('a signal once serving', () => {
       expect(ms).toBeLessThan(BOUND_MS);
     } finally {
       await hanging?.close();
+    }
+  });
+  it('with the shared settings and events on a Redis that went away: exit 0 within 10 s', async () => {
+    const redis = await startRedis();
+    try {
+      const dir = await folder();
+      const gw = await gateway(dir, { DIRGATE_CONFIG_STORE: redis.url, DIRGATE_PUBSUB: redis.url });
+      const id = await addSlapd(gw, slapd, 'Shared');
+      expect((await waitForSync(gw, id)).status).toBe('SUCCEEDED');
+      const ws = wsClient(gw.url, await gw.token());
+      const events = await collect(ws, SyncEventsDocument, {});
+      await redis.stop();
+      // A sync started while Redis is gone: its events cannot be published, its settings not read.
+      await gw.ok(StartSyncDocument, { connectionId: id }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 500));
+      const { code, ms } = await signal(gw, 'SIGTERM');
+      expect(code, gw.output()).toBe(0);
+      expect(ms).toBeLessThan(BOUND_MS);
+      events.stop();
+      await ws.dispose();
+    } finally {
+      await redis.stop().catch(() => undefined);
     }
   });
 });
