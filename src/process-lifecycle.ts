@@ -26,6 +26,10 @@ export interface LifecycleOptions {
   readonly budgetMs?: number;
   readonly exit?: (code: number) => void;
   readonly stderr?: Writable;
+  /** Where signals come from (tests give an emitter of their own). */
+  readonly source?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
+  /** What the early-signal preload recorded (default: what bin/early-signals.mjs left). */
+  readonly early?: { takeOver(): NodeJS.Signals[] } | undefined;
 }
 
 export class ProcessLifecycle {
@@ -36,6 +40,7 @@ export class ProcessLifecycle {
   private logger: LifecycleLogger;
   private readonly budgetMs: number;
   private readonly exit: (code: number) => void;
+  private readonly source: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
   private readonly onSignal = (signal: NodeJS.Signals) => this.handle(signal);
 
   constructor(options: LifecycleOptions = {}) {
@@ -46,9 +51,13 @@ export class ProcessLifecycle {
       stderr.write(`dirgate: ${msg} ${JSON.stringify(obj)}\n`);
     };
     this.logger = { info: write, error: write };
-    for (const signal of STOP_SIGNALS) process.on(signal, this.onSignal);
+    this.source = options.source ?? process;
+    for (const signal of STOP_SIGNALS) this.source.on(signal, this.onSignal);
     // Signals recorded by bin/early-signals.mjs while the modules before this one loaded.
-    const early = (globalThis as { [EARLY_SIGNALS]?: { takeOver(): NodeJS.Signals[] } })[EARLY_SIGNALS];
+    const early =
+      'early' in options
+        ? options.early
+        : (globalThis as { [EARLY_SIGNALS]?: { takeOver(): NodeJS.Signals[] } })[EARLY_SIGNALS];
     const first = early?.takeOver()[0];
     if (first) this.handle(first);
   }
@@ -80,7 +89,7 @@ export class ProcessLifecycle {
 
   /** Stops listening (tests build several in one process). */
   dispose(): void {
-    for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal);
+    for (const signal of STOP_SIGNALS) this.source.off(signal, this.onSignal);
   }
 
   private handle(signal: NodeJS.Signals): void {
