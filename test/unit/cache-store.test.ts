@@ -3,44 +3,23 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectionState, FindingRecord } from '../../src/model/node.js';
-import type { PrincipalRecord, Snapshot } from '../../src/model/principal.js';
+import type { Snapshot } from '../../src/model/principal.js';
 import type { SyncRunRecord } from '../../src/model/run.js';
 import { CacheStore } from '../../src/store/cache-store.js';
 import { type KvStore, openKvStore } from '../../src/store/kv-store.js';
+import { principals, snapshotOf } from '../support/principals.js';
 
 const NS = 'dirgate-cache';
 /** More principals than one chunk holds (5000), so a snapshot takes two chunk writes. */
 const TWO_CHUNKS = 6001;
 
-function principal(connectionId: string, guid: string): PrincipalRecord {
-  return {
-    id: `${connectionId}:${guid}`,
-    connectionId,
-    guid,
-    kind: 'USER',
-    dn: `CN=${guid},DC=corp,DC=test`,
-    displayName: `User ${guid}`,
-    primaryEmail: `${guid}@corp.test`,
-    emails: [`${guid}@corp.test`],
-    samAccountName: guid,
-    userPrincipalName: null,
-    enabled: true,
-    memberIds: [],
-  };
-}
-
+/** `size` users of one connection, one address each, their GUIDs `<prefix>-<i>`. */
 function snapshot(connectionId: string, runId: string, size: number, prefix = runId): Snapshot {
-  const principals = Array.from({ length: size }, (_, i) => principal(connectionId, `${prefix}-${i}`));
-  return {
-    meta: {
-      connectionId,
-      runId,
-      createdAt: new Date().toISOString(),
-      netbiosName: null,
-      counts: { users: size, groups: 0, contacts: 0, addresses: size },
-    },
-    principals,
-  };
+  const users = principals(size, (i) => {
+    const guid = `${prefix}-${i}`;
+    return { connectionId, guid, emails: [`${guid}@corp.test`], samAccountName: guid };
+  });
+  return snapshotOf(connectionId, users, { runId });
 }
 
 function run(connectionId: string, id: string, status: SyncRunRecord['status'] = 'SUCCEEDED'): SyncRunRecord {

@@ -16,6 +16,7 @@ import { ConnectionService } from '../../src/sync/connection-service.js';
 import type { Logger } from '../../src/sync/logger.js';
 import { SnapshotSet } from '../../src/sync/snapshot-set.js';
 import { SyncEngine } from '../../src/sync/sync-engine.js';
+import { principals, snapshotOf } from '../support/principals.js';
 
 const LIMITS = {
   dnsTimeoutMs: 1000,
@@ -49,29 +50,15 @@ function connection(id: string, updatedAt = '2025-01-01T00:00:00.000Z'): Connect
 }
 
 function snapshot(connectionId: string, runId: string, size: number): Snapshot {
-  return {
-    meta: {
-      connectionId,
-      runId,
-      createdAt: new Date().toISOString(),
-      netbiosName: null,
-      counts: { users: size, groups: 0, contacts: 0, addresses: size },
-    },
-    principals: Array.from({ length: size }, (_, i) => ({
-      id: `${connectionId}:g${i}`,
-      connectionId,
-      guid: `g${i}`,
-      kind: 'USER' as const,
-      dn: `cn=u${i},dc=test`,
-      displayName: `User ${i}`,
-      primaryEmail: `u${i}@test`,
-      emails: [`u${i}@test`],
-      samAccountName: `u${i}`,
-      userPrincipalName: null,
-      enabled: true,
-      memberIds: [],
-    })),
-  };
+  const users = principals(size, (i) => ({
+    connectionId,
+    guid: `g${i}`,
+    dn: `cn=u${i},dc=test`,
+    displayName: `User ${i}`,
+    emails: [`u${i}@test`],
+    samAccountName: `u${i}`,
+  }));
+  return snapshotOf(connectionId, users, { runId });
 }
 
 interface Line {

@@ -7,6 +7,7 @@ import {
   positionsById,
   SnapshotDecodeError,
 } from '../../src/store/snapshot-codec.js';
+import { principal } from '../support/principals.js';
 
 const C = 'c0ffee00-0000-4000-8000-000000000001';
 
@@ -29,18 +30,14 @@ const records = fc
   )
   .map((rows) => {
     const unique = [...new Map(rows.map((r) => [r.guid, r])).values()];
-    return unique.map((r): PrincipalRecord => {
-      const id = `${C}:${r.guid}`;
-      const primaryEmail =
-        typeof r.primary === 'number' ? (r.emails[r.primary] ?? null) : (r.primary as string | null);
-      return {
-        id,
+    return unique.map((r) =>
+      principal({
         connectionId: C,
         guid: r.guid,
         kind: r.kind,
         dn: r.dn,
         displayName: r.displayName,
-        primaryEmail,
+        primaryEmail: typeof r.primary === 'number' ? (r.emails[r.primary] ?? null) : r.primary,
         emails: r.emails,
         samAccountName: r.samAccountName,
         userPrincipalName: r.userPrincipalName,
@@ -49,8 +46,8 @@ const records = fc
           r.kind === 'GROUP'
             ? [...new Set(r.members.map((m) => `${C}:${unique[m % unique.length]?.guid}`))]
             : [],
-      };
-    });
+      }),
+    );
   });
 
 /** What the store does: rows in chunks of `size`, each chunk through JSON, decoded as one list. */
@@ -75,27 +72,8 @@ describe('snapshot codec', () => {
   });
 
   it('makes a loaded member id the member’s own id string', () => {
-    const user: PrincipalRecord = {
-      id: `${C}:u1`,
-      connectionId: C,
-      guid: 'u1',
-      kind: 'USER',
-      dn: 'CN=u1',
-      displayName: 'U',
-      primaryEmail: null,
-      emails: [],
-      samAccountName: null,
-      userPrincipalName: null,
-      enabled: false,
-      memberIds: [],
-    };
-    const group: PrincipalRecord = {
-      ...user,
-      id: `${C}:g1`,
-      guid: 'g1',
-      kind: 'GROUP',
-      memberIds: [user.id],
-    };
+    const user = principal({ connectionId: C, guid: 'u1' });
+    const group = principal({ connectionId: C, guid: 'g1', kind: 'GROUP', memberIds: [user.id] });
     const [loadedUser, loadedGroup] = roundTrip([user, group], 1);
     expect(loadedGroup?.memberIds).toEqual([user.id]);
     expect(loadedGroup?.memberIds[0]).toBe(loadedUser?.id);
@@ -134,20 +112,7 @@ describe('snapshot codec', () => {
   });
 
   it('refuses to encode a member the snapshot does not hold', () => {
-    const group = {
-      id: `${C}:g`,
-      connectionId: C,
-      guid: 'g',
-      kind: 'GROUP',
-      dn: 'CN=g',
-      displayName: 'G',
-      primaryEmail: null,
-      emails: [],
-      samAccountName: null,
-      userPrincipalName: null,
-      enabled: true,
-      memberIds: [`${C}:elsewhere`],
-    } satisfies PrincipalRecord;
+    const group = principal({ connectionId: C, guid: 'g', kind: 'GROUP', memberIds: [`${C}:elsewhere`] });
     expect(() => encodeRows([group], 0, 1, positionsById([group]))).toThrow(/not in the snapshot/);
   });
 

@@ -1,24 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { PrincipalRecord } from '../../src/model/principal.js';
 import { CHANGE_LIST_LIMIT, diffSnapshots } from '../../src/sync/snapshot-diff.js';
+import { principal } from '../support/principals.js';
 
-function rec(guid: string, over: Partial<PrincipalRecord> = {}): PrincipalRecord {
-  return {
-    id: `c:${guid}`,
+/** A user of connection `c` with one address and both account names, `over` on top. */
+const rec = (guid: string, over: Partial<PrincipalRecord> = {}): PrincipalRecord =>
+  principal({
     connectionId: 'c',
     guid,
-    kind: 'USER',
-    dn: `CN=${guid},DC=corp`,
-    displayName: guid,
-    primaryEmail: `${guid}@corp.test`,
     emails: [`${guid}@corp.test`],
     samAccountName: guid,
     userPrincipalName: `${guid}@corp.test`,
-    enabled: true,
-    memberIds: [],
     ...over,
-  };
-}
+  });
 
 const many = (prefix: string, n: number): PrincipalRecord[] =>
   Array.from({ length: n }, (_, i) => rec(`${prefix}${i}`));
