@@ -7,7 +7,7 @@
  * recovers.
  *
  * Covered elsewhere and not repeated here: the directory stopped in the
- * middle of a sync (sync-slapd.test.ts), SIGKILL in the middle of the read
+ * middle of a sync (cache-removal.test.ts), SIGKILL in the middle of the read
  * (sync-crash.test.ts), a dead higher-priority domain controller found by
  * SRV (sync-discovery.test.ts), silent peers at the LDAP layer for every
  * TLS mode (ldap-timeouts.test.ts).
