@@ -15,7 +15,7 @@ import type { GatewayServices } from './graphql/services.js';
 import type { LdapLimits } from './ldap/types.js';
 import type { AppLogger } from './logging.js';
 import { Metrics } from './metrics.js';
-import { DUPLICATE_KINDS } from './model/finding.js';
+import { observeMetrics, restoreLastSuccess } from './metrics-observer.js';
 import { CacheStore } from './store/cache-store.js';
 import { lockDataFolder } from './store/data-folder-lock.js';
 import { loadCheckedSecrets } from './store/key-check.js';
@@ -24,6 +24,7 @@ import { SecretBox } from './store/secret-box.js';
 import { SettingsStore } from './store/settings-store.js';
 import { ConnectionService } from './sync/connection-service.js';
 import { Scheduler } from './sync/scheduler.js';
+import { SettingsFollower } from './sync/settings-follower.js';
 import { SnapshotSet } from './sync/snapshot-set.js';
 import { SyncEngine } from './sync/sync-engine.js';
 
@@ -119,26 +120,8 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
     dnsServers: config.dnsServers,
   };
   const log = logger.child({ node: config.nodeName });
-  const engine = new SyncEngine({
-    settings,
-    cache,
-    box,
-    snapshots,
-    nodeName: config.nodeName,
-    limits,
-    deleteThreshold: config.deleteThreshold,
-    logger: log.child({ component: 'sync' }),
-    afterSwap: (connectionId) => directory.rebuild(connectionId),
-    prepareSwap: (connectionId, snapshot) => directory.prepare(connectionId, snapshot),
-  });
   const directoryLog = log.child({ component: 'directory' });
   const autocomplete = new WorkerAutocompleteBuilder({ logger: directoryLog });
-  // A sync that reads ends in a view build: the worker starts meanwhile, not after. A run that
-  // ends without one (failed, held) leaves nothing for it to do.
-  engine.on('run', (run) => {
-    if (run.phase === 'READING') autocomplete.warm();
-    else if (run.phase === 'DONE' && run.status !== 'SUCCEEDED') autocomplete.stopIdle();
-  });
   const directory = new LiveDirectory({
     snapshots,
     cache,
@@ -160,6 +143,23 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
     logger: directoryLog,
     autocomplete,
   });
+  const engine = new SyncEngine({
+    settings,
+    cache,
+    box,
+    snapshots,
+    consumer: directory,
+    nodeName: config.nodeName,
+    limits,
+    deleteThreshold: config.deleteThreshold,
+    logger: log.child({ component: 'sync' }),
+  });
+  // A sync that reads ends in a view build: the worker starts meanwhile, not after. A run that
+  // ends without one (failed, held) leaves nothing for it to do.
+  engine.on('run', (run) => {
+    if (run.phase === 'READING') autocomplete.warm();
+    else if (run.status === 'FAILED' || run.status === 'HELD') autocomplete.stopIdle();
+  });
   const nodes = new NodeTable({
     nodeName: config.nodeName,
     settings,
@@ -168,30 +168,15 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
     logger: log,
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
   });
-  const scheduler = new Scheduler(engine, log.child({ component: 'scheduler' }));
-
-  let closing = false;
-  const reconcileNow = async (startup: boolean): Promise<void> => {
-    if (closing) return;
-    const listing = await settings.listing();
-    const list = listing.connections;
-    // Connections deleted on another node (a tombstone): drop this node's cache of them too; one
-    // the listing merely lacks stays served (applyListing). Removing a served snapshot rebuilds
-    // the view under the connection's own id (afterSwap), so the resolved findings are pushed.
-    await engine.applyListing(listing);
-    for (const c of list) if (!engine.hasState(c.id)) engine.track(c.id);
-    if (config.scheduler) scheduler.reconcile(list, startup);
-    void nodes.publish();
-  };
-  // Local changes, other nodes' events and the timer all reconcile: one at a time, in order,
-  // so an older listing never undoes what a newer one set up.
-  let reconciling: Promise<void> = Promise.resolve();
-  const reconcile = (startup: boolean): Promise<void> => {
-    const next = reconciling.then(() => reconcileNow(startup));
-    reconciling = next.catch(() => {});
-    return next;
-  };
-
+  const follower = new SettingsFollower({
+    settings,
+    engine,
+    scheduler: config.scheduler ? new Scheduler(engine, log.child({ component: 'scheduler' })) : null,
+    logger: log,
+    nodeName: config.nodeName,
+    ...(options.reconcileMs ? { intervalMs: options.reconcileMs } : {}),
+    onReconciled: () => void nodes.publish(),
+  });
   const connections = new ConnectionService({
     settings,
     box,
@@ -200,45 +185,14 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
     nodeName: config.nodeName,
     onChange: (connectionId, change) => {
       events.pubsub.publish(TOPICS.SETTINGS_CHANGED, { node: config.nodeName, connectionId, change });
-      reconcile(false).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'reconcile failed'));
+      void follower.reconcileLogged();
     },
   });
 
-  engine.on('run', (run) => {
-    events.pubsub.publish(TOPICS.SYNC_EVENTS, { node: config.nodeName, run });
-    if (run.status !== 'RUNNING') {
-      metrics.syncRuns.inc({ connection: run.connectionId, status: run.status });
-      if (run.finishedAt) {
-        const seconds = (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
-        metrics.syncDuration.observe({ connection: run.connectionId, status: run.status }, seconds);
-      }
-      if (run.status === 'SUCCEEDED' && run.finishedAt) {
-        metrics.lastSuccess.set({ connection: run.connectionId }, Date.parse(run.finishedAt) / 1000);
-      }
-    }
-  });
+  observeMetrics(metrics, engine, directory);
+  engine.on('run', (run) => events.pubsub.publish(TOPICS.SYNC_EVENTS, { node: config.nodeName, run }));
   engine.on('state', () => void nodes.publish());
-  metrics.orphanedConnections.set(0);
-  engine.on('orphans', (ids) => {
-    metrics.orphanedConnections.set(ids.length);
-    void nodes.publish();
-  });
-  engine.on('swapped', (connectionId, snapshot) => {
-    if (!snapshot) metrics.lastSuccess.remove({ connection: connectionId });
-  });
-  directory.on('view', (view) => {
-    metrics.entries.reset();
-    for (const id of view.connectionIds()) {
-      const counts = view.counts(id);
-      metrics.entries.set({ connection: id, kind: 'USER' }, counts.users);
-      metrics.entries.set({ connection: id, kind: 'GROUP' }, counts.groups);
-      metrics.entries.set({ connection: id, kind: 'CONTACT' }, counts.contacts);
-    }
-    metrics.duplicates.reset();
-    // Every kind has a series, 0 included, so that alerts can compare against it.
-    for (const kind of DUPLICATE_KINDS) metrics.duplicates.set({ kind }, 0);
-    for (const f of view.findings) metrics.duplicates.inc({ kind: f.kind });
-  });
+  engine.on('orphans', () => void nodes.publish());
   directory.on('findings', (change) => {
     events.pubsub.publish(TOPICS.DUPLICATE_WARNINGS, { node: config.nodeName, ...change });
     void nodes.publish();
@@ -247,31 +201,16 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
   checkpoint();
   await engine.loadPersisted();
   checkpoint();
-  // A restarted node reports when each connection last synced, not "never" until its next run.
-  for (const state of engine.allStates()) {
-    const finished = state.lastSuccessfulRun?.finishedAt;
-    if (finished) metrics.lastSuccess.set({ connection: state.connectionId }, Date.parse(finished) / 1000);
-  }
+  restoreLastSuccess(metrics, engine);
   await directory.load();
   checkpoint();
   let ready = true;
 
-  // Settings changed on another node: follow without waiting for the periodic reconcile.
+  // Settings changed on another node: follow without waiting for the timer.
   const settingsFeed = events.pubsub.subscribe(TOPICS.SETTINGS_CHANGED);
-  void (async () => {
-    for await (const change of settingsFeed) {
-      if (change.node === config.nodeName) continue;
-      await reconcile(false).catch((err: unknown) =>
-        log.warn({ err: (err as Error).message }, 'reconcile failed'),
-      );
-    }
-  })();
-  const reconcileTimer = setInterval(() => {
-    reconcile(false).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'reconcile failed'));
-  }, options.reconcileMs ?? 10_000);
-  reconcileTimer.unref();
+  follower.follow(settingsFeed);
   nodes.start();
-  await reconcile(true);
+  await follower.reconcile(true);
 
   const services: GatewayServices = {
     nodeName: config.nodeName,
@@ -296,8 +235,6 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
     stop() {
       stopped ??= (async () => {
         ready = false;
-        closing = true;
-        clearInterval(reconcileTimer);
         // Each step is bounded, and all of them together stay inside the time a signal allows
         // (RUNTIME.md): a step that waits on a store or a directory that is gone (Redis down,
         // its commands queued until it returns) is given up, and the next step goes on. Every
@@ -322,8 +259,7 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
           if (outcome === 'timed out')
             log.warn({ step: what, ms }, 'a step of stopping took too long; going on');
         };
-        await step('settings reconcile', () => reconciling);
-        scheduler.stop();
+        await step('settings reconcile', () => follower.stop());
         await step('running syncs', () => engine.shutdown(), 4_000);
         await step('autocomplete worker', () => autocomplete.close());
         await step('settings feed', async () => settingsFeed.return?.(undefined));

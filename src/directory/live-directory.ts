@@ -1,14 +1,18 @@
 /**
- * The directory as served right now: the current DirectoryView, rebuilt
- * whenever a connection's snapshot is swapped in or removed, and the
- * duplicate findings that came with it. Findings are persisted with the
- * time each was first detected and pushed as added/resolved to listeners.
+ * The directory as served right now: the current DirectoryView, and the
+ * duplicate findings that came with it. It is the sync engine's snapshot
+ * consumer: the view that a change of a connection's snapshot will serve is
+ * built while the change is committed to the store, and installed once it
+ * is. Findings are persisted with the time each was first detected and
+ * pushed as added/resolved to listeners.
  */
 import { EventEmitter } from 'node:events';
 import type { FindingRecord } from '../model/node.js';
 import type { Snapshot } from '../model/principal.js';
+import { SerialQueue } from '../model/serial-queue.js';
 import type { CacheStore } from '../store/cache-store.js';
 import type { Logger } from '../sync/logger.js';
+import type { PreparedSnapshot, SnapshotConsumer } from '../sync/snapshot-consumer.js';
 import type { SnapshotSet } from '../sync/snapshot-set.js';
 import { type AutocompleteBuilder, inThreadBuilder } from './autocomplete-builder.js';
 import { DirectoryView, emptyView } from './directory-view.js';
@@ -36,10 +40,11 @@ export interface LiveDirectoryDeps {
   readonly autocomplete?: AutocompleteBuilder;
 }
 
-export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> {
+export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> implements SnapshotConsumer {
   private current: DirectoryView = emptyView();
   private detectedAt = new Map<string, string>();
-  private queue: Promise<void> = Promise.resolve();
+  /** Views are installed one at a time, in the order their changes were committed. */
+  private readonly installs = new SerialQueue();
 
   private readonly builder: AutocompleteBuilder;
 
@@ -56,14 +61,30 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> {
   /** Builds the first view from the loaded snapshots, keeping the persisted detection times. */
   async load(): Promise<void> {
     for (const f of await this.deps.cache.getFindings()) this.detectedAt.set(f.id, f.detectedAt);
-    await this.rebuild(null);
+    const view = await this.build(this.deps.snapshots.current);
+    await this.installs.run(() => this.install(null, view));
   }
 
-  /** Rebuilds after a swap; rebuilds run one after another in the order asked. */
-  rebuild(connectionId: string | null): Promise<void> {
-    const next = this.queue.then(() => this.build(connectionId));
-    this.queue = next.catch(() => {});
-    return next;
+  /**
+   * Builds the view that will serve once `next` replaces the connection's
+   * snapshot (or once the connection is gone, for null), from the snapshots
+   * served now. Its commit installs it; if the served snapshots moved
+   * meanwhile (another connection's change committed first), it builds
+   * again from what they are then, so that no change is lost.
+   */
+  async prepare(connectionId: string, next: Snapshot | null): Promise<PreparedSnapshot> {
+    const base = new Map(this.deps.snapshots.current);
+    if (next) base.set(connectionId, next);
+    else base.delete(connectionId);
+    const view = await this.build(base);
+    return {
+      commit: () =>
+        this.installs.run(async () => {
+          const served = this.deps.snapshots.current;
+          const same = served.size === base.size && [...base].every(([id, s]) => served.get(id) === s);
+          await this.install(connectionId, same ? view : await this.build(served));
+        }),
+    };
   }
 
   /** The findings of a view (the current one by default), with the time each was first detected. */
@@ -87,39 +108,11 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> {
     };
   }
 
-  /**
-   * Builds the view that will serve once `snapshot` replaces the
-   * connection's current one, without serving it yet: the sync engine does
-   * this while the snapshot is being written to disk. The returned commit
-   * installs it (or rebuilds, if other snapshots changed meanwhile).
-   */
-  async prepare(connectionId: string, snapshot: Snapshot): Promise<() => Promise<void>> {
-    const base = new Map(this.deps.snapshots.current);
-    base.set(connectionId, snapshot);
-    const view = await DirectoryView.create(
-      { snapshots: [...base.values()], connectionDomains: await this.deps.connectionDomains() },
+  private async build(snapshots: ReadonlyMap<string, Snapshot>): Promise<DirectoryView> {
+    return DirectoryView.create(
+      { snapshots: [...snapshots.values()], connectionDomains: await this.deps.connectionDomains() },
       this.builder,
     );
-    return () => {
-      const next = this.queue.then(() => {
-        const current = this.deps.snapshots.current;
-        const unchanged = current.size === base.size && [...base].every(([id, s]) => current.get(id) === s);
-        return unchanged ? this.install(connectionId, view) : this.build(connectionId);
-      });
-      this.queue = next.catch(() => {});
-      return next;
-    };
-  }
-
-  private async build(connectionId: string | null): Promise<void> {
-    const view = await DirectoryView.create(
-      {
-        snapshots: [...this.deps.snapshots.current.values()],
-        connectionDomains: await this.deps.connectionDomains(),
-      },
-      this.builder,
-    );
-    await this.install(connectionId, view);
   }
 
   private async install(connectionId: string | null, view: DirectoryView): Promise<void> {

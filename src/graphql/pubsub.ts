@@ -71,21 +71,31 @@ const changes = z.object({
   updatedCount: z.number(),
   removedCount: z.number(),
 });
-const syncRun = z.object({
+const runFields = {
   id: z.string(),
   connectionId: z.string(),
   node: z.string(),
   trigger: z.enum(['SCHEDULE', 'MANUAL', 'STARTUP']),
-  status: z.enum(['NEVER', 'RUNNING', 'SUCCEEDED', 'FAILED', 'HELD']),
-  phase: z.enum(['CONNECTING', 'READING', 'BUILDING', 'SAVING', 'DETECTING', 'DONE']),
   startedAt: z.iso.datetime(),
-  finishedAt: z.iso.datetime().nullable(),
   server: z.string().nullable(),
   counts: counts.nullable(),
-  error: z.string().nullable(),
   changes: changes.nullable(),
   progress: z.number(),
-});
+};
+const ended = { phase: z.literal('DONE'), finishedAt: z.iso.datetime() };
+/** One shape per status, as SyncRunRecord is. */
+const syncRun = z.discriminatedUnion('status', [
+  z.object({
+    ...runFields,
+    status: z.literal('RUNNING'),
+    phase: z.enum(['CONNECTING', 'READING', 'BUILDING', 'SAVING', 'DETECTING']),
+    finishedAt: z.null(),
+    error: z.null(),
+  }),
+  z.object({ ...runFields, ...ended, status: z.literal('SUCCEEDED'), counts, error: z.null() }),
+  z.object({ ...runFields, ...ended, status: z.literal('HELD'), counts, changes, error: z.string() }),
+  z.object({ ...runFields, ...ended, status: z.literal('FAILED'), error: z.string() }),
+]);
 const finding = z.object({
   id: z.string(),
   kind: z.enum(DUPLICATE_KINDS),

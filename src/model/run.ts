@@ -1,9 +1,16 @@
-/** Sync runs as recorded. */
+/**
+ * Sync runs as recorded: one type per status, so that what a run holds in
+ * each (an end time once ended, counts once built, a reason when it failed
+ * or was held) is written in the type, and the transitions between them
+ * are the only way from one to the next.
+ */
 import type { SnapshotCounts } from './principal.js';
 
 export type SyncStatus = 'NEVER' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'HELD';
 export type SyncTrigger = 'SCHEDULE' | 'MANUAL' | 'STARTUP';
 export type SyncPhase = 'CONNECTING' | 'READING' | 'BUILDING' | 'SAVING' | 'DETECTING' | 'DONE';
+/** The phases of a run in progress. */
+export type ActivePhase = Exclude<SyncPhase, 'DONE'>;
 
 /** What a run changed, by principal id. Lists are capped; the counts are exact. */
 export interface RunChanges {
@@ -15,19 +22,100 @@ export interface RunChanges {
   readonly removedCount: number;
 }
 
-export interface SyncRunRecord {
+interface RunFields {
   readonly id: string;
   readonly connectionId: string;
   readonly node: string;
   readonly trigger: SyncTrigger;
-  readonly status: SyncStatus;
-  readonly phase: SyncPhase;
   readonly startedAt: string;
-  readonly finishedAt: string | null;
+  /** The server it bound to, once bound. */
   readonly server: string | null;
-  readonly counts: SnapshotCounts | null;
-  readonly error: string | null;
-  readonly changes: RunChanges | null;
   /** Entries read so far, for progress events. */
   readonly progress: number;
+  /** Known once the snapshot is built. */
+  readonly counts: SnapshotCounts | null;
+  readonly changes: RunChanges | null;
+}
+
+export interface RunningRun extends RunFields {
+  readonly status: 'RUNNING';
+  readonly phase: ActivePhase;
+  readonly finishedAt: null;
+  readonly error: null;
+}
+
+export interface SucceededRun extends RunFields {
+  readonly status: 'SUCCEEDED';
+  readonly phase: 'DONE';
+  readonly finishedAt: string;
+  readonly counts: SnapshotCounts;
+  readonly error: null;
+}
+
+/** Would have removed more than the allowed share of the cache: staged, not served, until confirmed. */
+export interface HeldRun extends RunFields {
+  readonly status: 'HELD';
+  readonly phase: 'DONE';
+  readonly finishedAt: string;
+  readonly counts: SnapshotCounts;
+  readonly changes: RunChanges;
+  readonly error: string;
+}
+
+export interface FailedRun extends RunFields {
+  readonly status: 'FAILED';
+  readonly phase: 'DONE';
+  readonly finishedAt: string;
+  readonly error: string;
+}
+
+export type SyncRunRecord = RunningRun | SucceededRun | HeldRun | FailedRun;
+export type EndedRun = Exclude<SyncRunRecord, RunningRun>;
+
+export function startedRun(fields: {
+  readonly id: string;
+  readonly connectionId: string;
+  readonly node: string;
+  readonly trigger: SyncTrigger;
+  readonly startedAt: string;
+}): RunningRun {
+  return {
+    ...fields,
+    status: 'RUNNING',
+    phase: 'CONNECTING',
+    finishedAt: null,
+    server: null,
+    counts: null,
+    error: null,
+    changes: null,
+    progress: 0,
+  };
+}
+
+/** A run in progress, further on. */
+export function advanced(
+  run: RunningRun,
+  patch: Partial<Pick<RunningRun, 'phase' | 'server' | 'progress' | 'counts' | 'changes'>>,
+): RunningRun {
+  return { ...run, ...patch };
+}
+
+const now = () => new Date().toISOString();
+
+export function succeeded(run: SyncRunRecord, counts: SnapshotCounts, finishedAt = now()): SucceededRun {
+  return { ...run, status: 'SUCCEEDED', phase: 'DONE', finishedAt, counts, error: null };
+}
+
+export function failed(run: SyncRunRecord, error: string, finishedAt = now()): FailedRun {
+  return { ...run, status: 'FAILED', phase: 'DONE', finishedAt, error };
+}
+
+export function held(
+  run: SyncRunRecord,
+  counts: SnapshotCounts,
+  changes: RunChanges,
+  error: string,
+  finishedAt = now(),
+): HeldRun {
+  return { ...run, status: 'HELD', phase: 'DONE', finishedAt, counts, changes, error };
 }

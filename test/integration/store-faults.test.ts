@@ -189,22 +189,21 @@ async function openNode(dir: string, shared: Shared): Promise<Node> {
   const snapshots = new SnapshotSet();
   const logs: LogLine[] = [];
   const logger = recordingLogger(logs);
+  const directory = new LiveDirectory({
+    snapshots,
+    cache,
+    connectionDomains: async () => new Map([[shared.connectionId, DOMAIN]]),
+    logger,
+  });
   const engine = new SyncEngine({
     settings: shared.settings,
     cache,
     box: shared.box,
     snapshots,
+    consumer: directory,
     nodeName: 'store-faults',
     limits: LIMITS,
     deleteThreshold: 0.5,
-    logger,
-    afterSwap: (connectionId) => directory.rebuild(connectionId),
-    prepareSwap: (connectionId, snapshot) => directory.prepare(connectionId, snapshot),
-  });
-  const directory = new LiveDirectory({
-    snapshots,
-    cache,
-    connectionDomains: async () => new Map([[shared.connectionId, DOMAIN]]),
     logger,
   });
   await engine.loadPersisted();
@@ -596,7 +595,7 @@ for (const scenario of SCENARIOS) {
             `FAILED without naming the store fault: ${ended.error}`,
           );
         }
-        p.check(!node.engine.isRunning(id), 'the engine still runs the sync');
+        p.check((await node.engine.wait(id)) === null, 'the engine still runs the sync');
         p.check(
           node.engine.state(id).lastRun?.id === ended.id,
           `the state's last run is ${node.engine.state(id).lastRun?.id}, not ${ended.id}`,

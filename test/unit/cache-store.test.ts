@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectionState, FindingRecord } from '../../src/model/node.js';
 import type { Snapshot } from '../../src/model/principal.js';
-import type { SyncRunRecord } from '../../src/model/run.js';
+import { advanced, failed, held, type SyncRunRecord, startedRun, succeeded } from '../../src/model/run.js';
 import { CacheStore } from '../../src/store/cache-store.js';
 import { type KvStore, openKvStore } from '../../src/store/kv-store.js';
 import { principals, snapshotOf } from '../support/principals.js';
@@ -23,21 +23,27 @@ function snapshot(connectionId: string, runId: string, size: number, prefix = ru
 }
 
 function run(connectionId: string, id: string, status: SyncRunRecord['status'] = 'SUCCEEDED'): SyncRunRecord {
-  return {
+  const started = startedRun({
     id,
     connectionId,
     node: 'node-a',
     trigger: 'MANUAL',
-    status,
-    phase: status === 'RUNNING' ? 'READING' : 'DONE',
     startedAt: '2025-01-01T00:00:00.000Z',
-    finishedAt: status === 'RUNNING' ? null : '2025-01-01T00:00:05.000Z',
-    server: 'ldap://dc1.corp.test',
-    counts: null,
-    error: null,
-    changes: null,
-    progress: 0,
-  };
+  });
+  const running = advanced(started, { phase: 'READING', server: 'ldap://dc1.corp.test' });
+  const at = '2025-01-01T00:00:05.000Z';
+  const counts = { users: 1, groups: 0, contacts: 0, addresses: 1 };
+  const changes = { added: [], updated: [], removed: [], addedCount: 0, updatedCount: 0, removedCount: 0 };
+  switch (status) {
+    case 'RUNNING':
+      return running;
+    case 'SUCCEEDED':
+      return succeeded(running, counts, at);
+    case 'HELD':
+      return held(running, counts, changes, 'held', at);
+    case 'FAILED':
+      return failed(running, 'failed', at);
+  }
 }
 
 function state(connectionId: string): ConnectionState {

@@ -67,7 +67,7 @@ describe('parseEventMessage', () => {
     ['dirgate:SYNC_EVENTS', 'garbage', 'not JSON'],
     ['dirgate:SYNC_EVENTS', '', 'not JSON'],
     ['dirgate:SYNC_EVENTS', 'null', 'not a SYNC_EVENTS event'],
-    ['dirgate:SYNC_EVENTS', '{"node":"x","run":{}}', 'run.id'],
+    ['dirgate:SYNC_EVENTS', '{"node":"x","run":{}}', 'run.status'],
     [
       'dirgate:SYNC_EVENTS',
       JSON.stringify({ node: 'x', run: { ...run, startedAt: 'yesterday' } }),
