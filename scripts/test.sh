@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: lint and format, types, generated files, the API
-# contract, then the unit and integration suites (the integration suite's
-# global setup installs and starts slapd, Samba and Redis, and stops them).
+# contract, the direction of dependencies, then the unit and integration
+# suites (the integration suite's global setup installs and starts slapd,
+# Samba and Redis, and stops them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,12 @@ if [ -f ../shared/tools/contract-check.mjs ]; then
 else
   echo 'skipped: ../shared/tools/contract-check.mjs is not beside this clone (a user clone has no ../shared)'
 fi
+
+step 'dependencies (dependency-cruiser)'
+# The layers import downwards only, model/ imports nothing, only store/ talks Keyv and Redis, no
+# cycles (.dependency-cruiser.cjs); the environment is read in src/config/ only and never written.
+depcruise src --config .dependency-cruiser.cjs --output-type err
+tsx scripts/check-environment.ts
 
 step 'tests (vitest)'
 report=$(mktemp)

@@ -8,6 +8,7 @@
  */
 import pino from 'pino';
 import pretty from 'pino-pretty';
+import { outputSettings } from './config/environment.js';
 
 export type AppLogger = pino.Logger;
 export type LogFormat = 'json' | 'pretty';
@@ -26,14 +27,9 @@ const SECRET_KEYS = [
 
 export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
-/** `json` unless stdout is a terminal; DIRGATE_LOG_FORMAT wins when set. */
-export function logFormat(
-  env: NodeJS.ProcessEnv = process.env,
-  isTty: boolean = process.stdout.isTTY === true,
-): LogFormat {
-  const wanted = env.DIRGATE_LOG_FORMAT?.trim().toLowerCase();
-  if (wanted === 'json' || wanted === 'pretty') return wanted;
-  return isTty ? 'pretty' : 'json';
+/** `json` unless the output is a terminal; the format wanted (DIRGATE_LOG_FORMAT) wins when given. */
+export function logFormat(wanted: LogFormat | null, isTty: boolean): LogFormat {
+  return wanted ?? (isTty ? 'pretty' : 'json');
 }
 
 export interface LoggerOptions {
@@ -49,7 +45,8 @@ export interface LoggerOptions {
 export function createLogger(level: string, options: LoggerOptions = {}): AppLogger {
   const fd = options.fd ?? 1;
   const isTty = (fd === 1 ? process.stdout : process.stderr).isTTY === true;
-  const format = options.format ?? logFormat(process.env, isTty);
+  const output = outputSettings();
+  const format = options.format ?? logFormat(output.logFormat, isTty);
   const pinoOptions: pino.LoggerOptions = {
     name: options.name ?? 'dirgate',
     level,
@@ -60,7 +57,7 @@ export function createLogger(level: string, options: LoggerOptions = {}): AppLog
   const stream = pretty({
     sync: true,
     destination: fd,
-    colorize: isTty && !process.env.NO_COLOR,
+    colorize: isTty && !output.noColor,
     translateTime: 'HH:MM:ss.l',
     ignore: 'pid,hostname,name',
     singleLine: true,

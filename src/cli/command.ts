@@ -1,5 +1,6 @@
 /** What every subcommand has: a name, a one-line summary, its options (node:util parseArgs) and --help. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { commandSettings } from '../config/environment.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & {
   /** Shown in --help: what the value is, e.g. `ID`. */
@@ -31,7 +32,7 @@ export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 export class UsageError extends Error {}
 
 export function cliName(): string {
-  return process.env.DIRGATE_CLI_NAME ?? 'dirgate';
+  return commandSettings().name;
 }
 
 export function helpText(command: Command): string {
@@ -54,7 +55,7 @@ export function helpText(command: Command): string {
   ].join('\n');
 }
 
-/** Parses argv for `command`; --data-dir becomes DIRGATE_DATA_DIR for everything the command loads. */
+/** Parses argv for `command` (--data-dir stays among the values: cliConfig makes it DIRGATE_DATA_DIR). */
 export function parseCommand(
   command: Command,
   argv: readonly string[],
@@ -71,8 +72,6 @@ export function parseCommand(
     throw new UsageError((err as Error).message);
   }
   const values = parsed.values as ParsedValues;
-  const dataDir = values['data-dir'];
-  if (typeof dataDir === 'string') process.env.DIRGATE_DATA_DIR = dataDir;
   return { values, positionals: parsed.positionals, help: values.help === true };
 }
 

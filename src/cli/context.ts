@@ -8,17 +8,24 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Config, ConfigError, loadConfig } from '../config/environment.js';
+import {
+  type Config,
+  ConfigError,
+  type ConfigOverrides,
+  commandSettings,
+  loadProcessConfig,
+} from '../config/environment.js';
 import { ADMIN_TOKEN_FILE, SECRET_KEY_FILE } from '../config/secrets.js';
 import type { LdapLimits } from '../ldap/types.js';
 import { CacheStore } from '../store/cache-store.js';
 import { openKvStore } from '../store/kv-store.js';
 import { SettingsStore } from '../store/settings-store.js';
-import { UsageError } from './command.js';
+import { type ParsedValues, stringOption, UsageError } from './command.js';
 
-export function cliConfig(overrides: Record<string, string> = {}): Config {
+/** The configuration a command runs with: the environment, --data-dir and then `overrides` winning. */
+export function cliConfig(values: ParsedValues, overrides: ConfigOverrides = {}): Config {
   try {
-    return loadConfig({ ...process.env, ...overrides });
+    return loadProcessConfig({ DIRGATE_DATA_DIR: stringOption(values, 'data-dir'), ...overrides });
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
@@ -76,7 +83,7 @@ export async function adminToken(config: Config): Promise<string> {
 
 /** The gateway of this configuration, as a client reaches it. */
 export function gatewayBase(config: Config, url?: string): string {
-  const given = url ?? process.env.DIRGATE_URL;
+  const given = url ?? commandSettings().gatewayUrl;
   if (given) return given.replace(/\/graphql\/?$/, '').replace(/\/+$/, '');
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;

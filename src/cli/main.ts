@@ -2,7 +2,7 @@
  * The `dirgate` command (bin/dirgate.mjs runs this under the project's
  * Node 24 through tsx): serve, sync, test-connection, connections, token.
  */
-import '../production-mode.js';
+import '../config/production-mode.js';
 import { type Command, cliName, helpText, parseCommand, UsageError } from './command.js';
 import { connectionsCommand } from './commands/connections.js';
 import { serveCommand } from './commands/serve.js';

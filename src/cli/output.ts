@@ -1,7 +1,10 @@
 /** Terminal output: aligned tables, a progress bar on a TTY, a few colours when they are wanted. */
+import { outputSettings } from '../config/environment.js';
 
-const colourWanted = (stream: NodeJS.WriteStream): boolean =>
-  stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+const colourWanted = (stream: NodeJS.WriteStream): boolean => {
+  const output = outputSettings();
+  return stream.isTTY === true && !output.noColor && !output.dumbTerminal;
+};
 
 export function paint(stream: NodeJS.WriteStream) {
   const on = colourWanted(stream);

@@ -1,8 +1,11 @@
 /**
- * The one place that reads the environment. Every variable of
+ * The one place that reads the environment (src/config/production-mode.ts,
+ * the one place that writes it, says why it must). Every variable of
  * ../shared/contract/RUNTIME.md (plus dirgate's own options) is parsed and
  * validated here, once, at start; all problems are reported together, each
- * naming its variable.
+ * naming its variable. Other modules take the values from here, and a caller
+ * that would change one (the dirgate command's --data-dir, --port, --host)
+ * passes overrides instead of writing the environment.
  */
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -109,7 +112,16 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment; throws ConfigError listing every invalid variable. */
+/** Variables given in place of the environment's, by name; an undefined one is not given. */
+export type ConfigOverrides = Partial<Record<keyof typeof schema.shape, string>>;
+
+/** This process's configuration: its environment, with `overrides` winning. */
+export function loadProcessConfig(overrides: ConfigOverrides = {}): Config {
+  const given = Object.entries(overrides).filter(([, value]) => value !== undefined);
+  return loadConfig({ ...process.env, ...Object.fromEntries(given) });
+}
+
+/** Parses `env`; throws ConfigError listing every invalid variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   // An empty variable means "not set", as shells and service managers often export them that way.
   const present = Object.fromEntries(
@@ -144,5 +156,46 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       pageSize: e.DIRGATE_LDAP_PAGE_SIZE,
       rangeSize: e.DIRGATE_LDAP_RANGE_SIZE,
     },
+  };
+}
+
+/**
+ * How output looks. Read apart from loadConfig: the logger and the dirgate
+ * command need these before (or without) a configuration, and a value they
+ * do not know falls back to the default instead of stopping the process.
+ */
+export interface OutputSettings {
+  /** DIRGATE_LOG_FORMAT, `json` or `pretty` in any case; null when unset or anything else (then: by terminal). */
+  readonly logFormat: 'json' | 'pretty' | null;
+  /** NO_COLOR set and not empty (https://no-color.org): no colours anywhere. */
+  readonly noColor: boolean;
+  /** TERM=dumb: a terminal that shows escape codes as text. */
+  readonly dumbTerminal: boolean;
+}
+
+export function outputSettings(env: NodeJS.ProcessEnv = process.env): OutputSettings {
+  const format = env.DIRGATE_LOG_FORMAT?.trim().toLowerCase();
+  return {
+    logFormat: format === 'json' || format === 'pretty' ? format : null,
+    noColor: Boolean(env.NO_COLOR),
+    dumbTerminal: env.TERM === 'dumb',
+  };
+}
+
+/** What the dirgate command reads besides the service's configuration. */
+export interface CommandSettings {
+  /** DIRGATE_CLI_NAME: the name the command calls itself in messages (bin/dirgate.mjs sets it; default `dirgate`). */
+  readonly name: string;
+  /** DIRGATE_URL: the gateway `dirgate sync` runs on; null when unset (then: HOST:PORT). */
+  readonly gatewayUrl: string | null;
+  /** DIRGATE_BIND_PASSWORD: the bind password `dirgate test-connection` uses without --password-file. */
+  readonly bindPassword: string | undefined;
+}
+
+export function commandSettings(env: NodeJS.ProcessEnv = process.env): CommandSettings {
+  return {
+    name: env.DIRGATE_CLI_NAME ?? 'dirgate',
+    gatewayUrl: env.DIRGATE_URL || null,
+    bindPassword: env.DIRGATE_BIND_PASSWORD,
   };
 }

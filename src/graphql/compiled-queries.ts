@@ -3,7 +3,7 @@
  * membership lookups: a handful of operations, many times a second) run
  * compiled by graphql-jit instead of through graphql-js's interpreter, which
  * walks the query and the schema anew for every field of every answer
- * (about four times the execution time of a ten-suggestion autocomplete).
+ * (docs/performance.md: the gateway's answer path).
  *
  * The fast path only ever answers with success. It applies to queries
  * (never mutations or subscriptions), after parsing, validation (depth,

@@ -12,9 +12,7 @@ export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
-  NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
   LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
-  UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -52,7 +50,7 @@ export function limitExceeded(message: string, extensions: Record<string, unknow
 }
 
 /** Translates a thrown domain error; returns null for anything else. */
-export function fromDomainError(err: unknown): GraphQLError | null {
+function fromDomainError(err: unknown): GraphQLError | null {
   if (!(err instanceof DomainError)) return null;
   if (err instanceof ValidationError)
     return badInput(err.field, err.message.replace(`${err.field}: `, ''), err.reason);

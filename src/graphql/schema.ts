@@ -10,7 +10,7 @@ import { DirectoryResolver } from './resolvers/directory.resolver.js';
 import { GroupResolver, PrincipalResolver, UserResolver } from './resolvers/principal.resolver.js';
 import { Contact, Group, principalTypeName, User } from './types/principal.type.js';
 
-export const RESOLVERS = [
+const RESOLVERS = [
   DirectoryResolver,
   PrincipalResolver,
   UserResolver,
@@ -32,7 +32,7 @@ export async function buildGatewaySchema(pubSub: PubSub<Topics>): Promise<GraphQ
   // The object types declare `simpleResolvers`: the schema uses no field middlewares, and
   // type-graphql's wrapper around each plain field would only cost time on every answer.
   // type-graphql wraps every resolveType in an async function, so each principal in a result
-  // would cost a promise and a microtask hop (a tenth of an autocomplete request's time).
+  // would cost a promise and a microtask hop.
   // The answer needs no await: set the plain function on the built interface.
   const principal = schema.getType('Principal');
   if (!isInterfaceType(principal)) throw new Error('the schema has no Principal interface');

@@ -37,7 +37,7 @@ function send(res: Response, asset: Asset, cache: boolean): void {
 }
 
 /** True for a browser navigating to the URL (it prefers HTML), false for API clients. */
-export function wantsHtml(req: Request): boolean {
+function wantsHtml(req: Request): boolean {
   return req.accepts(['application/json', 'text/html']) === 'text/html';
 }
 

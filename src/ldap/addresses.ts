@@ -81,8 +81,8 @@ export function computeEmails(mail: string | null, proxyAddresses: readonly stri
       grown = true;
     }
   }
-  // Exactly sized: an array grown by push reserves 17 slots, and a sync keeps one of these per
-  // object (18 MB of empty slots at 100,000 objects).
+  // Exactly sized: an array grown by push reserves spare slots, and a sync keeps one of these per
+  // object for as long as its snapshot is served.
   return {
     primaryEmail: mailAddress ?? primaryProxy,
     emails: emails === null ? NO_EMAILS : grown ? emails.slice() : emails,

@@ -51,7 +51,7 @@ export function resolveEndpoint(url: string, mode: TlsMode): ServerEndpoint {
 }
 
 /** TLS options shared by LDAPS and StartTLS: the CA bundle adds to, never replaces, the system trust. */
-export function tlsOptionsFor(settings: LdapSettings, host: string): tls.ConnectionOptions {
+function tlsOptionsFor(settings: LdapSettings, host: string): tls.ConnectionOptions {
   const options: tls.ConnectionOptions = {
     host,
     rejectUnauthorized: settings.tlsVerify,

@@ -19,7 +19,7 @@ type RawValue = AttributeValue | readonly AttributeValue[];
  * The entry's attributes by lower-cased name, as ldapts gave them (no copies:
  * a sync decodes millions). Two parallel arrays rather than a Map: an entry
  * has a dozen attributes and a sync makes one of these per entry, so a hash
- * table each was a tenth of a sync's garbage; the lower-cased names are the
+ * table each would be garbage made per entry; the lower-cased names are the
  * shared instances of lowerCased, so a lookup compares references.
  */
 export class EntryValues {
@@ -101,7 +101,7 @@ function asList(raw: RawValue): readonly AttributeValue[] {
 }
 
 /** objectGUID (binary or text) or entryUUID, whichever of the schema's id attributes comes first. */
-export function decodeId(values: EntryValues, idAttributes: readonly string[]): string | null {
+function decodeId(values: EntryValues, idAttributes: readonly string[]): string | null {
   for (const name of idAttributes) {
     for (const value of values.raw(name)) {
       const id =

@@ -8,7 +8,7 @@
 const GUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** True for the 8-4-4-4-12 hex form (any case). */
-export function isGuidText(value: string): boolean {
+function isGuidText(value: string): boolean {
   return GUID_TEXT.test(value);
 }
 
@@ -19,9 +19,8 @@ const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
 /**
  * 16-byte objectGUID → `76543210-ba98-fedc-0123-456789abcdef` (lowercase).
  * Written into one buffer and decoded once: joining the five groups as
- * strings makes V8 keep a chain of nine concatenation nodes per GUID
- * (about 400 bytes instead of 56), which for 100,000 objects was a fifth of
- * the memory a sync holds.
+ * strings makes V8 keep a chain of concatenation nodes per GUID for as long
+ * as the GUID lives, which is as long as its snapshot (docs/performance.md).
  */
 export function guidToString(bytes: Uint8Array): string {
   if (bytes.length !== 16) throw new RangeError(`objectGUID must be 16 bytes, got ${bytes.length}`);

@@ -1,6 +1,7 @@
 /**
- * The LDAP layer's public API. The sync engine and the GraphQL layer import
- * from here only; the modules behind it may change.
+ * The LDAP layer's public API. Modules outside src/ldap/ import from here
+ * (or the types of ./types.ts) only, so the modules behind it may change
+ * (.dependency-cruiser.cjs checks it).
  */
 
 export { computeEmails, type EmailSet, type ProxySmtpAddress, parseProxyAddresses } from './addresses.js';

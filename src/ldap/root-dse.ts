@@ -20,8 +20,6 @@ export interface RootDse {
   readonly supportedControls: readonly string[];
 }
 
-export const PAGED_RESULTS_OID = '1.2.840.113556.1.4.319';
-
 export function flavourOf(supportedCapabilities: readonly string[]): DirectoryFlavour {
   return supportedCapabilities.includes(AD_CAPABILITY_OID) ? 'ACTIVE_DIRECTORY' : 'LDAP';
 }

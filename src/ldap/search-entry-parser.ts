@@ -3,8 +3,8 @@
  * own connections only. A full sync reads a few million attribute values;
  * ldapts makes a Buffer view of every value, decodes it through a fatal
  * TextDecoder, keeps both, and converts the whole entry again in
- * toObject(). Profiles of a 130,000-entry sync put that at about a quarter
- * of the sync's CPU time, and its garbage at a good share of the GC time.
+ * toObject(), a large share of a sync's CPU time and of its garbage
+ * (docs/performance.md).
  *
  * CompactSearchEntry reads the same BER and produces exactly what ldapts'
  * toObject() returns (the unit tests compare both on the same bytes):
@@ -16,8 +16,7 @@
  *  - every requested attribute the server did not return, as `[]`.
  * Differences that no caller can see: strings are decoded straight from the
  * socket's buffer (ASCII without a validation pass), Buffers are copies
- * (ldapts' views keep a whole 64 kB socket chunk alive for a 16-byte
- * objectGUID), and the per-value Attribute objects are never made.
+ * (ldapts' views keep a whole socket chunk alive for a 16-byte objectGUID), and the per-value Attribute objects are never made.
  */
 import { isUtf8 } from 'node:buffer';
 import { type BerReader, type Client, type Entry, SearchEntry, SearchRequest } from 'ldapts';

@@ -2,33 +2,11 @@
  * What the LDAP layer takes and gives. Only src/ldap talks LDAP; the sync
  * engine depends on these types and the functions of src/ldap/index.ts.
  */
+import type { ReadOverrides, TlsMode } from '../model/connection.js';
 import type { PrincipalKind } from '../model/principal.js';
 
-export type TlsMode = 'NONE' | 'STARTTLS' | 'LDAPS';
-
-/** Per-connection overrides of what is read; absent fields use the flavour's defaults. */
-export interface ReadOverrides {
-  readonly userFilter?: string;
-  readonly groupFilter?: string;
-  readonly contactFilter?: string;
-  readonly attributes?: Partial<Record<MappedAttribute, string>>;
-  /**
-   * The NetBIOS domain name used for NTLM names (`NETBIOS\user`). Active
-   * Directory states its own (read from the configuration partition); other
-   * servers have none unless set here. When set, it wins over AD's.
-   */
-  readonly netbiosName?: string;
-}
-
-export type MappedAttribute =
-  | 'guid'
-  | 'displayName'
-  | 'mail'
-  | 'proxyAddresses'
-  | 'samAccountName'
-  | 'userPrincipalName'
-  | 'userAccountControl'
-  | 'member';
+// A connection's stored settings (src/model) say how it is read; the LDAP layer takes them as they are.
+export type { MappedAttribute, ReadOverrides, TlsMode } from '../model/connection.js';
 
 /** Everything needed to reach and read one connection's directory. */
 export interface LdapSettings {

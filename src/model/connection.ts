@@ -1,5 +1,30 @@
 /** A connection's settings as stored (shared by every node of a cluster). */
-import type { ReadOverrides, TlsMode } from '../ldap/types.js';
+
+export type TlsMode = 'NONE' | 'STARTTLS' | 'LDAPS';
+
+/** Per-connection overrides of what is read; absent fields use the flavour's defaults. */
+export interface ReadOverrides {
+  readonly userFilter?: string;
+  readonly groupFilter?: string;
+  readonly contactFilter?: string;
+  readonly attributes?: Partial<Record<MappedAttribute, string>>;
+  /**
+   * The NetBIOS domain name used for NTLM names (`NETBIOS\user`). Active
+   * Directory states its own (read from the configuration partition); other
+   * servers have none unless set here. When set, it wins over AD's.
+   */
+  readonly netbiosName?: string;
+}
+
+export type MappedAttribute =
+  | 'guid'
+  | 'displayName'
+  | 'mail'
+  | 'proxyAddresses'
+  | 'samAccountName'
+  | 'userPrincipalName'
+  | 'userAccountControl'
+  | 'member';
 
 export interface ConnectionRecord {
   readonly id: string;

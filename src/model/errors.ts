@@ -5,7 +5,7 @@
  */
 
 export abstract class DomainError extends Error {
-  abstract readonly code: 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'NOT_IMPLEMENTED' | 'UNAVAILABLE';
+  abstract readonly code: 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT';
 }
 
 /** Input that breaks a rule; `field` names the argument or input field. */
@@ -38,13 +38,5 @@ export class ConflictError extends DomainError {
   constructor(message: string) {
     super(message);
     this.name = 'ConflictError';
-  }
-}
-
-export class NotImplementedError extends DomainError {
-  readonly code = 'NOT_IMPLEMENTED' as const;
-  constructor(what: string) {
-    super(`${what} is not implemented yet`);
-    this.name = 'NotImplementedError';
   }
 }

@@ -46,17 +46,11 @@ const key = {
 export class CacheStore {
   constructor(private readonly kv: KvStore) {}
 
-  /** Writes a snapshot's chunks without making it visible; returns the staged chunk count. */
-  async stageSnapshot(snapshot: Snapshot): Promise<number> {
-    await this.beginStaging(snapshot);
-    return this.writeStaging(snapshot);
-  }
-
   /**
-   * The first half of stageSnapshot: drops an earlier staging of the
-   * connection and records this one, so that a crash mid-way leaves a trail
-   * to clean up. A sync does this before building its indexes, so that the
-   * chunks start to go out at once (writeStaging).
+   * The first step of writing a snapshot without making it visible: drops an
+   * earlier staging of the connection and records this one, so that a crash
+   * mid-way leaves a trail to clean up. A sync does this before building its
+   * indexes, so that the chunks start to go out at once (writeStaging).
    */
   async beginStaging(snapshot: Snapshot): Promise<void> {
     const c = snapshot.meta.connectionId;
@@ -66,13 +60,13 @@ export class CacheStore {
     await this.kv.set(key.staging(c), { runId, chunks: 0, meta: null } satisfies StagingRecord);
   }
 
-  /** The second half of stageSnapshot: the chunks, then the staging record that lists them. */
+  /** The second step: the chunks, then the staging record that lists them; returns the chunk count. */
   async writeStaging(snapshot: Snapshot): Promise<number> {
     const c = snapshot.meta.connectionId;
     const runId = snapshot.meta.runId;
     const chunks = Math.ceil(snapshot.principals.length / CHUNK_SIZE);
     // A few chunks in flight: SQLite's worker writes one while this thread serializes the next,
-    // without holding the JSON of the whole snapshot at once (100k users: ~100 MB of strings).
+    // without holding the JSON of the whole snapshot at once.
     const positions = positionsById(snapshot.principals);
     let next = 0;
     const writer = async (): Promise<void> => {
@@ -125,11 +119,6 @@ export class CacheStore {
     } catch (err) {
       return { tidyError: err instanceof Error ? err : new Error(String(err)) };
     }
-  }
-
-  async stagedRunId(connectionId: string): Promise<string | null> {
-    const staged = await this.kv.get<StagingRecord>(key.staging(connectionId));
-    return staged?.meta ? staged.runId : null;
   }
 
   /** Drops the staged snapshot (only `runId`'s, when given). */

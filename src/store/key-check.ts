@@ -27,8 +27,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../config/environment.js';
 import { loadSecrets, SECRET_KEY_FILE, type Secrets, SecretsError } from '../config/secrets.js';
-import type { AppLogger } from '../logging.js';
 import type { ConnectionRecord } from '../model/connection.js';
+import type { StoreLogger } from './logger.js';
 import { SecretBox } from './secret-box.js';
 import type { KeyCheckRecord, SettingsStore } from './settings-store.js';
 
@@ -76,7 +76,7 @@ const plural = (n: number, one: string, many: string): string => `${n} ${n === 1
 export async function loadCheckedSecrets(
   config: Config,
   settings: SettingsStore,
-  logger: AppLogger,
+  logger: StoreLogger,
 ): Promise<Secrets> {
   const state = await readSealedState(settings);
   const forget = config.forgetBindPasswords === state.fingerprint;
@@ -146,6 +146,7 @@ export async function loadCheckedSecrets(
     }
   } else if (config.forgetBindPasswords !== null) {
     logger.warn(
+      {},
       'DIRGATE_FORGET_BIND_PASSWORDS is set, but this key fits the settings: nothing discarded; unset it',
     );
   }

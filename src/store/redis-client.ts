@@ -8,12 +8,12 @@
  * subscriber when it reconnects.
  */
 import { createClient } from '@keyv/redis';
-import type { Logger } from '../sync/logger.js';
+import type { StoreLogger } from './logger.js';
 
 export type RedisClient = ReturnType<typeof createClient>;
 
 export interface ManagedRedisOptions {
-  readonly logger: Logger;
+  readonly logger: StoreLogger;
   /** What the client is for, in its log lines ("settings store", "event subscriber"). */
   readonly role: string;
   /**

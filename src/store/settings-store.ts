@@ -67,10 +67,6 @@ export class SettingsStore {
     return tombstone === undefined ? (record as ConnectionRecord | undefined) : undefined;
   }
 
-  getTombstone(id: string): Promise<Tombstone | undefined> {
-    return this.kv.get<Tombstone>(DELETED + id);
-  }
-
   putTombstone(tombstone: Tombstone): Promise<void> {
     return this.kv.set(DELETED + tombstone.connectionId, tombstone);
   }

@@ -2,8 +2,8 @@
  * The stored form of a snapshot's records. Each record is one JSON array
  * rather than an object, and a group's members are positions in the
  * snapshot rather than ids. Compared with the records' own JSON, this is
- * half the bytes: half the time to serialize a snapshot, half the memory its
- * chunks hold while SQLite writes them. A loaded group also refers to its
+ * fewer bytes: less time to serialize a snapshot, less memory held by its
+ * chunks while SQLite writes them (docs/performance.md). A loaded group also refers to its
  * members' own id strings instead of holding a copy of each.
  *
  * A row: [guid, kind, dn, displayName, primaryEmail, emails, samAccountName,

@@ -4,7 +4,7 @@
  * the same snapshot holds. Pure; the engine feeds it page by page so that
  * building overlaps reading.
  */
-import { computeEmails } from '../ldap/addresses.js';
+import { computeEmails } from '../ldap/index.js';
 import type { RawEntry } from '../ldap/types.js';
 import { dnKey } from '../model/dn.js';
 import {

@@ -22,6 +22,17 @@ function snapshot(connectionId: string, runId: string, size: number, prefix = ru
   return snapshotOf(connectionId, users, { runId });
 }
 
+/** Stages `s` as a sync does: the staging record first, then the chunks. Returns the chunk count. */
+async function stage(store: CacheStore, s: Snapshot): Promise<number> {
+  await store.beginStaging(s);
+  return store.writeStaging(s);
+}
+
+/** The run of the connection's complete staged snapshot, or null. */
+async function stagedRunId(store: CacheStore, connectionId: string): Promise<string | null> {
+  return (await store.loadStagedSnapshot(connectionId))?.meta.runId ?? null;
+}
+
 function run(connectionId: string, id: string, status: SyncRunRecord['status'] = 'SUCCEEDED'): SyncRunRecord {
   const started = startedRun({
     id,
@@ -130,24 +141,24 @@ describe('CacheStore on SQLite', () => {
 
   it('makes a staged snapshot visible only when it is promoted, and keeps it across a restart', async () => {
     const s = snapshot('a', 'run-1', TWO_CHUNKS);
-    expect(await cache.stageSnapshot(s)).toBe(2);
+    expect(await stage(cache, s)).toBe(2);
     expect(await cache.loadSnapshot('a')).toBeNull();
-    expect(await cache.stagedRunId('a')).toBe('run-1');
+    expect(await stagedRunId(cache, 'a')).toBe('run-1');
 
     await cache.promoteStaged('a', 'run-1');
     const loaded = await cache.loadSnapshot('a');
     expect(loaded?.meta).toEqual(s.meta);
     expect(loaded?.principals).toEqual(s.principals);
-    expect(await cache.stagedRunId('a')).toBeNull();
+    expect(await stagedRunId(cache, 'a')).toBeNull();
 
     await reopen();
     expect(guids(await cache.loadSnapshot('a'))).toEqual(guids(s));
   });
 
   it('serves the old snapshot while a new one is staged but not promoted', async () => {
-    await cache.stageSnapshot(snapshot('a', 'run-1', 3));
+    await stage(cache, snapshot('a', 'run-1', 3));
     await cache.promoteStaged('a', 'run-1');
-    await cache.stageSnapshot(snapshot('a', 'run-2', 5));
+    await stage(cache, snapshot('a', 'run-2', 5));
 
     expect((await cache.loadSnapshot('a'))?.meta.runId).toBe('run-1');
     expect(guids(await cache.loadSnapshot('a'))).toEqual(['run-1-0', 'run-1-1', 'run-1-2']);
@@ -155,9 +166,9 @@ describe('CacheStore on SQLite', () => {
   });
 
   it('replaces the old snapshot on promotion and removes its chunks', async () => {
-    await cache.stageSnapshot(snapshot('a', 'run-1', 3));
+    await stage(cache, snapshot('a', 'run-1', 3));
     await cache.promoteStaged('a', 'run-1');
-    await cache.stageSnapshot(snapshot('a', 'run-2', 2));
+    await stage(cache, snapshot('a', 'run-2', 2));
     await cache.promoteStaged('a', 'run-2');
 
     expect(guids(await cache.loadSnapshot('a'))).toEqual(['run-2-0', 'run-2-1']);
@@ -165,9 +176,9 @@ describe('CacheStore on SQLite', () => {
   });
 
   it('keeps the promoted snapshot when the process dies between the pointer write and the staging delete', async () => {
-    await cache.stageSnapshot(snapshot('a', 'run-1', 3));
+    await stage(cache, snapshot('a', 'run-1', 3));
     await cache.promoteStaged('a', 'run-1');
-    await cache.stageSnapshot(snapshot('a', 'run-2', TWO_CHUNKS));
+    await stage(cache, snapshot('a', 'run-2', TWO_CHUNKS));
     // Killed right after the pointer write: every later write or delete is lost.
     const dying = new CacheStore(dyingAt(kv, { deletes: 0 }));
     const { tidyError } = await dying.promoteStaged('a', 'run-2');
@@ -178,7 +189,7 @@ describe('CacheStore on SQLite', () => {
     await reopen();
     await cache.sweep();
     expect(guids(await cache.loadSnapshot('a'))).toHaveLength(TWO_CHUNKS);
-    await cache.stageSnapshot(snapshot('a', 'run-3', 2));
+    await stage(cache, snapshot('a', 'run-3', 2));
     expect(guids(await cache.loadSnapshot('a'))).toHaveLength(TWO_CHUNKS);
     await cache.discardStaged('a', 'run-3');
     await cache.discardStaged('a');
@@ -193,49 +204,49 @@ describe('CacheStore on SQLite', () => {
   });
 
   it('never lets a staging record that names the served run delete its chunks', async () => {
-    await cache.stageSnapshot(snapshot('a', 'run-1', TWO_CHUNKS));
+    await stage(cache, snapshot('a', 'run-1', TWO_CHUNKS));
     const dying = new CacheStore(dyingAt(kv, { deletes: 0 }));
     await dying.promoteStaged('a', 'run-1');
     // discardStaged is what a run that fails after its promotion calls.
     await cache.discardStaged('a', 'run-1');
-    expect(await cache.stagedRunId('a')).toBeNull();
+    expect(await stagedRunId(cache, 'a')).toBeNull();
     expect(guids(await cache.loadSnapshot('a'))).toHaveLength(TWO_CHUNKS);
   });
 
   it('refuses to promote a run that is not the staged one', async () => {
-    await cache.stageSnapshot(snapshot('a', 'run-1', 1));
+    await stage(cache, snapshot('a', 'run-1', 1));
     await expect(cache.promoteStaged('a', 'run-9')).rejects.toThrow('run-9');
     await expect(cache.promoteStaged('b', 'run-1')).rejects.toThrow();
     expect(await cache.loadSnapshot('a')).toBeNull();
   });
 
   it('drops an earlier staged snapshot when another run stages', async () => {
-    await cache.stageSnapshot(snapshot('a', 'run-1', TWO_CHUNKS));
-    await cache.stageSnapshot(snapshot('a', 'run-2', 1));
+    await stage(cache, snapshot('a', 'run-1', TWO_CHUNKS));
+    await stage(cache, snapshot('a', 'run-2', 1));
     expect((await keys(kv)).filter((k) => k.startsWith('chunk:'))).toEqual(['chunk:a:run-2:0']);
-    expect(await cache.stagedRunId('a')).toBe('run-2');
+    expect(await stagedRunId(cache, 'a')).toBe('run-2');
   });
 
   it('discards a staged snapshot on request, leaving the visible one', async () => {
-    await cache.stageSnapshot(snapshot('a', 'run-1', 1));
+    await stage(cache, snapshot('a', 'run-1', 1));
     await cache.promoteStaged('a', 'run-1');
-    await cache.stageSnapshot(snapshot('a', 'run-2', 1));
+    await stage(cache, snapshot('a', 'run-2', 1));
     await cache.discardStaged('a', 'run-other');
-    expect(await cache.stagedRunId('a')).toBe('run-2');
+    expect(await stagedRunId(cache, 'a')).toBe('run-2');
     await cache.discardStaged('a', 'run-2');
-    expect(await cache.stagedRunId('a')).toBeNull();
+    expect(await stagedRunId(cache, 'a')).toBeNull();
     expect(await cache.loadStagedSnapshot('a')).toBeNull();
     expect((await cache.loadSnapshot('a'))?.meta.runId).toBe('run-1');
     expect((await keys(kv)).filter((k) => k.startsWith('chunk:'))).toEqual(['chunk:a:run-1:0']);
   });
 
   it('keeps the last good snapshot when a run dies while writing, and sweeps its chunks after a restart', async () => {
-    await cache.stageSnapshot(snapshot('a', 'good', 4));
+    await stage(cache, snapshot('a', 'good', 4));
     await cache.promoteStaged('a', 'good');
 
     // The staging record and the first chunk are written; the second chunk write never happens.
     const dying = new CacheStore(dyingAfter(kv, 2));
-    await expect(dying.stageSnapshot(snapshot('a', 'killed', TWO_CHUNKS))).rejects.toThrow('killed');
+    await expect(stage(dying, snapshot('a', 'killed', TWO_CHUNKS))).rejects.toThrow('killed');
     expect(await keys(kv)).toContain('chunk:a:killed:0');
     expect(await keys(kv)).toContain('staging:a');
 
@@ -243,12 +254,12 @@ describe('CacheStore on SQLite', () => {
     expect(await cache.sweep()).toBe(1);
     expect(await keys(kv)).toEqual(['chunk:a:good:0', 'snapshot:a']);
     expect(guids(await cache.loadSnapshot('a'))).toEqual(['good-0', 'good-1', 'good-2', 'good-3']);
-    expect(await cache.stagedRunId('a')).toBeNull();
+    expect(await stagedRunId(cache, 'a')).toBeNull();
   });
 
   it('sweeps the chunks of a first run that died, leaving no snapshot', async () => {
     const dying = new CacheStore(dyingAfter(kv, 2));
-    await expect(dying.stageSnapshot(snapshot('a', 'first', TWO_CHUNKS))).rejects.toThrow('killed');
+    await expect(stage(dying, snapshot('a', 'first', TWO_CHUNKS))).rejects.toThrow('killed');
     await reopen();
     expect(await cache.sweep()).toBe(1);
     expect(await keys(kv)).toEqual([]);
@@ -256,13 +267,13 @@ describe('CacheStore on SQLite', () => {
   });
 
   it('keeps a completely staged snapshot (held for confirmation) across a restart and sweep', async () => {
-    await cache.stageSnapshot(snapshot('a', 'good', 1));
+    await stage(cache, snapshot('a', 'good', 1));
     await cache.promoteStaged('a', 'good');
-    await cache.stageSnapshot(snapshot('a', 'held', 2));
+    await stage(cache, snapshot('a', 'held', 2));
 
     await reopen();
     expect(await cache.sweep()).toBe(0);
-    expect(await cache.stagedRunId('a')).toBe('held');
+    expect(await stagedRunId(cache, 'a')).toBe('held');
     expect((await cache.loadSnapshot('a'))?.meta.runId).toBe('good');
 
     await cache.promoteStaged('a', 'held');
@@ -270,9 +281,9 @@ describe('CacheStore on SQLite', () => {
   });
 
   it('sweeps nothing of a healthy cache', async () => {
-    await cache.stageSnapshot(snapshot('a', 'run-1', 2));
+    await stage(cache, snapshot('a', 'run-1', 2));
     await cache.promoteStaged('a', 'run-1');
-    await cache.stageSnapshot(snapshot('b', 'run-2', 2));
+    await stage(cache, snapshot('b', 'run-2', 2));
     await cache.promoteStaged('b', 'run-2');
     const before = await keys(kv);
     expect(await cache.sweep()).toBe(0);
@@ -312,9 +323,9 @@ describe('CacheStore on SQLite', () => {
       detectedAt: '2025-01-01T00:00:00.000Z',
     };
     for (const c of ['a', 'b']) {
-      await cache.stageSnapshot(snapshot(c, `${c}-run-1`, TWO_CHUNKS));
+      await stage(cache, snapshot(c, `${c}-run-1`, TWO_CHUNKS));
       await cache.promoteStaged(c, `${c}-run-1`);
-      await cache.stageSnapshot(snapshot(c, `${c}-run-2`, 3));
+      await stage(cache, snapshot(c, `${c}-run-2`, 3));
       await cache.putRun(run(c, `${c}-run-1`));
       await cache.putRun(run(c, `${c}-run-2`, 'HELD'));
       await cache.putState(state(c));

@@ -2,7 +2,13 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/environment.js';
+import {
+  ConfigError,
+  commandSettings,
+  loadConfig,
+  loadProcessConfig,
+  outputSettings,
+} from '../../src/config/environment.js';
 import { ADMIN_TOKEN_FILE, loadSecrets, SECRET_KEY_FILE } from '../../src/config/secrets.js';
 
 /** The ConfigError loadConfig throws for `env` (fails the test when it does not throw one). */
@@ -147,6 +153,35 @@ describe('loadConfig', () => {
 
   it('ignores variables it does not know', () => {
     expect(loadConfig({ PATH: '/usr/bin', DIRGATE_UNKNOWN: 'x' }).port).toBe(4000);
+  });
+});
+
+describe('loadProcessConfig', () => {
+  it('reads the process environment, with the overrides given winning and undefined ones ignored', () => {
+    const config = loadProcessConfig({ PORT: '4711', HOST: undefined, DIRGATE_DATA_DIR: 'elsewhere' });
+    expect(config.port).toBe(4711);
+    expect(config.host).toBe(loadProcessConfig().host);
+    expect(config.dataDir).toBe(path.resolve('elsewhere'));
+  });
+});
+
+describe('outputSettings and commandSettings', () => {
+  it('read the variables of terminals and of the dirgate command, falling back instead of refusing', () => {
+    expect(outputSettings({})).toEqual({ logFormat: null, noColor: false, dumbTerminal: false });
+    expect(outputSettings({ DIRGATE_LOG_FORMAT: ' Pretty ', NO_COLOR: '1', TERM: 'dumb' })).toEqual({
+      logFormat: 'pretty',
+      noColor: true,
+      dumbTerminal: true,
+    });
+    expect(outputSettings({ DIRGATE_LOG_FORMAT: 'xml', NO_COLOR: '' })).toMatchObject({
+      logFormat: null,
+      noColor: false,
+    });
+    expect(commandSettings({})).toEqual({ name: 'dirgate', gatewayUrl: null, bindPassword: undefined });
+    expect(
+      commandSettings({ DIRGATE_CLI_NAME: 'dg', DIRGATE_URL: 'http://gw:4000', DIRGATE_BIND_PASSWORD: 'pw' }),
+    ).toEqual({ name: 'dg', gatewayUrl: 'http://gw:4000', bindPassword: 'pw' });
+    expect(commandSettings({ DIRGATE_URL: '' }).gatewayUrl).toBeNull();
   });
 });
 

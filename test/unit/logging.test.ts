@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { outputSettings } from '../../src/config/environment.js';
 import { createLogger, logFormat } from '../../src/logging.js';
 
 describe('logFormat', () => {
   it('is JSON for files and pipes, human-readable on a terminal', () => {
-    expect(logFormat({}, false)).toBe('json');
-    expect(logFormat({}, true)).toBe('pretty');
+    expect(logFormat(null, false)).toBe('json');
+    expect(logFormat(null, true)).toBe('pretty');
   });
 
   it('follows DIRGATE_LOG_FORMAT whatever stdout is', () => {
-    expect(logFormat({ DIRGATE_LOG_FORMAT: 'json' }, true)).toBe('json');
-    expect(logFormat({ DIRGATE_LOG_FORMAT: 'PRETTY' }, false)).toBe('pretty');
-    expect(logFormat({ DIRGATE_LOG_FORMAT: 'xml' }, false)).toBe('json');
+    const wanted = (value: string) => outputSettings({ DIRGATE_LOG_FORMAT: value }).logFormat;
+    expect(logFormat(wanted('json'), true)).toBe('json');
+    expect(logFormat(wanted('PRETTY'), false)).toBe('pretty');
+    expect(logFormat(wanted('xml'), false)).toBe('json');
   });
 
   it('never writes bind passwords, tokens or keys, at any of the first three levels', () => {

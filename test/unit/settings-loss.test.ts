@@ -114,7 +114,8 @@ describe('settings loss', () => {
   /** What a successful sync leaves in the cache. */
   async function cached(id: string, size: number): Promise<void> {
     const s = snapshot(id, `run-${id}`, size);
-    await cache.stageSnapshot(s);
+    await cache.beginStaging(s);
+    await cache.writeStaging(s);
     await cache.promoteStaged(id, s.meta.runId);
     await cache.putState({
       connectionId: id,
@@ -140,7 +141,7 @@ describe('settings loss', () => {
     expect([...listing.deleted.keys()]).toEqual(['b']);
     expect(await settings.getConnection('b')).toBeUndefined();
     expect((await settings.getConnection('a'))?.id).toBe('a');
-    expect((await settings.getTombstone('b'))?.node).toBe('node-b');
+    expect(listing.deleted.get('b')?.node).toBe('node-b');
   });
 
   it('keeps serving a cache whose connection the settings store lost, and loads it at start', async () => {
@@ -258,7 +259,10 @@ describe('settings loss', () => {
       const { engine, snapshots } = await startEngine();
       const connections = await service(engine);
       expect(await connections.delete('a')).toBe(true);
-      expect(await settings.getTombstone('a')).toMatchObject({ connectionId: 'a', node: 'node-a' });
+      expect((await settings.listing()).deleted.get('a')).toMatchObject({
+        connectionId: 'a',
+        node: 'node-a',
+      });
       expect(await settings.listConnections()).toEqual([]);
       expect(snapshots.get('a')).toBeUndefined();
       expect(await cache.connectionIds()).toEqual(new Set());
@@ -271,7 +275,7 @@ describe('settings loss', () => {
       expect(connections.orphaned('a')).toBeUndefined(); // never listed here: no settings copy
       expect(engine.orphanedConnections()).toEqual(['a']);
       expect(await connections.delete('a')).toBe(true);
-      expect(await settings.getTombstone('a')).toBeDefined();
+      expect((await settings.listing()).deleted.get('a')).toBeDefined();
       expect(snapshots.get('a')).toBeUndefined();
       expect(engine.orphanedConnections()).toEqual([]);
       expect(orphanEvents.at(-1)).toEqual([]);
@@ -282,7 +286,7 @@ describe('settings loss', () => {
       const { engine } = await startEngine();
       const connections = await service(engine);
       await expect(connections.delete('nothing')).rejects.toBeInstanceOf(NotFoundError);
-      expect(await settings.getTombstone('nothing')).toBeUndefined();
+      expect((await settings.listing()).deleted.get('nothing')).toBeUndefined();
     });
   });
 });

@@ -14,7 +14,7 @@ sync state from this node's cache. Bind passwords are never shown.`,
     json: { type: 'boolean', help: 'print JSON instead of a table' },
   },
   async run(values) {
-    const config = cliConfig();
+    const config = cliConfig(values);
     const stores = await openStores(config);
     try {
       const connections = await stores.settings.listConnections();

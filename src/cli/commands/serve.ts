@@ -1,4 +1,4 @@
-/** `dirgate serve`: the service, exactly what `npm start` runs (src/main.ts). */
+/** `dirgate serve`: the service, exactly what `npm start` runs (src/serve-gateway.ts). */
 import type { Command } from '../command.js';
 import { stringOption } from '../command.js';
 
@@ -17,12 +17,13 @@ Logs are human-readable on a terminal, JSON lines otherwise
     host: { type: 'string', value: 'HOST', help: 'address to listen on (HOST, default 127.0.0.1)' },
   },
   async run(values) {
-    const port = stringOption(values, 'port');
-    const host = stringOption(values, 'host');
-    if (port !== undefined) process.env.PORT = port;
-    if (host !== undefined) process.env.HOST = host;
-    await import('../../main.js');
-    // main.ts owns the process from here: it exits on its own (signals, start failure).
+    const { serveGateway } = await import('../../serve-gateway.js');
+    serveGateway({
+      PORT: stringOption(values, 'port'),
+      HOST: stringOption(values, 'host'),
+      DIRGATE_DATA_DIR: stringOption(values, 'data-dir'),
+    });
+    // The gateway owns the process from here: it exits on its own (signals, start failure).
     return new Promise<number>(() => {});
   },
 };

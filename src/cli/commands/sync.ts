@@ -9,17 +9,17 @@
  *   The running node's cache is the one refreshed, its one-sync-per-
  *   connection rule holds, and its readers and subscribers see the run.
  * - no gateway answers (or --local): the engine runs in this process on
- *   the data folder's stores. SQLite in WAL mode keeps the files consistent
- *   even if a gateway starts meanwhile, but a gateway that was already
- *   running would not see the new snapshot until it restarts — which is why
- *   a running gateway is always preferred.
+ *   the data folder's stores, and owns the folder meanwhile
+ *   (src/store/data-folder-lock.ts): if a gateway owns it (one answering on
+ *   another address, say), the command refuses and changes nothing. A
+ *   gateway started later serves the result.
  *
  * Exit status: 0 when every run succeeded, 1 when one failed, 2 when one
  * was held for confirmation (it would remove too much of the cache).
  */
 import 'reflect-metadata';
 import { createGateway } from '../../app.js';
-import type { Config } from '../../config/environment.js';
+import { type Config, commandSettings } from '../../config/environment.js';
 import { createLogger } from '../../logging.js';
 import type { SnapshotCounts } from '../../model/principal.js';
 import type { RunChanges, SyncRunRecord } from '../../model/run.js';
@@ -292,7 +292,8 @@ on this configuration's address (HOST:PORT, or --url / DIRGATE_URL), the
 run happens on that gateway through its API (startSync), authenticated with
 the data folder's admin token, so the running node's cache is refreshed.
 Otherwise (or with --local) the sync engine runs in this process on the data
-folder (DIRGATE_DATA_DIR); a gateway started later serves the result.
+folder (DIRGATE_DATA_DIR), which it then owns: if a gateway owns the folder,
+it refuses and changes nothing. A gateway started later serves the result.
 A progress bar shows on a terminal; the summary goes to standard output.
 Exit status: 0 succeeded, 1 failed, 2 held for confirmation (confirmSync).`,
   options: {
@@ -309,11 +310,11 @@ Exit status: 0 succeeded, 1 failed, 2 held for confirmation (confirmSync).`,
   async run(values: ParsedValues) {
     const connectionId = stringOption(values, 'connection');
     const url = stringOption(values, 'url');
-    const config = cliConfig({ DIRGATE_SCHEDULER: 'false' });
+    const config = cliConfig(values, { DIRGATE_SCHEDULER: 'false' });
     if (values.local && url) throw new UsageError('--local and --url exclude each other');
     let outcome: Outcome;
     const base = gatewayBase(config, url);
-    const explicit = url !== undefined || Boolean(process.env.DIRGATE_URL);
+    const explicit = url !== undefined || commandSettings().gatewayUrl !== null;
     if (!values.local && (await answers(base))) {
       outcome = await runRemote(new Api(base, await adminToken(config)), connectionId);
     } else if (explicit && !values.local) {

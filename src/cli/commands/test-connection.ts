@@ -6,9 +6,9 @@
  * (src/ldap/test-connection.ts); stores nothing.
  */
 import { readFile } from 'node:fs/promises';
+import { type Config, commandSettings } from '../../config/environment.js';
 import { loadSecrets } from '../../config/secrets.js';
-import { testConnection } from '../../ldap/test-connection.js';
-import type { LdapSettings, TlsMode } from '../../ldap/types.js';
+import { type LdapSettings, type TlsMode, testConnection } from '../../ldap/index.js';
 import { SecretBox } from '../../store/secret-box.js';
 import { type Command, type ParsedValues, stringOption, UsageError } from '../command.js';
 import { cliConfig, limitsOf, openStores } from '../context.js';
@@ -17,7 +17,7 @@ import { paint } from '../output.js';
 const TLS_MODES: Readonly<Record<string, TlsMode>> = { none: 'NONE', starttls: 'STARTTLS', ldaps: 'LDAPS' };
 
 /** dc=corp,dc=test → corp.test: the DNS domain a base names, for SRV discovery. */
-export function domainOfBase(base: string): string {
+function domainOfBase(base: string): string {
   return base
     .split(',')
     .map((part) => /^\s*dc\s*=\s*(.+?)\s*$/i.exec(part)?.[1])
@@ -37,8 +37,7 @@ async function readPassword(file: string): Promise<string> {
   return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
 }
 
-async function storedSettings(id: string): Promise<LdapSettings> {
-  const config = cliConfig();
+async function storedSettings(config: Config, id: string): Promise<LdapSettings> {
   const stores = await openStores(config);
   try {
     const record = await stores.settings.getConnection(id);
@@ -64,7 +63,7 @@ async function storedSettings(id: string): Promise<LdapSettings> {
 }
 
 /** The settings to test: a stored connection's, with any flag given overriding it. */
-export async function settingsFrom(values: ParsedValues): Promise<LdapSettings> {
+async function settingsFrom(values: ParsedValues, config: Config): Promise<LdapSettings> {
   const id = stringOption(values, 'connection');
   const urls = (Array.isArray(values.url) ? values.url : []).filter(
     (u): u is string => typeof u === 'string',
@@ -77,8 +76,8 @@ export async function settingsFrom(values: ParsedValues): Promise<LdapSettings> 
   const caFile = stringOption(values, 'ca');
   const passwordFile = stringOption(values, 'password-file');
   const password =
-    passwordFile !== undefined ? await readPassword(passwordFile) : process.env.DIRGATE_BIND_PASSWORD;
-  const stored = id ? await storedSettings(id) : null;
+    passwordFile !== undefined ? await readPassword(passwordFile) : commandSettings().bindPassword;
+  const stored = id ? await storedSettings(config, id) : null;
   const searchBase = base ?? stored?.searchBase;
   if (!searchBase) throw new UsageError('--base (the search base DN) is required without --connection');
   const domain = stringOption(values, 'domain') ?? stored?.domain ?? domainOfBase(searchBase);
@@ -140,8 +139,8 @@ Example:
     json: { type: 'boolean', help: 'print the report as JSON' },
   },
   async run(values) {
-    const config = cliConfig();
-    const settings = await settingsFrom(values);
+    const config = cliConfig(values);
+    const settings = await settingsFrom(values, config);
     const out = process.stdout;
     const c = paint(out);
     if (!values.json) {

@@ -22,7 +22,7 @@ the new token to take effect; the old one is refused from then on.`,
     rotate: { type: 'boolean', help: 'generate a new admin token and write it to the data folder' },
   },
   async run(values) {
-    const config = cliConfig();
+    const config = cliConfig(values);
     if (!values.rotate) {
       process.stdout.write(`${await adminToken(config)}\n`);
       return 0;
