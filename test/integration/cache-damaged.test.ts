@@ -3,44 +3,21 @@
  * the node from starting: it serves nothing for that connection, says why,
  * and the next sync rebuilds the snapshot.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import KeyvSqlite from '@keyv/sqlite';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateDirectory } from '../../scripts/directories/generator.js';
-import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
-import { AddConnectionDocument, ConnectionByIdDocument, UsersDocument } from '../gql/graphql.js';
+import { expect, it } from 'vitest';
+import { ConnectionByIdDocument, UsersDocument } from '../gql/graphql.js';
+import { privateSlapd, temporaryFolder } from '../support/fixtures.js';
 import { startTestGateway } from '../support/gateway.js';
-import { slapdSettings, syncNow } from '../support/sync.js';
+import { addSlapdConnection, syncNow } from '../support/sync.js';
 
-let slapd: SlapdInstance;
-let dir: string;
-
-beforeAll(async () => {
-  slapd = await startSlapd({
-    dataset: generateDirectory({
-      users: 200,
-      groups: 5,
-      contacts: 5,
-      seed: 'damaged',
-      baseDn: 'dc=corp,dc=test',
-    }),
-  });
-  dir = await mkdtemp(path.join(tmpdir(), 'dirgate-damaged-'));
-});
-
-afterAll(async () => {
-  await slapd?.dispose();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const directory = privateSlapd({ users: 200, groups: 5, contacts: 5, seed: 'damaged' });
+const folder = temporaryFolder('damaged');
 
 it('starts with a damaged snapshot, reports it, and rebuilds it on the next sync', async () => {
+  const dir = folder.path;
   const first = await startTestGateway({ dataDir: dir });
-  const { addConnection } = await first.ok(AddConnectionDocument, {
-    input: { name: 'OpenLDAP', domain: 'corp.test', ...slapdSettings(slapd) },
-  });
-  const id = addConnection.id;
+  const id = await addSlapdConnection(first, directory.slapd);
   expect((await syncNow(first, id)).status).toBe('SUCCEEDED');
   await first.stop();
 

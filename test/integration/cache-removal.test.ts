@@ -7,11 +7,8 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Dataset, generateDirectory } from '../../scripts/directories/generator.js';
-import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import { openKvStore } from '../../src/store/kv-store.js';
 import {
-  AddConnectionDocument,
   ConfirmSyncDocument,
   DeleteConnectionDocument,
   GroupsDocument,
@@ -20,42 +17,25 @@ import {
   UpdateConnectionDocument,
   UsersDocument,
 } from '../gql/graphql.js';
+import { privateSlapd } from '../support/fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { slapdSettings, syncNow, waitForSync } from '../support/sync.js';
+import { addSlapdConnection, syncNow, waitForSync } from '../support/sync.js';
 
-let slapd: SlapdInstance;
-let dataset: Dataset;
+const directory = privateSlapd({ users: 1700, groups: 40, contacts: 60, seed: 'sync-slapd' });
 let gw: TestGateway;
 let connectionId: string;
 
 beforeAll(async () => {
-  dataset = generateDirectory({
-    users: 1700,
-    groups: 40,
-    contacts: 60,
-    seed: 'sync-slapd',
-    baseDn: 'dc=corp,dc=test',
-  });
-  slapd = await startSlapd({ dataset });
   // Small pages: many round trips, so a directory stopped mid-sync is caught mid-read.
   gw = await startTestGateway({ env: { DIRGATE_LDAP_PAGE_SIZE: '100' } });
-  const added = await gw.ok(AddConnectionDocument, {
-    input: {
-      name: 'OpenLDAP',
-      domain: 'corp.test',
-      ...slapdSettings(slapd),
-      includeContacts: true,
-    },
-  });
-  connectionId = added.addConnection.id;
+  connectionId = await addSlapdConnection(gw, directory.slapd);
   const first = await syncNow(gw, connectionId);
   expect(first.status, first.lastSync?.error ?? '').toBe('SUCCEEDED');
-  expect(first.userCount).toBe(dataset.users.length);
+  expect(first.userCount).toBe(directory.dataset.users.length);
 });
 
 afterAll(async () => {
   await gw?.dispose();
-  await slapd?.dispose();
 });
 
 describe('a run that fails', () => {
@@ -66,7 +46,7 @@ describe('a run that fails', () => {
       const onRun = (run: { connectionId: string; phase: string; progress: number }) => {
         if (run.connectionId === connectionId && run.phase === 'READING') {
           engine.off('run', onRun);
-          void slapd.kill().then(resolve);
+          void directory.slapd.kill().then(resolve);
         }
       };
       engine.on('run', onRun);
@@ -79,12 +59,12 @@ describe('a run that fails', () => {
     expect(after.lastSuccessfulSync?.id).toBe(before.lastSuccessfulSync?.id);
     expect(after.userCount).toBe(before.userCount);
     const users = (await gw.ok(UsersDocument, { connectionId, first: 1 })).users;
-    expect(users.totalCount).toBe(dataset.users.length);
+    expect(users.totalCount).toBe(directory.dataset.users.length);
 
-    await slapd.start();
+    await directory.slapd.start();
     const recovered = await syncNow(gw, connectionId);
     expect(recovered.status).toBe('SUCCEEDED');
-    expect(recovered.userCount).toBe(dataset.users.length);
+    expect(recovered.userCount).toBe(directory.dataset.users.length);
   });
 });
 
@@ -99,7 +79,7 @@ describe('a run that would remove most of the cache', () => {
     expect(held.heldRunId).toBeTruthy();
     expect(held.lastSync?.error).toMatch(/held/);
     expect((await gw.ok(UsersDocument, { connectionId, first: 1 })).users.totalCount).toBe(
-      dataset.users.length,
+      directory.dataset.users.length,
     );
 
     const confirmed = await gw.ok(ConfirmSyncDocument, { connectionId, runId: held.heldRunId ?? '' });
@@ -109,7 +89,7 @@ describe('a run that would remove most of the cache', () => {
     await gw.ok(UpdateConnectionDocument, { id: connectionId, input: { userFilter: '(objectClass=user)' } });
     const back = await syncNow(gw, connectionId);
     expect(back.status).toBe('SUCCEEDED');
-    expect(back.userCount).toBe(dataset.users.length);
+    expect(back.userCount).toBe(directory.dataset.users.length);
   });
 });
 

@@ -16,7 +16,6 @@ import { type Dataset, duplicateKey, generateDirectory } from '../../scripts/dir
 import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import { openKvStore } from '../../src/store/kv-store.js';
 import {
-  AddConnectionDocument,
   ClusterNodesDocument,
   type ClusterNodesQuery,
   ConnectionByIdDocument,
@@ -30,12 +29,15 @@ import {
   UsersDocument,
 } from '../gql/graphql.js';
 import { directories } from '../support/directories.js';
+import { eventually } from '../support/eventually.js';
 import { type GatewayProcess, spawnGateway } from '../support/gateway-process.js';
 import { type Collector, collect, wsClient } from '../support/subscriptions.js';
-import { slapdSettings } from '../support/sync.js';
+import { addSlapdConnection } from '../support/sync.js';
 
 /** A Redis database of its own, emptied first: nothing of other runs is seen. */
 const REDIS_DB = 11;
+/** How long two spawned nodes may take to agree. */
+const SETTLE_MS = 60_000;
 
 let slapd: SlapdInstance;
 let dataset: Dataset;
@@ -44,25 +46,6 @@ let nodeA: GatewayProcess;
 let nodeB: GatewayProcess;
 const dirs: string[] = [];
 const clients: ReturnType<typeof wsClient>[] = [];
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (${String(last)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function spawnNode(name: string, secretKey: string): Promise<GatewayProcess> {
   const dir = await mkdtemp(path.join(tmpdir(), `dirgate-${name}-`));
@@ -158,7 +141,7 @@ describe('two nodes on one Redis', () => {
   it('start with an empty shared table: each node sees both rows, no connections', async () => {
     const rowsOn = async (node: GatewayProcess) =>
       (await node.ok(ClusterNodesDocument)).clusterNodes.map((n) => n.name);
-    await eventually('both rows on A', async () => (await rowsOn(nodeA)).length === 2);
+    await eventually('both rows on A', async () => (await rowsOn(nodeA)).length === 2, SETTLE_MS);
     expect(await rowsOn(nodeA)).toEqual(['node-a', 'node-b']);
     expect(await rowsOn(nodeB)).toEqual(['node-a', 'node-b']);
     expect((await nodeB.ok(ConnectionsDocument)).connections).toEqual([]);
@@ -170,15 +153,7 @@ describe('two nodes on one Redis', () => {
     syncEvents = await collect(client, SyncEventsDocument, { connectionId: null });
     warnings = await collect(client, DuplicateWarningsDocument, { connectionId: null });
 
-    const added = await nodeA.ok(AddConnectionDocument, {
-      input: {
-        name: 'shared',
-        domain: 'corp.test',
-        ...slapdSettings(slapd),
-        includeContacts: true,
-      },
-    });
-    connectionId = added.addConnection.id;
+    connectionId = await addSlapdConnection(nodeA, slapd, { name: 'shared' });
 
     for (const node of [nodeA, nodeB]) {
       // Well before the periodic re-read (10 s): B hears of the new connection through Redis pub/sub.
@@ -234,13 +209,17 @@ describe('two nodes on one Redis', () => {
       [nodeA, 'node-b'],
       [nodeB, 'node-a'],
     ] as const) {
-      const row = await eventually(`${other} row on ${here.base}`, async () => {
-        const rows: ClusterNodesQuery['clusterNodes'] = (await here.ok(ClusterNodesDocument)).clusterNodes;
-        const r = rows.find((n) => n.name === other);
-        return r?.connections.some((c) => c.id === connectionId && c.status === 'SUCCEEDED') && r.hasWarning
-          ? r
-          : null;
-      });
+      const row = await eventually(
+        `${other} row on ${here.base}`,
+        async () => {
+          const rows: ClusterNodesQuery['clusterNodes'] = (await here.ok(ClusterNodesDocument)).clusterNodes;
+          const r = rows.find((n) => n.name === other);
+          return r?.connections.some((c) => c.id === connectionId && c.status === 'SUCCEEDED') && r.hasWarning
+            ? r
+            : null;
+        },
+        SETTLE_MS,
+      );
       expect(row.connections).toEqual([
         { id: connectionId, status: 'SUCCEEDED', userCount: dataset.users.length },
       ]);
@@ -288,14 +267,17 @@ describe('two nodes on one Redis', () => {
     await eventually(
       'deletion on A',
       async () => (await nodeA.ok(ConnectionsDocument)).connections.length === 0,
+      SETTLE_MS,
     );
     await eventually(
       'findings resolved on A',
       async () => (await nodeA.ok(DuplicateFindingsDocument, {})).duplicateFindings.length === 0,
+      SETTLE_MS,
     );
     await eventually(
       'cache dropped on A',
       async () => (await nodeA.ok(UsersDocument, { first: 1 })).users.totalCount === 0,
+      SETTLE_MS,
     );
     const resolvedOnA = await warnings.until(
       (w) => w.duplicateWarnings.node === 'node-a' && w.duplicateWarnings.resolved.length > 0,
@@ -304,10 +286,14 @@ describe('two nodes on one Redis', () => {
     );
     expect(resolvedOnA.duplicateWarnings.connectionId).toBe(connectionId);
     for (const here of [nodeA, nodeB]) {
-      await eventually(`no warnings on ${here.base}`, async () => {
-        const rows = (await here.ok(ClusterNodesDocument)).clusterNodes;
-        return rows.length === 2 && rows.every((r) => !r.hasWarning && r.connections.length === 0);
-      });
+      await eventually(
+        `no warnings on ${here.base}`,
+        async () => {
+          const rows = (await here.ok(ClusterNodesDocument)).clusterNodes;
+          return rows.length === 2 && rows.every((r) => !r.hasWarning && r.connections.length === 0);
+        },
+        SETTLE_MS,
+      );
     }
   });
 });

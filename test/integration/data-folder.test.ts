@@ -5,25 +5,21 @@
  * process id, and changes nothing in it; the owner goes on serving and
  * syncing. An owner killed with SIGKILL does not keep the folder.
  */
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateDirectory } from '../../scripts/directories/generator.js';
-import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
+import { expect, it } from 'vitest';
 import { createGateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config/environment.js';
 import { createLogger } from '../../src/logging.js';
 import { DataFolderInUseError } from '../../src/store/data-folder-lock.js';
-import { AddConnectionDocument, SyncRunsDocument, UsersDocument } from '../gql/graphql.js';
+import { SyncRunsDocument, UsersDocument } from '../gql/graphql.js';
 import { runCli } from '../support/cli.js';
-import { type GatewayProcess, launchGateway, spawnGateway } from '../support/gateway-process.js';
-import { slapdSettings, syncNow, waitForSync } from '../support/sync.js';
+import { gatewayProcesses, privateSlapd } from '../support/fixtures.js';
+import { addSlapdConnection, syncNow, waitForSync } from '../support/sync.js';
 
 const USERS = 500;
-let slapd: SlapdInstance;
-let dataDir: string;
-const processes: GatewayProcess[] = [];
+const directory = privateSlapd({ users: USERS, groups: 10, contacts: 10, seed: 'folder' });
+const gateways = gatewayProcesses('folder');
 
 /**
  * Every file of the folder with its size and modification time: what "changes nothing" compares.
@@ -38,34 +34,11 @@ async function fingerprint(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-beforeAll(async () => {
-  slapd = await startSlapd({
-    dataset: generateDirectory({
-      users: USERS,
-      groups: 10,
-      contacts: 10,
-      seed: 'folder',
-      baseDn: 'dc=corp,dc=test',
-    }),
-  });
-  dataDir = await mkdtemp(path.join(tmpdir(), 'dirgate-folder-'));
-});
-
-afterAll(async () => {
-  for (const p of processes)
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await slapd?.dispose();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
-
 it('refuses a second gateway and `dirgate sync --local` on an owned folder; a killed owner lets go', async () => {
-  const owner = await spawnGateway(dataDir);
-  processes.push(owner);
+  const dataDir = await gateways.folder();
+  const owner = await gateways.spawn(dataDir);
   const pid = owner.child.pid;
-  const { addConnection } = await owner.ok(AddConnectionDocument, {
-    input: { name: 'Owned', domain: 'corp.test', ...slapdSettings(slapd), includeContacts: true },
-  });
-  const id = addConnection.id;
+  const id = await addSlapdConnection(owner, directory.slapd, { name: 'Owned' });
   expect((await waitForSync(owner, id)).status).toBe('SUCCEEDED');
   const runsBefore = (await owner.ok(SyncRunsDocument, { connectionId: id })).syncRuns;
   const owned = JSON.parse(await readFile(path.join(dataDir, 'owner.json'), 'utf8')) as { pid: number };
@@ -73,8 +46,7 @@ it('refuses a second gateway and `dirgate sync --local` on an owned folder; a ki
   const before = await fingerprint(dataDir);
 
   // A second gateway: refused within seconds, naming the folder and the owner.
-  const second = await launchGateway(dataDir);
-  processes.push(second);
+  const second = await gateways.launch(dataDir);
   const began = Date.now();
   const code = await Promise.race([
     second.exited,
@@ -106,8 +78,7 @@ it('refuses a second gateway and `dirgate sync --local` on an owned folder; a ki
   // Killed, the owner keeps nothing locked: the next gateway starts at once and serves the cache.
   owner.child.kill('SIGKILL');
   expect(await owner.exited).toBe('SIGKILL');
-  const next = await spawnGateway(dataDir);
-  processes.push(next);
+  const next = await gateways.spawn(dataDir);
   expect((await next.ok(UsersDocument, { connectionId: id, first: 1 })).users.totalCount).toBe(USERS);
   const nextOwner = JSON.parse(await readFile(path.join(dataDir, 'owner.json'), 'utf8')) as { pid: number };
   expect(nextOwner.pid).toBe(next.child.pid);

@@ -21,7 +21,7 @@ import {
 import { TestConnectionDocument } from '../gql/graphql.js';
 import { datasetFor, directories, type SambaInfo, sharedSamba } from '../support/directories.js';
 import { startTestGateway } from '../support/gateway.js';
-import { type DirectoryTarget, describeDirectoryRead } from './directory-read.suite.js';
+import { type DirectoryTarget, describeDirectoryRead, ldapSettings } from './directory-read.suite.js';
 
 const LIMITS: LdapLimits = { ...DEFAULT_LIMITS, connectTimeoutMs: 5000, operationTimeoutMs: 20_000 };
 
@@ -56,22 +56,7 @@ describe('what only Active Directory shows', () => {
     dataset = datasetFor(samba.dataset);
   });
 
-  /** LDAPS with the CA, as the reader. */
-  function settingsFor(overrides: Partial<LdapSettings> = {}): LdapSettings {
-    return {
-      domain: samba.domain,
-      searchBase: samba.baseDn,
-      servers: [samba.ldapsUrl],
-      tls: 'LDAPS',
-      caCertificate: directories().certificates?.caPem ?? null,
-      tlsVerify: true,
-      bindDn: samba.reader.dn,
-      bindPassword: samba.reader.password,
-      includeContacts: true,
-      overrides: {},
-      ...overrides,
-    };
-  }
+  const settingsFor = (overrides: Partial<LdapSettings> = {}) => ldapSettings(sambaTarget(), overrides);
 
   it('reads the 1,600-member group through several ranged requests', async () => {
     const large = dataset.groups.find((g) => g.dn === dataset.structure.largeGroup);

@@ -81,6 +81,23 @@ const LIMITS: LdapLimits = {
 /** Nothing listens there. */
 const DEAD_LDAPS = 'ldaps://127.0.0.1:1';
 
+/** How the LDAP layer reaches `target`: LDAPS with the CA, as the reader, every kind; `overrides` on top. */
+export function ldapSettings(target: DirectoryTarget, overrides: Partial<LdapSettings> = {}): LdapSettings {
+  return {
+    domain: target.domain,
+    searchBase: target.baseDn,
+    servers: [target.ldapsUrl],
+    tls: 'LDAPS',
+    caCertificate: target.caPem,
+    tlsVerify: true,
+    bindDn: target.reader.dn,
+    bindPassword: target.reader.password,
+    includeContacts: true,
+    overrides: {},
+    ...overrides,
+  };
+}
+
 /** Calls the suite's tests for `name`; `target` is asked for once the global setup has run. */
 export function describeDirectoryRead(name: string, target: () => DirectoryTarget): void {
   let t: DirectoryTarget;
@@ -91,22 +108,7 @@ export function describeDirectoryRead(name: string, target: () => DirectoryTarge
     dataset = t.dataset;
   });
 
-  /** LDAPS with the CA, as the reader. */
-  function settingsFor(overrides: Partial<LdapSettings> = {}): LdapSettings {
-    return {
-      domain: t.domain,
-      searchBase: t.baseDn,
-      servers: [t.ldapsUrl],
-      tls: 'LDAPS',
-      caCertificate: t.caPem,
-      tlsVerify: true,
-      bindDn: t.reader.dn,
-      bindPassword: t.reader.password,
-      includeContacts: true,
-      overrides: {},
-      ...overrides,
-    };
-  }
+  const settingsFor = (overrides: Partial<LdapSettings> = {}) => ldapSettings(t, overrides);
 
   /** The counts a read or a sync should find: every generated object, plus at most the server's own. */
   function expectCounts(found: { users: number | null; groups: number | null; contacts: number | null }) {

@@ -29,7 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AddConnectionDocument, ConnectionsDocument, TooDeepDocument } from '../gql/graphql.js';
 import { sharedSlapd } from '../support/directories.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { slapdSettings, syncNow } from '../support/sync.js';
+import { addSlapdConnection, syncNow } from '../support/sync.js';
 
 const STRESS = process.env.DIRGATE_STRESS === '1';
 const RUNS = STRESS ? 400 : 40;
@@ -224,15 +224,7 @@ function operationFor(
 beforeAll(async () => {
   const slapd = sharedSlapd();
   gw = await startTestGateway();
-  const synced = await gw.ok(AddConnectionDocument, {
-    input: {
-      name: 'Shared',
-      domain: 'corp.test',
-      ...slapdSettings(slapd),
-      includeContacts: true,
-    },
-  });
-  syncedId = synced.addConnection.id;
+  syncedId = await addSlapdConnection(gw, slapd, { name: 'Shared' });
   const synced1 = await syncNow(gw, syncedId);
   expect(synced1.status).toBe('SUCCEEDED');
   syncedUsers = synced1.userCount;

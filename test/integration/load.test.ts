@@ -9,16 +9,11 @@
  *
  * `npm run test:stress` (DIRGATE_STRESS=1) runs it for 60 s; otherwise 8 s.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Dataset, generateDirectory } from '../../scripts/directories/generator.js';
-import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
-import { AddConnectionDocument, ConnectionByIdDocument, StartSyncDocument } from '../gql/graphql.js';
+import { readFile } from 'node:fs/promises';
+import { expect, it } from 'vitest';
 import { markerUser } from '../support/fault-servers.js';
-import { type GatewayProcess, spawnGateway } from '../support/gateway-process.js';
-import { slapdSettings } from '../support/sync.js';
+import { gatewayProcesses, privateSlapd } from '../support/fixtures.js';
+import { addSlapdConnection, syncNow } from '../support/sync.js';
 
 const STRESS = process.env.DIRGATE_STRESS === '1';
 const DURATION_MS = STRESS ? 60_000 : 8_000;
@@ -31,31 +26,8 @@ const USERS = 3000;
 const RSS_GROWTH_BOUND_MB = 384;
 const READER = 'reader-token-for-load-tests-0123456789';
 
-let slapd: SlapdInstance;
-let dataset: Dataset;
-let dataDir: string;
-let gw: GatewayProcess | null = null;
-
-beforeAll(async () => {
-  dataset = generateDirectory({
-    users: USERS,
-    groups: 40,
-    contacts: 60,
-    seed: 'load',
-    baseDn: 'dc=corp,dc=test',
-  });
-  slapd = await startSlapd({ dataset });
-  dataDir = await mkdtemp(path.join(tmpdir(), 'dirgate-load-'));
-});
-
-afterAll(async () => {
-  if (gw && gw.child.exitCode === null && gw.child.signalCode === null) {
-    gw.child.kill('SIGTERM');
-    await gw.exited;
-  }
-  await slapd?.dispose();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+const directory = privateSlapd({ users: USERS, groups: 40, contacts: 60, seed: 'load' });
+const gateways = gatewayProcesses('load');
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -79,29 +51,16 @@ interface LoadAnswer {
 }
 
 it(`${CLIENTS} autocomplete clients for ${DURATION_MS / 1000} s while snapshots swap: no error, no mix, bounded memory`, async () => {
-  const started = await spawnGateway(dataDir, { DIRGATE_READER_TOKEN: READER, DIRGATE_LOG_LEVEL: 'warn' });
-  gw = started;
+  const { slapd, dataset } = directory;
+  const started = await gateways.spawn(await gateways.folder(), {
+    DIRGATE_READER_TOKEN: READER,
+    DIRGATE_LOG_LEVEL: 'warn',
+  });
   const pid = started.child.pid;
   if (!pid) throw new Error('no pid');
   const marker = markerUser(slapd, dataset.containers.user, 'zqloadmarker');
-  const { addConnection } = await started.ok(AddConnectionDocument, {
-    input: {
-      name: 'Load',
-      domain: 'corp.test',
-      ...slapdSettings(slapd),
-      includeContacts: true,
-    },
-  });
-  const id = addConnection.id;
-  const settle = async () => {
-    for (;;) {
-      const c = (await started.ok(ConnectionByIdDocument, { id })).connection;
-      if (c && c.status !== 'RUNNING') return c;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  await started.ok(StartSyncDocument, { connectionId: id });
-  expect((await settle()).status).toBe('SUCCEEDED');
+  const id = await addSlapdConnection(started, slapd, { name: 'Load' });
+  expect((await syncNow(started, id)).status).toBe('SUCCEEDED');
 
   // Prefixes that find something: the first letters of addresses and names in the directory.
   const prefixes = [
@@ -155,8 +114,7 @@ it(`${CLIENTS} autocomplete clients for ${DURATION_MS / 1000} s while snapshots 
   const syncer = async () => {
     while (Date.now() < deadline) {
       await marker.toggle();
-      await started.ok(StartSyncDocument, { connectionId: id });
-      const c = await settle();
+      const c = await syncNow(started, id);
       if (c.status === 'SUCCEEDED') swaps.succeeded++;
       else swaps.other.push(`${c.status}: ${c.lastSync?.error}`);
     }

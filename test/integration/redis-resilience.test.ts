@@ -26,6 +26,7 @@ import {
   type SyncEventsSubscription,
   UsersDocument,
 } from '../gql/graphql.js';
+import { eventually } from '../support/eventually.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { captureLogs } from '../support/log-capture.js';
 import { type Collector, collect } from '../support/subscriptions.js';
@@ -43,25 +44,6 @@ const nodes = {} as Record<Name, TestGateway>;
 const events = {} as Record<Name, Collector<SyncEventsSubscription>>;
 const logs: Record<Name, Record<string, unknown>[]> = { a: [], b: [] };
 let connectionId: string;
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (${String(last)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function startNode(name: Name): Promise<TestGateway> {
   const capture = captureLogs();

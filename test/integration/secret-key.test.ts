@@ -8,12 +8,9 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateDirectory } from '../../scripts/directories/generator.js';
-import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
+import { expect, it } from 'vitest';
 import { createGateway } from '../../src/app.js';
 import { loadConfig } from '../../src/config/environment.js';
 import { SECRET_KEY_FILE } from '../../src/config/secrets.js';
@@ -22,34 +19,16 @@ import { KeyCheckError } from '../../src/store/key-check.js';
 import { openKvStore } from '../../src/store/kv-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 import { SettingsStore } from '../../src/store/settings-store.js';
-import { AddConnectionDocument, ConnectionsDocument } from '../gql/graphql.js';
+import { ConnectionsDocument } from '../gql/graphql.js';
+import { privateSlapd, temporaryFolder } from '../support/fixtures.js';
 import { startTestGateway } from '../support/gateway.js';
-import { slapdSettings, syncNow } from '../support/sync.js';
+import { addSlapdConnection, syncNow } from '../support/sync.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-let slapd: SlapdInstance;
-let root: string;
-
-beforeAll(async () => {
-  slapd = await startSlapd({
-    dataset: generateDirectory({
-      users: 20,
-      groups: 2,
-      contacts: 2,
-      seed: 'keys',
-      baseDn: 'dc=corp,dc=test',
-    }),
-  });
-  root = await mkdtemp(path.join(tmpdir(), 'dirgate-keys-'));
-});
-
-afterAll(async () => {
-  await slapd?.dispose();
-  if (root) await rm(root, { recursive: true, force: true });
-});
-
-const folder = (name: string) => path.join(root, name);
+const directory = privateSlapd({ users: 20, groups: 2, contacts: 2, seed: 'keys' });
+const root = temporaryFolder('keys');
+const folder = (name: string) => path.join(root.path, name);
 
 /** The settings of a data folder (or a shared file), opened beside no running gateway. */
 async function withSettings<T>(file: string, use: (settings: SettingsStore) => Promise<T>): Promise<T> {
@@ -89,24 +68,25 @@ it('names the secret key when a stored bind password cannot be decrypted', async
   const dir = folder('undecryptable');
   const key = randomBytes(32).toString('hex');
   const first = await startTestGateway({ dataDir: dir, env: { DIRGATE_SECRET_KEY: key } });
-  const { addConnection } = await first.ok(AddConnectionDocument, {
-    input: { name: 'OpenLDAP', domain: 'corp.test', ...slapdSettings(slapd) },
-  });
-  expect((await syncNow(first, addConnection.id)).status).toBe('SUCCEEDED');
+  const id = await addSlapdConnection(first, directory.slapd);
+  expect((await syncNow(first, id)).status).toBe('SUCCEEDED');
   await first.stop();
 
   // A password sealed under another key beside the key check of this one: what a cluster
   // misconfigured before key checks existed leaves behind. The start passes its check; the sync
   // of that connection cannot decrypt, and says which setting to fix.
   await withSettings(path.join(dir, 'settings.sqlite'), async (settings) => {
-    const record = await settings.getConnection(addConnection.id);
+    const record = await settings.getConnection(id);
     if (!record) throw new Error('connection not stored');
     const other = new SecretBox(randomBytes(32));
-    await settings.putConnection({ ...record, bindPasswordSealed: other.seal(slapd.reader.password) });
+    await settings.putConnection({
+      ...record,
+      bindPasswordSealed: other.seal(directory.slapd.reader.password),
+    });
   });
   const again = await startTestGateway({ dataDir: dir, env: { DIRGATE_SECRET_KEY: key } });
   try {
-    const c = await syncNow(again, addConnection.id);
+    const c = await syncNow(again, id);
     expect(c.status).toBe('FAILED');
     expect(c.lastSync?.error).toMatch(/DIRGATE_SECRET_KEY/);
     // The last good snapshot is still served.
@@ -119,9 +99,7 @@ it('names the secret key when a stored bind password cannot be decrypted', async
 it('refuses to start with a new key while sealed passwords exist, and writes no key', async () => {
   const dir = folder('lost-key');
   const gw = await startTestGateway({ dataDir: dir });
-  await gw.ok(AddConnectionDocument, {
-    input: { name: 'OpenLDAP', domain: 'corp.test', ...slapdSettings(slapd) },
-  });
+  await addSlapdConnection(gw, directory.slapd);
   await gw.stop();
   // The first start (an empty store) wrote the check of the key it generated.
   const keyFile = path.join(dir, SECRET_KEY_FILE);
@@ -129,7 +107,7 @@ it('refuses to start with a new key while sealed passwords exist, and writes no 
   const check = await withSettings(path.join(dir, 'settings.sqlite'), (s) => s.getKeyCheck());
   expect(check?.mac).toBe(new SecretBox(key).keyCheck());
 
-  const backup = path.join(root, 'secret-key.backup');
+  const backup = path.join(root.path, 'secret-key.backup');
   await copyFile(keyFile, backup);
   await rm(keyFile);
 
@@ -161,7 +139,7 @@ it('refuses to start with a new key while sealed passwords exist, and writes no 
 });
 
 it('refuses a node whose key differs from the key the shared settings were sealed with', async () => {
-  const shared = path.join(root, 'shared-settings.sqlite');
+  const shared = path.join(root.path, 'shared-settings.sqlite');
   const key = randomBytes(32).toString('hex');
   const env = (secretKey: string) => ({
     DIRGATE_CONFIG_STORE: `sqlite://${shared}`,
@@ -169,9 +147,7 @@ it('refuses a node whose key differs from the key the shared settings were seale
   });
   const nodeA = await startTestGateway({ dataDir: folder('node-a'), env: env(key) });
   try {
-    const { addConnection } = await nodeA.ok(AddConnectionDocument, {
-      input: { name: 'OpenLDAP', domain: 'corp.test', ...slapdSettings(slapd) },
-    });
+    const id = await addSlapdConnection(nodeA, directory.slapd);
 
     const other = randomBytes(32).toString('hex');
     const config = loadConfig({
@@ -195,7 +171,7 @@ it('refuses a node whose key differs from the key the shared settings were seale
     // With the cluster's key the second node starts, and binds with the password node A sealed.
     const nodeB = await startTestGateway({ dataDir: folder('node-b'), env: env(key) });
     try {
-      expect((await syncNow(nodeB, addConnection.id)).status).toBe('SUCCEEDED');
+      expect((await syncNow(nodeB, id)).status).toBe('SUCCEEDED');
     } finally {
       await nodeB.stop();
     }

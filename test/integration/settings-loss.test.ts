@@ -29,6 +29,7 @@ import {
   UsersWithGroupsDocument,
 } from '../gql/graphql.js';
 import { directories } from '../support/directories.js';
+import { eventually } from '../support/eventually.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { captureLogs } from '../support/log-capture.js';
 import { syncNow } from '../support/sync.js';
@@ -43,25 +44,6 @@ let dataset: Dataset;
 const secretKey = randomBytes(32).toString('hex');
 const nodes: Record<'a' | 'b', TestGateway | null> = { a: null, b: null };
 const logs: Record<'a' | 'b', Record<string, unknown>[]> = { a: [], b: [] };
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (${String(last)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function startNode(name: 'a' | 'b', dataDir?: string): Promise<TestGateway> {
   const capture = captureLogs();

@@ -7,68 +7,37 @@
  * sealed bind password included) and the run history are all there, the
  * interrupted run says so, and the next run succeeds.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { createClient } from 'graphql-ws';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type Dataset, generateDirectory } from '../../scripts/directories/generator.js';
-import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import {
-  AddConnectionDocument,
   ConnectionByIdDocument,
   DuplicateFindingsDocument,
   StartSyncDocument,
   SyncRunsDocument,
   UsersDocument,
 } from '../gql/graphql.js';
-import { type GatewayProcess, spawnGateway } from '../support/gateway-process.js';
-import { slapdSettings, waitForSync } from '../support/sync.js';
+import { gatewayProcesses, privateSlapd } from '../support/fixtures.js';
+import { addSlapdConnection, waitForSync } from '../support/sync.js';
 
 const USERS = 3000;
 const READER = 'reader-token-for-shutdown-tests-012345';
 /** Small pages: the second sync is still reading when the signal comes. */
 const ENV = { DIRGATE_READER_TOKEN: READER, DIRGATE_LDAP_PAGE_SIZE: '20', DIRGATE_LOG_LEVEL: 'info' };
 
-let slapd: SlapdInstance;
-let dataset: Dataset;
-let dataDir: string;
-const processes: GatewayProcess[] = [];
-
-beforeAll(async () => {
-  dataset = generateDirectory({
-    users: USERS,
-    groups: 30,
-    contacts: 40,
-    seed: 'shutdown',
-    baseDn: 'dc=corp,dc=test',
-    duplicates: { userNames: 2, emailAddresses: 2 },
-  });
-  slapd = await startSlapd({ dataset });
-  dataDir = await mkdtemp(path.join(tmpdir(), 'dirgate-shutdown-'));
+const directory = privateSlapd({
+  users: USERS,
+  groups: 30,
+  contacts: 40,
+  seed: 'shutdown',
+  duplicates: { userNames: 2, emailAddresses: 2 },
 });
-
-afterAll(async () => {
-  for (const p of processes)
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await slapd?.dispose();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+const gateways = gatewayProcesses('shutdown');
 
 it('SIGTERM during a sync, queries and a subscription: exit 0, nothing lost', async () => {
-  const first = await spawnGateway(dataDir, ENV);
-  processes.push(first);
-  const { addConnection } = await first.ok(AddConnectionDocument, {
-    input: {
-      name: 'Shutdown',
-      domain: 'corp.test',
-      ...slapdSettings(slapd),
-      includeContacts: true,
-      schedule: '0 3 * * *',
-    },
-  });
-  const id = addConnection.id;
+  const dataDir = await gateways.folder();
+  const first = await gateways.spawn(dataDir, ENV);
+  const id = await addSlapdConnection(first, directory.slapd, { name: 'Shutdown', schedule: '0 3 * * *' });
   await first.ok(StartSyncDocument, { connectionId: id });
   const good = await waitForSync(first, id);
   expect(good.status).toBe('SUCCEEDED');
@@ -163,15 +132,14 @@ it('SIGTERM during a sync, queries and a subscription: exit 0, nothing lost', as
   await ws.dispose();
 
   // Restarted on the same folder: everything the first process had, and the interrupted run on record.
-  const second = await spawnGateway(dataDir, ENV);
-  processes.push(second);
+  const second = await gateways.spawn(dataDir, ENV);
   const c = (await second.ok(ConnectionByIdDocument, { id })).connection;
   expect(c?.status).toBe('FAILED');
   expect(c?.lastSync?.error).toMatch(/aborted: the node is shutting down/);
   expect(c?.lastSuccessfulSync?.id).toBe(good.lastSuccessfulSync?.id);
   expect(c?.userCount).toBe(USERS);
   expect(c?.schedule).toBe('0 3 * * *');
-  expect(c?.servers).toEqual([slapd.url]);
+  expect(c?.servers).toEqual([directory.slapd.url]);
   expect(c?.hasBindPassword).toBe(true);
   expect((await second.ok(UsersDocument, { connectionId: id, first: 1 })).users.totalCount).toBe(USERS);
   expect((await second.ok(DuplicateFindingsDocument, {})).duplicateFindings.map((f) => f.id).sort()).toEqual(

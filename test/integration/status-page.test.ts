@@ -16,9 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDirectory } from '../../scripts/directories/generator.js';
 import { BROWSER_BINARIES, CHROMIUM_PATH, ensurePackages } from '../../scripts/directories/packages.js';
 import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
-import { AddConnectionDocument, StartSyncDocument } from '../gql/graphql.js';
+import { StartSyncDocument } from '../gql/graphql.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { slapdSettings, syncNow, waitForSync } from '../support/sync.js';
+import { addSlapdConnection, syncNow, waitForSync } from '../support/sync.js';
 
 const DATASET = generateDirectory({
   users: 80,
@@ -90,16 +90,7 @@ beforeAll(async () => {
   gw = await startTestGateway();
   base = gw.url.replace(/\/graphql$/, '');
   outDir = await mkdtemp(path.join(tmpdir(), 'dirgate-status-page-'));
-  connectionId = (
-    await gw.ok(AddConnectionDocument, {
-      input: {
-        name: 'corp-directory',
-        domain: 'corp.test',
-        ...slapdSettings(slapd),
-        includeContacts: true,
-      },
-    })
-  ).addConnection.id;
+  connectionId = await addSlapdConnection(gw, slapd, { name: 'corp-directory' });
   expect((await syncNow(gw, connectionId)).status).toBe('SUCCEEDED');
   browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
   // A fresh machine installs Debian's chromium here first: allow for a slow mirror.

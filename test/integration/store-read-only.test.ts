@@ -17,9 +17,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateDirectory } from '../../scripts/directories/generator.js';
 import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
-import { AddConnectionDocument, UsersDocument } from '../gql/graphql.js';
+import { UsersDocument } from '../gql/graphql.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { slapdSettings, syncNow } from '../support/sync.js';
+import { addSlapdConnection, syncNow } from '../support/sync.js';
 
 let dir: string;
 let slapd: SlapdInstance;
@@ -77,14 +77,7 @@ it('fails a sync on a read-only store, keeps serving, and recovers when it is wr
   if (!supported) ctx.skip();
   const dataDir = path.join(dir, 'data');
   gw = await startTestGateway({ dataDir });
-  const { addConnection } = await gw.ok(AddConnectionDocument, {
-    input: {
-      name: 'OpenLDAP',
-      domain: 'corp.test',
-      ...slapdSettings(slapd),
-    },
-  });
-  const id = addConnection.id;
+  const id = await addSlapdConnection(gw, slapd);
   const good = await syncNow(gw, id);
   expect(good.status).toBe('SUCCEEDED');
 

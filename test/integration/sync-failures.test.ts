@@ -14,14 +14,9 @@
  */
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Dataset, generateDirectory } from '../../scripts/directories/generator.js';
-import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import {
-  AddConnectionDocument,
   ConnectionByIdDocument,
   DeleteConnectionDocument,
   PrincipalsByEmailDocument,
@@ -42,9 +37,10 @@ import {
   silentDnsServer,
   silentLdapServer,
 } from '../support/fault-servers.js';
+import { gatewayProcesses, privateSlapd } from '../support/fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { type GatewayProcess, spawnGateway } from '../support/gateway-process.js';
-import { slapdSettings, syncNow } from '../support/sync.js';
+import type { GatewayProcess } from '../support/gateway-process.js';
+import { addSlapdConnection, syncNow } from '../support/sync.js';
 
 const STRESS = process.env.DIRGATE_STRESS === '1';
 const CONNECT_MS = 300;
@@ -54,8 +50,7 @@ const DNS_MS = 300;
 const RUN_BOUND_MS = CONNECT_MS + 3 * OPERATION_MS + 1500;
 
 describe('a directory that misbehaves', () => {
-  let slapd: SlapdInstance;
-  let dataset: Dataset;
+  const directory = privateSlapd({ users: 300, groups: 10, contacts: 10, seed: 'faults' });
   let gw: TestGateway;
   let dns: SilentDns;
   let id: string;
@@ -63,14 +58,6 @@ describe('a directory that misbehaves', () => {
   const fakes: FaultServer[] = [];
 
   beforeAll(async () => {
-    dataset = generateDirectory({
-      users: 300,
-      groups: 10,
-      contacts: 10,
-      seed: 'faults',
-      baseDn: 'dc=corp,dc=test',
-    });
-    slapd = await startSlapd({ dataset });
     dns = await silentDnsServer();
     gw = await startTestGateway({
       env: {
@@ -80,15 +67,7 @@ describe('a directory that misbehaves', () => {
         DIRGATE_DNS_SERVERS: dns.server,
       },
     });
-    const added = await gw.ok(AddConnectionDocument, {
-      input: {
-        name: 'Faults',
-        domain: 'corp.test',
-        ...slapdSettings(slapd),
-        includeContacts: true,
-      },
-    });
-    id = added.addConnection.id;
+    id = await addSlapdConnection(gw, directory.slapd, { name: 'Faults' });
     const first = await syncNow(gw, id);
     expect(first.status).toBe('SUCCEEDED');
     goodRunId = first.lastSuccessfulSync?.id;
@@ -98,7 +77,6 @@ describe('a directory that misbehaves', () => {
     await gw?.dispose();
     for (const f of fakes) await f.close();
     await dns?.close();
-    await slapd?.dispose();
   });
 
   /** Points the connection at `servers`, syncs, puts it back; returns the failed run as the API shows it. */
@@ -107,18 +85,17 @@ describe('a directory that misbehaves', () => {
     try {
       return await syncNow(gw, id);
     } finally {
-      await gw.ok(UpdateConnectionDocument, { id, input: { servers: [slapd.url] } });
+      await gw.ok(UpdateConnectionDocument, { id, input: { servers: [directory.slapd.url] } });
     }
   }
 
   async function expectLastGoodServed(): Promise<void> {
     const c = (await gw.ok(ConnectionByIdDocument, { id })).connection;
     expect(c?.lastSuccessfulSync?.id).toBe(goodRunId);
-    expect(c?.userCount).toBe(dataset.users.length);
-    expect((await gw.ok(UsersDocument, { connectionId: id, first: 1 })).users.totalCount).toBe(
-      dataset.users.length,
-    );
-    const sample = dataset.users[5]?.mail;
+    const { users } = directory.dataset;
+    expect(c?.userCount).toBe(users.length);
+    expect((await gw.ok(UsersDocument, { connectionId: id, first: 1 })).users.totalCount).toBe(users.length);
+    const sample = users[5]?.mail;
     if (!sample) throw new Error('dataset without mail');
     expect((await gw.ok(PrincipalsByEmailDocument, { address: sample })).principalsByEmail).toHaveLength(1);
   }
@@ -128,7 +105,7 @@ describe('a directory that misbehaves', () => {
     expect(next.status, next.lastSync?.error ?? '').toBe('SUCCEEDED');
     expect(next.lastSync?.error ?? null).toBeNull();
     expect(next.lastSuccessfulSync?.id).not.toBe(goodRunId);
-    expect(next.userCount).toBe(dataset.users.length);
+    expect(next.userCount).toBe(directory.dataset.users.length);
     goodRunId = next.lastSuccessfulSync?.id;
   }
 
@@ -168,10 +145,10 @@ describe('a directory that misbehaves', () => {
   it('a hanging first server is abandoned for the next one within its bound', async () => {
     const fake = await silentLdapServer();
     fakes.push(fake);
-    const c = await syncAgainst([fake.url, slapd.url]);
+    const c = await syncAgainst([fake.url, directory.slapd.url]);
     expect(c.status).toBe('SUCCEEDED');
-    expect(c.activeServer).toBe(slapd.url);
-    expect(c.userCount).toBe(dataset.users.length);
+    expect(c.activeServer).toBe(directory.slapd.url);
+    expect(c.userCount).toBe(directory.dataset.users.length);
     goodRunId = c.lastSuccessfulSync?.id;
     expect(fake.accepted()).toBeGreaterThan(0);
   });
@@ -192,15 +169,7 @@ describe('a directory that misbehaves', () => {
   it('a store locked by another process while the snapshot is saved: FAILED naming the store; served; next run recovers', async () => {
     // Its own connection to the larger shared directory: reading it takes long enough for the
     // lock, taken when the read starts, to be in place when the snapshot is written.
-    const shared = sharedSlapd();
-    const { addConnection } = await gw.ok(AddConnectionDocument, {
-      input: {
-        name: 'Locked',
-        domain: 'locked.test',
-        ...slapdSettings(shared),
-      },
-    });
-    const lockedId = addConnection.id;
+    const lockedId = await addSlapdConnection(gw, sharedSlapd(), { name: 'Locked', domain: 'locked.test' });
     const good = await syncNow(gw, lockedId);
     expect(good.status).toBe('SUCCEEDED');
     const users = good.userCount;
@@ -296,29 +265,8 @@ describe('SIGKILL across a sync: reading, saving and the swap', () => {
   const USERS = 6000;
   // The issue's kill loop: at least 30 kills under `npm run test:stress`, a handful in `npm test`.
   const ITERATIONS = STRESS ? 32 : 6;
-  let slapd: SlapdInstance;
-  let dataset: Dataset;
-  let dataDir: string;
-  const processes: GatewayProcess[] = [];
-
-  beforeAll(async () => {
-    dataset = generateDirectory({
-      users: USERS,
-      groups: 30,
-      contacts: 50,
-      seed: 'swap-kill',
-      baseDn: 'dc=corp,dc=test',
-    });
-    slapd = await startSlapd({ dataset });
-    dataDir = await mkdtemp(path.join(tmpdir(), 'dirgate-swapkill-'));
-  });
-
-  afterAll(async () => {
-    for (const p of processes)
-      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await slapd?.dispose();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  const directory = privateSlapd({ users: USERS, groups: 30, contacts: 50, seed: 'swap-kill' });
+  const gateways = gatewayProcesses('swapkill');
 
   async function connection(gw: GatewayProcess, id: string) {
     const c = (await gw.ok(ConnectionByIdDocument, { id })).connection;
@@ -326,29 +274,12 @@ describe('SIGKILL across a sync: reading, saving and the swap', () => {
     return c;
   }
 
-  async function settle(gw: GatewayProcess, id: string) {
-    for (;;) {
-      const c = await connection(gw, id);
-      if (c.status !== 'RUNNING') return c;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   it('after each kill the restarted node serves one whole snapshot, old or new, and the next run recovers', async () => {
-    const marker = markerUser(slapd, dataset.containers.user);
-    let gw = await spawnGateway(dataDir);
-    processes.push(gw);
-    const { addConnection } = await gw.ok(AddConnectionDocument, {
-      input: {
-        name: 'Swap',
-        domain: 'corp.test',
-        ...slapdSettings(slapd),
-        includeContacts: true,
-      },
-    });
-    const id = addConnection.id;
-    await gw.ok(StartSyncDocument, { connectionId: id });
-    const first = await settle(gw, id);
+    const marker = markerUser(directory.slapd, directory.dataset.containers.user);
+    const dataDir = await gateways.folder();
+    let gw = await gateways.spawn(dataDir);
+    const id = await addSlapdConnection(gw, directory.slapd, { name: 'Swap' });
+    const first = await syncNow(gw, id);
     expect(first.status).toBe('SUCCEEDED');
     let runMs =
       Date.parse(String(first.lastSync?.finishedAt)) - Date.parse(String(first.lastSync?.startedAt));
@@ -372,8 +303,7 @@ describe('SIGKILL across a sync: reading, saving and the swap', () => {
       gw.child.kill('SIGKILL');
       expect(await gw.exited).toBe('SIGKILL');
 
-      gw = await spawnGateway(dataDir);
-      processes.push(gw);
+      gw = await gateways.spawn(dataDir);
       const c = await connection(gw, id);
       const total = (await gw.ok(UsersDocument, { connectionId: id, first: 1 })).users.totalCount;
       const markers = (await gw.ok(PrincipalsByEmailDocument, { address: marker.address })).principalsByEmail;
@@ -388,8 +318,7 @@ describe('SIGKILL across a sync: reading, saving and the swap', () => {
       else outcomes.new++;
 
       // The next run recovers and serves exactly what the directory holds.
-      await gw.ok(StartSyncDocument, { connectionId: id });
-      const next = await settle(gw, id);
+      const next = await syncNow(gw, id);
       expect(next.status).toBe('SUCCEEDED');
       expect(next.userCount).toBe(expectedNew);
       expect((await gw.ok(UsersDocument, { connectionId: id, first: 1 })).users.totalCount).toBe(expectedNew);

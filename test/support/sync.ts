@@ -1,6 +1,11 @@
 /** Helpers for tests that drive syncs through the API. */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { ConnectionByIdDocument, StartSyncDocument } from '../gql/graphql.js';
+import {
+  AddConnectionDocument,
+  type AddConnectionInput,
+  ConnectionByIdDocument,
+  StartSyncDocument,
+} from '../gql/graphql.js';
 
 /** Anything that sends typed operations and fails on errors: an in-process gateway or a spawned one. */
 export interface GraphQLClient {
@@ -68,4 +73,25 @@ export function slapdSettings(slapd: {
     bindDn: slapd.reader.dn,
     bindPassword: slapd.reader.password,
   };
+}
+
+/**
+ * Adds a connection to a test slapd through the API: `OpenLDAP`, domain
+ * corp.test, contacts included, `input` on top. Returns its id.
+ */
+export async function addSlapdConnection(
+  gw: GraphQLClient,
+  slapd: Parameters<typeof slapdSettings>[0],
+  input: Partial<AddConnectionInput> = {},
+): Promise<string> {
+  const { addConnection } = await gw.ok(AddConnectionDocument, {
+    input: {
+      name: 'OpenLDAP',
+      domain: 'corp.test',
+      ...slapdSettings(slapd),
+      includeContacts: true,
+      ...input,
+    },
+  });
+  return addConnection.id;
 }
