@@ -13,7 +13,7 @@ const projectNode = path.join(root, 'node_modules', '.bin', 'node');
 const node = existsSync(projectNode) ? projectNode : process.execPath;
 const tsx = import.meta.resolve('tsx');
 const entry = path.join(root, 'src', 'cli', 'main.ts');
-// The V8 flags `npm start` gives the gateway: the CLI may run a sync in-process (README, Performance).
+// The V8 flags `npm start` gives the gateway: the CLI may run a sync in-process (docs/performance.md, Memory).
 const nodeFlags = JSON.parse(readFileSync(path.join(root, 'bin', 'node-flags.json'), 'utf8'));
 
 const child = spawn(node, [...nodeFlags, '--import', tsx, entry, ...process.argv.slice(2)], {

@@ -62,7 +62,7 @@ const fmt = (n: number, digits = 0) =>
 
 /**
  * V8 settings an operator can start the gateway with to bound a sync's peak
- * memory (README, Performance): the bench measures the sync with them too.
+ * memory (docs/performance.md, Memory): the bench measures the sync with them too.
  */
 const BOUNDED_HEAP_FLAGS = ['--heap-growing-percent=35', '--max-semi-space-size=8'];
 
