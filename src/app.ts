@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from './config/environment.js';
 import type { Secrets } from './config/secrets.js';
-import { WorkerAutocompleteBuilder } from './directory/autocomplete-builder.js';
+import { AutocompleteWorker } from './directory/autocomplete/index.js';
 import { LiveDirectory } from './directory/live-directory.js';
 import { NodeTable } from './directory/node-table.js';
 import { createEventBus, type EventBus, TOPICS } from './graphql/pubsub.js';
@@ -121,7 +121,7 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
   };
   const log = logger.child({ node: config.nodeName });
   const directoryLog = log.child({ component: 'directory' });
-  const autocomplete = new WorkerAutocompleteBuilder({ logger: directoryLog });
+  const autocomplete = new AutocompleteWorker({ logger: directoryLog });
   const directory = new LiveDirectory({
     snapshots,
     cache,

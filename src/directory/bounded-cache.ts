@@ -39,8 +39,4 @@ export class BoundedCache<K, V> {
       this.total -= e.weight;
     }
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }

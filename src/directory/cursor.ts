@@ -4,23 +4,15 @@
  * starts after that key even when a snapshot swap between two requests has
  * added or removed objects, so no object is skipped or repeated because of
  * the swap itself.
+ *
+ * Bad input from a client (a malformed cursor, a negative page size) is a
+ * ValidationError naming the argument, so the API reports BAD_USER_INPUT
+ * with `field` and `reason` rather than a masked internal error.
  */
 import { ValidationError } from '../model/errors.js';
 import { fold } from './fold.js';
 
-/**
- * Bad input from a client (a malformed cursor, a negative page size): a
- * ValidationError naming the argument, so the API reports BAD_USER_INPUT
- * with `field` and `reason` rather than a masked internal error.
- */
-export class DirectoryInputError extends ValidationError {
-  constructor(message: string, field = 'after', reason = 'INVALID') {
-    super(field, message, reason);
-    this.name = 'DirectoryInputError';
-  }
-}
-
-export interface SortKey {
+interface SortKey {
   /** foldKey of the display name. */
   readonly name: string;
   readonly id: string;
@@ -37,7 +29,7 @@ export function decodeCursor(cursor: string): SortKey {
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw new DirectoryInputError('is not a cursor this server issued', 'after', 'INVALID_CURSOR');
+    throw notACursor();
   }
   if (
     !Array.isArray(parsed) ||
@@ -46,9 +38,13 @@ export function decodeCursor(cursor: string): SortKey {
     typeof parsed[1] !== 'string' ||
     typeof parsed[2] !== 'string'
   ) {
-    throw new DirectoryInputError('is not a cursor this server issued', 'after', 'INVALID_CURSOR');
+    throw notACursor();
   }
   return { name: parsed[1], id: parsed[2] };
+}
+
+function notACursor(): ValidationError {
+  return new ValidationError('after', 'is not a cursor this server issued', 'INVALID_CURSOR');
 }
 
 /** Orders principals for every list: folded display name, then id. */
@@ -58,6 +54,7 @@ export function compareKeys(aName: string, aId: string, bName: string, bId: stri
   return 0;
 }
 
+/** The name principals are sorted by: the folded, trimmed display name. */
 export function sortName(displayName: string): string {
   return fold(displayName.trim());
 }
@@ -66,6 +63,6 @@ export function sortName(displayName: string): string {
 export function pageSize(first: number | null | undefined, fallback: number): number {
   const n = first ?? fallback;
   if (!Number.isInteger(n) || n < 0)
-    throw new DirectoryInputError('must be a non-negative integer', 'first', 'OUT_OF_RANGE');
+    throw new ValidationError('first', 'must be a non-negative integer', 'OUT_OF_RANGE');
   return n;
 }

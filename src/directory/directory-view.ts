@@ -15,6 +15,7 @@
  * result is memoized so that the following pages do not scan again.
  */
 import { setImmediate } from 'node:timers/promises';
+import type { DuplicateKind } from '../model/finding.js';
 import {
   countSnapshot,
   type PrincipalKind,
@@ -24,25 +25,21 @@ import {
   type SnapshotMeta,
 } from '../model/principal.js';
 import {
-  type AutocompleteHalves,
-  type AutocompleteSources,
-  autocompleteSources,
-  buildHalves,
-  collectKeys,
-  finishKeys,
-  joinKeys,
-} from './autocomplete-build.js';
-import type { AutocompleteBuilder } from './autocomplete-builder.js';
-import { type AddressSuggestion, AutocompleteIndex, type SuggestOptions } from './autocomplete-index.js';
+  type AddressSuggestion,
+  AutocompleteIndex,
+  type AutocompleteWorker,
+  buildAutocomplete,
+  type SuggestOptions,
+} from './autocomplete/index.js';
+import { lowerBound } from './binary-search.js';
 import { BoundedCache } from './bounded-cache.js';
 import { compareKeys, decodeCursor, encodeCursor, pageSize, sortName } from './cursor.js';
 import {
   consequences,
   type DuplicateConsequences,
   type DuplicateFinding,
-  type DuplicateKind,
-  type DuplicateScan,
   type PrincipalConsequences,
+  type SharedAddresses,
   scanDuplicates,
 } from './duplicate-detection.js';
 import { fold, nameQuery } from './fold.js';
@@ -55,18 +52,18 @@ export interface DirectoryViewInput {
   readonly connectionDomains: ReadonlyMap<string, string>;
 }
 
-export interface PageInfo {
+interface PageInfo {
   readonly endCursor: string | null;
   readonly hasNextPage: boolean;
 }
 
-export interface Page<T> {
+interface Page<T> {
   readonly nodes: readonly T[];
   readonly pageInfo: PageInfo;
   readonly totalCount: number;
 }
 
-export interface ListOptions {
+interface ListOptions {
   readonly connectionId?: string | null;
   readonly search?: string | null;
   /** Page size (default 50). */
@@ -74,7 +71,7 @@ export interface ListOptions {
   readonly after?: string | null;
 }
 
-export interface AddressInfo {
+interface AddressInfo {
   readonly address: string;
   readonly principals: readonly PrincipalRecord[];
   readonly duplicated: boolean;
@@ -82,17 +79,22 @@ export interface AddressInfo {
   readonly personalListsAllowed: boolean;
 }
 
-/** Milliseconds each part of the build took, for benchmarks and logs. */
-export interface BuildTimings {
+/** Milliseconds each step of the build took on this thread, for logs and benchmarks. */
+interface BuildTimings {
+  /** Collecting the snapshots and sorting them into display order. */
   readonly order: number;
+  /** Starting the autocomplete index, and waiting for it at the end. */
   readonly autocomplete: number;
   readonly membership: number;
   readonly duplicates: number;
+  /** From start to end, the yields between the steps included. */
   readonly total: number;
 }
 
-export const DEFAULT_LIST_PAGE = 50;
-export const DEFAULT_MEMBER_PAGE = 100;
+type BuildStep = Exclude<keyof BuildTimings, 'total'>;
+
+const DEFAULT_LIST_PAGE = 50;
+const DEFAULT_MEMBER_PAGE = 100;
 const NO_COUNTS: SnapshotCounts = Object.freeze({ users: 0, groups: 0, contacts: 0, addresses: 0 });
 const EMPTY = new Int32Array(0);
 /** Principal numbers kept across memoized search results. */
@@ -100,18 +102,19 @@ const SEARCH_CACHE_BUDGET = 2_000_000;
 /** Suggestions kept across memoized autocomplete answers (about 20,000 prefixes of 10). */
 const SUGGESTION_CACHE_BUDGET = 200_000;
 
+let empty: DirectoryView | null = null;
+
 export class DirectoryView {
   readonly findings: readonly DuplicateFinding[];
   readonly timings: BuildTimings;
   private readonly principals: readonly PrincipalRecord[];
   private readonly sortNames: readonly string[];
-  private readonly indexById: { get(id: string): number | undefined };
+  private readonly indexOf: (id: string) => number | undefined;
   /** Ascending principal numbers per kind, and per connection and kind. */
   private readonly kindLists: Readonly<Record<PrincipalKind, Int32Array>>;
   private readonly connectionLists: ReadonlyMap<string, Readonly<Record<PrincipalKind, Int32Array>>>;
   private readonly metas: ReadonlyMap<string, SnapshotMeta>;
   private readonly countsByConnection: ReadonlyMap<string, SnapshotCounts>;
-  private readonly domains: ReadonlyMap<string, string>;
   private readonly autocompleteIndex: AutocompleteIndex;
   private readonly graph: MembershipGraph;
   private readonly duplicateConsequences: DuplicateConsequences;
@@ -125,56 +128,90 @@ export class DirectoryView {
   );
   private searchTexts: string[] | null = null;
 
-  private constructor(built: Built) {
-    this.findings = built.findings;
-    this.timings = built.timings;
-    this.principals = built.arranged.principals;
-    this.sortNames = built.arranged.sortNames;
-    this.indexById = { get: built.arranged.indexOf };
-    this.kindLists = built.arranged.kindLists;
-    this.connectionLists = built.arranged.connectionLists;
-    this.metas = built.arranged.collected.metas;
-    this.countsByConnection = built.arranged.collected.counts;
-    this.domains = built.arranged.collected.domains;
-    this.autocompleteIndex = built.index;
-    this.graph = built.arranged.graph;
-    this.duplicateConsequences = consequences(built.findings);
-  }
-
-  /** Builds the view on this thread. */
-  static build(input: DirectoryViewInput): DirectoryView {
-    const started = performance.now();
-    const collected = collect(input);
-    const t0 = performance.now();
-    const sources = sourcesOf(collected);
-    const halves = buildHalves(sources);
-    const indexMs = performance.now() - t0;
-    return new DirectoryView(complete(runSteps(arrange(started, collected)), sources, halves, indexMs));
+  private constructor(parts: ViewParts) {
+    const { collected, order } = parts;
+    this.findings = parts.findings;
+    this.timings = parts.timings;
+    this.principals = order.principals;
+    this.sortNames = order.sortNames;
+    this.indexOf = order.indexOf;
+    this.kindLists = order.kindLists;
+    this.connectionLists = order.connectionLists;
+    this.metas = collected.metas;
+    this.countsByConnection = collected.counts;
+    this.autocompleteIndex = parts.index;
+    this.graph = parts.graph;
+    this.duplicateConsequences = consequences(parts.findings);
   }
 
   /**
-   * Builds the view with its autocomplete index from `builder` (for a large
-   * cache, a worker thread), and everything else meanwhile on this thread.
+   * Builds the view of the snapshots. Its autocomplete index is built on
+   * `worker` as well when it is large (autocomplete/build-autocomplete.ts);
+   * this thread meanwhile sorts, builds the membership graph and compares
+   * names, and yields between these steps so that other work gets through:
+   * requests served from the current view, and during a sync the snapshot
+   * being written, whose chunks wait for this thread to hand them to SQLite.
    */
-  static async create(input: DirectoryViewInput, builder: AutocompleteBuilder): Promise<DirectoryView> {
+  static async create(input: DirectoryViewInput, worker?: AutocompleteWorker): Promise<DirectoryView> {
     const started = performance.now();
-    const collected = collect(input);
-    const t0 = performance.now();
-    const sources = sourcesOf(collected);
-    const job = builder.build(sources);
-    // Handled at once: should the work below throw, the job's outcome is no unhandled rejection.
-    job.addresses.catch(() => {});
-    job.names.catch(() => {});
-    const postMs = performance.now() - t0;
+    const spent: Record<BuildStep, number> = { order: 0, autocomplete: 0, membership: 0, duplicates: 0 };
+    const step = <T>(name: BuildStep, work: () => T): T => {
+      const t = performance.now();
+      const result = work();
+      spent[name] += performance.now() - t;
+      return result;
+    };
+
+    const collected = step('order', () => collect(input));
+    const indexing = step('autocomplete', () =>
+      buildAutocomplete(
+        {
+          principals: collected.all,
+          foldedNames: collected.names,
+          connectionDomain: (c) => input.connectionDomains.get(c),
+        },
+        worker,
+      ),
+    );
+    // Handled at once: should a step below throw, the index's outcome is no unhandled rejection.
+    indexing.catch(() => {});
     await setImmediate();
-    const arranged = await runStepsYielding(arrange(started, collected));
+    const order = step('order', () => displayOrder(collected));
+    await setImmediate();
+    const graph = step('membership', () => MembershipGraph.build(order.principals, order.indexOf));
+    await setImmediate();
+    // The names are folded for the display order already; the addresses come with the index.
+    const netbios = (c: string) => collected.metas.get(c)?.netbiosName ?? null;
+    const scan = step('duplicates', () => scanDuplicates(order.principals, netbios, order.sortNames));
     const waiting = performance.now();
-    const addresses = await job.addresses;
-    // The account keys here, while the worker collects the name keys.
-    const accounts = finishKeys(collectKeys(sources.keys, addresses.owners, ['accounts']));
-    const keys = joinKeys(await job.names, accounts);
-    const halves = { addresses, keys };
-    return new DirectoryView(complete(arranged, sources, halves, postMs + performance.now() - waiting));
+    const index = await indexing;
+    spent.autocomplete += performance.now() - waiting;
+    const findings = step('duplicates', () =>
+      scan.findings(inDisplayOrder(index.sharedAddresses(), order.rank)),
+    );
+
+    const timings = { ...spent, total: performance.now() - started };
+    return new DirectoryView({ collected, order, index, graph, findings, timings });
+  }
+
+  /**
+   * The view of an empty cache, before the first snapshot is loaded: what
+   * create() builds of no snapshots, at once (a unit test holds the two alike).
+   */
+  static empty(): DirectoryView {
+    if (empty === null) {
+      const collected = collect({ snapshots: [], connectionDomains: new Map() });
+      const order = displayOrder(collected);
+      empty = new DirectoryView({
+        collected,
+        order,
+        index: AutocompleteIndex.empty(),
+        graph: MembershipGraph.build(order.principals, order.indexOf),
+        findings: [],
+        timings: { order: 0, autocomplete: 0, membership: 0, duplicates: 0, total: 0 },
+      });
+    }
+    return empty;
   }
 
   /** Principals held, across connections. */
@@ -197,7 +234,7 @@ export class DirectoryView {
   }
 
   byId(id: string): PrincipalRecord | null {
-    const i = this.indexById.get(id);
+    const i = this.indexOf(id);
     return i === undefined ? null : (this.principals[i] as PrincipalRecord);
   }
 
@@ -239,7 +276,7 @@ export class DirectoryView {
 
   /** Groups the principal belongs to, in display order; transitive follows nesting. Unknown id: none. */
   memberOf(id: string, transitive = false): PrincipalRecord[] {
-    const i = this.indexById.get(id);
+    const i = this.indexOf(id);
     if (i === undefined) return [];
     return this.records(this.graph.parents(i, transitive));
   }
@@ -252,16 +289,16 @@ export class DirectoryView {
     after: string | null = null,
   ): Page<PrincipalRecord> {
     const size = pageSize(first, DEFAULT_MEMBER_PAGE);
-    const g = this.indexById.get(groupId);
+    const g = this.indexOf(groupId);
     const list = g === undefined ? EMPTY : this.graph.members(g, transitive);
     return this.page(list, size, after);
   }
 
   /** Whether any principal receiving mail at the address is a member of the group, directly or nested. */
   isMember(address: string, groupId: string): boolean {
-    const g = this.indexById.get(groupId);
+    const g = this.indexOf(groupId);
     if (g === undefined) return false;
-    return this.byEmail(address).some((p) => this.graph.isMember(this.indexById.get(p.id) as number, g));
+    return this.byEmail(address).some((p) => this.graph.isMember(this.indexOf(p.id) as number, g));
   }
 
   /** Findings, optionally of one kind and/or involving one connection. */
@@ -295,23 +332,12 @@ export class DirectoryView {
     let start = 0;
     if (after) {
       const key = decodeCursor(after);
-      let lo = 0;
-      let hi = list.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        const i = list[mid] as number;
-        if (
-          compareKeys(
-            this.sortNames[i] as string,
-            (this.principals[i] as PrincipalRecord).id,
-            key.name,
-            key.id,
-          ) <= 0
-        ) {
-          lo = mid + 1;
-        } else hi = mid;
-      }
-      start = lo;
+      // The first principal that sorts after the cursor's.
+      start = lowerBound(list.length, (j) => {
+        const i = list[j] as number;
+        const id = (this.principals[i] as PrincipalRecord).id;
+        return compareKeys(this.sortNames[i] as string, id, key.name, key.id) <= 0;
+      });
     }
     const slice = list.subarray(start, start + first);
     const nodes = this.records(slice);
@@ -360,7 +386,6 @@ export class DirectoryView {
 /** The first step of a build: the latest snapshot per connection, each id once. */
 interface Collected {
   readonly metas: ReadonlyMap<string, SnapshotMeta>;
-  readonly domains: ReadonlyMap<string, string>;
   readonly counts: ReadonlyMap<string, SnapshotCounts>;
   /** Every principal, in snapshot order, and each one's fold(displayName.trim()). */
   readonly all: readonly PrincipalRecord[];
@@ -374,7 +399,7 @@ function collect(input: DirectoryViewInput): Collected {
   for (const snapshot of input.snapshots) latest.set(snapshot.meta.connectionId, snapshot);
   // An id seen twice keeps its first record. One hash table for both the
   // deduplication and the lookup by id (its positions are translated through
-  // `rank`): at 130,000 objects a second one was a tenth of the build.
+  // the display order's `rank`).
   const positionOf = new Map<string, number>();
   const all: PrincipalRecord[] = [];
   const counts = new Map<string, SnapshotCounts>();
@@ -390,7 +415,6 @@ function collect(input: DirectoryViewInput): Collected {
   }
   return {
     metas: new Map([...latest].map(([id, s]) => [id, s.meta])),
-    domains: input.connectionDomains,
     counts,
     all,
     names: all.map((p) => sortName(p.displayName)),
@@ -398,36 +422,19 @@ function collect(input: DirectoryViewInput): Collected {
   };
 }
 
-function sourcesOf(collected: Collected): AutocompleteSources {
-  return autocompleteSources(collected.all, (c) => collected.domains.get(c), collected.names);
-}
-
-/** The second step: display order, the lists, membership, and duplicates but addresses. */
-interface Arranged {
-  readonly started: number;
-  readonly collected: Collected;
-  /** Principals in display order (folded display name, then id), and their names. */
+/** The second step: the principals in display order (folded display name, then id), and the lists. */
+interface DisplayOrder {
   readonly principals: readonly PrincipalRecord[];
   readonly sortNames: readonly string[];
-  /** Position in `collected.all` → display position. */
+  /** Position in `Collected.all` (and in the autocomplete index) → display position. */
   readonly rank: Int32Array;
   /** Id → display position. */
   readonly indexOf: (id: string) => number | undefined;
   readonly kindLists: Readonly<Record<PrincipalKind, Int32Array>>;
   readonly connectionLists: ReadonlyMap<string, Readonly<Record<PrincipalKind, Int32Array>>>;
-  readonly graph: MembershipGraph;
-  readonly duplicates: DuplicateScan;
-  readonly ms: { readonly order: number; readonly membership: number; readonly duplicates: number };
 }
 
-/**
- * A generator: it yields between its steps, so that an asynchronous build
- * (create) lets other work through: requests served from the current view,
- * and during a sync the snapshot being written, whose chunks wait for this
- * thread to hand them to SQLite. runSteps runs it at once.
- */
-function* arrange(started: number, collected: Collected): Generator<void, Arranged> {
-  const t0 = performance.now();
+function displayOrder(collected: Collected): DisplayOrder {
   const { all, names } = collected;
   const order = Array.from({ length: all.length }, (_, i) => i);
   order.sort((a, b) =>
@@ -454,88 +461,16 @@ function* arrange(started: number, collected: Collected): Generator<void, Arrang
     }
     own[p.kind].push(i);
   }
-  const ordered = performance.now();
-  yield;
-  const t1 = performance.now();
-  const indexOf = (id: string): number | undefined => {
-    const at = collected.positionOf.get(id);
-    return at === undefined ? undefined : rank[at];
-  };
-  const graph = MembershipGraph.build(principals, indexOf);
-  const graphed = performance.now();
-  yield;
-  const t2 = performance.now();
-  // The names are folded for the display order already; the addresses come with the autocomplete index.
-  const duplicates = scanDuplicates(
-    principals,
-    (c) => collected.metas.get(c)?.netbiosName ?? null,
-    sortNames,
-  );
   return {
-    started,
-    collected,
     principals,
     sortNames,
     rank,
-    indexOf,
+    indexOf: (id) => {
+      const at = collected.positionOf.get(id);
+      return at === undefined ? undefined : rank[at];
+    },
     kindLists: freezeLists(byKind),
     connectionLists: new Map([...byConnection].map(([c, lists]) => [c, freezeLists(lists)])),
-    graph,
-    duplicates,
-    ms: { order: ordered - t0, membership: graphed - t1, duplicates: performance.now() - t2 },
-  };
-}
-
-/** Runs a step generator to its end at once. */
-function runSteps<T>(steps: Generator<void, T>): T {
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
-}
-
-/** Runs a step generator, letting pending I/O callbacks run between its steps. */
-async function runStepsYielding<T>(steps: Generator<void, T>): Promise<T> {
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    await setImmediate();
-  }
-}
-
-interface Built {
-  readonly arranged: Arranged;
-  readonly index: AutocompleteIndex;
-  readonly findings: readonly DuplicateFinding[];
-  readonly timings: BuildTimings;
-}
-
-/**
- * The last step: the autocomplete index from its halves, and the address
- * duplicates from it. `indexMs`: what the halves took of this thread.
- */
-function complete(
-  arranged: Arranged,
-  sources: AutocompleteSources,
-  halves: AutocompleteHalves,
-  indexMs: number,
-): Built {
-  const t0 = performance.now();
-  const index = AutocompleteIndex.assemble(arranged.principals, sources.domains, halves, arranged.rank);
-  const indexed = performance.now();
-  const findings = arranged.duplicates.findings(index.sharedAddresses());
-  const done = performance.now();
-  return {
-    arranged,
-    index,
-    findings,
-    timings: {
-      order: arranged.ms.order,
-      autocomplete: indexMs + (indexed - t0),
-      membership: arranged.ms.membership,
-      duplicates: arranged.ms.duplicates + (done - indexed),
-      total: done - arranged.started,
-    },
   };
 }
 
@@ -551,10 +486,19 @@ function freezeLists(lists: Record<PrincipalKind, number[]>): Record<PrincipalKi
   };
 }
 
-let empty: DirectoryView | null = null;
+/** The index's shared addresses, its principal numbers (positions in `Collected.all`) made display positions. */
+function* inDisplayOrder(shared: SharedAddresses, rank: Int32Array): Generator<[string, number[]]> {
+  for (const [key, positions] of shared) {
+    yield [key, positions.map((at) => rank[at] as number).sort((a, b) => a - b)];
+  }
+}
 
-/** The view of an empty cache (before the first snapshot). */
-export function emptyView(): DirectoryView {
-  empty ??= DirectoryView.build({ snapshots: [], connectionDomains: new Map() });
-  return empty;
+/** What a view is made of. */
+interface ViewParts {
+  readonly collected: Collected;
+  readonly order: DisplayOrder;
+  readonly index: AutocompleteIndex;
+  readonly graph: MembershipGraph;
+  readonly findings: readonly DuplicateFinding[];
+  readonly timings: BuildTimings;
 }

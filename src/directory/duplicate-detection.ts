@@ -22,9 +22,6 @@ import { DUPLICATE_KINDS, type DuplicateKind } from '../model/finding.js';
 import { ntlmName, type PrincipalRecord } from '../model/principal.js';
 import { fold } from './fold.js';
 
-// The kinds are the model's (stored findings use them too); re-exported for callers of this module.
-export { DUPLICATE_KINDS, type DuplicateKind };
-
 export interface DuplicateFinding {
   /** Stable across runs and nodes: sha1 of kind and folded value. */
   readonly id: string;
@@ -36,11 +33,9 @@ export interface DuplicateFinding {
 }
 
 /** A connection's NetBIOS domain name, for NTLM names; absent or null: unknown. */
-export type NetbiosLookup =
-  | ReadonlyMap<string, string | null>
-  | ((connectionId: string) => string | null | undefined);
+type NetbiosLookup = (connectionId: string) => string | null | undefined;
 
-export function findingId(kind: DuplicateKind, foldedValue: string): string {
+function findingId(kind: DuplicateKind, foldedValue: string): string {
   return createHash('sha1').update(`${kind}\u0000${foldedValue}`).digest('hex');
 }
 
@@ -56,53 +51,29 @@ interface Shared {
 }
 
 /**
- * Keys the caller has already computed for the same principals, in the same
- * order (the directory view's display order and autocomplete index): the
- * detection then neither folds them again nor hashes every address.
+ * Every fold(address.trim()) that more than one principal has, with those
+ * principals' positions ascending, each once (the autocomplete index has
+ * them sorted already: the detection does not hash every address again).
  */
-export interface KnownKeys {
-  /** Per principal: fold(displayName.trim()). */
-  readonly names: readonly string[];
-  /**
-   * Every fold(address.trim()) that more than one principal has, with those
-   * principals' positions ascending, each once. Replaces the address pass.
-   */
-  readonly sharedAddresses: Iterable<readonly [key: string, positions: readonly number[]]>;
-}
-
-/** Every duplicate in the principals, ordered by kind, then folded value. */
-export function detectDuplicates(
-  principals: readonly PrincipalRecord[],
-  netbiosByConnection: NetbiosLookup,
-  known?: KnownKeys,
-): DuplicateFinding[] {
-  return scanDuplicates(principals, netbiosByConnection, known?.names).findings(known?.sharedAddresses);
-}
+export type SharedAddresses = Iterable<readonly [key: string, positions: readonly number[]]>;
 
 /**
- * Detection in two steps, for a caller whose shared addresses come later
- * (the directory view's, from an autocomplete index built on another
- * thread): scanDuplicates compares names and account names at once;
- * findings() then adds the addresses and lists every duplicate, as
- * detectDuplicates does.
+ * Detection in two steps, because the shared addresses come later (from
+ * the autocomplete index, built on another thread meanwhile):
+ * scanDuplicates compares names and account names at once; findings() then
+ * adds the addresses and lists every duplicate, ordered by kind, then
+ * folded value.
  */
-export interface DuplicateScan {
-  /** Without sharedAddresses (KnownKeys), every address is hashed here. */
-  findings(
-    sharedAddresses?: Iterable<readonly [key: string, positions: readonly number[]]>,
-  ): DuplicateFinding[];
+interface DuplicateScan {
+  findings(sharedAddresses: SharedAddresses): DuplicateFinding[];
 }
 
-/** `names`, when given: KnownKeys.names. */
+/** `names`: each principal's fold(displayName.trim()), which the caller has already. */
 export function scanDuplicates(
   principals: readonly PrincipalRecord[],
-  netbiosByConnection: NetbiosLookup,
-  names?: readonly string[],
+  netbios: NetbiosLookup,
+  names: readonly string[],
 ): DuplicateScan {
-  const netbios =
-    typeof netbiosByConnection === 'function'
-      ? netbiosByConnection
-      : (c: string) => netbiosByConnection.get(c);
   // Per kind, the first principal of every folded value; a second one moves
   // the value to `shared`. Most values are unique, and this keeps them at one
   // map entry each with nothing allocated besides.
@@ -132,10 +103,6 @@ export function scanDuplicates(
   };
 
   const noteName = (kind: DuplicateKind, i: number, p: PrincipalRecord): void => {
-    if (names === undefined) {
-      noteText(kind, p.displayName, p);
-      return;
-    }
     // Folding never empties a non-empty text: an empty key is an empty (trimmed) name.
     const key = names[i] as string;
     if (key.length > 0) note(kind, p.displayName, key, p);
@@ -154,24 +121,7 @@ export function scanDuplicates(
     }
   }
 
-  const noteAddresses = (
-    sharedAddresses: Iterable<readonly [key: string, positions: readonly number[]]> | undefined,
-  ): void => {
-    if (sharedAddresses === undefined) {
-      for (const p of principals) {
-        // An address listed twice by one object (mail and its own SMTP: proxy,
-        // differing in case or form) counts once.
-        const seen: string[] = [];
-        for (const address of p.emails) {
-          const trimmed = address.trim();
-          const key = fold(trimmed);
-          if (key.length === 0 || seen.includes(key)) continue;
-          seen.push(key);
-          note('EMAIL_ADDRESS', trimmed, key, p);
-        }
-      }
-      return;
-    }
+  const noteAddresses = (sharedAddresses: SharedAddresses): void => {
     const byValue = shared[KIND_INDEX.EMAIL_ADDRESS] as Map<string, Shared>;
     for (const [key, positions] of sharedAddresses) {
       const involved = positions.map((at) => principals[at] as PrincipalRecord);
@@ -251,7 +201,7 @@ export interface PrincipalConsequences {
 }
 
 /** What applies to mail for one address. */
-export interface AddressConsequences {
+interface AddressConsequences {
   /** More than one directory object receives mail at the address. */
   readonly duplicated: boolean;
   readonly personalBackupAllowed: boolean;
@@ -259,7 +209,7 @@ export interface AddressConsequences {
 }
 
 /** Which principal flags each kind turns off (EMAIL_ADDRESS acts on addresses instead). */
-export const PRINCIPAL_EFFECTS: Readonly<Record<DuplicateKind, PrincipalConsequences>> = {
+const PRINCIPAL_EFFECTS: Readonly<Record<DuplicateKind, PrincipalConsequences>> = {
   USER_NAME: { spoofingProtection: false, personalBackupAllowed: false, personalListsAllowed: false },
   GROUP_NAME: { spoofingProtection: false, personalBackupAllowed: true, personalListsAllowed: true },
   CONTACT_NAME: { spoofingProtection: false, personalBackupAllowed: true, personalListsAllowed: true },
@@ -268,7 +218,7 @@ export const PRINCIPAL_EFFECTS: Readonly<Record<DuplicateKind, PrincipalConseque
   EMAIL_ADDRESS: { spoofingProtection: true, personalBackupAllowed: true, personalListsAllowed: true },
 };
 
-export const UNAFFECTED: PrincipalConsequences = Object.freeze({
+const UNAFFECTED: PrincipalConsequences = Object.freeze({
   spoofingProtection: true,
   personalBackupAllowed: true,
   personalListsAllowed: true,
@@ -289,7 +239,7 @@ const DUPLICATED_ADDRESS: AddressConsequences = Object.freeze({
 export class DuplicateConsequences {
   constructor(
     /** Only principals with at least one flag off. */
-    readonly affected: ReadonlyMap<string, PrincipalConsequences>,
+    private readonly affected: ReadonlyMap<string, PrincipalConsequences>,
     private readonly duplicatedAddresses: ReadonlySet<string>,
   ) {}
 

@@ -8,7 +8,7 @@ import { foldKey } from '../model/text.js';
 
 // Printable ASCII is invariant under every Unicode normalization form and
 // its upper-then-lower mapping equals toLowerCase, so foldKey reduces to
-// toLowerCase there: about five times faster, and most directory data is
+// toLowerCase there, which is much cheaper, and most directory data is
 // printable ASCII. Anything else (control characters included) takes the
 // full path.
 const NOT_PRINTABLE_ASCII = /[^ -~]/;
@@ -53,30 +53,4 @@ export function foldedWords(folded: string): string[] {
  */
 export function nameQuery(text: string): string {
   return nameWords(text).join(' ');
-}
-
-/** First index in the ascending array whose value is >= key. */
-export function lowerBound(sorted: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as string) < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Whether the ascending Int32Array holds value. */
-export function sortedHas(sorted: Int32Array, value: number): boolean {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = sorted[mid] as number;
-    if (v === value) return true;
-    if (v < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return false;
 }

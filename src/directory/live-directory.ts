@@ -14,8 +14,8 @@ import type { CacheStore } from '../store/cache-store.js';
 import type { Logger } from '../sync/logger.js';
 import type { PreparedSnapshot, SnapshotConsumer } from '../sync/snapshot-consumer.js';
 import type { SnapshotSet } from '../sync/snapshot-set.js';
-import { type AutocompleteBuilder, inThreadBuilder } from './autocomplete-builder.js';
-import { DirectoryView, emptyView } from './directory-view.js';
+import type { AutocompleteWorker } from './autocomplete/index.js';
+import { DirectoryView } from './directory-view.js';
 import { type DuplicateFinding, diffFindings } from './duplicate-detection.js';
 
 export interface FindingsChange {
@@ -36,21 +36,21 @@ export interface LiveDirectoryDeps {
   /** The mail domain of every connection, read when a view is built. */
   readonly connectionDomains: () => Promise<ReadonlyMap<string, string>>;
   readonly logger: Logger;
-  /** Where autocomplete indexes are built (default: on this thread). */
-  readonly autocomplete?: AutocompleteBuilder;
+  /** The worker thread that builds large autocomplete indexes (default: none, all on this thread). */
+  readonly autocomplete?: AutocompleteWorker;
 }
 
 export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> implements SnapshotConsumer {
-  private current: DirectoryView = emptyView();
+  private current: DirectoryView = DirectoryView.empty();
   private detectedAt = new Map<string, string>();
   /** Views are installed one at a time, in the order their changes were committed. */
   private readonly installs = new SerialQueue();
 
-  private readonly builder: AutocompleteBuilder;
+  private readonly builder: AutocompleteWorker | undefined;
 
   constructor(private readonly deps: LiveDirectoryDeps) {
     super();
-    this.builder = deps.autocomplete ?? inThreadBuilder;
+    this.builder = deps.autocomplete;
   }
 
   /** The view a request should hold for its whole duration. */

@@ -22,8 +22,8 @@
  *   large (a group of all staff) and most groups are never asked for.
  */
 import type { PrincipalRecord } from '../model/principal.js';
+import { lowerBound } from './binary-search.js';
 import { BoundedCache } from './bounded-cache.js';
-import { sortedHas } from './fold.js';
 
 const EMPTY = new Int32Array(0);
 /** Principal numbers kept across memoized transitive member lists. */
@@ -48,10 +48,6 @@ export class MembershipGraph {
     private readonly ancestors: readonly Int32Array[],
   ) {
     this.mark = new Int32Array(memberOffsets.length - 1);
-  }
-
-  static empty(): MembershipGraph {
-    return MembershipGraph.build([], () => undefined);
   }
 
   /**
@@ -180,6 +176,10 @@ function uniqueSorted(values: number[]): Int32Array {
     if (r === 0 || sorted[r] !== sorted[r - 1]) sorted[w++] = sorted[r] as number;
   }
   return sorted.subarray(0, w);
+}
+
+function sortedHas(sorted: Int32Array, value: number): boolean {
+  return sorted[lowerBound(sorted.length, (i) => (sorted[i] as number) < value)] === value;
 }
 
 function withoutValue(sorted: Int32Array, value: number): Int32Array {

@@ -1,44 +1,22 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import {
-  AutocompleteIndex,
-  CANDIDATE_CAP,
-  type SuggestOptions,
-} from '../../src/directory/autocomplete-index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CANDIDATE_CAP, type SuggestOptions } from '../../src/directory/autocomplete/index.js';
+import type { DirectoryView } from '../../src/directory/directory-view.js';
 import { fold } from '../../src/directory/fold.js';
 import type { PrincipalKind, PrincipalRecord } from '../../src/model/principal.js';
 import { foldKey } from '../../src/model/text.js';
-
-let seq = 0;
-function principal(fields: Partial<PrincipalRecord>): PrincipalRecord {
-  const connectionId = fields.connectionId ?? 'c1';
-  const guid = fields.guid ?? `g${++seq}`;
-  return {
-    id: `${connectionId}:${guid}`,
-    connectionId,
-    guid,
-    kind: 'USER',
-    dn: `CN=${guid},DC=corp,DC=test`,
-    displayName: guid,
-    primaryEmail: fields.emails?.[0] ?? null,
-    emails: [],
-    samAccountName: null,
-    userPrincipalName: null,
-    enabled: true,
-    memberIds: [],
-    ...fields,
-  };
-}
+import { viewOf } from '../support/directory-views.js';
+import { principal } from '../support/principals.js';
 
 const domains = new Map([
   ['c1', 'corp.test'],
   ['c2', 'other.test'],
 ]);
-function index(principals: PrincipalRecord[]): AutocompleteIndex {
-  return AutocompleteIndex.build(principals, (c) => domains.get(c));
+function index(principals: PrincipalRecord[]): Promise<DirectoryView> {
+  return viewOf(principals, { domains });
 }
-function addresses(idx: AutocompleteIndex, prefix: string, options?: SuggestOptions): string[] {
-  return idx.suggest(prefix, options).map((s) => s.address);
+function addresses(view: DirectoryView, prefix: string, options?: SuggestOptions): string[] {
+  return view.autocomplete(prefix, options).map((s) => s.address);
 }
 
 describe('autocomplete matching', () => {
@@ -52,7 +30,10 @@ describe('autocomplete matching', () => {
   const sales = principal({ kind: 'GROUP', displayName: 'Sales (EMEA)', emails: ['sales@corp.test'] });
   const partner = principal({ kind: 'CONTACT', displayName: "Pat O'Brien", emails: ['pat@partner.example'] });
   const remote = principal({ connectionId: 'c2', displayName: 'Anna Other', emails: ['anna@other.test'] });
-  const idx = index([anna, john, sales, partner, remote]);
+  let idx: DirectoryView;
+  beforeAll(async () => {
+    idx = await index([anna, john, sales, partner, remote]);
+  });
 
   it('finds the start of an address, case-insensitively', () => {
     expect(addresses(idx, 'ANNA.M')).toEqual(['anna.mueller@corp.test']);
@@ -70,6 +51,17 @@ describe('autocomplete matching', () => {
     expect(addresses(idx, 'müller, an')).toEqual(['anna.mueller@corp.test', 'am@corp.test']);
     expect(addresses(idx, 'John  D')).toEqual(['jd@corp.test']);
     expect(addresses(idx, 'john x')).toEqual([]);
+  });
+
+  it('indexes the first twelve words of a name', async () => {
+    const long = principal({
+      displayName: 'a b c d e f g h i j k twelfth thirteenth',
+      emails: ['l@corp.test'],
+    });
+    const view = await index([long]);
+    expect(addresses(view, 'twelfth')).toEqual(['l@corp.test']);
+    expect(addresses(view, 'k twelfth')).toEqual(['l@corp.test']);
+    expect(addresses(view, 'thirteenth')).toEqual([]);
   });
 
   it('finds the start of the sAMAccountName and of the userPrincipalName local part', () => {
@@ -94,30 +86,30 @@ describe('autocomplete matching', () => {
   });
 
   it('returns the owner with each address, each suggestion once', () => {
-    const found = idx.suggest('a', { first: 50 });
+    const found = idx.autocomplete('a', { first: 50 });
     expect(found.find((s) => s.address === 'am@corp.test')?.principal).toBe(anna);
     const keys = found.map((s) => `${s.address} ${s.principal.id}`);
     expect(new Set(keys).size).toBe(keys.length);
   });
 
   it('honours first and ignores empty prefixes', () => {
-    expect(idx.suggest('a', { first: 1 })).toHaveLength(1);
-    expect(idx.suggest('a', { first: 0 })).toEqual([]);
-    expect(idx.suggest('   ')).toEqual([]);
-    expect(idx.suggest('')).toEqual([]);
+    expect(idx.autocomplete('a', { first: 1 })).toHaveLength(1);
+    expect(idx.autocomplete('a', { first: 0 })).toEqual([]);
+    expect(idx.autocomplete('   ')).toEqual([]);
+    expect(idx.autocomplete('')).toEqual([]);
   });
 
   it('looks up the owners of an address', () => {
-    expect(idx.owners('AM@CORP.TEST')).toEqual([anna]);
-    expect(idx.owners('nobody@corp.test')).toEqual([]);
+    expect(idx.byEmail('AM@CORP.TEST')).toEqual([anna]);
+    expect(idx.byEmail('nobody@corp.test')).toEqual([]);
   });
 });
 
 describe('autocomplete ranking', () => {
-  it('ranks the owners of a shared key however the directory lists them', () => {
+  it('ranks the owners of a shared key however the directory lists them', async () => {
     // Reading a key's owners stops at the first that cannot beat the answer so far: that is only
     // right when they are kept best first, not in the order the directory listed them.
-    const idx = index([
+    const idx = await index([
       principal({ displayName: 'Smith Beta', emails: ['u50@corp.test'], samAccountName: 'smith.b' }),
       principal({ displayName: 'Smith Gamma', emails: ['u90@corp.test'], samAccountName: 'smith.g' }),
       principal({ displayName: 'Smith Alpha', emails: ['u00@corp.test'], samAccountName: 'smith.a' }),
@@ -134,8 +126,8 @@ describe('autocomplete ranking', () => {
     expect(addresses(idx, 'smith.', { first: 1 })).toEqual(['u00@corp.test']);
   });
 
-  it('puts exact matches before prefix matches', () => {
-    const idx = index([
+  it('puts exact matches before prefix matches', async () => {
+    const idx = await index([
       principal({ displayName: 'Annabel', emails: ['anna@corp.test'] }),
       principal({ displayName: 'Ann Smith', emails: ['smith@corp.test'] }),
       principal({ displayName: 'Zed', emails: ['ann@corp.test'] }),
@@ -152,8 +144,8 @@ describe('autocomplete ranking', () => {
     expect(addresses(idx, 'ann@corp.test')).toEqual(['ann@corp.test']);
   });
 
-  it('puts address matches before name matches before account matches', () => {
-    const idx = index([
+  it('puts address matches before name matches before account matches', async () => {
+    const idx = await index([
       principal({ displayName: 'X', emails: ['zz@corp.test'], samAccountName: 'bobby' }),
       principal({ displayName: 'Bobby Tables', emails: ['tables@corp.test'] }),
       principal({ displayName: 'Y', emails: ['bobby.b@corp.test'] }),
@@ -161,8 +153,8 @@ describe('autocomplete ranking', () => {
     expect(addresses(idx, 'bob')).toEqual(['bobby.b@corp.test', 'tables@corp.test', 'zz@corp.test']);
   });
 
-  it('puts primary addresses before aliases, then enabled before disabled, then alphabetical', () => {
-    const idx = index([
+  it('puts primary addresses before aliases, then enabled before disabled, then alphabetical', async () => {
+    const idx = await index([
       principal({
         displayName: 'P1',
         primaryEmail: 'bob.z@corp.test',
@@ -183,8 +175,8 @@ describe('autocomplete ranking', () => {
     ]);
   });
 
-  it('orders name matches by the same rules', () => {
-    const idx = index([
+  it('orders name matches by the same rules', async () => {
+    const idx = await index([
       principal({ displayName: 'Carl Zeta', emails: ['zeta@corp.test', 'a-zeta@corp.test'] }),
       principal({ displayName: 'Carl Alpha', emails: ['alpha@corp.test'], enabled: false }),
       principal({ displayName: 'Carla Beta', emails: ['beta@corp.test'] }),
@@ -203,7 +195,10 @@ describe('autocomplete and Unicode', () => {
   const upper = principal({ displayName: 'BERND MÜLLER', emails: ['b1@corp.test'] });
   const decomposed = principal({ displayName: 'Carl Mu\u0308ller', emails: ['c1@corp.test'] });
   const strauss = principal({ displayName: 'Johann Strauß', emails: ['straß@corp.test'] });
-  const idx = index([composed, upper, decomposed, strauss]);
+  let idx: DirectoryView;
+  beforeAll(async () => {
+    idx = await index([composed, upper, decomposed, strauss]);
+  });
 
   it('matches composed, upper-case and decomposed spellings of each other', () => {
     const all = ['a1@corp.test', 'b1@corp.test', 'c1@corp.test'];
@@ -229,13 +224,13 @@ describe('autocomplete and Unicode', () => {
 });
 
 describe('autocomplete at scale', () => {
-  it('answers from a capped candidate set when a name range is huge', () => {
+  it('answers from a capped candidate set when a name range is huge', async () => {
     const many: PrincipalRecord[] = [];
     for (let i = 0; i < CANDIDATE_CAP * 2; i++) {
       many.push(principal({ displayName: `Zora${i} Q`, emails: [`u${i}@corp.test`] }));
     }
-    const idx = index(many);
-    const found = idx.suggest('zor', { first: 20 });
+    const idx = await index(many);
+    const found = idx.autocomplete('zor', { first: 20 });
     expect(found).toHaveLength(20);
     for (const s of found) expect(fold(s.principal.displayName).startsWith('zor')).toBe(true);
   });
@@ -255,9 +250,12 @@ function reference(principals: PrincipalRecord[], prefix: string, options: Sugge
     if (options.domain && foldKey(domains.get(p.connectionId) ?? '') !== foldKey(options.domain)) continue;
     const w = words(p.displayName).slice(0, 12);
     const nameKeys = [...w, ...w.map((_, i) => w.slice(i).join(' ')).filter((_, i) => w.length - i >= 2)];
-    const accountKeys = [p.samAccountName, p.userPrincipalName?.replace(/@[^@]*$/, '')]
-      .filter((k): k is string => !!k)
-      .map(foldKey);
+    // sAMAccountName, and the userPrincipalName up to its last "@" (all of it without one).
+    const upn = p.userPrincipalName?.trim() ?? '';
+    const at = upn.lastIndexOf('@');
+    const accountKeys = [p.samAccountName?.trim() ?? '', at > 0 ? upn.slice(0, at) : upn]
+      .map(foldKey)
+      .filter((k) => k.length > 0);
     const seen = new Set<string>();
     for (const address of p.emails) {
       const fa = foldKey(address);
@@ -292,48 +290,59 @@ function reference(principals: PrincipalRecord[], prefix: string, options: Sugge
 }
 
 describe('autocomplete against a reference', () => {
-  it('ranks like a full scan would', () => {
+  it('ranks like a full scan would', async () => {
     const syllable = fc.constantFrom('an', 'na', 'Mü', 'mu\u0308', 'ß', 'ss', 'b', 'o', '.', '-');
     const text = fc.array(syllable, { minLength: 1, maxLength: 4 }).map((a) => a.join(''));
+    // Now and then more words than are indexed (12), or spaces around an account name.
+    const words = fc.oneof(
+      { weight: 4, arbitrary: fc.array(text, { minLength: 1, maxLength: 3 }) },
+      { weight: 1, arbitrary: fc.array(text, { minLength: 11, maxLength: 14 }) },
+    );
+    const padded = fc.tuple(fc.constantFrom('', ' '), text, fc.constantFrom('', ' ')).map((t) => t.join(''));
+    const upn = fc
+      .array(fc.constantFrom('an', 'Mü', 'ß', 'b', '.', '@', ' ', '@x.test'), { minLength: 1, maxLength: 4 })
+      .map((a) => a.join(''));
     const record = fc.record({
       kind: fc.constantFrom<PrincipalKind>('USER', 'GROUP', 'CONTACT'),
       connectionId: fc.constantFrom('c1', 'c2'),
-      first: text,
-      last: text,
+      words,
+      separator: fc.constantFrom(' ', ', ', '  '),
       locals: fc.array(text, { minLength: 0, maxLength: 3 }),
       primary: fc.boolean(),
       enabled: fc.boolean(),
-      sam: fc.option(text, { nil: null }),
+      sam: fc.option(padded, { nil: null }),
+      upn: fc.option(upn, { nil: null }),
     });
-    fc.assert(
-      fc.property(
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(record, { maxLength: 25 }),
-        text,
+        fc.oneof({ weight: 5, arbitrary: text }, { weight: 1, arbitrary: upn }),
         fc.integer({ min: 1, max: 15 }),
         fc.option(fc.constantFrom<PrincipalKind[]>(['USER'], ['GROUP', 'CONTACT']), { nil: undefined }),
         fc.option(fc.constantFrom('corp.test', 'other.test'), { nil: undefined }),
-        (records, typed, first, kinds, domain) => {
+        async (records, typed, first, kinds, domain) => {
           const principals = records.map((r, i) => {
             const emails = r.locals.map((l) => `${l}@x${i % 2}.test`);
             return principal({
               kind: r.kind,
               connectionId: r.connectionId,
               guid: `g${i}`,
-              displayName: `${r.first} ${r.last}`,
+              displayName: r.words.join(r.separator),
               emails,
               primaryEmail: r.primary ? (emails[0] ?? null) : null,
               enabled: r.enabled,
               samAccountName: r.sam,
+              userPrincipalName: r.upn,
             });
           });
           const options = { first, kinds, domain };
-          const got = index(principals)
-            .suggest(typed, options)
+          const got = (await index(principals))
+            .autocomplete(typed, options)
             .map((s) => `${s.address} ${s.principal.id}`);
           expect(got).toEqual(reference(principals, typed, options));
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
   });
 });

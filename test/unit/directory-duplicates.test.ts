@@ -1,48 +1,40 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { AutocompleteIndex } from '../../src/directory/autocomplete-index.js';
-import { sortName } from '../../src/directory/cursor.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   consequences,
   consequenceText,
-  DUPLICATE_KINDS,
   type DuplicateFinding,
-  detectDuplicates,
   diffFindings,
-  findingId,
 } from '../../src/directory/duplicate-detection.js';
-import type { PrincipalRecord } from '../../src/model/principal.js';
-
-let seq = 0;
-function principal(fields: Partial<PrincipalRecord>): PrincipalRecord {
-  const connectionId = fields.connectionId ?? 'c1';
-  const guid = fields.guid ?? `g${String(++seq).padStart(4, '0')}`;
-  return {
-    id: `${connectionId}:${guid}`,
-    connectionId,
-    guid,
-    kind: 'USER',
-    dn: `CN=${guid}`,
-    displayName: `Name ${guid}`,
-    primaryEmail: fields.emails?.[0] ?? null,
-    emails: [],
-    samAccountName: null,
-    userPrincipalName: null,
-    enabled: true,
-    memberIds: [],
-    ...fields,
-  };
-}
+import { DUPLICATE_KINDS, type DuplicateKind } from '../../src/model/finding.js';
+import { ntlmName, type PrincipalRecord } from '../../src/model/principal.js';
+import { foldKey } from '../../src/model/text.js';
+import { viewOf } from '../support/directory-views.js';
+import { principal } from '../support/principals.js';
 
 const netbios = new Map<string, string | null>([
   ['c1', 'CORP'],
   ['c2', 'OTHER'],
   ['c3', 'corp'],
 ]);
-const kindsOf = (findings: DuplicateFinding[]) => findings.map((f) => f.kind);
+const kindsOf = (findings: readonly DuplicateFinding[]) => findings.map((f) => f.kind);
+
+/** What the gateway finds in the principals: the findings of their directory view. */
+async function detect(
+  principals: readonly PrincipalRecord[],
+  netbiosNames: ReadonlyMap<string, string | null> = netbios,
+): Promise<readonly DuplicateFinding[]> {
+  return (await viewOf(principals, { netbios: netbiosNames })).findings;
+}
+
+/** A finding's id: stable across runs and nodes. */
+function findingId(kind: DuplicateKind, foldedValue: string): string {
+  return createHash('sha1').update(`${kind}\u0000${foldedValue}`).digest('hex');
+}
 
 describe('duplicate detection', () => {
-  it('finds nothing in clean data', () => {
+  it('finds nothing in clean data', async () => {
     const clean = [
       principal({
         displayName: 'Anna',
@@ -60,17 +52,17 @@ describe('duplicate detection', () => {
         emails: ['carl@other.test'],
       }),
     ];
-    expect(detectDuplicates(clean, netbios)).toEqual([]);
+    expect(await detect(clean)).toEqual([]);
   });
 
-  it('finds user, group and contact names, each among their own kind', () => {
+  it('finds user, group and contact names, each among their own kind', async () => {
     const a = principal({ displayName: 'Anna Müller' });
     const b = principal({ displayName: 'ANNA MU\u0308LLER', connectionId: 'c2' });
     const g1 = principal({ kind: 'GROUP', displayName: 'Sales' });
     const g2 = principal({ kind: 'GROUP', displayName: 'sales ' });
     const k1 = principal({ kind: 'CONTACT', displayName: 'Straße' });
     const k2 = principal({ kind: 'CONTACT', displayName: 'STRASSE' });
-    const findings = detectDuplicates([a, b, g1, g2, k1, k2], netbios);
+    const findings = await detect([a, b, g1, g2, k1, k2]);
     expect(kindsOf(findings)).toEqual(['USER_NAME', 'GROUP_NAME', 'CONTACT_NAME']);
     expect(findings[0]).toEqual({
       id: findingId('USER_NAME', 'anna müller'),
@@ -82,29 +74,29 @@ describe('duplicate detection', () => {
     expect(findings[2]?.principalIds).toEqual([k1.id, k2.id].sort());
   });
 
-  it('finds Kerberos names across connections', () => {
+  it('finds Kerberos names across connections', async () => {
     const a = principal({ userPrincipalName: 'anna@corp.test' });
     const b = principal({ connectionId: 'c2', userPrincipalName: 'Anna@CORP.test' });
-    const findings = detectDuplicates([a, b], netbios);
+    const findings = await detect([a, b]);
     expect(kindsOf(findings)).toEqual(['KERBEROS_NAME']);
     expect(findings[0]?.value).toBe('anna@corp.test');
   });
 
-  it('finds NTLM names only within one NetBIOS domain', () => {
+  it('finds NTLM names only within one NetBIOS domain', async () => {
     const a = principal({ connectionId: 'c1', samAccountName: 'jdoe' });
     const b = principal({ connectionId: 'c2', samAccountName: 'jdoe' });
-    expect(detectDuplicates([a, b], netbios)).toEqual([]);
+    expect(await detect([a, b])).toEqual([]);
     // c3 is another connection of the CORP NetBIOS domain (spelled in lower case).
     const c = principal({ connectionId: 'c3', samAccountName: 'JDoe' });
-    const findings = detectDuplicates([a, b, c], netbios);
+    const findings = await detect([a, b, c]);
     expect(kindsOf(findings)).toEqual(['NTLM_NAME']);
     expect(findings[0]?.value).toBe('CORP\\jdoe');
     expect(findings[0]?.principalIds).toEqual([a.id, c.id].sort());
     // Without a known NetBIOS name there is no NTLM name to compare.
-    expect(detectDuplicates([a, c], new Map())).toEqual([]);
+    expect(await detect([a, c], new Map())).toEqual([]);
   });
 
-  it('finds addresses, mail against proxy addresses, case- and Unicode-only differences', () => {
+  it('finds addresses, mail against proxy addresses, case- and Unicode-only differences', async () => {
     const mail = principal({ emails: ['info@corp.test'] });
     const proxy = principal({
       kind: 'GROUP',
@@ -113,16 +105,16 @@ describe('duplicate detection', () => {
     });
     const contact = principal({ kind: 'CONTACT', emails: ['müller@corp.test'] });
     const decomposed = principal({ emails: ['MU\u0308LLER@corp.test'] });
-    const findings = detectDuplicates([mail, proxy, contact, decomposed], netbios);
+    const findings = await detect([mail, proxy, contact, decomposed]);
     expect(findings.map((f) => [f.kind, f.value, f.principalIds])).toEqual([
       ['EMAIL_ADDRESS', 'info@corp.test', [mail.id, proxy.id].sort()],
       ['EMAIL_ADDRESS', 'müller@corp.test', [contact.id, decomposed.id].sort()],
     ]);
   });
 
-  it('does not count one object twice', () => {
+  it('does not count one object twice', async () => {
     const twice = principal({ emails: ['x@corp.test', 'X@CORP.TEST'] });
-    expect(detectDuplicates([twice], netbios)).toEqual([]);
+    expect(await detect([twice])).toEqual([]);
     // The same directory object read by two connections with overlapping search bases.
     const here = principal({ guid: 'same', connectionId: 'c1', displayName: 'Dup', emails: ['d@corp.test'] });
     const there = principal({
@@ -131,32 +123,83 @@ describe('duplicate detection', () => {
       displayName: 'Dup',
       emails: ['d@corp.test'],
     });
-    expect(detectDuplicates([here, there], netbios)).toEqual([]);
+    expect(await detect([here, there])).toEqual([]);
     const other = principal({ displayName: 'dup' });
-    const findings = detectDuplicates([here, there, other], netbios);
+    const findings = await detect([here, there, other]);
     expect(findings.map((f) => f.principalIds)).toEqual([[here.id, there.id, other.id].sort()]);
   });
 
-  it('lists every object involved and keeps ids stable', () => {
+  it('lists every object involved and keeps ids stable', async () => {
     const three = [1, 2, 3].map(() => principal({ displayName: 'Same' }));
-    const [finding] = detectDuplicates(three.slice().reverse(), netbios);
+    const [finding] = await detect(three.slice().reverse());
     expect(finding?.principalIds).toEqual(three.map((p) => p.id).sort());
     expect(finding?.id).toMatch(/^[0-9a-f]{40}$/);
-    expect(detectDuplicates(three, netbios)[0]?.id).toBe(finding?.id);
+    expect((await detect(three))[0]?.id).toBe(finding?.id);
   });
 
-  it('finds every kind at once and in a stable order', () => {
+  it('finds every kind at once and in a stable order', async () => {
     const a = principal({ displayName: 'N', userPrincipalName: 'u@x', samAccountName: 's', emails: ['e@x'] });
     const b = principal({ displayName: 'n', userPrincipalName: 'U@X', samAccountName: 'S', emails: ['E@X'] });
     const g1 = principal({ kind: 'GROUP', displayName: 'G' });
     const g2 = principal({ kind: 'GROUP', displayName: 'g' });
     const c1 = principal({ kind: 'CONTACT', displayName: 'C' });
     const c2 = principal({ kind: 'CONTACT', displayName: 'c' });
-    expect(kindsOf(detectDuplicates([a, b, g1, g2, c1, c2], netbios))).toEqual([...DUPLICATE_KINDS]);
+    expect(kindsOf(await detect([a, b, g1, g2, c1, c2]))).toEqual([...DUPLICATE_KINDS]);
   });
 });
 
-describe('duplicate detection from keys already computed', () => {
+// A reference detector written from the rules alone: every value of every principal folded and
+// compared, each value spelt as the first principal in display order (folded name, then id) has it.
+function reference(principals: readonly PrincipalRecord[]): unknown[] {
+  const sortKey = (p: PrincipalRecord) => [foldKey(p.displayName.trim()), p.id] as const;
+  const ordered = [...principals].sort((a, b) => {
+    const [x, y] = [sortKey(a), sortKey(b)];
+    return x[0] !== y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+  });
+  const valuesOf = (kind: DuplicateKind, p: PrincipalRecord): readonly (string | null)[] => {
+    switch (kind) {
+      case 'USER_NAME':
+        return p.kind === 'USER' ? [p.displayName] : [];
+      case 'GROUP_NAME':
+        return p.kind === 'GROUP' ? [p.displayName] : [];
+      case 'CONTACT_NAME':
+        return p.kind === 'CONTACT' ? [p.displayName] : [];
+      case 'KERBEROS_NAME':
+        return p.kind === 'USER' ? [p.userPrincipalName] : [];
+      case 'NTLM_NAME':
+        return [ntlmName(p, netbios.get(p.connectionId) ?? null)];
+      case 'EMAIL_ADDRESS':
+        return p.emails;
+    }
+  };
+  const found: unknown[] = [];
+  for (const kind of DUPLICATE_KINDS) {
+    const byKey = new Map<string, { value: string; principals: PrincipalRecord[] }>();
+    for (const p of ordered) {
+      const own = new Set<string>();
+      for (const raw of valuesOf(kind, p)) {
+        const value = raw?.trim() ?? '';
+        const key = foldKey(value);
+        if (value.length === 0 || own.has(key)) continue;
+        own.add(key);
+        const group = byKey.get(key);
+        if (group) group.principals.push(p);
+        else byKey.set(key, { value, principals: [p] });
+      }
+    }
+    for (const key of [...byKey.keys()].sort()) {
+      const group = byKey.get(key) as { value: string; principals: PrincipalRecord[] };
+      // Two directory objects at least: the same GUID through two connections is one.
+      const objects = new Set(group.principals.map((p) => (p.guid ? foldKey(p.guid) : p.id)));
+      if (objects.size < 2) continue;
+      const ids = [...new Set(group.principals.map((p) => p.id))].sort();
+      found.push({ id: findingId(kind, key), kind, value: group.value, principalIds: ids });
+    }
+  }
+  return found;
+}
+
+describe('duplicate detection against a reference', () => {
   // Few distinct values, in several spellings, so that duplicates are common.
   const name = fc.constantFrom('Anna', ' anna', 'ANNA ', 'Müller', 'Mu\u0308ller', 'ß', 'SS', '  ', 'Bob');
   const address = fc.constantFrom(
@@ -172,7 +215,7 @@ describe('duplicate detection from keys already computed', () => {
     .array(
       fc.record({
         connectionId: fc.constantFrom('c1', 'c2', 'c3'),
-        guid: fc.constantFrom('g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8'),
+        guid: fc.constantFrom('g1', 'G1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8'),
         kind: fc.constantFrom('USER' as const, 'GROUP' as const, 'CONTACT' as const),
         displayName: name,
         emails: fc.array(address, { maxLength: 3 }),
@@ -187,15 +230,10 @@ describe('duplicate detection from keys already computed', () => {
       return [...byId.values()];
     });
 
-  it('finds exactly what it finds on its own', () => {
-    fc.assert(
-      fc.property(principals, (list) => {
-        const index = AutocompleteIndex.build(list, () => 'x.test');
-        const known = {
-          names: list.map((p) => sortName(p.displayName)),
-          sharedAddresses: index.sharedAddresses(),
-        };
-        expect(detectDuplicates(list, netbios, known)).toEqual(detectDuplicates(list, netbios));
+  it('finds what comparing every value with every other finds', async () => {
+    await fc.assert(
+      fc.asyncProperty(principals, async (list) => {
+        expect(await detect(list)).toEqual(reference(list));
       }),
       { numRuns: 300 },
     );
@@ -218,7 +256,10 @@ describe('duplicate consequences', () => {
     mailTwin: principal({ kind: 'CONTACT', emails: ['Shared@Corp.Test'] }),
     clean: principal({ emails: ['clean@corp.test'] }),
   };
-  const table = consequences(detectDuplicates(Object.values(kinds), netbios));
+  let table: ReturnType<typeof consequences>;
+  beforeAll(async () => {
+    table = consequences(await detect(Object.values(kinds)));
+  });
   const flags = (p: PrincipalRecord) => {
     const c = table.forPrincipal(p.id);
     return [c.spoofingProtection, c.personalBackupAllowed, c.personalListsAllowed];
@@ -254,12 +295,12 @@ describe('duplicate consequences', () => {
     });
   });
 
-  it('combines several findings on one principal', () => {
+  it('combines several findings on one principal', async () => {
     const a = principal({ kind: 'GROUP', displayName: 'X', emails: ['x@corp.test'] });
     const b = principal({ kind: 'GROUP', displayName: 'x' });
     const c = principal({ userPrincipalName: 'p@corp.test' });
     const d = principal({ userPrincipalName: 'p@corp.test', displayName: 'Other' });
-    const t = consequences(detectDuplicates([a, b, c, d], netbios));
+    const t = consequences(await detect([a, b, c, d]));
     expect(t.forPrincipal(a.id).spoofingProtection).toBe(false);
     expect(t.forPrincipal(c.id)).toEqual({
       spoofingProtection: true,
@@ -276,14 +317,14 @@ describe('duplicate consequences', () => {
 });
 
 describe('finding changes', () => {
-  it('reports added, changed and resolved findings', () => {
+  it('reports added, changed and resolved findings', async () => {
     const a = principal({ displayName: 'A' });
     const b = principal({ displayName: 'a' });
     const c = principal({ displayName: 'A' });
     const g1 = principal({ kind: 'GROUP', displayName: 'G' });
     const g2 = principal({ kind: 'GROUP', displayName: 'G' });
-    const before = detectDuplicates([a, b, g1, g2], netbios);
-    const after = detectDuplicates([a, b, c], netbios);
+    const before = await detect([a, b, g1, g2]);
+    const after = await detect([a, b, c]);
     const diff = diffFindings(before, after);
     expect(diff.added.map((f) => f.principalIds)).toEqual([[a.id, b.id, c.id].sort()]);
     expect(diff.resolved).toEqual([before[1]?.id]);

@@ -103,7 +103,7 @@ describe('membership graph', () => {
   });
 
   it('returns nothing for numbers it does not hold', () => {
-    const graph = MembershipGraph.empty();
+    const graph = MembershipGraph.build([], () => undefined);
     expect(graph.members(3, true)).toHaveLength(0);
     expect(graph.parents(-1, true)).toHaveLength(0);
     expect(graph.isMember(0, 1)).toBe(false);

@@ -1,37 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { DirectoryInputError } from '../../src/directory/cursor.js';
-import { DirectoryView, emptyView } from '../../src/directory/directory-view.js';
-import { countSnapshot, type PrincipalRecord, type Snapshot } from '../../src/model/principal.js';
+import { DirectoryView } from '../../src/directory/directory-view.js';
+import { ValidationError } from '../../src/model/errors.js';
+import type { PrincipalRecord, Snapshot } from '../../src/model/principal.js';
+import { principal as record, snapshotOf } from '../support/principals.js';
 
 function principal(connectionId: string, guid: string, fields: Partial<PrincipalRecord>): PrincipalRecord {
-  return {
-    id: `${connectionId}:${guid}`,
-    connectionId,
-    guid,
-    kind: 'USER',
-    dn: `CN=${guid}`,
-    displayName: guid,
-    primaryEmail: fields.emails?.[0] ?? null,
-    emails: [],
-    samAccountName: null,
-    userPrincipalName: null,
-    enabled: true,
-    memberIds: [],
-    ...fields,
-  };
+  return record({ connectionId, guid, ...fields });
 }
 
 function snapshot(connectionId: string, netbiosName: string | null, principals: PrincipalRecord[]): Snapshot {
-  return {
-    meta: {
-      connectionId,
-      runId: `run-${connectionId}`,
-      createdAt: '2025-01-01T00:00:00.000Z',
-      netbiosName,
-      counts: countSnapshot(principals),
-    },
-    principals,
-  };
+  return snapshotOf(connectionId, principals, { netbiosName });
 }
 
 const c1 = [
@@ -69,7 +47,7 @@ const c2 = [
   }),
   principal('c2', 'zed', { displayName: 'Zed', emails: ['zed@other.test'] }),
 ];
-const view = DirectoryView.build({
+const view = await DirectoryView.create({
   snapshots: [snapshot('c1', 'CORP', c1), snapshot('c2', 'OTHER', c2)],
   connectionDomains: new Map([
     ['c1', 'corp.test'],
@@ -167,13 +145,13 @@ describe('directory view lists', () => {
     expect(view.list('USER', { search: '  ' }).totalCount).toBe(5);
   });
 
-  it('returns every object exactly once across pages', () => {
+  it('returns every object exactly once across pages', async () => {
     const many: PrincipalRecord[] = [];
     for (let i = 0; i < 257; i++) {
       // Repeated names make the id the tie-breaker.
       many.push(principal('c1', `u${i}`, { displayName: `User ${i % 17}`, emails: [`u${i}@corp.test`] }));
     }
-    const big = DirectoryView.build({
+    const big = await DirectoryView.create({
       snapshots: [snapshot('c1', 'CORP', many)],
       connectionDomains: new Map(),
     });
@@ -195,9 +173,9 @@ describe('directory view lists', () => {
     }
   });
 
-  it('keeps paging across a snapshot swap without repeats', () => {
+  it('keeps paging across a snapshot swap without repeats', async () => {
     const before = view.list('USER', { first: 2 });
-    const swapped = DirectoryView.build({
+    const swapped = await DirectoryView.create({
       snapshots: [
         snapshot(
           'c1',
@@ -213,9 +191,9 @@ describe('directory view lists', () => {
   });
 
   it('rejects malformed cursors and page sizes', () => {
-    expect(() => view.list('USER', { after: 'garbage' })).toThrow(DirectoryInputError);
-    expect(() => view.list('USER', { first: -1 })).toThrow(DirectoryInputError);
-    expect(() => view.members('c1:sales', true, 1.5)).toThrow(DirectoryInputError);
+    expect(() => view.list('USER', { after: 'garbage' })).toThrow(ValidationError);
+    expect(() => view.list('USER', { first: -1 })).toThrow(ValidationError);
+    expect(() => view.members('c1:sales', true, 1.5)).toThrow(ValidationError);
   });
 });
 
@@ -248,8 +226,8 @@ describe('directory view duplicates', () => {
     expect(view.addressInfo('nobody@corp.test')).toBeNull();
   });
 
-  it('finds NTLM duplicates only within one NetBIOS domain', () => {
-    const same = DirectoryView.build({
+  it('finds NTLM duplicates only within one NetBIOS domain', async () => {
+    const same = await DirectoryView.create({
       snapshots: [
         snapshot('c1', 'CORP', [c1[1] as PrincipalRecord]),
         snapshot('c3', 'CORP', [principal('c3', 'b', { samAccountName: 'BOB' })]),
@@ -257,7 +235,7 @@ describe('directory view duplicates', () => {
       connectionDomains: new Map(),
     });
     expect(same.findings.map((f) => f.kind)).toEqual(['NTLM_NAME']);
-    const apart = DirectoryView.build({
+    const apart = await DirectoryView.create({
       snapshots: [
         snapshot('c1', 'CORP', [c1[1] as PrincipalRecord]),
         snapshot('c3', 'EAST', [principal('c3', 'b', { samAccountName: 'BOB' })]),
@@ -270,7 +248,7 @@ describe('directory view duplicates', () => {
 
 describe('empty view', () => {
   it('answers everything with nothing', () => {
-    const e = emptyView();
+    const e = DirectoryView.empty();
     expect(e.size).toBe(0);
     expect(e.autocomplete('a')).toEqual([]);
     expect(e.list('USER')).toEqual({
@@ -280,6 +258,26 @@ describe('empty view', () => {
     });
     expect(e.findings).toEqual([]);
     expect(e.isMember('a@b', 'x')).toBe(false);
-    expect(emptyView()).toBe(e);
+    expect(DirectoryView.empty()).toBe(e);
+  });
+
+  it('answers as the view built of no snapshots', async () => {
+    const built = await DirectoryView.create({ snapshots: [], connectionDomains: new Map() });
+    const answers = (v: DirectoryView) => [
+      v.size,
+      v.connectionIds(),
+      v.counts('c1'),
+      v.byId('c1:anna'),
+      v.byEmail('anna@corp.test'),
+      v.autocomplete('a'),
+      v.list('USER'),
+      v.list('GROUP', { search: 'a' }),
+      v.members('c1:sales'),
+      v.memberOf('c1:anna', true),
+      v.findings,
+      v.addressInfo('anna@corp.test'),
+      v.consequencesFor('c1:anna'),
+    ];
+    expect(answers(DirectoryView.empty())).toEqual(answers(built));
   });
 });

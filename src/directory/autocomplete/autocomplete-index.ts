@@ -31,7 +31,7 @@
  * "smith") costs about as much as a rare one. Across the keys of a prefix
  * range key order is not rank order, so a prefix tier reads at most
  * CANDIDATE_CAP suggestions and selects the best `first` among them without
- * sorting. Past the cap (a one-letter prefix over 100,000 names, and only
+ * sorting. Past the cap (a one-letter prefix over a large directory, and only
  * when the address tiers above gave fewer than `first` results) the answer
  * is still only real matches of that tier, best ranked among the first
  * CANDIDATE_CAP in key order.
@@ -40,10 +40,12 @@
  * snapshot already holds (folded copies only where folding changes them);
  * keys are shared by all owners of a word.
  *
- * The build itself is in autocomplete-build.ts: it can run on a worker
- * thread, and assemble() takes its result.
+ * The build is in index-halves.ts (build-autocomplete.ts says which thread
+ * builds what); assemble() takes its result.
  */
-import { PRINCIPAL_KINDS, type PrincipalKind, type PrincipalRecord } from '../model/principal.js';
+import { PRINCIPAL_KINDS, type PrincipalKind, type PrincipalRecord } from '../../model/principal.js';
+import { lowerBound } from '../binary-search.js';
+import { fold, nameQuery } from '../fold.js';
 import {
   type AutocompleteHalves,
   type AutocompleteSources,
@@ -54,8 +56,7 @@ import {
   type KeySourceName,
   NO_RUNS,
   tierScore,
-} from './autocomplete-build.js';
-import { fold, lowerBound, nameQuery } from './fold.js';
+} from './index-halves.js';
 
 export interface AddressSuggestion {
   readonly address: string;
@@ -71,10 +72,7 @@ export interface SuggestOptions {
   readonly domain?: string | null;
 }
 
-/** Maps a connection id to the mail domain it serves. */
-export type ConnectionDomain = (connectionId: string) => string | null | undefined;
-
-export const DEFAULT_SUGGESTIONS = 10;
+const DEFAULT_SUGGESTIONS = 10;
 /** Most suggestions ranked per name or account tier of one query. */
 export const CANDIDATE_CAP = 5000;
 
@@ -91,7 +89,7 @@ interface Shard {
 export class AutocompleteIndex {
   private constructor(
     private readonly principals: readonly PrincipalRecord[],
-    /** Per suggestion, in rank-5 order: owner, spelling, folded address, class. */
+    /** Per suggestion, in rule-5 order: owner, spelling, folded address, class. */
     private readonly suggOwner: Int32Array,
     private readonly suggAddress: readonly string[],
     private readonly suggFolded: readonly string[],
@@ -105,48 +103,24 @@ export class AutocompleteIndex {
     private readonly domains: ReadonlyMap<string, number>,
   ) {}
 
+  /** The index of no principals. */
   static empty(): AutocompleteIndex {
-    return AutocompleteIndex.build([], () => null);
-  }
-
-  /** Builds on this thread (autocomplete-builder.ts builds a large one on two). */
-  static build(
-    principals: readonly PrincipalRecord[],
-    connectionDomain: ConnectionDomain,
-  ): AutocompleteIndex {
-    const sources = autocompleteSources(principals, connectionDomain);
-    return AutocompleteIndex.assemble(principals, sources.domains, buildHalves(sources), null);
+    return AutocompleteIndex.assemble([], [], buildHalves(autocompleteSources([], [], () => null)));
   }
 
   /**
-   * The index over `principals` from its two halves (autocomplete-build.ts).
-   * `numbering`, when the halves were built from the principals in another
-   * order: the number here of the halves' principal p. The halves' typed
-   * arrays are taken over, not copied.
+   * The index over `principals` from its two halves (index-halves.ts), built
+   * from the principals in the same order. The halves' typed arrays are taken
+   * over, not copied.
    */
   static assemble(
     principals: readonly PrincipalRecord[],
     domains: AutocompleteSources['domains'],
     halves: AutocompleteHalves,
-    numbering: Int32Array | null,
   ): AutocompleteIndex {
     const { addresses, keys } = halves;
     const n = addresses.suggOwner.length;
     const suggOwner = addresses.suggOwner;
-    let ownerBest = addresses.ownerBest;
-    if (numbering !== null) {
-      for (let s = 0; s < n; s++) suggOwner[s] = numbering[suggOwner[s] as number] as number;
-      for (const shard of keys.shards) {
-        for (const run of [...shard.names, ...shard.accounts]) {
-          const owners = run.owners;
-          for (let j = 0; j < owners.length; j++) owners[j] = numbering[owners[j] as number] as number;
-        }
-      }
-      ownerBest = new Float64Array(principals.length);
-      for (let p = 0; p < numbering.length; p++) {
-        ownerBest[numbering[p] as number] = addresses.ownerBest[p] as number;
-      }
-    }
     const suggAddress = new Array<string>(n);
     const suggFolded = new Array<string>(n);
     for (let s = 0; s < n; s++) {
@@ -193,22 +167,18 @@ export class AutocompleteIndex {
       addresses.suggClass,
       ownerOffsets,
       ownerSuggs,
-      ownerBest,
+      addresses.ownerBest,
       shards,
       new Map(domains),
     );
   }
 
-  /** Number of suggestions (distinct addresses per owner) indexed. */
-  get size(): number {
-    return this.suggOwner.length;
-  }
-
   /**
    * Every folded address that more than one principal has, with their
-   * numbers ascending: runs of equal keys in the sorted suggestions (one
-   * principal has a folded address once). Duplicate detection takes its
-   * address duplicates from here instead of hashing every address again.
+   * numbers (positions in the build's input) ascending: runs of equal keys
+   * in the sorted suggestions (one principal has a folded address once).
+   * Duplicate detection takes its address duplicates from here instead of
+   * hashing every address again.
    */
   *sharedAddresses(): Generator<readonly [key: string, principals: number[]]> {
     const folded = this.suggFolded;
@@ -229,7 +199,9 @@ export class AutocompleteIndex {
     const folded = fold(address.trim());
     const out: PrincipalRecord[] = [];
     if (folded.length === 0) return out;
-    for (let s = lowerBound(this.suggFolded, folded); this.suggFolded[s] === folded; s++) {
+    const suggFolded = this.suggFolded;
+    const first = lowerBound(suggFolded.length, (s) => (suggFolded[s] as string) < folded);
+    for (let s = first; suggFolded[s] === folded; s++) {
       out.push(this.principals[this.suggOwner[s] as number] as PrincipalRecord);
     }
     return out;
@@ -244,23 +216,19 @@ export class AutocompleteIndex {
     const shards = this.selectShards(options);
     if (shards.length === 0) return [];
 
-    const picked: number[] = [];
-    const taken = new Set<number>();
+    const picked = new Picked(limit);
     for (const exact of [true, false]) {
+      const tier: Tier = { shards, exact, picked };
       if (addressQuery.length > 0) {
-        for (let cls = 0; cls < CLASS_COUNT && picked.length < limit; cls++) {
-          this.mergeAddresses(shards, cls, addressQuery, exact, limit, picked, taken);
+        for (let cls = 0; cls < CLASS_COUNT && !picked.full; cls++) {
+          this.mergeAddresses(tier, addressQuery, cls);
         }
       }
-      if (wordQuery.length > 0 && picked.length < limit) {
-        this.pickKeyed(shards, 'names', wordQuery, exact, limit, picked, taken);
-      }
-      if (addressQuery.length > 0 && picked.length < limit) {
-        this.pickKeyed(shards, 'accounts', addressQuery, exact, limit, picked, taken);
-      }
-      if (picked.length >= limit) break;
+      if (wordQuery.length > 0 && !picked.full) this.pickKeyed(tier, 'names', wordQuery);
+      if (addressQuery.length > 0 && !picked.full) this.pickKeyed(tier, 'accounts', addressQuery);
+      if (picked.full) break;
     }
-    return picked.map((s) => ({
+    return picked.list.map((s) => ({
       address: this.suggAddress[s] as string,
       principal: this.principals[this.suggOwner[s] as number] as PrincipalRecord,
     }));
@@ -281,21 +249,13 @@ export class AutocompleteIndex {
   }
 
   /** The address matches of one class, merged across shards in rank order. */
-  private mergeAddresses(
-    shards: readonly Shard[],
-    cls: number,
-    query: string,
-    exact: boolean,
-    limit: number,
-    picked: number[],
-    taken: Set<number>,
-  ): void {
+  private mergeAddresses({ shards, exact, picked }: Tier, query: string, cls: number): void {
     const folded = this.suggFolded;
     const runs: Int32Array[] = [];
     const pos: number[] = [];
     for (const shard of shards) {
       const run = shard.addresses[cls] as Int32Array;
-      let i = this.lowerBoundRun(run, query);
+      let i = lowerBound(run.length, (r) => (folded[run[r] as number] as string) < query);
       // The exact matches lead the prefix range; the exact tier took them.
       if (!exact) while (i < run.length && folded[run[i] as number] === query) i++;
       runs.push(run);
@@ -305,7 +265,7 @@ export class AutocompleteIndex {
       const f = folded[s] as string;
       return exact ? f === query : f.startsWith(query);
     };
-    while (picked.length < limit) {
+    while (!picked.full) {
       let best = -1;
       let bestRun = -1;
       for (let r = 0; r < runs.length; r++) {
@@ -324,24 +284,13 @@ export class AutocompleteIndex {
       }
       if (best < 0) return;
       pos[bestRun] = (pos[bestRun] as number) + 1;
-      if (!taken.has(best)) {
-        taken.add(best);
-        picked.push(best);
-      }
+      picked.add(best);
     }
   }
 
   /** The name or account matches of one tier: collect up to the cap, then select the best. */
-  private pickKeyed(
-    shards: readonly Shard[],
-    source: KeySourceName,
-    query: string,
-    exact: boolean,
-    limit: number,
-    picked: number[],
-    taken: Set<number>,
-  ): void {
-    const need = limit - picked.length;
+  private pickKeyed({ shards, exact, picked }: Tier, source: KeySourceName, query: string): void {
+    const need = picked.room;
     const n = this.suggOwner.length;
     // Rank within a tier: class (rules 3 and 4), then suggestion number (rule 5).
     const score = (s: number): number => tierScore(this.suggClass[s] as number, s, n);
@@ -350,18 +299,12 @@ export class AutocompleteIndex {
     let collected = 0;
     const consider = (s: number): void => {
       collected++;
-      if (taken.has(s)) return;
+      if (picked.has(s)) return;
       const sc = score(s);
       if (best.length === need && sc >= score(best[need - 1] as number)) return;
-      let lo = 0;
-      let hi = best.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (score(best[mid] as number) < sc) lo = mid + 1;
-        else hi = mid;
-      }
-      if (best[lo] === s) return;
-      best.splice(lo, 0, s);
+      const at = lowerBound(best.length, (i) => score(best[i] as number) < sc);
+      if (best[at] === s) return;
+      best.splice(at, 0, s);
       if (best.length > need) best.pop();
     };
     const addKey = (run: KeyedRun, k: number): void => {
@@ -379,36 +322,53 @@ export class AutocompleteIndex {
     for (let slot = 0; slot < 2 && collected < CANDIDATE_CAP; slot++) {
       for (const shard of shards) {
         const run = shard[source][slot] as KeyedRun;
-        let k = lowerBound(run.keys, query);
+        const keys = run.keys;
+        let k = lowerBound(keys.length, (i) => (keys[i] as string) < query);
         if (exact) {
-          if (run.keys[k] === query) addKey(run, k);
+          if (keys[k] === query) addKey(run, k);
           continue;
         }
-        if (run.keys[k] === query) k++;
-        while (
-          k < run.keys.length &&
-          (run.keys[k] as string).startsWith(query) &&
-          collected < CANDIDATE_CAP
-        ) {
+        if (keys[k] === query) k++;
+        while (k < keys.length && (keys[k] as string).startsWith(query) && collected < CANDIDATE_CAP) {
           addKey(run, k);
           k++;
         }
       }
     }
-    for (const s of best) {
-      taken.add(s);
-      picked.push(s);
-    }
+    for (const s of best) picked.add(s);
+  }
+}
+
+/** What one tier of a query reads: the shards chosen, exact or prefix matches, and the picks so far. */
+interface Tier {
+  readonly shards: readonly Shard[];
+  readonly exact: boolean;
+  readonly picked: Picked;
+}
+
+/** The suggestions picked for one query, best first, each once, up to its limit. */
+class Picked {
+  readonly list: number[] = [];
+  private readonly taken = new Set<number>();
+
+  constructor(private readonly limit: number) {}
+
+  get full(): boolean {
+    return this.list.length >= this.limit;
   }
 
-  private lowerBoundRun(run: Int32Array, key: string): number {
-    let lo = 0;
-    let hi = run.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.suggFolded[run[mid] as number] as string) < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  /** How many more fit. */
+  get room(): number {
+    return this.limit - this.list.length;
+  }
+
+  has(s: number): boolean {
+    return this.taken.has(s);
+  }
+
+  add(s: number): void {
+    if (this.taken.has(s)) return;
+    this.taken.add(s);
+    this.list.push(s);
   }
 }

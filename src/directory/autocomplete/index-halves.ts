@@ -1,6 +1,6 @@
 /**
- * Building the autocomplete index (autocomplete-index.ts says what it holds
- * and how it ranks), in two halves:
+ * The two halves the autocomplete index is built in (autocomplete-index.ts
+ * says what it holds and how it ranks):
  *
  * - the addresses: every address folded, numbered in rank order, split by
  *   shard, and the owners in the order of their best suggestion
@@ -8,14 +8,12 @@
  * - the keys: name words, phrases and account names, each with its owners
  *   (collectKeys, visiting owners in that order, then finishKeys).
  *
- * Both read and yield only plain arrays, numbered as the sources are, so a
- * worker thread can build them while this one does the rest of a view build
- * (autocomplete-builder.ts: the worker builds the addresses and the name
- * keys, this thread the account keys); AutocompleteIndex.assemble renumbers
- * them.
+ * Both read and yield only plain arrays, principals numbered by their
+ * position in the build's input, so that a worker thread can build them
+ * (worker-thread.ts; build-autocomplete.ts says who builds what).
  */
-import { PRINCIPAL_KINDS, type PrincipalRecord } from '../model/principal.js';
-import { fold, foldedWords, nameWords } from './fold.js';
+import { PRINCIPAL_KINDS, type PrincipalRecord } from '../../model/principal.js';
+import { fold, foldedWords } from '../fold.js';
 
 /** Words of one display name that are indexed (and start a phrase key). */
 const MAX_NAME_WORDS = 12;
@@ -51,9 +49,8 @@ export interface AddressSource extends Common {
 
 /** What the key half reads; posted to a worker, so nothing it does not need. */
 export interface KeySource extends Common {
-  /** fold(displayName.trim()) when `folded` (the caller had them), else the display name. */
+  /** fold(displayName.trim()). */
   readonly names: readonly string[];
-  readonly folded: boolean;
   readonly sams: readonly (string | null)[];
   readonly upns: readonly (string | null)[];
 }
@@ -105,11 +102,14 @@ export interface KeyParts {
 export type KeySourceName = 'names' | 'accounts';
 const KEY_SOURCES: readonly KeySourceName[] = ['names', 'accounts'];
 
-/** The sources of principals in the order given; `domainOf` maps a connection to its mail domain. */
+/**
+ * The sources of principals in the order given; `foldedNames`: each one's
+ * fold(displayName.trim()); `domainOf` maps a connection to its mail domain.
+ */
 export function autocompleteSources(
   principals: readonly PrincipalRecord[],
+  foldedNames: readonly string[],
   domainOf: (connectionId: string) => string | null | undefined,
-  foldedNames: readonly string[] | null = null,
 ): AutocompleteSources {
   const n = principals.length;
   const ids = new Array<string>(n);
@@ -147,14 +147,7 @@ export function autocompleteSources(
   }
   return {
     addresses: { enabled, shard, ids, primaries, emailOffsets, emails },
-    keys: {
-      enabled,
-      shard,
-      names: foldedNames ?? principals.map((principal) => principal.displayName),
-      folded: foldedNames !== null,
-      sams,
-      upns,
-    },
+    keys: { enabled, shard, names: foldedNames, sams, upns },
     domains: [...domains],
   };
 }
@@ -283,8 +276,8 @@ export function collectKeys(
   const withAccounts = which.includes('accounts');
   const maps: KeyMaps = new Map();
   // Most keys (account names, runs of name words) have one owner: it is
-  // stored as a number, and only a second owner makes an array. This halves
-  // the build's allocations.
+  // stored as a number, and only a second owner makes an array, which spares
+  // the build an allocation per key.
   const add = (map: Map<string, number | number[]>, key: string, p: number): void => {
     const found = map.get(key);
     if (found === undefined) map.set(key, p);
@@ -300,13 +293,12 @@ export function collectKeys(
     }
     const slot = source.enabled[p] === 1 ? 0 : 1;
     if (withNames) {
-      const name = source.names[p] as string;
       const names = own.names[slot] as Map<string, number | number[]>;
-      for (const key of source.folded ? nameKeys('', name) : nameKeys(name)) add(names, key, p);
+      for (const key of nameKeys(source.names[p] as string)) add(names, key, p);
     }
     if (withAccounts) {
       const accounts = own.accounts[slot] as Map<string, number | number[]>;
-      for (const key of accountKeysOf(source.sams[p] ?? null, source.upns[p] ?? null)) add(accounts, key, p);
+      for (const key of accountKeys(source.sams[p] ?? null, source.upns[p] ?? null)) add(accounts, key, p);
     }
   }
   return maps;
@@ -323,7 +315,7 @@ export function finishKeys(maps: KeyMaps): KeyParts {
 
 function finishRun(map: Map<string, number | number[]>): KeyedRun {
   if (map.size === 0) return EMPTY_RUN;
-  // Default sort compares UTF-16 code units, as lowerBound and startsWith do.
+  // Default sort compares UTF-16 code units, as the index's searches and startsWith do.
   const keys = [...map.keys()].sort();
   const offsets = new Int32Array(keys.length + 1);
   let total = 0;
@@ -353,10 +345,7 @@ export function buildHalves(sources: Pick<AutocompleteSources, 'addresses' | 'ke
   return { addresses, keys: finishKeys(collectKeys(sources.keys, addresses.owners)) };
 }
 
-/**
- * One source's keys, whatever the other's are: the halves of the key half
- * built on two threads (names on a worker, accounts here), made one.
- */
+/** The key half from its name keys and its account keys, built apart (on two threads). */
 export function joinKeys(names: KeyParts, accounts: KeyParts): KeyParts {
   const byShard = new Map<number, { names: readonly KeyedRun[]; accounts: readonly KeyedRun[] }>();
   for (const shard of names.shards) byShard.set(shard.shard, { names: shard.names, accounts: NO_RUNS });
@@ -395,15 +384,13 @@ function onlyArrayBuffers(buffers: readonly ArrayBufferLike[]): ArrayBuffer[] {
 }
 
 /**
- * The name keys of a display name: each word, and each run of two or more
- * words up to the end ("anna maria müller" → "maria müller" too), so that
- * typing a first name and the start of a surname narrows the list.
+ * The name keys of a display name, given folded (fold(displayName.trim())):
+ * each word, and each run of two or more words up to the end ("anna maria
+ * müller" → "maria müller" too), so that typing a first name and the start
+ * of a surname narrows the list.
  */
-export function nameKeys(displayName: string, folded?: string): string[] {
-  const words = (folded === undefined ? nameWords(displayName) : foldedWords(folded)).slice(
-    0,
-    MAX_NAME_WORDS,
-  );
+function nameKeys(foldedName: string): string[] {
+  const words = foldedWords(foldedName).slice(0, MAX_NAME_WORDS);
   const keys: string[] = [];
   // Built from the end: each run is a word plus the run after it.
   let run = words[words.length - 1] ?? '';
@@ -415,14 +402,8 @@ export function nameKeys(displayName: string, folded?: string): string[] {
   return keys;
 }
 
-/** The account keys: sAMAccountName and the local part of userPrincipalName. */
-export function accountKeys(
-  principal: Pick<PrincipalRecord, 'samAccountName' | 'userPrincipalName'>,
-): string[] {
-  return accountKeysOf(principal.samAccountName, principal.userPrincipalName);
-}
-
-function accountKeysOf(samAccountName: string | null, userPrincipalName: string | null): string[] {
+/** The account keys: sAMAccountName and the local part of userPrincipalName, folded, each once. */
+function accountKeys(samAccountName: string | null, userPrincipalName: string | null): string[] {
   const sam = samAccountName ? fold(samAccountName.trim()) : '';
   let local = '';
   if (userPrincipalName) {

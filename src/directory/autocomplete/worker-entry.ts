@@ -1,8 +1,8 @@
 /**
- * Worker-thread entry of autocomplete-builder.ts. For each job it builds
- * the address half of the autocomplete index and posts it at once (the
- * main thread builds the account keys from it meanwhile), then the name
- * keys, and posts them: typed arrays handed over, not copied.
+ * The worker thread's script (worker-thread.ts starts it). For each job it
+ * builds the address half of the autocomplete index and posts it at once
+ * (the main thread builds the account keys from it meanwhile), then the
+ * name keys, and posts them: typed arrays handed over, not copied.
  */
 import { parentPort } from 'node:worker_threads';
 import {
@@ -15,7 +15,7 @@ import {
   type KeyParts,
   type KeySource,
   keyTransferables,
-} from './autocomplete-build.js';
+} from './index-halves.js';
 
 export interface BuildRequest {
   readonly job: number;

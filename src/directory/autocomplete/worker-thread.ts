@@ -1,23 +1,19 @@
 /**
- * Where the autocomplete index is built (autocomplete-build.ts). For a large
- * one, on a worker thread: at 100,000 users it is half of a view build, and
- * this thread meanwhile does the other half (display order, membership,
- * duplicate detection) and, during a sync, writes the snapshot. The worker
- * builds the address half and posts it, then the name keys; the account
- * keys are built by the caller from the address half (DirectoryView.create),
- * which keeps both threads busy until the end. A small index, or any when
- * the worker cannot serve, is built on the calling thread: the result is the
+ * The worker thread that builds large autocomplete indexes: the address half
+ * first, then the name keys (build-autocomplete.ts says why, and what the
+ * calling thread does meanwhile). Whatever the worker fails to deliver is
+ * built on the calling thread instead, with one warning: the result is the
  * same.
  *
  * The worker is started when first needed, or ahead by warm() (a sync does
  * so when it starts reading), and stopped once it has no work left: an idle
- * isolate does not collect its garbage, and would hold the build's 150 MB
- * until the next sync.
+ * isolate does not collect its garbage, and would hold what its last build
+ * left until the next one.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Logger } from '../sync/logger.js';
+import type { Logger } from '../../sync/logger.js';
 import {
   type AddressParts,
   type AutocompleteSources,
@@ -25,47 +21,18 @@ import {
   collectKeys,
   finishKeys,
   type KeyParts,
-} from './autocomplete-build.js';
-import type { BuildReply, BuildRequest } from './autocomplete-worker.js';
+} from './index-halves.js';
+import type { BuildReply, BuildRequest } from './worker-entry.js';
 
-/** An index under way; neither promise fails for a worker's sake. */
-export interface AutocompleteJob {
-  readonly addresses: Promise<AddressParts>;
-  /** The name keys (the account keys are the caller's). */
-  readonly names: Promise<KeyParts>;
-}
-
-export interface AutocompleteBuilder {
-  build(sources: AutocompleteSources): AutocompleteJob;
-}
-
-function nameKeysHere(sources: AutocompleteSources, addresses: AddressParts): KeyParts {
-  return finishKeys(collectKeys(sources.keys, addresses.owners, ['names']));
-}
-
-/** Builds on the calling thread. */
-export const inThreadBuilder: AutocompleteBuilder = {
-  build(sources) {
-    const addresses = buildAddresses(sources.addresses);
-    return {
-      addresses: Promise.resolve(addresses),
-      names: Promise.resolve(nameKeysHere(sources, addresses)),
-    };
-  },
-};
-
-/**
- * Below this many principals a build takes about 30 ms: posting it to a
- * worker and back would cost about as much as it saves.
- */
-export const WORKER_MIN_PRINCIPALS = 5000;
-
-export interface WorkerBuilderOptions {
+interface AutocompleteWorkerOptions {
+  /** Where the worker's start, stop and failures are told. */
   readonly logger: Logger;
-  /** Smaller sources are built on the calling thread (tests lower it). */
-  readonly minPrincipals?: number;
-  /** The worker's script (tests give one that fails); autocomplete-worker by default. */
-  readonly entry?: URL;
+}
+
+/** The halves a worker builds; neither promise fails for the worker's sake. */
+interface WorkerHalves {
+  readonly addresses: Promise<AddressParts>;
+  readonly names: Promise<KeyParts>;
 }
 
 interface Pending {
@@ -74,29 +41,31 @@ interface Pending {
   readonly names: PromiseWithResolvers<KeyParts>;
 }
 
-export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
+function nameKeysHere(sources: AutocompleteSources, addresses: AddressParts): KeyParts {
+  return finishKeys(collectKeys(sources.keys, addresses.owners, ['names']));
+}
+
+export class AutocompleteWorker {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextJob = 0;
   private closed = false;
 
-  constructor(private readonly options: WorkerBuilderOptions) {}
+  constructor(private readonly options: AutocompleteWorkerOptions) {}
 
-  build(sources: AutocompleteSources): AutocompleteJob {
-    if (
-      this.closed ||
-      sources.addresses.enabled.length < (this.options.minPrincipals ?? WORKER_MIN_PRINCIPALS)
-    ) {
-      return inThreadBuilder.build(sources);
-    }
+  /**
+   * For buildAutocomplete only: the address half and the name keys of
+   * `sources`, from the worker, or from this thread once closed.
+   */
+  halves(sources: AutocompleteSources): WorkerHalves {
+    if (this.closed) return this.halvesHere(sources);
     let pending: Pending;
     try {
-      pending = this.inWorker(sources);
+      pending = this.post(sources);
     } catch (err) {
       this.warn(err);
-      return inThreadBuilder.build(sources);
+      return this.halvesHere(sources);
     }
-    // Whatever the worker fails to deliver is built here, with one warning.
     let warned = false;
     const fallBack = (err: unknown): void => {
       if (!warned) this.warn(err);
@@ -111,11 +80,6 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
       return nameKeysHere(sources, await addresses);
     });
     return { addresses, names };
-  }
-
-  /** Whether a worker thread is running (started, or building). */
-  get running(): boolean {
-    return this.worker !== null;
   }
 
   /** Starts the worker ahead of a build. */
@@ -138,19 +102,25 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
   stopIdle(): void {
     const worker = this.worker;
     if (worker === null || [...this.pending.values()].some((p) => p.worker === worker)) return;
-    this.worker = null;
-    void worker.terminate();
+    void this.stop(worker);
   }
 
   /** Stops the worker; builds after this run on the calling thread. */
   async close(): Promise<void> {
     this.closed = true;
     const worker = this.worker;
-    this.worker = null;
-    if (worker) await worker.terminate();
+    if (worker) await this.stop(worker);
   }
 
-  private inWorker(sources: AutocompleteSources): Pending {
+  private halvesHere(sources: AutocompleteSources): WorkerHalves {
+    const addresses = buildAddresses(sources.addresses);
+    return {
+      addresses: Promise.resolve(addresses),
+      names: Promise.resolve(nameKeysHere(sources, addresses)),
+    };
+  }
+
+  private post(sources: AutocompleteSources): Pending {
     const worker = this.spawn();
     const job = this.nextJob++;
     const pending: Pending = {
@@ -172,7 +142,7 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
 
   private spawn(): Worker {
     if (this.worker) return this.worker;
-    const worker = startWorker(this.options.entry ?? workerEntry);
+    const worker = startWorker();
     // A warmed worker waiting for its first job must not hold the process.
     worker.unref();
     worker.on('message', (reply: BuildReply) => {
@@ -203,7 +173,14 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
     worker.on('error', lost);
     worker.on('exit', (code) => lost(new Error(`autocomplete worker exited with code ${code}`)));
     this.worker = worker;
+    this.options.logger.debug({}, 'autocomplete worker started');
     return worker;
+  }
+
+  private async stop(worker: Worker): Promise<void> {
+    this.worker = null;
+    this.options.logger.debug({}, 'autocomplete worker stopped');
+    await worker.terminate();
   }
 
   private warn(err: unknown): void {
@@ -215,14 +192,14 @@ export class WorkerAutocompleteBuilder implements AutocompleteBuilder {
 }
 
 // The worker runs the same sources as this module: from TypeScript through
-// autocomplete-worker-tsx.mjs, which registers tsx in the worker (npm start,
-// the tests), or as JavaScript as it is.
+// worker-entry-tsx.mjs, which registers tsx in the worker (npm start, the
+// tests), or as JavaScript as it is.
 const here = fileURLToPath(import.meta.url);
-const workerEntry = new URL(`./autocomplete-worker${path.extname(here)}`, import.meta.url);
-const tsxStarter = new URL('./autocomplete-worker-tsx.mjs', import.meta.url);
+const workerEntry = new URL(`./worker-entry${path.extname(here)}`, import.meta.url);
+const tsxStarter = new URL('./worker-entry-tsx.mjs', import.meta.url);
 
-function startWorker(entry: URL): Worker {
-  return entry.pathname.endsWith('.ts')
-    ? new Worker(tsxStarter, { workerData: { entry: entry.href } })
-    : new Worker(entry);
+function startWorker(): Worker {
+  return workerEntry.pathname.endsWith('.ts')
+    ? new Worker(tsxStarter, { workerData: { entry: workerEntry.href } })
+    : new Worker(workerEntry);
 }

@@ -2,12 +2,10 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { WorkerOptions } from 'node:worker_threads';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import nodeFlags from '../../bin/node-flags.json' with { type: 'json' };
-import {
-  type AutocompleteBuilder,
-  WorkerAutocompleteBuilder,
-} from '../../src/directory/autocomplete-builder.js';
+import { AutocompleteWorker } from '../../src/directory/autocomplete/index.js';
 import { DirectoryView, type DirectoryViewInput } from '../../src/directory/directory-view.js';
 import {
   countSnapshot,
@@ -18,6 +16,21 @@ import {
 import type { Logger } from '../../src/sync/logger.js';
 
 const run = promisify(execFile);
+
+// The worker's script, replaced while `fault.entry` is set: the worker then fails as a real one can.
+const fault = vi.hoisted(() => ({ entry: null as string | null }));
+vi.mock('node:worker_threads', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:worker_threads')>();
+  class Worker extends real.Worker {
+    constructor(script: string | URL, options?: WorkerOptions) {
+      super(script, fault.entry === null ? options : { ...options, workerData: { entry: fault.entry } });
+    }
+  }
+  return { ...real, Worker };
+});
+
+/** Directories this large are built on the worker (smaller ones on the calling thread). */
+const LARGE = 5000;
 
 // A directory with what makes ranking hard: shared name words, the same
 // address on several owners (ties broken by id), case variants, aliases,
@@ -128,111 +141,125 @@ function answers(view: DirectoryView): unknown[] {
   return out;
 }
 
-const warnings: string[] = [];
+const log = { warnings: [] as string[], started: 0, stopped: 0 };
 const logger: Logger = {
   info: () => {},
-  debug: () => {},
+  debug: (_obj, msg) => {
+    if (msg === 'autocomplete worker started') log.started++;
+    if (msg === 'autocomplete worker stopped') log.stopped++;
+  },
   error: () => {},
-  warn: (_obj, msg) => warnings.push(msg ?? ''),
+  warn: (_obj, msg) => log.warnings.push(msg ?? ''),
 };
+const running = () => log.started - log.stopped;
 
-let builders: WorkerAutocompleteBuilder[] = [];
-function workerBuilder(options: { minPrincipals?: number; entry?: URL } = {}): WorkerAutocompleteBuilder {
-  const builder = new WorkerAutocompleteBuilder({ logger, minPrincipals: 1, ...options });
-  builders.push(builder);
-  return builder;
+let workers: AutocompleteWorker[] = [];
+function startWorker(): AutocompleteWorker {
+  const worker = new AutocompleteWorker({ logger });
+  workers.push(worker);
+  return worker;
 }
 
 afterEach(async () => {
-  await Promise.all(builders.map((b) => b.close()));
-  builders = [];
-  warnings.length = 0;
+  await Promise.all(workers.map((w) => w.close()));
+  workers = [];
+  fault.entry = null;
+  Object.assign(log, { warnings: [], started: 0, stopped: 0 });
 });
+
+/** The answers of the view built all on this thread. */
+async function inThread(input: DirectoryViewInput): Promise<unknown[]> {
+  return answers(await DirectoryView.create(input));
+}
 
 describe('autocomplete built on a worker thread', () => {
   it('answers exactly as the index built on this thread', async () => {
-    const input = directory(7, 3000);
-    const here = DirectoryView.build(input);
-    const builder = workerBuilder();
-    const there = await DirectoryView.create(input, builder);
-    expect(warnings).toEqual([]);
-    const expected = answers(here);
-    expect(answers(there)).toEqual(expected);
+    const input = directory(7, LARGE + 1000);
+    const here = await DirectoryView.create(input);
+    const there = await DirectoryView.create(input, startWorker());
+    expect(log.started).toBe(1);
+    expect(log.warnings).toEqual([]);
+    expect(answers(there)).toEqual(answers(here));
     // The fixture is one where answers differ: not all empty, and not all alike.
     expect(here.autocomplete('ann', { first: 50 }).length).toBeGreaterThan(10);
     expect(here.findings.some((f) => f.kind === 'EMAIL_ADDRESS')).toBe(true);
   });
 
   it('gives the same answers for other directories too', async () => {
-    const builder = workerBuilder();
+    const worker = startWorker();
     for (const seed of [1, 2, 3]) {
-      const input = directory(seed, 800);
-      const there = await DirectoryView.create(input, builder);
-      expect(answers(there)).toEqual(answers(DirectoryView.build(input)));
+      const input = directory(seed, LARGE);
+      expect(answers(await DirectoryView.create(input, worker))).toEqual(await inThread(input));
     }
-    expect(warnings).toEqual([]);
+    expect(log.started).toBe(3);
+    expect(log.warnings).toEqual([]);
   });
 
   it('stops the worker once the build is done, and starts one for the next', async () => {
-    const builder = workerBuilder();
-    builder.warm();
-    expect(builder.running).toBe(true);
-    await DirectoryView.create(directory(4, 500), builder);
-    expect(builder.running).toBe(false);
-    const again = await DirectoryView.create(directory(5, 500), builder);
-    expect(builder.running).toBe(false);
-    expect(answers(again)).toEqual(answers(DirectoryView.build(directory(5, 500))));
+    const worker = startWorker();
+    worker.warm();
+    expect(running()).toBe(1);
+    await DirectoryView.create(directory(4, LARGE), worker);
+    expect(running()).toBe(0);
+    const again = await DirectoryView.create(directory(5, LARGE), worker);
+    expect([log.started, running()]).toEqual([2, 0]);
+    expect(answers(again)).toEqual(await inThread(directory(5, LARGE)));
     // Warmed for a sync that then failed: stopped without having served.
-    builder.warm();
-    expect(builder.running).toBe(true);
-    builder.stopIdle();
-    expect(builder.running).toBe(false);
+    worker.warm();
+    expect(running()).toBe(1);
+    worker.stopIdle();
+    expect(running()).toBe(0);
+    // Warmed for a directory too small for it: stopped by the build.
+    worker.warm();
+    await DirectoryView.create(directory(6, 300), worker);
+    expect([log.started, running()]).toEqual([4, 0]);
   });
 
   it('does not stop a worker that has a job', async () => {
-    const builder = workerBuilder();
-    const building = DirectoryView.create(directory(6, 2000), builder);
-    builder.stopIdle();
-    expect(builder.running).toBe(true);
+    const worker = startWorker();
+    const building = DirectoryView.create(directory(6, LARGE), worker);
+    worker.stopIdle();
+    expect(running()).toBe(1);
     const view = await building;
-    expect(warnings).toEqual([]);
-    expect(answers(view)).toEqual(answers(DirectoryView.build(directory(6, 2000))));
+    expect(running()).toBe(0);
+    expect(log.warnings).toEqual([]);
+    expect(answers(view)).toEqual(await inThread(directory(6, LARGE)));
   });
 
   it('builds two views at once on one worker', async () => {
-    const builder = workerBuilder();
+    const worker = startWorker();
     const [a, b] = await Promise.all([
-      DirectoryView.create(directory(8, 700), builder),
-      DirectoryView.create(directory(9, 700), builder),
+      DirectoryView.create(directory(8, LARGE), worker),
+      DirectoryView.create(directory(9, LARGE), worker),
     ]);
-    expect(answers(a)).toEqual(answers(DirectoryView.build(directory(8, 700))));
-    expect(answers(b)).toEqual(answers(DirectoryView.build(directory(9, 700))));
+    expect(log.started).toBe(1);
+    expect(answers(a)).toEqual(await inThread(directory(8, LARGE)));
+    expect(answers(b)).toEqual(await inThread(directory(9, LARGE)));
   });
 
   it.each([
-    ['cannot start', new URL('./autocomplete-builder.missing-worker.mjs', import.meta.url)],
+    ['cannot load its script', new URL('./autocomplete-worker.missing-script.mjs', import.meta.url)],
     // It delivers the address half, then dies: the name keys are built here from those addresses.
     ['dies after the addresses', new URL('../fixtures/autocomplete-worker-dies.ts', import.meta.url)],
   ])('builds on this thread, with one warning, when the worker %s', async (_case, entry) => {
-    const builder = workerBuilder({ entry });
-    const input = directory(10, 900);
-    const view = await DirectoryView.create(input, builder);
-    expect(answers(view)).toEqual(answers(DirectoryView.build(input)));
-    expect(warnings).toEqual(['autocomplete worker failed; building on the main thread']);
-    expect(builder.running).toBe(false);
+    fault.entry = entry.href;
+    const input = directory(10, LARGE);
+    const view = await DirectoryView.create(input, startWorker());
+    expect(answers(view)).toEqual(await inThread(input));
+    expect(log.warnings).toEqual(['autocomplete worker failed; building on the main thread']);
+    expect(log.started).toBe(1);
   });
 
   it('builds small indexes, and any after close(), on this thread', async () => {
-    const builder = workerBuilder({ minPrincipals: 1000 });
-    const small = await DirectoryView.create(directory(11, 300), builder);
-    expect(builder.running).toBe(false);
-    expect(answers(small)).toEqual(answers(DirectoryView.build(directory(11, 300))));
-    const closed: AutocompleteBuilder = workerBuilder();
-    await (closed as WorkerAutocompleteBuilder).close();
-    const after = await DirectoryView.create(directory(12, 300), closed);
-    expect((closed as WorkerAutocompleteBuilder).running).toBe(false);
-    expect(answers(after)).toEqual(answers(DirectoryView.build(directory(12, 300))));
-    expect(warnings).toEqual([]);
+    const worker = startWorker();
+    const small = await DirectoryView.create(directory(11, 300), worker);
+    expect(log.started).toBe(0);
+    expect(answers(small)).toEqual(await inThread(directory(11, 300)));
+    await worker.close();
+    const after = await DirectoryView.create(directory(12, LARGE), worker);
+    expect(log.started).toBe(0);
+    expect(answers(after)).toEqual(await inThread(directory(12, LARGE)));
+    expect(log.warnings).toEqual([]);
   });
 });
 
@@ -246,11 +273,13 @@ describe('autocomplete worker, however the gateway is started', () => {
   ])('serves from the worker under %s', async (_how, command, args) => {
     const { stdout } = await run(path.join(root, command), args, { cwd: root });
     const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as {
+      started: number;
       same: boolean;
       suggested: number;
       warnings: string[];
     };
     expect(result.warnings).toEqual([]);
+    expect(result.started).toBe(1);
     expect(result.same).toBe(true);
     expect(result.suggested).toBeGreaterThan(100);
   });
