@@ -6,9 +6,8 @@
  * (Samba refuses them), values in the order written, and a server killed
  * in the middle of a read (a private slapd, as the shared one must stay up).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Dataset, generateDirectory } from '../../scripts/directories/generator.js';
-import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Dataset } from '../../scripts/directories/generator.js';
 import {
   DEFAULT_LIMITS,
   LdapError,
@@ -18,6 +17,7 @@ import {
   type RawEntry,
 } from '../../src/ldap/index.js';
 import { datasetFor, directories, type SlapdInfo, sharedSlapd } from '../support/directories.js';
+import { privateSlapd } from '../support/fixtures.js';
 import { type DirectoryTarget, describeDirectoryRead } from './directory-read.suite.js';
 
 const LIMITS: LdapLimits = { ...DEFAULT_LIMITS, connectTimeoutMs: 3000, operationTimeoutMs: 10_000 };
@@ -43,11 +43,8 @@ function slapdTarget(): DirectoryTarget {
 
 describeDirectoryRead('slapd', slapdTarget);
 
-/** Plain LDAP as the reader of `slapd`. */
-function plainSettings(
-  slapd: Pick<SlapdInfo, 'url' | 'baseDn' | 'reader'>,
-  overrides: Partial<LdapSettings> = {},
-): LdapSettings {
+/** Plain LDAP (which slapd allows for simple binds) as the reader of `slapd`. */
+function plainSettings(slapd: Pick<SlapdInfo, 'url' | 'baseDn' | 'reader'>): LdapSettings {
   return {
     domain: 'corp.test',
     searchBase: slapd.baseDn,
@@ -59,7 +56,6 @@ function plainSettings(
     bindPassword: slapd.reader.password,
     includeContacts: true,
     overrides: {},
-    ...overrides,
   };
 }
 
@@ -112,25 +108,11 @@ describe('what only slapd shows', () => {
 });
 
 describe('a server dying mid-read', () => {
-  let slapd: SlapdInstance;
-
-  beforeAll(async () => {
-    const dataset = generateDirectory({
-      users: 600,
-      groups: 5,
-      contacts: 5,
-      seed: 'ldap-slapd',
-      baseDn: 'dc=corp,dc=test',
-    });
-    slapd = await startSlapd({ dataset });
-  }, 60_000);
-
-  afterAll(async () => {
-    await slapd?.dispose();
-  });
+  const directory = privateSlapd({ users: 600, groups: 5, contacts: 5, seed: 'ldap-slapd' });
 
   /** Reads users in pages of 100; while the first page is handled, `duringFirstPage` runs, then slapd dies. */
   async function readUntilKilled(duringFirstPage: () => Promise<void>) {
+    const { slapd } = directory;
     const session = await openSession(plainSettings(slapd), { ...LIMITS, pageSize: 100 });
     let pages = 0;
     try {

@@ -9,8 +9,6 @@ import { promises as dns } from 'node:dns';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DnsmasqInstance, startDnsmasq } from '../../scripts/directories/dnsmasq.js';
-import { generateDirectory } from '../../scripts/directories/generator.js';
-import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import { resolveSrvOnTheWire } from '../../src/ldap/dns-wire.js';
 import {
   DEFAULT_LIMITS,
@@ -24,20 +22,28 @@ import {
   testConnection,
 } from '../../src/ldap/index.js';
 
-let slapd: SlapdInstance;
+import { privateSlapd } from '../support/fixtures.js';
+
+const directory = privateSlapd({
+  users: 20,
+  groups: 3,
+  contacts: 2,
+  seed: 'ldap-discovery',
+  largeGroupSize: 0,
+});
 let dnsmasq: DnsmasqInstance;
 let limits: LdapLimits;
 
 function settingsFor(overrides: Partial<LdapSettings> = {}): LdapSettings {
   return {
     domain: 'corp.test',
-    searchBase: slapd.baseDn,
+    searchBase: directory.slapd.baseDn,
     servers: [],
     tls: 'NONE',
-    caCertificate: slapd.certificates.ca.pem,
+    caCertificate: directory.slapd.certificates.ca.pem,
     tlsVerify: true,
-    bindDn: slapd.reader.dn,
-    bindPassword: slapd.reader.password,
+    bindDn: directory.slapd.reader.dn,
+    bindPassword: directory.slapd.reader.password,
     includeContacts: false,
     overrides: {},
     ...overrides,
@@ -45,30 +51,27 @@ function settingsFor(overrides: Partial<LdapSettings> = {}): LdapSettings {
 }
 
 beforeAll(async () => {
-  const dataset = generateDirectory({
-    users: 20,
-    groups: 3,
-    contacts: 2,
-    seed: 'ldap-discovery',
-    baseDn: 'dc=corp,dc=test',
-    largeGroupSize: 0,
-  });
-  slapd = await startSlapd({ dataset });
   dnsmasq = await startDnsmasq({
     srv: [
       // The dead DC comes first (priority 0); the live one, slapd, second.
       { name: '_ldap._tcp.corp.test', target: 'dead.corp.test', port: 389, priority: 0, weight: 100 },
-      { name: '_ldap._tcp.corp.test', target: 'dc1.corp.test', port: slapd.port, priority: 10, weight: 100 },
+      {
+        name: '_ldap._tcp.corp.test',
+        target: 'dc1.corp.test',
+        port: directory.slapd.port,
+        priority: 10,
+        weight: 100,
+      },
       { name: '_ldaps._tcp.corp.test', target: 'dead.corp.test', port: 636, priority: 0, weight: 100 },
       {
         name: '_ldaps._tcp.corp.test',
         target: 'dc1.corp.test',
-        port: slapd.ldapsPort,
+        port: directory.slapd.ldapsPort,
         priority: 10,
         weight: 0,
       },
       // Only AD's DC locator name: the fallback must find it.
-      { name: '_ldap._tcp.dc._msdcs.other.test', target: 'dc1.other.test', port: slapd.port },
+      { name: '_ldap._tcp.dc._msdcs.other.test', target: 'dc1.other.test', port: directory.slapd.port },
     ],
     a: [
       { name: 'dc1.corp.test', address: '127.0.0.1' },
@@ -83,20 +86,19 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dnsmasq?.stop();
-  await slapd?.dispose();
 });
 
 describe('SRV discovery', () => {
   it('orders the targets by priority', async () => {
     const found = await discoverServers('corp.test', 'NONE', limits);
     expect(found.queried).toBe('_ldap._tcp.corp.test');
-    expect(found.urls).toEqual(['ldap://dead.corp.test:389', `ldap://dc1.corp.test:${slapd.port}`]);
+    expect(found.urls).toEqual(['ldap://dead.corp.test:389', `ldap://dc1.corp.test:${directory.slapd.port}`]);
   });
 
   it('skips the dead controller and binds to the next one', async () => {
     const session = await openSession(settingsFor(), limits);
     try {
-      expect(session.server).toBe(`ldap://dc1.corp.test:${slapd.port}`);
+      expect(session.server).toBe(`ldap://dc1.corp.test:${directory.slapd.port}`);
       const stats = await session.read('USER', () => {});
       expect(stats.entries).toBe(20);
     } finally {
@@ -106,13 +108,13 @@ describe('SRV discovery', () => {
 
   it('finds LDAPS servers by _ldaps._tcp and verifies the certificate by the SRV target name', async () => {
     const session = await openSession(settingsFor({ tls: 'LDAPS' }), limits);
-    expect(session.server).toBe(`ldaps://dc1.corp.test:${slapd.ldapsPort}`);
+    expect(session.server).toBe(`ldaps://dc1.corp.test:${directory.slapd.ldapsPort}`);
     await session.close();
   });
 
   it('refuses a certificate that does not name the server', async () => {
     const err = await openSession(
-      settingsFor({ tls: 'LDAPS', servers: [`ldaps://wrong.corp.test:${slapd.ldapsPort}`] }),
+      settingsFor({ tls: 'LDAPS', servers: [`ldaps://wrong.corp.test:${directory.slapd.ldapsPort}`] }),
       limits,
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NoServerAvailableError);
@@ -124,7 +126,7 @@ describe('SRV discovery', () => {
   it("falls back to AD's _ldap._tcp.dc._msdcs name", async () => {
     const found = await discoverServers('other.test', 'NONE', limits);
     expect(found.queried).toBe('_ldap._tcp.dc._msdcs.other.test');
-    expect(found.urls).toEqual([`ldap://dc1.other.test:${slapd.port}`]);
+    expect(found.urls).toEqual([`ldap://dc1.other.test:${directory.slapd.port}`]);
   });
 
   it('reports a domain without records as NO_SRV_RECORDS', async () => {
@@ -143,17 +145,17 @@ describe('SRV discovery', () => {
     // A wrong password stops at the first server that answers (lockout), after the dead one.
     expect((err as Error).name).toBe('BindError');
     const stopped = await (async () => {
-      await slapd.stop();
+      await directory.slapd.stop();
       try {
         return await openSession(settingsFor(), limits).catch((e: unknown) => e);
       } finally {
-        await slapd.start();
+        await directory.slapd.start();
       }
     })();
     expect(stopped).toBeInstanceOf(NoServerAvailableError);
     expect((stopped as NoServerAvailableError).attempts.map((a) => [a.server, a.code])).toEqual([
       ['ldap://dead.corp.test:389', 'CONNECTION_REFUSED'],
-      [`ldap://dc1.corp.test:${slapd.port}`, 'CONNECTION_REFUSED'],
+      [`ldap://dc1.corp.test:${directory.slapd.port}`, 'CONNECTION_REFUSED'],
     ]);
   });
 
@@ -178,7 +180,7 @@ describe('SRV discovery', () => {
   it('testConnection shows the SRV lookup, the dead controller and the one that worked', async () => {
     const report = await testConnection(settingsFor(), limits);
     expect(report.ok).toBe(true);
-    expect(report.server).toBe(`ldap://dc1.corp.test:${slapd.port}`);
+    expect(report.server).toBe(`ldap://dc1.corp.test:${directory.slapd.port}`);
     expect(report.steps.map((s) => [s.step, s.ok])).toEqual([
       ['DNS', true], // SRV
       ['DNS', true], // dead.corp.test → 127.0.0.2

@@ -5,30 +5,33 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type DnsmasqInstance, startDnsmasq } from '../../scripts/directories/dnsmasq.js';
-import { generateDirectory } from '../../scripts/directories/generator.js';
-import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import { AddConnectionDocument, TestConnectionDocument } from '../gql/graphql.js';
+import { privateSlapd } from '../support/fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { syncNow } from '../support/sync.js';
 
-let slapd: SlapdInstance;
+const directory = privateSlapd({ users: 40, groups: 6, contacts: 5, seed: 'srv' });
 let dns: DnsmasqInstance;
 let gw: TestGateway;
 
 beforeAll(async () => {
-  const dataset = generateDirectory({
-    users: 40,
-    groups: 6,
-    contacts: 5,
-    seed: 'srv',
-    baseDn: 'dc=corp,dc=test',
-  });
-  slapd = await startSlapd({ dataset });
   dns = await startDnsmasq({
     srv: [
       // Priority 0 is tried first: nothing listens on 127.0.0.2.
-      { name: '_ldap._tcp.corp.test', target: 'dc0.corp.test', port: slapd.port, priority: 0, weight: 100 },
-      { name: '_ldap._tcp.corp.test', target: 'dc1.corp.test', port: slapd.port, priority: 10, weight: 100 },
+      {
+        name: '_ldap._tcp.corp.test',
+        target: 'dc0.corp.test',
+        port: directory.slapd.port,
+        priority: 0,
+        weight: 100,
+      },
+      {
+        name: '_ldap._tcp.corp.test',
+        target: 'dc1.corp.test',
+        port: directory.slapd.port,
+        priority: 10,
+        weight: 100,
+      },
     ],
     a: [
       { name: 'dc0.corp.test', address: '127.0.0.2' },
@@ -43,31 +46,30 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.dispose();
   await dns?.stop();
-  await slapd?.dispose();
 });
 
 const input = () => ({
   name: 'Discovered',
   domain: 'corp.test',
-  searchBase: slapd.baseDn,
+  searchBase: directory.slapd.baseDn,
   servers: [] as string[],
-  bindDn: slapd.reader.dn,
-  bindPassword: slapd.reader.password,
+  bindDn: directory.slapd.reader.dn,
+  bindPassword: directory.slapd.reader.password,
 });
 
 it('skips a dead higher-priority controller and syncs from the next', async () => {
   const { addConnection } = await gw.ok(AddConnectionDocument, { input: input() });
   const c = await syncNow(gw, addConnection.id);
   expect(c.status).toBe('SUCCEEDED');
-  expect(c.activeServer).toBe(`ldap://dc1.corp.test:${slapd.port}`);
-  expect(c.lastSync?.server).toBe(`ldap://dc1.corp.test:${slapd.port}`);
+  expect(c.activeServer).toBe(`ldap://dc1.corp.test:${directory.slapd.port}`);
+  expect(c.lastSync?.server).toBe(`ldap://dc1.corp.test:${directory.slapd.port}`);
   expect(c.userCount).toBe(40);
 });
 
 it('tests the whole path step by step and names the server that answered', async () => {
   const { testConnection } = await gw.ok(TestConnectionDocument, { input: input() });
   expect(testConnection.ok).toBe(true);
-  expect(testConnection.server).toBe(`ldap://dc1.corp.test:${slapd.port}`);
+  expect(testConnection.server).toBe(`ldap://dc1.corp.test:${directory.slapd.port}`);
   expect(testConnection.users).toBe(40);
   expect(testConnection.steps.map((s) => s.step)).toEqual(
     expect.arrayContaining(['DNS', 'TCP', 'BIND', 'SEARCH']),

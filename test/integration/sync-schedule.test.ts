@@ -6,37 +6,24 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateDirectory } from '../../scripts/directories/generator.js';
-import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
+import { afterAll, expect, it } from 'vitest';
 import { AddConnectionDocument, StartSyncDocument, SyncRunsDocument } from '../gql/graphql.js';
+import { privateSlapd } from '../support/fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { slapdSettings, syncNow, waitForSync } from '../support/sync.js';
 
-let slapd: SlapdInstance;
+const directory = privateSlapd({ users: 3000, groups: 20, contacts: 30, seed: 'schedule' });
 const cleanup: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  const dataset = generateDirectory({
-    users: 3000,
-    groups: 20,
-    contacts: 30,
-    seed: 'schedule',
-    baseDn: 'dc=corp,dc=test',
-  });
-  slapd = await startSlapd({ dataset });
-});
 
 afterAll(async () => {
   for (const c of cleanup.reverse()) await c();
-  await slapd?.dispose();
 });
 
 function input(extra: Record<string, unknown> = {}) {
   return {
     name: 'OpenLDAP',
     domain: 'corp.test',
-    ...slapdSettings(slapd),
+    ...slapdSettings(directory.slapd),
     ...extra,
   };
 }
@@ -109,7 +96,11 @@ it('syncs at start-up only when the cache is older than one interval', async () 
     input: input({ name: 'yearly', schedule: '0 0 1 1 *' }),
   });
   const stale = await first.ok(AddConnectionDocument, {
-    input: input({ name: 'two seconds', searchBase: `ou=Users,${slapd.baseDn}`, schedule: '*/2 * * * * *' }),
+    input: input({
+      name: 'two seconds',
+      searchBase: `ou=Users,${directory.slapd.baseDn}`,
+      schedule: '*/2 * * * * *',
+    }),
   });
   await syncNow(first, fresh.addConnection.id);
   await syncNow(first, stale.addConnection.id);
