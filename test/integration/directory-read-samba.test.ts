@@ -41,7 +41,7 @@ function sambaTarget(): DirectoryTarget {
     flavour: 'ACTIVE_DIRECTORY',
     netbiosName: samba.netbiosName,
     // Administrator, Guest, krbtgt and the test accounts; the groups of CN=Users and CN=Builtin.
-    ownObjects: { users: 9, groups: 60 },
+    ownObjects: { users: 9, groups: 45 },
   };
 }
 
