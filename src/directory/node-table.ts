@@ -4,6 +4,7 @@
  * heartbeat and after every change; every node reads all rows from there.
  */
 import type { NodeRow } from '../model/node.js';
+import { SerialQueue } from '../model/serial-queue.js';
 import type { SettingsStore } from '../store/settings-store.js';
 import type { Logger } from '../sync/logger.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
@@ -21,7 +22,7 @@ export interface NodeTableDeps {
 
 export class NodeTable {
   private timer: NodeJS.Timeout | null = null;
-  private pending: Promise<void> = Promise.resolve();
+  private readonly writes = new SerialQueue();
 
   constructor(private readonly deps: NodeTableDeps) {}
 
@@ -45,11 +46,11 @@ export class NodeTable {
 
   /** Writes this node's row; writes are serialized so an older row never overwrites a newer one. */
   publish(): Promise<void> {
-    const next = this.pending.then(() => this.deps.settings.putNode(this.ownRow()));
-    this.pending = next.catch((err: unknown) => {
-      this.deps.logger.warn({ err: (err as Error).message }, 'could not publish the node row');
-    });
-    return this.pending;
+    return this.writes
+      .run(() => this.deps.settings.putNode(this.ownRow()))
+      .catch((err: unknown) => {
+        this.deps.logger.warn({ err: (err as Error).message }, 'could not publish the node row');
+      });
   }
 
   start(): void {
@@ -62,6 +63,6 @@ export class NodeTable {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.pending;
+    await this.writes.idle();
   }
 }

@@ -52,13 +52,13 @@ function text(field: string, value: string, max: number): string {
   return value;
 }
 
-export function validateName(value: string): string {
+function validateName(value: string): string {
   const name = text('name', value, LIMITS.name).trim();
   if (name === '') throw new ValidationError('name', 'must not be empty', 'EMPTY');
   return name;
 }
 
-export function validateDomain(value: string): string {
+function validateDomain(value: string): string {
   const domain = text('domain', value, LIMITS.domain).trim().toLowerCase().replace(/\.$/, '');
   if (
     !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/.test(
@@ -70,7 +70,7 @@ export function validateDomain(value: string): string {
   return domain;
 }
 
-export function validateDn(field: string, value: string): string {
+function validateDn(field: string, value: string): string {
   const dn = text(field, value, LIMITS.dn).trim();
   try {
     normalizeDn(dn);

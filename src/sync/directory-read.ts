@@ -24,7 +24,7 @@ export interface DirectoryReadOptions {
   readonly onRead: (stats: ReadTotals) => void;
 }
 
-export interface ReadTotals {
+interface ReadTotals {
   readonly entries: number;
   readonly skipped: number;
   readonly rangedRequests: number;

@@ -13,13 +13,13 @@ import { type EndedRun, failed, succeeded } from '../model/run.js';
 
 export const EMPTY_COUNTS: SnapshotCounts = { users: 0, groups: 0, contacts: 0, addresses: 0 };
 
-export const INTERRUPTED = 'interrupted: the process stopped during this run; the previous snapshot was kept';
+const INTERRUPTED = 'interrupted: the process stopped during this run; the previous snapshot was kept';
 
 export type PersistedSnapshot =
   | { readonly kind: 'loaded'; readonly snapshot: Snapshot | null }
   | { readonly kind: 'unreadable'; readonly reason: string };
 
-export interface Recovered {
+interface Recovered {
   readonly state: ConnectionState;
   /** A run that ended only now, to be recorded (and the state with it). */
   readonly ended: EndedRun | null;
