@@ -15,8 +15,8 @@
  *
  * A module may import its own layer and any layer below it, never one above:
  * a layer that needs a logger or a cache declares the small interface it
- * needs itself (as src/sync/logger.ts does) and the composition root hands
- * it one. Type-only imports count: they tie the layers as much as the others.
+ * from the bottom (the Logger of src/model/logger.ts) and the composition
+ * root hands it one. Type-only imports count: they tie the layers as much as the others.
  */
 
 /** Bottom first. */
@@ -61,6 +61,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/ldap/' },
       to: { path: '^src/ldap/', pathNot: '^src/ldap/(index|types)\\.ts$' },
+    },
+    {
+      name: 'autocomplete-through-its-index',
+      comment: 'the autocomplete index is one function and its worker handle (index.ts); its halves and messages are its own',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/directory/autocomplete/' },
+      to: { path: '^src/directory/autocomplete/', pathNot: '^src/directory/autocomplete/index\\.ts$' },
     },
     {
       name: 'only-store-talks-keyv-and-redis',

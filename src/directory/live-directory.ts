@@ -7,11 +7,11 @@
  * pushed as added/resolved to listeners.
  */
 import { EventEmitter } from 'node:events';
+import type { Logger } from '../model/logger.js';
 import type { FindingRecord } from '../model/node.js';
 import type { Snapshot } from '../model/principal.js';
 import { SerialQueue } from '../model/serial-queue.js';
 import type { CacheStore } from '../store/cache-store.js';
-import type { Logger } from '../sync/logger.js';
 import type { PreparedSnapshot, SnapshotConsumer } from '../sync/snapshot-consumer.js';
 import type { SnapshotSet } from '../sync/snapshot-set.js';
 import type { AutocompleteWorker } from './autocomplete/index.js';

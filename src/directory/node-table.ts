@@ -3,10 +3,11 @@
  * states and its duplicate findings) into the shared settings store, on a
  * heartbeat and after every change; every node reads all rows from there.
  */
+
+import type { Logger } from '../model/logger.js';
 import type { NodeRow } from '../model/node.js';
 import { SerialQueue } from '../model/serial-queue.js';
 import type { SettingsStore } from '../store/settings-store.js';
-import type { Logger } from '../sync/logger.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
 import type { LiveDirectory } from './live-directory.js';
 

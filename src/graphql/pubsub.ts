@@ -14,10 +14,10 @@
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { z } from 'zod';
 import { DUPLICATE_KINDS } from '../model/finding.js';
+import { type Logger, silentLogger } from '../model/logger.js';
 import type { FindingRecord } from '../model/node.js';
 import type { SyncRunRecord } from '../model/run.js';
 import { createManagedRedis } from '../store/redis-client.js';
-import { type Logger, silentLogger } from '../sync/logger.js';
 
 export interface DuplicateWarningPayload {
   readonly node: string;

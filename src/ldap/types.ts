@@ -2,29 +2,15 @@
  * What the LDAP layer takes and gives. Only src/ldap talks LDAP; the sync
  * engine depends on these types and the functions of src/ldap/index.ts.
  */
-import type { ReadOverrides, TlsMode } from '../model/connection.js';
+import type { DirectoryAccess } from '../model/connection.js';
 import type { PrincipalKind } from '../model/principal.js';
 
 // A connection's stored settings (src/model) say how it is read; the LDAP layer takes them as they are.
 export type { MappedAttribute, ReadOverrides, TlsMode } from '../model/connection.js';
 
-/** Everything needed to reach and read one connection's directory. */
-export interface LdapSettings {
-  /** DNS domain, used for SRV discovery when `servers` is empty. */
-  readonly domain: string;
-  readonly searchBase: string;
-  /** Explicit ldap:// or ldaps:// URLs, tried in order. Empty: SRV discovery. */
-  readonly servers: readonly string[];
-  readonly tls: TlsMode;
-  /** PEM bundle trusted besides the system's CAs. */
-  readonly caCertificate: string | null;
-  /** Verify the server certificate (default true). */
-  readonly tlsVerify: boolean;
-  /** Null: anonymous bind. */
-  readonly bindDn: string | null;
+/** Everything needed to reach and read one connection's directory: its settings and its password in clear. */
+export interface LdapSettings extends DirectoryAccess {
   readonly bindPassword: string | null;
-  readonly includeContacts: boolean;
-  readonly overrides: ReadOverrides;
 }
 
 /** Time bounds and sizes of one session; every step is bounded. */

@@ -26,26 +26,33 @@ export type MappedAttribute =
   | 'userAccountControl'
   | 'member';
 
-export interface ConnectionRecord {
-  readonly id: string;
-  readonly name: string;
-  /** Lower-case DNS domain. */
+/** Where and how a connection reaches and reads its directory: stored as settings, read by the LDAP layer. */
+export interface DirectoryAccess {
+  /** Lower-case DNS domain, used for SRV discovery when `servers` is empty. */
   readonly domain: string;
   readonly searchBase: string;
+  /** Explicit ldap:// or ldaps:// URLs, tried in order. Empty: SRV discovery. */
   readonly servers: readonly string[];
   readonly tls: TlsMode;
+  /** PEM bundle trusted besides the system's CAs. */
   readonly caCertificate: string | null;
   /** Verify the directory's certificate (default true). */
   readonly tlsVerify: boolean;
+  /** Null: anonymous bind. */
   readonly bindDn: string | null;
+  readonly includeContacts: boolean;
+  readonly overrides: ReadOverrides;
+}
+
+export interface ConnectionRecord extends DirectoryAccess {
+  readonly id: string;
+  readonly name: string;
   /** AES-256-GCM sealed bind password (see store/secret-box.ts); never leaves the store layer in clear except to bind. */
   readonly bindPasswordSealed: string | null;
-  readonly includeContacts: boolean;
   readonly schedule: string;
   readonly enabled: boolean;
   /** Share of the cache a sync may remove before it is held (default from DIRGATE_DELETE_THRESHOLD). */
   readonly deleteThreshold: number | null;
-  readonly overrides: ReadOverrides;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

@@ -28,7 +28,7 @@ import path from 'node:path';
 import type { Config } from '../config/environment.js';
 import { loadSecrets, SECRET_KEY_FILE, type Secrets, SecretsError } from '../config/secrets.js';
 import type { ConnectionRecord } from '../model/connection.js';
-import type { StoreLogger } from './logger.js';
+import type { Logger } from '../model/logger.js';
 import { SecretBox } from './secret-box.js';
 import type { KeyCheckRecord, SettingsStore } from './settings-store.js';
 
@@ -76,7 +76,7 @@ const plural = (n: number, one: string, many: string): string => `${n} ${n === 1
 export async function loadCheckedSecrets(
   config: Config,
   settings: SettingsStore,
-  logger: StoreLogger,
+  logger: Logger,
 ): Promise<Secrets> {
   const state = await readSealedState(settings);
   const forget = config.forgetBindPasswords === state.fingerprint;

@@ -7,7 +7,7 @@ import { chmod } from 'node:fs/promises';
 import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
-import { type StoreLogger, silentStoreLogger } from './logger.js';
+import { type Logger, silentLogger } from '../model/logger.js';
 import { createManagedRedis, type ManagedRedis } from './redis-client.js';
 
 export class StoreError extends Error {
@@ -31,7 +31,7 @@ export interface KvStore {
 
 export interface KvStoreOptions {
   /** Where a Redis store logs its lost and restored connections. */
-  readonly logger?: StoreLogger;
+  readonly logger?: Logger;
 }
 
 /** Opens `sqlite://path`, `redis://…`, or `memory://` under a namespace. */
@@ -56,7 +56,7 @@ export async function openKvStore(
     // Our own client: logged, reconnecting with a bounded backoff, and failing operations at once
     // while Redis is down (StoreError) rather than queueing them for the length of the outage.
     redis = createManagedRedis(uri, {
-      logger: options.logger ?? silentStoreLogger,
+      logger: options.logger ?? silentLogger,
       role: `store ${namespace}`,
       failFastOffline: true,
     });

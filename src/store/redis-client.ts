@@ -8,12 +8,12 @@
  * subscriber when it reconnects.
  */
 import { createClient } from '@keyv/redis';
-import type { StoreLogger } from './logger.js';
+import type { Logger } from '../model/logger.js';
 
 export type RedisClient = ReturnType<typeof createClient>;
 
 export interface ManagedRedisOptions {
-  readonly logger: StoreLogger;
+  readonly logger: Logger;
   /** What the client is for, in its log lines ("settings store", "event subscriber"). */
   readonly role: string;
   /**

@@ -6,8 +6,8 @@
  * knows an orphan's name and domain.
  */
 import type { ConnectionRecord } from '../model/connection.js';
+import type { Logger } from '../model/logger.js';
 import type { CacheStore } from '../store/cache-store.js';
-import type { Logger } from './logger.js';
 
 export class KnownConnections {
   private readonly records = new Map<string, ConnectionRecord>();

@@ -7,7 +7,7 @@
 import cronParser from 'cron-parser';
 import schedule, { type Job } from 'node-schedule';
 import type { ConnectionRecord } from '../model/connection.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../model/logger.js';
 import type { SyncEngine } from './sync-engine.js';
 
 /** The time between two consecutive firings of a cron expression. */

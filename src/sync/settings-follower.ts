@@ -6,9 +6,10 @@
  * time and in order, so that an older listing never undoes what a newer
  * one set up.
  */
+
+import type { Logger } from '../model/logger.js';
 import { SerialQueue } from '../model/serial-queue.js';
 import type { SettingsStore } from '../store/settings-store.js';
-import type { Logger } from './logger.js';
 import type { Scheduler } from './scheduler.js';
 import type { SyncEngine } from './sync-engine.js';
 

@@ -11,6 +11,7 @@
  */
 import type { LdapLimits, LdapSettings } from '../ldap/types.js';
 import type { ConnectionRecord } from '../model/connection.js';
+import type { Logger } from '../model/logger.js';
 import type { ConnectionState } from '../model/node.js';
 import type { Snapshot } from '../model/principal.js';
 import {
@@ -28,7 +29,6 @@ import {
 } from '../model/run.js';
 import type { CacheStore } from '../store/cache-store.js';
 import type { DirectoryReadOptions, DirectoryReadResult } from './directory-read.js';
-import type { Logger } from './logger.js';
 import type { PreparedSnapshot } from './snapshot-consumer.js';
 import { diffSnapshots } from './snapshot-diff.js';
 import type { SnapshotSet } from './snapshot-set.js';

@@ -39,13 +39,13 @@ import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.
 import { LiveDirectory } from '../../src/directory/live-directory.js';
 import type { LdapLimits } from '../../src/ldap/types.js';
 import type { ConnectionRecord } from '../../src/model/connection.js';
+import type { Logger } from '../../src/model/logger.js';
 import type { PrincipalRecord, Snapshot, SnapshotCounts, SnapshotMeta } from '../../src/model/principal.js';
 import type { SyncRunRecord } from '../../src/model/run.js';
 import { CacheStore } from '../../src/store/cache-store.js';
 import { type KvStore, openKvStore, StoreError } from '../../src/store/kv-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 import { SettingsStore } from '../../src/store/settings-store.js';
-import type { Logger } from '../../src/sync/logger.js';
 import { SnapshotSet } from '../../src/sync/snapshot-set.js';
 import { SyncEngine } from '../../src/sync/sync-engine.js';
 

@@ -7,13 +7,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import nodeFlags from '../../bin/node-flags.json' with { type: 'json' };
 import { AutocompleteWorker } from '../../src/directory/autocomplete/index.js';
 import { DirectoryView, type DirectoryViewInput } from '../../src/directory/directory-view.js';
+import type { Logger } from '../../src/model/logger.js';
 import {
   countSnapshot,
   type PrincipalKind,
   type PrincipalRecord,
   type Snapshot,
 } from '../../src/model/principal.js';
-import type { Logger } from '../../src/sync/logger.js';
 
 const run = promisify(execFile);
 

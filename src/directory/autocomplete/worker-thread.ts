@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Logger } from '../../sync/logger.js';
+import type { Logger } from '../../model/logger.js';
 import {
   type AddressParts,
   type AutocompleteSources,

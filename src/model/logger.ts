@@ -1,4 +1,8 @@
-/** The logger interface the sync layer needs (pino satisfies it). */
+/**
+ * The logger every layer below the composition root takes (pino satisfies
+ * it): it lives at the bottom, so that no layer imports a logger from one
+ * above it.
+ */
 export interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
