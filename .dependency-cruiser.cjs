@@ -64,7 +64,8 @@ module.exports = {
     },
     {
       name: 'autocomplete-through-its-index',
-      comment: 'the autocomplete index is one function and its worker handle (index.ts); its halves and messages are its own',
+      comment:
+        'the autocomplete index is one function and its worker handle (index.ts); its halves and messages are its own',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/directory/autocomplete/' },
       to: { path: '^src/directory/autocomplete/', pathNot: '^src/directory/autocomplete/index\\.ts$' },
