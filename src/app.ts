@@ -16,6 +16,7 @@ import type { LdapLimits } from './ldap/types.js';
 import type { AppLogger } from './logging.js';
 import { Metrics } from './metrics.js';
 import { observeMetrics, restoreLastSuccess } from './metrics-observer.js';
+import { runStopSteps } from './stop-steps.js';
 import { CacheStore } from './store/cache-store.js';
 import { lockDataFolder } from './store/data-folder-lock.js';
 import { loadCheckedSecrets } from './store/key-check.js';
@@ -125,21 +126,10 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
   const directory = new LiveDirectory({
     snapshots,
     cache,
-    // A connection's domain never changes: its last known one serves a cache the settings store
-    // lost, and the whole view while that store is unreachable.
-    connectionDomains: async (): Promise<Map<string, string>> => {
-      const domains = new Map<string, string>();
-      for (const c of engine.knownConnections()) domains.set(c.id, c.domain);
-      try {
-        for (const c of await settings.listConnections()) domains.set(c.id, c.domain);
-      } catch (err) {
-        directoryLog.warn(
-          { err: (err as Error).message },
-          'settings unreadable: the last known domains serve',
-        );
-      }
-      return domains;
-    },
+    // A connection's domain never changes, and the engine knows every served connection's (an
+    // orphan's too): no settings read per view build, none that an unreachable store could fail.
+    connectionDomains: async (): Promise<Map<string, string>> =>
+      new Map(engine.knownConnections().map((c) => [c.id, c.domain])),
     logger: directoryLog,
     autocomplete,
   });
@@ -235,38 +225,19 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
     stop() {
       stopped ??= (async () => {
         ready = false;
-        // Each step is bounded, and all of them together stay inside the time a signal allows
-        // (RUNTIME.md): a step that waits on a store or a directory that is gone (Redis down,
-        // its commands queued until it returns) is given up, and the next step goes on. Every
-        // write is atomic, so what a step leaves undone never damages the cache.
-        const deadline = Date.now() + 7_000;
-        const step = async (what: string, work: () => Promise<unknown>, capMs = 2_000): Promise<void> => {
-          let timer: NodeJS.Timeout | undefined;
-          const ms = Math.max(100, Math.min(capMs, deadline - Date.now()));
-          const outcome = await Promise.race([
-            work().then(
-              () => 'done',
-              (err: unknown) => {
-                log.warn({ step: what, err: (err as Error).message }, 'a step of stopping failed');
-                return 'failed';
-              },
-            ),
-            new Promise<string>((resolve) => {
-              timer = setTimeout(() => resolve('timed out'), ms);
-            }),
-          ]);
-          clearTimeout(timer);
-          if (outcome === 'timed out')
-            log.warn({ step: what, ms }, 'a step of stopping took too long; going on');
-        };
-        await step('settings reconcile', () => follower.stop());
-        await step('running syncs', () => engine.shutdown(), 4_000);
-        await step('autocomplete worker', () => autocomplete.close());
-        await step('settings feed', async () => settingsFeed.return?.(undefined));
-        await step('node table', () => nodes.stop());
-        await step('events', () => events.close());
-        await step('cache store', () => cache.close());
-        await step('settings store', () => settings.close());
+        await runStopSteps(
+          [
+            { name: 'settings reconcile', run: () => follower.stop() },
+            { name: 'running syncs', run: () => engine.shutdown(), capMs: 4_000 },
+            { name: 'autocomplete worker', run: () => autocomplete.close() },
+            { name: 'settings feed', run: async () => settingsFeed.return?.(undefined) },
+            { name: 'node table', run: () => nodes.stop() },
+            { name: 'events', run: () => events.close() },
+            { name: 'cache store', run: () => cache.close() },
+            { name: 'settings store', run: () => settings.close() },
+          ],
+          { budgetMs: 7_000, logger: log },
+        );
       })();
       return stopped;
     },

@@ -230,6 +230,10 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     // Checked again: another caller may have started a run while we read the settings.
     const raced = this.running.get(connectionId);
     if (raced) return raced.run.current;
+    // Known before its snapshot is served (the view takes the connection's domain from here),
+    // even when the run starts before a reconcile has listed the connection. The record is kept
+    // at once; its copy in the cache store is written meanwhile (a failure there is logged).
+    void this.known.remember(connection);
     const record = startedRun({
       id: randomUUID(),
       connectionId,

@@ -8,12 +8,8 @@ import nodeFlags from '../../bin/node-flags.json' with { type: 'json' };
 import { AutocompleteWorker } from '../../src/directory/autocomplete/index.js';
 import { DirectoryView, type DirectoryViewInput } from '../../src/directory/directory-view.js';
 import type { Logger } from '../../src/model/logger.js';
-import {
-  countSnapshot,
-  type PrincipalKind,
-  type PrincipalRecord,
-  type Snapshot,
-} from '../../src/model/principal.js';
+import type { PrincipalKind, PrincipalRecord, Snapshot } from '../../src/model/principal.js';
+import { principal, snapshotOf } from '../support/principals.js';
 
 const run = promisify(execFile);
 
@@ -59,34 +55,25 @@ function directory(seed: number, size: number): DirectoryViewInput {
     if (shape === 9) emails.push(`${given.toUpperCase()}@corp.test`, `${given.toLowerCase()}@corp.test`);
     if (shape === 1) emails.push('   ');
     const list = byConnection.get(connectionId) as PrincipalRecord[];
-    list.push({
-      id: `${connectionId}:${guid}`,
-      connectionId,
-      guid,
-      kind: kinds[next(kinds.length)] as PrincipalKind,
-      dn: `CN=${guid},DC=corp,DC=test`,
-      displayName: next(20) === 0 ? '' : `${given} ${family}`,
-      primaryEmail: emails.length > 1 && next(2) === 0 ? (emails[1] as string) : (emails[0] ?? null),
-      emails,
-      samAccountName: next(4) === 0 ? null : `${given.slice(0, 1)}${family}${next(30)}`,
-      userPrincipalName: next(3) === 0 ? null : `${given}.${family}${i}@corp.test`,
-      enabled: next(6) !== 0,
-      memberIds: [],
-    });
-  }
-  const snapshots: Snapshot[] = connections.map((connectionId) => {
-    const principals = byConnection.get(connectionId) as PrincipalRecord[];
-    return {
-      meta: {
+    list.push(
+      principal({
         connectionId,
-        runId: `run-${connectionId}`,
-        createdAt: '2026-01-01T00:00:00.000Z',
-        netbiosName: connectionId.toUpperCase(),
-        counts: countSnapshot(principals),
-      },
-      principals,
-    };
-  });
+        guid,
+        kind: kinds[next(kinds.length)] as PrincipalKind,
+        displayName: next(20) === 0 ? '' : `${given} ${family}`,
+        primaryEmail: emails.length > 1 && next(2) === 0 ? (emails[1] as string) : (emails[0] ?? null),
+        emails,
+        samAccountName: next(4) === 0 ? null : `${given.slice(0, 1)}${family}${next(30)}`,
+        userPrincipalName: next(3) === 0 ? null : `${given}.${family}${i}@corp.test`,
+        enabled: next(6) !== 0,
+      }),
+    );
+  }
+  const snapshots: Snapshot[] = connections.map((connectionId) =>
+    snapshotOf(connectionId, byConnection.get(connectionId) as PrincipalRecord[], {
+      netbiosName: connectionId.toUpperCase(),
+    }),
+  );
   return {
     snapshots,
     connectionDomains: new Map([

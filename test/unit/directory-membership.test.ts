@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MembershipGraph } from '../../src/directory/membership-graph.js';
 import type { PrincipalRecord } from '../../src/model/principal.js';
+import { principal } from '../support/principals.js';
 
 function record(guid: string, kind: PrincipalRecord['kind'], memberIds: string[] = []): PrincipalRecord {
-  return {
-    id: guid,
-    connectionId: 'c1',
-    guid,
-    kind,
-    dn: `CN=${guid}`,
-    displayName: guid,
-    primaryEmail: null,
-    emails: [],
-    samAccountName: null,
-    userPrincipalName: null,
-    enabled: true,
-    memberIds,
-  };
+  return principal({ id: guid, guid, kind, memberIds });
 }
 
 /** Builds a graph and answers in ids, so that assertions read as names. */
