@@ -172,9 +172,9 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     introspection: true,
-    // The process owns its signals (src/main.ts). Apollo's own handlers would stop the server
+    // The process owns its signals (src/process-lifecycle.ts). Apollo's own handlers would stop the server
     // first, and its stop() never settles a second caller's wait (the barrier is resolved only
-    // on error in @apollo/server 5.5): our stop then hung until the 30 s guard.
+    // on error in @apollo/server 5.5): our stop then hung until the guard killed the process.
     stopOnTerminationSignals: false,
     validationRules: [LIMITS_RULE],
     formatError: (formatted, error) => formatError(formatted, error, logInternal),
