@@ -4,12 +4,17 @@
  * 2,000 members, 1% duplicated data, two connections) and prints build
  * times, query latencies and memory.
  *
- *   node --expose-gc --import tsx scripts/bench/directory-bench.ts [users]
+ *   node --expose-gc --import tsx scripts/bench/directory-bench.ts [users] [overlap]
+ *
+ * `overlap` (0 to 1, default 0): a third connection whose search base
+ * overlaps the first one's reads that share of its users again, each then
+ * two accounts in findings of several kinds (sameObject).
  */
 import { DirectoryView } from '../../src/directory/directory-view.js';
-import { generateDirectory } from './directory-synthetic.js';
+import { generateDirectory, overlappingSnapshot } from './directory-synthetic.js';
 
 const USERS = Number(process.argv[2] ?? 100_000);
+const OVERLAP = Number(process.argv[3] ?? 0);
 const GROUPS = Math.max(10, Math.round(USERS / 10));
 const CONTACTS = Math.round(USERS / 20);
 
@@ -43,6 +48,11 @@ function measure(label: string, runs: number, fn: (i: number) => unknown): void 
 
 const heap0 = heapMb();
 const { snapshots, domains } = generateDirectory(USERS);
+if (OVERLAP > 0) {
+  const first = snapshots[0];
+  if (first) snapshots.push(overlappingSnapshot(first, 'c3', OVERLAP));
+  domains.set('c3', domains.get(first?.meta.connectionId ?? '') ?? 'corp.test');
+}
 const heap1 = heapMb();
 const principals = snapshots.reduce((n, s) => n + s.principals.length, 0);
 console.log(
@@ -71,7 +81,16 @@ console.log(
 );
 const byKind = new Map<string, number>();
 for (const f of view.findings) byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
-console.log(`findings: ${view.findings.length} ${JSON.stringify(Object.fromEntries(byKind))}`);
+console.log(
+  `findings: ${view.findings.length} ${JSON.stringify(Object.fromEntries(byKind))}, sameObject: ${view.findings.filter((f) => f.sameObject).length}`,
+);
+{
+  const t = performance.now();
+  const overlaps = [...view.overlaps('c1')];
+  console.log(
+    `overlaps of c1 (first call): ${JSON.stringify(overlaps)} in ${(performance.now() - t).toFixed(1)} ms`,
+  );
+}
 
 const runs = 5000;
 for (const prefix of [

@@ -211,3 +211,19 @@ export function generateDirectory(USERS: number): { snapshots: Snapshot[]; domai
   );
   return { snapshots, domains: new Map(Object.entries(domainOf)) };
 }
+
+/**
+ * A connection `connectionId` whose search base overlaps `of`'s: it reads
+ * the first `share` of that snapshot's users again (the same GUIDs under
+ * other ids), as an OU connection beside a domain connection does.
+ */
+export function overlappingSnapshot(of: Snapshot, connectionId: string, share: number): Snapshot {
+  const users = of.principals.filter((p) => p.kind === 'USER');
+  const again = users.slice(0, Math.round(users.length * share)).map((p) => ({
+    ...p,
+    id: [connectionId, p.guid].join(':'),
+    connectionId,
+    memberIds: [],
+  }));
+  return makeSnapshot(connectionId, of.meta.netbiosName ?? 'CORP', again);
+}

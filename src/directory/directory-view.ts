@@ -20,6 +20,7 @@ import {
   countSnapshot,
   type PrincipalKind,
   type PrincipalRecord,
+  principalId,
   type Snapshot,
   type SnapshotCounts,
   type SnapshotMeta,
@@ -97,6 +98,7 @@ const DEFAULT_LIST_PAGE = 50;
 const DEFAULT_MEMBER_PAGE = 100;
 const NO_COUNTS: SnapshotCounts = Object.freeze({ users: 0, groups: 0, contacts: 0, addresses: 0 });
 const EMPTY = new Int32Array(0);
+const NO_OVERLAPS: ReadonlyMap<string, number> = new Map();
 /** Principal numbers kept across memoized search results. */
 const SEARCH_CACHE_BUDGET = 2_000_000;
 /** Suggestions kept across memoized autocomplete answers (about 20,000 prefixes of 10). */
@@ -127,6 +129,7 @@ export class DirectoryView {
     (l) => l.length + 16,
   );
   private searchTexts: string[] | null = null;
+  private overlapTable: ReadonlyMap<string, ReadonlyMap<string, number>> | null = null;
 
   private constructor(parts: ViewParts) {
     const { collected, order } = parts;
@@ -313,6 +316,19 @@ export class DirectoryView {
     );
   }
 
+  /**
+   * The other connections of this view that read some of the same directory
+   * objects as this one (the same objectGUID/entryUUID under both: their
+   * search bases overlap), each with how many, by connection id. Computed on
+   * the first call only: most views are never asked.
+   */
+  overlaps(connectionId: string): ReadonlyMap<string, number> {
+    if (this.overlapTable === null) {
+      this.overlapTable = overlapsOf(this.principals, this.connectionLists, this.indexOf);
+    }
+    return this.overlapTable.get(connectionId) ?? NO_OVERLAPS;
+  }
+
   consequencesFor(id: string): PrincipalConsequences {
     return this.duplicateConsequences.forPrincipal(id);
   }
@@ -491,6 +507,52 @@ function* inDisplayOrder(shared: SharedAddresses, rank: Int32Array): Generator<[
   for (const [key, positions] of shared) {
     yield [key, positions.map((at) => rank[at] as number).sort((a, b) => a - b)];
   }
+}
+
+/**
+ * Per connection, the other connections holding some of its objects (the
+ * same objectGUID/entryUUID, as the directory spells it: one directory
+ * spells an object's id one way), with how many objects each pair shares.
+ * For each pair, the smaller connection's objects are looked up by id in
+ * the larger one: no table of every GUID, and no cost beyond the lookups
+ * when no connections overlap.
+ */
+function overlapsOf(
+  principals: readonly PrincipalRecord[],
+  connectionLists: ReadonlyMap<string, Readonly<Record<PrincipalKind, Int32Array>>>,
+  indexOf: (id: string) => number | undefined,
+): Map<string, Map<string, number>> {
+  const sizeOf = (lists: Readonly<Record<PrincipalKind, Int32Array>>) =>
+    lists.USER.length + lists.GROUP.length + lists.CONTACT.length;
+  const connections = [...connectionLists].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const table = new Map<string, Map<string, number>>();
+  const note = (a: string, b: string, shared: number) => {
+    let own = table.get(a);
+    if (own === undefined) {
+      own = new Map();
+      table.set(a, own);
+    }
+    own.set(b, shared);
+  };
+  for (let x = 0; x < connections.length; x++) {
+    for (let y = x + 1; y < connections.length; y++) {
+      const [a, aLists] = connections[x] as [string, Readonly<Record<PrincipalKind, Int32Array>>];
+      const [b, bLists] = connections[y] as [string, Readonly<Record<PrincipalKind, Int32Array>>];
+      const [small, other] = sizeOf(aLists) <= sizeOf(bLists) ? [aLists, b] : [bLists, a];
+      let shared = 0;
+      for (const list of [small.USER, small.GROUP, small.CONTACT]) {
+        for (const i of list) {
+          const guid = (principals[i] as PrincipalRecord).guid;
+          if (guid && indexOf(principalId(other, guid)) !== undefined) shared++;
+        }
+      }
+      if (shared > 0) {
+        note(a, b, shared);
+        note(b, a, shared);
+      }
+    }
+  }
+  return table;
 }
 
 /** What a view is made of. */

@@ -12,12 +12,14 @@
  * | EMAIL_ADDRESS | every address of users, groups, contacts | backup and lists for the ADDRESS  |
  *
  * Values are compared with foldKey after trimming. A duplicate needs two
- * different directory objects: one object listing an address twice is not
- * one, and neither is one object seen through two connections whose search
- * bases overlap (same objectGUID/entryUUID); its ids are still listed when a
- * third, different object shares the value.
+ * accounts of the mail gateway, that is two principals: one object listing
+ * an address twice is not one. One directory object read through two
+ * connections whose search bases overlap (the same objectGUID/entryUUID
+ * under two connection ids) is two accounts, and the gateway can no more
+ * tell them apart than two objects: its values make findings of every kind,
+ * listing it from each connection, and such a finding says so (`sameObject`).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { DUPLICATE_KINDS, type DuplicateKind } from '../model/finding.js';
 import { ntlmName, type PrincipalRecord } from '../model/principal.js';
 import { fold } from './fold.js';
@@ -30,13 +32,16 @@ export interface DuplicateFinding {
   readonly value: string;
   /** Every principal involved, sorted. */
   readonly principalIds: readonly string[];
+  /** Two or more of the principals are one directory object (same objectGUID/entryUUID), read through several connections. */
+  readonly sameObject: boolean;
 }
 
 /** A connection's NetBIOS domain name, for NTLM names; absent or null: unknown. */
 type NetbiosLookup = (connectionId: string) => string | null | undefined;
 
 function findingId(kind: DuplicateKind, foldedValue: string): string {
-  return createHash('sha1').update(`${kind}\u0000${foldedValue}`).digest('hex');
+  // The one-shot hash: cheaper than a Hash object per finding, and the same digest.
+  return hash('sha1', `${kind}\u0000${foldedValue}`, 'hex');
 }
 
 const KIND_INDEX = Object.fromEntries(DUPLICATE_KINDS.map((kind, i) => [kind, i])) as Readonly<
@@ -143,9 +148,8 @@ export function scanDuplicates(
       const findings: DuplicateFinding[] = [];
       DUPLICATE_KINDS.forEach((kind, k) => {
         const byValue = shared[k] as Map<string, Shared>;
-        const keys: string[] = [];
-        for (const [key, group] of byValue) if (distinctObjects(group.principals)) keys.push(key);
-        keys.sort();
+        // Every shared value is a finding: its principals are distinct accounts (a view holds each id once).
+        const keys = [...byValue.keys()].sort();
         for (const key of keys) {
           const group = byValue.get(key) as Shared;
           findings.push({
@@ -153,6 +157,7 @@ export function scanDuplicates(
             kind,
             value: group.value,
             principalIds: [...new Set(group.principals.map((p) => p.id))].sort(),
+            sameObject: sharesObject(group.principals),
           });
         }
       });
@@ -162,14 +167,23 @@ export function scanDuplicates(
 }
 
 /**
- * Whether the principals are at least two directory objects. The
- * directory's own id (objectGUID, entryUUID) identifies an object across
- * connections whose search bases overlap.
+ * Whether two of the principals are one directory object: the directory's
+ * own id (objectGUID, entryUUID, as the directory spells it) under two
+ * principal ids, which are two connections whose search bases overlap.
+ * Principals without one are objects of their own.
  */
-function distinctObjects(principals: readonly PrincipalRecord[]): boolean {
-  const objectOf = (p: PrincipalRecord) => (p.guid ? fold(p.guid) : p.id);
-  const firstObject = objectOf(principals[0] as PrincipalRecord);
-  return principals.some((p) => objectOf(p) !== firstObject);
+function sharesObject(principals: readonly PrincipalRecord[]): boolean {
+  if (principals.length === 2) {
+    const [a, b] = principals as [PrincipalRecord, PrincipalRecord];
+    return a.guid.length > 0 && a.guid === b.guid && a.id !== b.id;
+  }
+  const seen = new Set<string>();
+  for (const p of principals) {
+    if (!p.guid) continue;
+    if (seen.has(p.guid)) return true;
+    seen.add(p.guid);
+  }
+  return false;
 }
 
 /** How the principal spells the value of this kind whose folded form is key. */
@@ -202,7 +216,7 @@ export interface PrincipalConsequences {
 
 /** What applies to mail for one address. */
 interface AddressConsequences {
-  /** More than one directory object receives mail at the address. */
+  /** More than one account receives mail at the address (objects, or one object read through overlapping connections). */
   readonly duplicated: boolean;
   readonly personalBackupAllowed: boolean;
   readonly personalListsAllowed: boolean;

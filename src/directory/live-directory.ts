@@ -105,6 +105,7 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> implements 
       principalIds: f.principalIds,
       connectionIds: [...connectionIds].sort(),
       detectedAt: this.detectedAt.get(f.id) ?? new Date().toISOString(),
+      sameObject: f.sameObject,
     };
   }
 

@@ -81,6 +81,7 @@ export function toFinding(f: FindingRecord): DuplicateFinding {
     connectionIds: [...f.connectionIds],
     consequence: consequenceText(f.kind),
     detectedAt: new Date(f.detectedAt),
+    sameObject: f.sameObject ?? false,
   };
 }
 

@@ -103,6 +103,8 @@ const finding = z.object({
   principalIds: z.array(z.string()),
   connectionIds: z.array(z.string()),
   detectedAt: z.iso.datetime(),
+  // Absent from nodes that predate it.
+  sameObject: z.boolean().optional(),
 });
 
 /**

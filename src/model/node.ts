@@ -23,6 +23,12 @@ export interface FindingRecord {
   readonly principalIds: readonly string[];
   readonly connectionIds: readonly string[];
   readonly detectedAt: string;
+  /**
+   * Two or more of the principals are one directory object read through
+   * connections whose search bases overlap. Absent in findings stored or
+   * published by versions that predate it: false.
+   */
+  readonly sameObject?: boolean;
 }
 
 export interface NodeRow {

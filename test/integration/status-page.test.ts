@@ -5,8 +5,10 @@
  * asks for the token, shows the node's warning, the connection with its
  * counts, the findings grouped by kind with every object involved; its Sync
  * button starts a run, and runs started elsewhere show up live (graphql-ws)
- * without a reload. A screenshot with warnings present is checked for its
- * basic properties.
+ * without a reload. A second connection reading the users' OU again shows
+ * as one cause ("connections A and B read the same N objects") instead of
+ * hundreds of rows, in the node's warning too, until it is deleted. A
+ * screenshot with warnings present is checked for its basic properties.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDirectory } from '../../scripts/directories/generator.js';
 import { BROWSER_BINARIES, CHROMIUM_PATH, ensurePackages } from '../../scripts/directories/packages.js';
 import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
-import { StartSyncDocument } from '../gql/graphql.js';
+import {
+  ConnectionByIdDocument,
+  DeleteConnectionDocument,
+  DuplicateFindingsDocument,
+  StartSyncDocument,
+} from '../gql/graphql.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { addSlapdConnection, syncNow, waitForSync } from '../support/sync.js';
 
@@ -201,6 +208,55 @@ describe('status page', () => {
       .toBe(clicked);
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 15_000 }).toBe('SUCCEEDED');
     expect(await page.evaluate('window.noReload')).toBe(true);
+    await page.context().close();
+  });
+
+  it('groups the findings of overlapping connections under their cause, and drops them once one is deleted', async () => {
+    const page = await openPage();
+    await logIn(page);
+    await expect.poll(() => page.locator('#live').getAttribute('data-state')).toBe('on');
+    // A second connection to the same directory, reading only its users' OU: every user twice.
+    const ouId = await addSlapdConnection(gw, slapd, {
+      name: 'staff-ou',
+      searchBase: DATASET.containers.user,
+    });
+    expect((await syncNow(gw, ouId)).status).toBe('SUCCEEDED');
+    const all = (await gw.ok(DuplicateFindingsDocument, { kind: null, connectionId: null }))
+      .duplicateFindings;
+    const overlapOnly = all.filter((f) => new Set(f.principals.map((p) => p.guid)).size === 1);
+    // Hundreds of findings, one object each, two accounts each.
+    expect(overlapOnly.length).toBeGreaterThan(DATASET.users.length);
+
+    // The page follows live (the duplicateWarnings push) and shows one cause, not hundreds of rows.
+    const cause = page.locator('#findings section.overlap');
+    await expect.poll(() => cause.count(), { timeout: 15_000 }).toBe(1);
+    expect(await cause.getAttribute('data-objects')).toBe(String(DATASET.users.length));
+    expect(await cause.locator('.cause').textContent()).toBe(
+      `connections corp-directory and staff-ou read the same ${DATASET.users.length} objects: narrow one search base`,
+    );
+    expect(await cause.locator('h3 .count').textContent()).toBe(String(overlapOnly.length));
+    // The real duplicates keep their rows, one per planted value (those of users now name four accounts).
+    for (const [kind, count] of Object.entries(PLANTED)) {
+      expect(await page.locator(`section[data-kind="${kind}"] .finding`).count(), kind).toBe(count);
+    }
+    expect(await page.locator('.finding').count()).toBe(TOTAL);
+    const node = page.locator('tr[data-node="test-node"]');
+    expect(await node.locator('.node-warning').textContent()).toBe(
+      `⚠ ${all.length.toLocaleString('en')} duplicate findings, from overlapping connections corp-directory and staff-ou`,
+    );
+    const row = page.locator(`tr[data-connection-id="${connectionId}"]`);
+    expect(await row.locator('.overlaps').textContent()).toContain('same objects as staff-ou');
+    expect((await gw.ok(ConnectionByIdDocument, { id: connectionId })).connection?.overlapsWith).toEqual([
+      { id: ouId, name: 'staff-ou' },
+    ]);
+
+    // Deleting the OU connection resolves them at once.
+    await gw.ok(DeleteConnectionDocument, { id: ouId });
+    await expect.poll(() => cause.count(), { timeout: 15_000 }).toBe(0);
+    expect(await page.locator('.finding').count()).toBe(TOTAL);
+    expect(await node.locator('.node-warning').textContent()).toContain(`${TOTAL} duplicate findings`);
+    expect(await node.locator('.node-warning').textContent()).not.toContain('overlapping');
+    expect(await row.locator('.overlaps').count()).toBe(0);
     await page.context().close();
   });
 

@@ -69,6 +69,7 @@ describe('duplicate detection', () => {
       kind: 'USER_NAME',
       value: 'Anna Müller',
       principalIds: [a.id, b.id].sort(),
+      sameObject: false,
     });
     expect(findings[1]?.principalIds).toEqual([g1.id, g2.id].sort());
     expect(findings[2]?.principalIds).toEqual([k1.id, k2.id].sort());
@@ -112,21 +113,70 @@ describe('duplicate detection', () => {
     ]);
   });
 
-  it('does not count one object twice', async () => {
+  it('does not count one object listing a value twice', async () => {
     const twice = principal({ emails: ['x@corp.test', 'X@CORP.TEST'] });
     expect(await detect([twice])).toEqual([]);
-    // The same directory object read by two connections with overlapping search bases.
-    const here = principal({ guid: 'same', connectionId: 'c1', displayName: 'Dup', emails: ['d@corp.test'] });
-    const there = principal({
-      guid: 'SAME',
-      connectionId: 'c3',
+  });
+
+  it('counts one object read through two connections as two accounts, in every kind', async () => {
+    // The same directory object read by c1 and by c3, both of the CORP NetBIOS domain.
+    const account = {
       displayName: 'Dup',
       emails: ['d@corp.test'],
-    });
-    expect(await detect([here, there])).toEqual([]);
+      samAccountName: 'dup',
+      userPrincipalName: 'dup@corp.test',
+    };
+    const here = principal({ guid: 'same', connectionId: 'c1', ...account });
+    const there = principal({ guid: 'same', connectionId: 'c3', ...account });
+    const group = { kind: 'GROUP' as const, displayName: 'Team', emails: ['team@corp.test'] };
+    const contact = { kind: 'CONTACT' as const, displayName: 'Partner' };
+    const g = [
+      principal({ guid: 'grp', ...group }),
+      principal({ guid: 'grp', connectionId: 'c3', ...group }),
+    ];
+    const k = [
+      principal({ guid: 'con', ...contact }),
+      principal({ guid: 'con', connectionId: 'c3', ...contact }),
+    ];
+    const findings = await detect([here, there, ...g, ...k]);
+    expect(findings.map((f) => [f.kind, f.value, f.principalIds, f.sameObject])).toEqual([
+      ['USER_NAME', 'Dup', [here.id, there.id].sort(), true],
+      ['GROUP_NAME', 'Team', g.map((p) => p.id).sort(), true],
+      ['CONTACT_NAME', 'Partner', k.map((p) => p.id).sort(), true],
+      ['KERBEROS_NAME', 'dup@corp.test', [here.id, there.id].sort(), true],
+      ['NTLM_NAME', 'CORP\\dup', [here.id, there.id].sort(), true],
+      ['EMAIL_ADDRESS', 'd@corp.test', [here.id, there.id].sort(), true],
+      ['EMAIL_ADDRESS', 'team@corp.test', g.map((p) => p.id).sort(), true],
+    ]);
+    // Their consequences apply to each account.
+    const view = await viewOf([here, there], { netbios });
+    for (const p of [here, there]) {
+      expect(view.consequencesFor(p.id)).toEqual({
+        spoofingProtection: false,
+        personalBackupAllowed: false,
+        personalListsAllowed: false,
+      });
+    }
+    expect(view.addressInfo('d@corp.test')?.duplicated).toBe(true);
+  });
+
+  it('says sameObject when any two principals of a finding are one object, and only then', async () => {
+    const here = principal({ guid: 'same', connectionId: 'c1', displayName: 'Dup' });
+    const there = principal({ guid: 'same', connectionId: 'c3', displayName: 'Dup' });
     const other = principal({ displayName: 'dup' });
-    const findings = await detect([here, there, other]);
-    expect(findings.map((f) => f.principalIds)).toEqual([[here.id, there.id, other.id].sort()]);
+    const [mixed] = await detect([here, there, other]);
+    expect(mixed?.principalIds).toEqual([here.id, there.id, other.id].sort());
+    expect(mixed?.sameObject).toBe(true);
+    // Two objects, each read once.
+    const [real] = await detect([here, other]);
+    expect(real?.sameObject).toBe(false);
+    // GUIDs are compared as the directory spells them (one directory spells an object's id one way).
+    const spelled = principal({ guid: 'SAME', connectionId: 'c2', displayName: 'Dup' });
+    expect((await detect([here, spelled]))[0]?.sameObject).toBe(false);
+    // A principal without a GUID is an object of its own.
+    const a = principal({ guid: '', connectionId: 'c1', displayName: 'X' });
+    const b = principal({ guid: '', connectionId: 'c2', displayName: 'X' });
+    expect((await detect([a, b]))[0]?.sameObject).toBe(false);
   });
 
   it('lists every object involved and keeps ids stable', async () => {
@@ -189,11 +239,13 @@ function reference(principals: readonly PrincipalRecord[]): unknown[] {
     }
     for (const key of [...byKey.keys()].sort()) {
       const group = byKey.get(key) as { value: string; principals: PrincipalRecord[] };
-      // Two directory objects at least: the same GUID through two connections is one.
-      const objects = new Set(group.principals.map((p) => (p.guid ? foldKey(p.guid) : p.id)));
-      if (objects.size < 2) continue;
+      // Two accounts at least: one object through two connections is two (and one object listing
+      // a value twice is one). sameObject: two of them have the same directory id.
       const ids = [...new Set(group.principals.map((p) => p.id))].sort();
-      found.push({ id: findingId(kind, key), kind, value: group.value, principalIds: ids });
+      if (ids.length < 2) continue;
+      const objects = new Set(group.principals.map((p) => (p.guid ? `guid:${p.guid}` : p.id)));
+      const sameObject = objects.size < ids.length;
+      found.push({ id: findingId(kind, key), kind, value: group.value, principalIds: ids, sameObject });
     }
   }
   return found;
@@ -329,5 +381,38 @@ describe('finding changes', () => {
     expect(diff.added.map((f) => f.principalIds)).toEqual([[a.id, b.id, c.id].sort()]);
     expect(diff.resolved).toEqual([before[1]?.id]);
     expect(diffFindings(after, after)).toEqual({ added: [], resolved: [] });
+  });
+});
+
+describe('overlapping connections', () => {
+  it('names the connections that read some of the same objects, with how many', async () => {
+    // c1 reads the domain; c2 an OU of it (two of c1's users); c3 a directory of its own.
+    const shared = ['u1', 'u2'].map((guid) => principal({ guid, connectionId: 'c1' }));
+    const alsoInOu = shared.map((p) => principal({ guid: p.guid, connectionId: 'c2' }));
+    const domainOnly = principal({ guid: 'u3', connectionId: 'c1' });
+    const elsewhere = principal({ guid: 'other', connectionId: 'c3' });
+    const view = await viewOf([...shared, domainOnly, ...alsoInOu, elsewhere]);
+    expect([...view.overlaps('c1')]).toEqual([['c2', 2]]);
+    expect([...view.overlaps('c2')]).toEqual([['c1', 2]]);
+    expect([...view.overlaps('c3')]).toEqual([]);
+    expect([...view.overlaps('unknown')]).toEqual([]);
+  });
+
+  it('counts each pair of three connections reading one object', async () => {
+    const [a, b, c] = ['c1', 'c2', 'c3'].map((connectionId) => principal({ guid: 'one', connectionId }));
+    const view = await viewOf([a, b, c] as PrincipalRecord[]);
+    expect([...view.overlaps('c2')]).toEqual([
+      ['c1', 1],
+      ['c3', 1],
+    ]);
+  });
+
+  it('is gone once one of the connections is (the view without its snapshot)', async () => {
+    const p = principal({ guid: 'x', connectionId: 'c1', displayName: 'Same' });
+    const q = principal({ guid: 'x', connectionId: 'c2', displayName: 'Same' });
+    expect((await viewOf([p, q])).findings.map((f) => f.sameObject)).toEqual([true]);
+    const alone = await viewOf([p]);
+    expect([...alone.overlaps('c1')]).toEqual([]);
+    expect(alone.findings).toEqual([]);
   });
 });

@@ -52,6 +52,28 @@ describe('parseEventMessage', () => {
     });
   });
 
+  it("carries a finding's sameObject, and takes findings of nodes that predate it", () => {
+    const finding = {
+      id: 'f1',
+      kind: 'KERBEROS_NAME',
+      value: 'anna@corp.test',
+      principalIds: ['c1:g1', 'c2:g1'],
+      connectionIds: ['c1', 'c2'],
+      detectedAt: '2025-01-01T00:00:00.000Z',
+    };
+    for (const added of [[{ ...finding, sameObject: true }], [finding]]) {
+      const warning = { node: 'node-a', connectionId: 'c2', added, resolved: [] };
+      expect(parseEventMessage('dirgate:DUPLICATE_WARNINGS', JSON.stringify(warning))).toEqual({
+        topic: 'DUPLICATE_WARNINGS',
+        payload: warning,
+      });
+    }
+    const wrong = { node: 'n', connectionId: 'c', added: [{ ...finding, sameObject: 'yes' }], resolved: [] };
+    expect(parseEventMessage('dirgate:DUPLICATE_WARNINGS', JSON.stringify(wrong))).toMatchObject({
+      error: expect.stringContaining('added.0.sameObject'),
+    });
+  });
+
   it('drops fields it does not know (a newer node may send more)', () => {
     const parsed = parseEventMessage(
       'dirgate:SETTINGS_CHANGED',

@@ -51,6 +51,17 @@ export class ConnectionResolver {
     );
   }
 
+  @FieldResolver(() => [Connection], {
+    description:
+      'Other connections of this node that read some of the same directory objects (same objectGUID or entryUUID): their search bases overlap.',
+  })
+  async overlapsWith(@Root() c: Connection, @Ctx() ctx: GraphQLContext): Promise<Connection[]> {
+    const others = [...ctx.view.overlaps(c.id).keys()];
+    if (others.length === 0) return [];
+    const records = await ctx.loaders.connection.loadMany(others);
+    return records.flatMap((r) => (r && !(r instanceof Error) ? [view(ctx, r)] : []));
+  }
+
   @Query(() => [Domain])
   async domains(@Ctx() ctx: GraphQLContext): Promise<Domain[]> {
     return domains(ctx, await ctx.loaders.connections.load(ALL_CONNECTIONS));

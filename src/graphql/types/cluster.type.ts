@@ -1,5 +1,6 @@
 import { DateTimeResolver } from 'graphql-scalars';
 import { Field, ID, ObjectType } from 'type-graphql';
+import type { DirectoryView } from '../../directory/directory-view.js';
 import type { PrincipalRecord } from '../../model/principal.js';
 import { Connection, SyncRun } from './connection.type.js';
 import { DuplicateKindEnum } from './enums.js';
@@ -15,12 +16,22 @@ export class DuplicateFinding {
   value!: string;
   /** Ids; the `principals` field resolves them through the request's loader. */
   principalIds!: string[];
+  /**
+   * For a pushed finding: the view it is resolved in, the one served when the
+   * event is (a subscription's context keeps the view of its start).
+   */
+  view?: DirectoryView;
   @Field(() => [Principal]) principals!: PrincipalRecord[];
   @Field(() => [ID], { description: 'The connections the objects involved belong to.' })
   connectionIds!: string[];
   @Field(() => String, { description: 'What the duplicate turns off, in words for an administrator.' })
   consequence!: string;
   @Field(() => DateTimeResolver) detectedAt!: Date;
+  @Field(() => Boolean, {
+    description:
+      'True when two or more of the principals are one directory object read through several connections whose search bases overlap.',
+  })
+  sameObject!: boolean;
 }
 
 @ObjectType('ClusterNode', { simpleResolvers: true, description: 'A row of the cluster node table.' })

@@ -11,11 +11,12 @@
     clusterNodes {
       name lastSeenAt hasWarning
       connections { id status }
-      duplicateFindings { id kind }
+      duplicateFindings { id kind sameObject connectionIds }
     }
     connections {
       id name searchBase servers status activeServer enabled schedule heldRunId
       userCount groupCount contactCount
+      overlapsWith { id name }
       domain { name }
       lastSync {
         id status trigger phase progress startedAt finishedAt server error
@@ -24,8 +25,8 @@
       lastSuccessfulSync { id finishedAt }
     }
     duplicateFindings {
-      id kind value consequence detectedAt
-      principals { id kind displayName dn primaryEmail connection { id name } }
+      id kind value consequence detectedAt sameObject
+      principals { id guid kind displayName dn primaryEmail connection { id name } }
     }
   }`;
   const START_SYNC = `mutation StartSync($connectionId: ID) {
@@ -52,6 +53,8 @@
   let wsClient = null;
   let refreshTimer = null;
   let nodeName = null;
+  /** Connection id → name, from the last refresh (for findings of other nodes' rows). */
+  let connectionNames = new Map();
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -83,6 +86,61 @@
     if (!run?.finishedAt) return '';
     const ms = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
     return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+  }
+
+  function plural(n, one, many) {
+    return `${n.toLocaleString('en')} ${n === 1 ? one : (many ?? `${one}s`)}`;
+  }
+
+  /** "A", "A and B", "A, B and C". */
+  function names(list) {
+    return list.length <= 1 ? list.join('') : `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`;
+  }
+
+  function connectionName(id) {
+    return connectionNames.get(id) ?? id;
+  }
+
+  // Findings that come from overlapping connections: one directory object (one guid) read through
+  // several connections is several accounts. Per set of connections reading the same objects (a
+  // cause), the objects they share, and the findings that involve nothing else (pure overlap).
+  function overlapCauses(findings) {
+    const causes = new Map();
+    const causeOf = (ids) => {
+      const key = [...ids].sort().join(',');
+      if (!causes.has(key))
+        causes.set(key, { key, connectionIds: key.split(','), objects: new Map(), findings: [] });
+      return causes.get(key);
+    };
+    const pure = new Set();
+    for (const f of findings) {
+      if (!f.sameObject) continue;
+      const byGuid = new Map();
+      for (const p of f.principals) {
+        const guid = p.guid;
+        if (!byGuid.has(guid)) byGuid.set(guid, []);
+        byGuid.get(guid).push(p);
+      }
+      for (const [guid, accounts] of byGuid) {
+        const connections = new Set(accounts.map((p) => p.connection.id));
+        if (connections.size < 2) continue;
+        const cause = causeOf(connections);
+        if (!cause.objects.has(guid)) cause.objects.set(guid, accounts);
+        if (byGuid.size === 1) {
+          cause.findings.push(f);
+          pure.add(f.id);
+        }
+      }
+    }
+    const list = [...causes.values()].sort(
+      (a, b) => b.objects.size - a.objects.size || a.key.localeCompare(b.key),
+    );
+    return { causes: list, pure };
+  }
+
+  function causeText(connectionIds, objects) {
+    const who = names(connectionIds.map(connectionName).sort());
+    return `connections ${who} read the same ${plural(objects, 'object')}: narrow one search base`;
   }
 
   function token() {
@@ -138,7 +196,7 @@
                   // The other warning: a cache kept for a connection the settings store lost (see the log).
                   text:
                     n.duplicateFindings.length > 0
-                      ? `⚠ ${n.duplicateFindings.length} duplicate finding${n.duplicateFindings.length === 1 ? '' : 's'}`
+                      ? findingsWarning(n.duplicateFindings)
                       : '⚠ serving a cache whose connection settings are missing',
                 })
               : el('span', { class: 'badge ok', text: 'no warnings' }),
@@ -146,6 +204,14 @@
         ),
       ),
     );
+  }
+
+  // The node's badge: how many findings, and the overlap behind them when there is one.
+  function findingsWarning(findings) {
+    const text = `⚠ ${plural(findings.length, 'duplicate finding')}`;
+    const overlapping = new Set(findings.filter((f) => f.sameObject).flatMap((f) => f.connectionIds));
+    if (overlapping.size < 2) return text;
+    return `${text}, from overlapping connections ${names([...overlapping].map(connectionName).sort())}`;
   }
 
   function runCell(run) {
@@ -187,6 +253,12 @@
               class: 'sub',
               text: c.activeServer ?? (c.servers.length ? c.servers.join(', ') : 'DNS SRV discovery'),
             }),
+            c.overlapsWith.length
+              ? el('span', {
+                  class: 'sub overlaps',
+                  text: `⚠ reads some of the same objects as ${names(c.overlapsWith.map((o) => o.name))}`,
+                })
+              : null,
           ),
           el(
             'td',
@@ -216,13 +288,73 @@
     );
   }
 
+  function principalItem(p) {
+    return el(
+      'li',
+      { 'data-principal-id': p.id },
+      `${p.kind.toLowerCase()} `,
+      el('strong', { text: p.displayName }),
+      p.primaryEmail ? ` <${p.primaryEmail}>` : '',
+      el('span', { class: 'sub', text: `${p.dn} · ${p.connection.name}` }),
+    );
+  }
+
+  /** Objects listed per cause at most; the rest are counted. */
+  const OBJECTS_SHOWN = 50;
+
+  function renderCause(cause) {
+    const byKind = new Map();
+    for (const f of cause.findings) byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
+    const kinds = [...byKind]
+      .sort(([a], [b]) => KIND_ORDER.indexOf(a) - KIND_ORDER.indexOf(b))
+      .map(([kind, n]) => `${n} ${(KIND_TITLES[kind] ?? kind).toLowerCase()}`);
+    const objects = [...cause.objects.values()];
+    return el(
+      'section',
+      { class: 'overlap', 'data-overlap': cause.key, 'data-objects': cause.objects.size },
+      el(
+        'h3',
+        {},
+        'Overlapping connections ',
+        el('span', { class: 'count', text: `${cause.findings.length}` }),
+      ),
+      el('p', { class: 'cause', text: causeText(cause.connectionIds, cause.objects.size) }),
+      el('p', {
+        class: 'consequence muted',
+        text:
+          `Each of these objects is one account per connection to the mail gateway, so its names and addresses are duplicated` +
+          (kinds.length ? ` (${kinds.join(', ')})` : '') +
+          ': protection against Active Directory spoofing, personal Backup and personal lists are off for them until one search base no longer holds them.',
+      }),
+      el(
+        'details',
+        {},
+        el('summary', { text: `the ${plural(objects.length, 'object')}` }),
+        el(
+          'ul',
+          {},
+          ...objects.slice(0, OBJECTS_SHOWN).map((accounts) =>
+            el(
+              'li',
+              { 'data-guid': accounts[0].guid },
+              `${accounts[0].kind.toLowerCase()} `,
+              el('strong', { text: accounts[0].displayName }),
+              el('span', {
+                class: 'sub',
+                text: `${accounts[0].dn} · ${names([...new Set(accounts.map((p) => p.connection.name))])}`,
+              }),
+            ),
+          ),
+          objects.length > OBJECTS_SHOWN
+            ? el('li', { class: 'muted', text: `and ${objects.length - OBJECTS_SHOWN} more` })
+            : null,
+        ),
+      ),
+    );
+  }
+
   function renderFindings(findings) {
     $('findings-count').textContent = findings.length ? `(${findings.length})` : '';
-    const groups = new Map();
-    for (const f of findings) {
-      if (!groups.has(f.kind)) groups.set(f.kind, []);
-      groups.get(f.kind).push(f);
-    }
     const box = $('findings');
     if (findings.length === 0) {
       box.replaceChildren(
@@ -230,8 +362,17 @@
       );
       return;
     }
+    // Findings that only repeat one object read through overlapping connections go under their cause.
+    const { causes, pure } = overlapCauses(findings);
+    const groups = new Map();
+    for (const f of findings) {
+      if (pure.has(f.id)) continue;
+      if (!groups.has(f.kind)) groups.set(f.kind, []);
+      groups.get(f.kind).push(f);
+    }
     const kinds = [...groups.keys()].sort((a, b) => KIND_ORDER.indexOf(a) - KIND_ORDER.indexOf(b));
     box.replaceChildren(
+      ...causes.map(renderCause),
       ...kinds.map((kind) => {
         const list = groups.get(kind);
         return el(
@@ -247,24 +388,21 @@
           ...list.map((f) =>
             el(
               'div',
-              { class: 'finding', 'data-finding-id': f.id },
+              {
+                class: 'finding',
+                'data-finding-id': f.id,
+                'data-same-object': f.sameObject ? 'true' : 'false',
+              },
               el('span', { class: 'value', text: f.value }),
               ' ',
               el('span', { class: 'muted', text: `${f.principals.length} objects` }),
-              el(
-                'ul',
-                {},
-                ...f.principals.map((p) =>
-                  el(
-                    'li',
-                    { 'data-principal-id': p.id },
-                    `${p.kind.toLowerCase()} `,
-                    el('strong', { text: p.displayName }),
-                    p.primaryEmail ? ` <${p.primaryEmail}>` : '',
-                    el('span', { class: 'sub', text: `${p.dn} · ${p.connection.name}` }),
-                  ),
-                ),
-              ),
+              f.sameObject
+                ? el('span', {
+                    class: 'sub',
+                    text: 'some of them are one object read through overlapping connections',
+                  })
+                : null,
+              el('ul', {}, ...f.principals.map(principalItem)),
             ),
           ),
         );
@@ -276,6 +414,7 @@
     try {
       const data = await gql(STATUS_QUERY);
       nodeName = data.node.name;
+      connectionNames = new Map(data.connections.map((c) => [c.id, c.name]));
       renderNodes(data.clusterNodes);
       renderConnections(data.connections);
       renderFindings(data.duplicateFindings);
