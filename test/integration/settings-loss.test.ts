@@ -180,7 +180,8 @@ describe('settings lost under two nodes', () => {
       for (const id of Object.values(ids)) expect(orphanWarnings(name, id)).toHaveLength(1);
       const own = (await gw.ok(NodeDocument)).node;
       expect(own.hasWarning).toBe(true);
-      expect(own.duplicateFindings).toEqual([]);
+      // Both connections read the same slapd: the only findings are its objects read twice.
+      expect(own.duplicateFindings.filter((f) => !f.sameObject)).toEqual([]);
       expect(own.connections.map((c) => c.id).sort()).toEqual(Object.values(ids).sort());
       expect(await orphanGauge(gw)).toBe(2);
     }
