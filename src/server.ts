@@ -16,27 +16,26 @@ import {
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import {
-  type DocumentNode,
-  type GraphQLSchema,
-  Kind,
-  type OperationDefinitionNode,
-  OperationTypeNode,
-  parse,
-  specifiedRules,
-  validate,
-} from 'graphql';
+import { type GraphQLSchema, OperationTypeNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Gateway } from './app.js';
+import type { DirectoryView } from './directory/directory-view.js';
 import { LIMITS } from './graphql/arguments.js';
 import { type Role, roleFor } from './graphql/auth.js';
 import { compiledQueriesPlugin } from './graphql/compiled-queries.js';
 import { codedError, ErrorCode, forbidden, formatError, unauthenticated } from './graphql/errors.js';
 import { operationLimitsRule } from './graphql/limits.js';
-import { createLoaders } from './graphql/loaders.js';
+import { createLoaders, type Loaders } from './graphql/loaders.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import type { GraphQLContext } from './graphql/services.js';
+import {
+  formatForClient,
+  formatResult,
+  prepareOperation,
+  subscribePerEvent,
+  subscriptionContext,
+} from './graphql/websocket.js';
 import { mountStatusPages } from './http/status-page.js';
 
 export interface RunningServer {
@@ -83,14 +82,14 @@ function bodyRefusal(err: unknown): { status: number; code: string; message: str
   return { status: 500, code: ErrorCode.INTERNAL_SERVER_ERROR, message: 'internal error' };
 }
 
+function loadersFor(gateway: Gateway, view: DirectoryView): Loaders {
+  return createLoaders(view, gateway.services.connections, gateway.services.onLoaderBatch);
+}
+
+/** A request's context (an operation's over WebSocket, a subscription event's): the view served now. */
 function contextFor(gateway: Gateway, role: Role): GraphQLContext {
   const view = gateway.services.directory.view;
-  return {
-    role,
-    view,
-    services: gateway.services,
-    loaders: createLoaders(view, gateway.services.connections, gateway.services.onLoaderBatch),
-  };
+  return { role, view, services: gateway.services, loaders: loadersFor(gateway, view) };
 }
 
 function rolePlugin(gateway: Gateway): ApolloServerPlugin<GraphQLContext> {
@@ -140,29 +139,32 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
         ctx.extra.role = role;
         return true;
       },
-      context: (ctx) => contextFor(gateway, ctx.extra.role ?? 'READER'),
-      validate: (s, document) => validate(s, document, [...specifiedRules, LIMITS_RULE]),
+      // Parse, validation, the operation and the role check happen in onSubscribe, as over HTTP.
       onSubscribe: (ctx, _id, payload) => {
         // Operations over WebSocket count in the same metric as HTTP ones.
         gateway.metrics.graphqlRequests.inc({
           operation: payload.operationName ?? 'anonymous',
           outcome: 'websocket',
         });
-        if (ctx.extra.role === 'ADMIN') return undefined;
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch {
-          return undefined; // graphql-ws reports the syntax error itself
-        }
-        const ops = document.definitions.filter(
-          (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
-        );
-        const op = payload.operationName ? ops.find((o) => o.name?.value === payload.operationName) : ops[0];
-        return op?.operation === OperationTypeNode.MUTATION ? [forbidden('call mutations')] : undefined;
+        const role = ctx.extra.role ?? 'READER';
+        const prepared = prepareOperation(schema, [LIMITS_RULE], payload, role);
+        if (Array.isArray(prepared)) return prepared;
+        const isSubscription = prepared.operation.operation === OperationTypeNode.SUBSCRIPTION;
+        return {
+          schema,
+          document: prepared.document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          // A query or mutation reads one view, as a request does; a subscription's events each their own.
+          contextValue: isSubscription
+            ? subscriptionContext(role, gateway.services, (view) => loadersFor(gateway, view))
+            : contextFor(gateway, role),
+        };
       },
-      onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => formatError(e.toJSON(), e, logInternal)) as never,
+      subscribe: (args) => subscribePerEvent(args, (role) => contextFor(gateway, role)),
+      // Every error that leaves goes through the formatter HTTP answers use.
+      onNext: (_ctx, _id, _payload, _args, result) => formatResult(result, logInternal),
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatForClient(e, logInternal)),
     },
     wsServer,
   );

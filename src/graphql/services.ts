@@ -22,7 +22,10 @@ export interface GatewayServices {
 
 export interface GraphQLContext {
   readonly role: Role;
-  /** Taken once per request, so one response never mixes two snapshots. */
+  /**
+   * Taken once per request (per operation over WebSocket, per event of a subscription),
+   * so one response never mixes two snapshots.
+   */
   readonly view: DirectoryView;
   readonly services: GatewayServices;
   readonly loaders: Loaders;

@@ -35,10 +35,6 @@ export class FindingResolver {
   @FieldResolver(() => [Principal])
   async principals(@Root() f: DuplicateFinding, @Ctx() ctx: GraphQLContext): Promise<PrincipalRecord[]> {
     // Another node's finding may name objects this node has not synced (yet): those are left out.
-    if (f.view) {
-      const view = f.view;
-      return f.principalIds.flatMap((id) => view.byId(id) ?? []);
-    }
     const found = await ctx.loaders.principal.loadMany(f.principalIds);
     return found.filter((p): p is PrincipalRecord => p !== null && !(p instanceof Error));
   }
@@ -73,14 +69,12 @@ export class ClusterResolver {
   duplicateWarnings(
     @Root() payload: DuplicateWarningPayload,
     @Arg('connectionId', () => ID, { nullable: true }) _connectionId: string | null,
-    @Ctx() ctx: GraphQLContext,
   ): DuplicateWarning {
+    // Each event has a context of its own, in the view served when it goes out (src/graphql/websocket.ts).
     return {
       node: payload.node,
       connectionId: payload.connectionId,
-      // Resolved in the view served now: the subscription's context holds the view of its start,
-      // which lacks the objects of the sync that caused this event.
-      added: payload.added.map((f) => ({ ...toFinding(f), view: ctx.services.directory.view })),
+      added: payload.added.map(toFinding),
       resolved: [...payload.resolved],
     };
   }

@@ -1,6 +1,5 @@
 import { DateTimeResolver } from 'graphql-scalars';
 import { Field, ID, ObjectType } from 'type-graphql';
-import type { DirectoryView } from '../../directory/directory-view.js';
 import type { PrincipalRecord } from '../../model/principal.js';
 import { Connection, SyncRun } from './connection.type.js';
 import { DuplicateKindEnum } from './enums.js';
@@ -16,11 +15,6 @@ export class DuplicateFinding {
   value!: string;
   /** Ids; the `principals` field resolves them through the request's loader. */
   principalIds!: string[];
-  /**
-   * For a pushed finding: the view it is resolved in, the one served when the
-   * event is (a subscription's context keeps the view of its start).
-   */
-  view?: DirectoryView;
   @Field(() => [Principal]) principals!: PrincipalRecord[];
   @Field(() => [ID], { description: 'The connections the objects involved belong to.' })
   connectionIds!: string[];
