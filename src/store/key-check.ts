@@ -57,9 +57,10 @@ async function readSealedState(settings: SettingsStore): Promise<SealedState> {
   return { record, sealed, fingerprint: hash.digest('hex').slice(0, 16) };
 }
 
-function opens(box: SecretBox, sealed: string): boolean {
+/** Whether the key opens the connection's password (for its own settings: the binding is the AAD). */
+function opens(box: SecretBox, c: Sealed): boolean {
   try {
-    box.open(sealed);
+    box.open(c.bindPasswordSealed, c);
     return true;
   } catch {
     return false;
@@ -120,11 +121,7 @@ export async function loadCheckedSecrets(
     refusal =
       `${thisKey} differs from the key ${where} were sealed with (key check written by ` +
       `${state.record.node} at ${state.record.writtenAt})${cluster}.`;
-  } else if (
-    !state.record &&
-    state.sealed.length > 0 &&
-    !state.sealed.some((c) => opens(box, c.bindPasswordSealed))
-  ) {
+  } else if (!state.record && state.sealed.length > 0 && !state.sealed.some((c) => opens(box, c))) {
     refusal = `${thisKey} opens none of the ${plural(state.sealed.length, 'bind password', 'bind passwords')} sealed in ${where}${cluster}.`;
   }
 
@@ -137,7 +134,7 @@ export async function loadCheckedSecrets(
   if (refusal !== null) {
     // Asked for, with the fingerprint of exactly this state: what this key cannot open is lost anyway.
     for (const c of state.sealed) {
-      if (opens(box, c.bindPasswordSealed)) continue;
+      if (opens(box, c)) continue;
       await settings.putConnection({ ...c, bindPasswordSealed: null, updatedAt: new Date().toISOString() });
       logger.warn(
         { connectionId: c.id, connection: c.name },

@@ -8,7 +8,7 @@ import type { ConnectionTestReport, LdapLimits } from '../ldap/types.js';
 import type { ConnectionRecord } from '../model/connection.js';
 import { normalizeDn } from '../model/dn.js';
 import { NotFoundError, ValidationError } from '../model/errors.js';
-import type { SecretBox } from '../store/secret-box.js';
+import { bindEndpoint, type SecretBox } from '../store/secret-box.js';
 import type { SettingsStore } from '../store/settings-store.js';
 import { type ConnectionInput, type ValidConnection, validateNew } from './connection-input.js';
 import type { SyncEngine } from './sync-engine.js';
@@ -25,6 +25,37 @@ export interface ConnectionServiceDeps {
 }
 
 type NewConnectionInput = ConnectionInput & { name: string; domain: string; searchBase: string };
+
+/** The fields of an endpoint (bindEndpoint) as an administrator names them. */
+const ENDPOINT_FIELDS = ['servers', 'domain', 'tls', 'tlsVerify', 'caCertificate', 'bindDn'] as const;
+
+/**
+ * The update rule of a stored password: kept only while the connection binds where and how it
+ * did when the password was given. A new server, TLS mode, verification, CA bundle, bind name or
+ * (for SRV discovery) domain with a stored password needs `bindPassword` again (a new one, or ""
+ * to bind without one); otherwise a holder of the admin token could point the connection at a
+ * host of theirs and receive the password at the next sync. Throws ValidationError on
+ * `bindPassword` (reason PASSWORD_REQUIRED) naming what changed.
+ */
+export function requirePasswordForNewEndpoint(
+  current: ConnectionRecord,
+  next: ValidConnection,
+  bindPassword: string | null | undefined,
+): void {
+  if (current.bindPasswordSealed === null) return;
+  if (bindPassword !== undefined && bindPassword !== null) return;
+  if (bindEndpoint(current) === bindEndpoint(next)) return;
+  const changed = ENDPOINT_FIELDS.filter((f) => {
+    if (f === 'domain') return next.servers.length === 0 && current.domain !== next.domain;
+    return JSON.stringify(current[f]) !== JSON.stringify(next[f]);
+  });
+  throw new ValidationError(
+    'bindPassword',
+    `${changed.join(', ')} changed where or how the connection binds: give the bind password again ` +
+      '(or "" to bind without one); the stored one is kept only for the settings it was given with',
+    'PASSWORD_REQUIRED',
+  );
+}
 
 export class ConnectionService {
   constructor(private readonly deps: ConnectionServiceDeps) {}
@@ -55,10 +86,13 @@ export class ConnectionService {
     const valid = validateNew(input);
     await this.assertUniqueBase(valid, null);
     const now = new Date().toISOString();
+    const id = randomUUID();
     const record: ConnectionRecord = {
-      id: randomUUID(),
+      id,
       ...valid,
-      bindPasswordSealed: input.bindPassword ? this.deps.box.seal(input.bindPassword) : null,
+      bindPasswordSealed: input.bindPassword
+        ? this.deps.box.seal(input.bindPassword, { id, ...valid })
+        : null,
       createdAt: now,
       updatedAt: now,
     };
@@ -67,7 +101,10 @@ export class ConnectionService {
     return record;
   }
 
-  /** Fields left out (or null) keep their value; an empty bindPassword removes it. */
+  /**
+   * Fields left out (or null) keep their value; an empty bindPassword removes it. A change of
+   * where or how the connection binds (passwordChangeRule) must come with the password again.
+   */
   async update(id: string, input: ConnectionInput): Promise<ConnectionRecord> {
     if (input.domain !== undefined && input.domain !== null) {
       throw new ValidationError(
@@ -98,9 +135,10 @@ export class ConnectionService {
     };
     const valid = validateNew(merged);
     await this.assertUniqueBase(valid, id);
+    requirePasswordForNewEndpoint(current, valid, input.bindPassword);
     let sealed = current.bindPasswordSealed;
     if (input.bindPassword === '') sealed = null;
-    else if (input.bindPassword) sealed = this.deps.box.seal(input.bindPassword);
+    else if (input.bindPassword) sealed = this.deps.box.seal(input.bindPassword, { id, ...valid });
     const record: ConnectionRecord = {
       ...current,
       ...valid,

@@ -19,7 +19,7 @@ import type { ConnectionState } from '../model/node.js';
 import type { Snapshot } from '../model/principal.js';
 import { type EndedRun, type SyncRunRecord, type SyncTrigger, startedRun, succeeded } from '../model/run.js';
 import type { CacheStore } from '../store/cache-store.js';
-import type { SecretBox } from '../store/secret-box.js';
+import { SealedSecretError, type SecretBox } from '../store/secret-box.js';
 import type { ConnectionListing, SettingsStore } from '../store/settings-store.js';
 import { readDirectory } from './directory-read.js';
 import { KnownConnections } from './known-connections.js';
@@ -355,10 +355,20 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     this.emit('run', run);
   }
 
-  private openPassword(sealed: string): string {
+  /**
+   * Opens the connection's password for exactly its settings (SecretBox binding). Called before
+   * any connection to a directory is made, so that a record edited outside the API fails here
+   * and sends nothing anywhere.
+   */
+  private openPassword(c: ConnectionRecord & { readonly bindPasswordSealed: string }): string {
     try {
-      return this.deps.box.open(sealed);
-    } catch {
+      return this.deps.box.open(c.bindPasswordSealed, c);
+    } catch (err) {
+      if (err instanceof SealedSecretError && err.kind === 'BINDING') {
+        throw new Error(
+          "the stored bind password does not match this connection's settings (edited outside the API?); set the password again",
+        );
+      }
       // Typically a node of a cluster started with another key than the node that stored the password.
       throw new Error(
         "the stored bind password cannot be decrypted with this node's DIRGATE_SECRET_KEY (all nodes sharing settings need the same key); set the password again",
@@ -375,7 +385,9 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       caCertificate: c.caCertificate,
       tlsVerify: c.tlsVerify,
       bindDn: c.bindDn,
-      bindPassword: c.bindPasswordSealed ? this.openPassword(c.bindPasswordSealed) : null,
+      bindPassword: c.bindPasswordSealed
+        ? this.openPassword({ ...c, bindPasswordSealed: c.bindPasswordSealed })
+        : null,
       includeContacts: c.includeContacts,
       overrides: c.overrides,
     };

@@ -81,7 +81,7 @@ it('names the secret key when a stored bind password cannot be decrypted', async
     const other = new SecretBox(randomBytes(32));
     await settings.putConnection({
       ...record,
-      bindPasswordSealed: other.seal(directory.slapd.reader.password),
+      bindPasswordSealed: other.seal(directory.slapd.reader.password, record),
     });
   });
   const again = await startTestGateway({ dataDir: dir, env: { DIRGATE_SECRET_KEY: key } });

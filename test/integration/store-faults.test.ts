@@ -482,8 +482,9 @@ for (const scenario of SCENARIOS) {
       const box = new SecretBox(key);
       const settings = new SettingsStore(await openKvStore('memory://', 'dirgate-settings'));
       const now = new Date().toISOString();
-      const connection: ConnectionRecord = {
-        id: randomUUID(),
+      const id = randomUUID();
+      const unsealed: ConnectionRecord = {
+        id,
         name: 'OpenLDAP',
         domain: DOMAIN,
         searchBase: slapd.baseDn,
@@ -492,7 +493,7 @@ for (const scenario of SCENARIOS) {
         caCertificate: null,
         tlsVerify: true,
         bindDn: slapd.reader.dn,
-        bindPasswordSealed: box.seal(slapd.reader.password),
+        bindPasswordSealed: null,
         includeContacts: true,
         schedule: '*/30 * * * *',
         enabled: true,
@@ -500,6 +501,10 @@ for (const scenario of SCENARIOS) {
         overrides: {},
         createdAt: now,
         updatedAt: now,
+      };
+      const connection: ConnectionRecord = {
+        ...unsealed,
+        bindPasswordSealed: box.seal(slapd.reader.password, unsealed),
       };
       await settings.putConnection(connection);
       shared = { settings, box, connectionId: connection.id };

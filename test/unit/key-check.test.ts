@@ -104,8 +104,8 @@ describe('loadCheckedSecrets', () => {
 
   it('refuses a new key while sealed passwords exist: names the file, the count and the fix, writes nothing', async () => {
     const lost = new SecretBox(randomBytes(32));
-    await settings.putConnection(connection('1', lost.seal('pw1')));
-    await settings.putConnection(connection('2', lost.seal('pw2')));
+    await settings.putConnection(connection('1', lost.seal('pw1', connection('1', null))));
+    await settings.putConnection(connection('2', lost.seal('pw2', connection('2', null))));
     await settings.putConnection(connection('3', null));
     const message = await refusal();
     const keyFile = path.join(dataDir, SECRET_KEY_FILE);
@@ -156,8 +156,10 @@ describe('loadCheckedSecrets', () => {
   it('without a key check: writes it when the key opens a sealed password, refuses when it opens none', async () => {
     const key = randomBytes(32);
     const box = new SecretBox(key);
-    await settings.putConnection(connection('1', box.seal('pw')));
-    await settings.putConnection(connection('2', new SecretBox(randomBytes(32)).seal('other')));
+    await settings.putConnection(connection('1', box.seal('pw', connection('1', null))));
+    await settings.putConnection(
+      connection('2', new SecretBox(randomBytes(32)).seal('other', connection('2', null))),
+    );
 
     const message = await refusal({ DIRGATE_SECRET_KEY: randomBytes(32).toString('hex') });
     expect(message).toContain("this node's DIRGATE_SECRET_KEY opens none of the 2 bind passwords sealed");
@@ -169,7 +171,7 @@ describe('loadCheckedSecrets', () => {
 
   it('discards the sealed passwords only with the fingerprint the refusal printed, and says so', async () => {
     const lost = new SecretBox(randomBytes(32));
-    await settings.putConnection(connection('1', lost.seal('pw1')));
+    await settings.putConnection(connection('1', lost.seal('pw1', connection('1', null))));
     await settings.putConnection(connection('2', null));
     const fingerprint = fingerprintIn(await refusal());
 
@@ -187,7 +189,9 @@ describe('loadCheckedSecrets', () => {
 
     // Left set, it does nothing more: the settings fit the key now.
     logged.length = 0;
-    await settings.putConnection(connection('1', new SecretBox(secrets.secretKey).seal('new')));
+    await settings.putConnection(
+      connection('1', new SecretBox(secrets.secretKey).seal('new', connection('1', null))),
+    );
     await start({ DIRGATE_FORGET_BIND_PASSWORDS: fingerprint });
     expect((await settings.getConnection('1'))?.bindPasswordSealed).not.toBeNull();
     expect(logged.join('')).toContain('nothing discarded; unset it');
@@ -197,12 +201,12 @@ describe('loadCheckedSecrets', () => {
     const key = randomBytes(32);
     await start({ DIRGATE_SECRET_KEY: randomBytes(32).toString('hex') });
     const mine = new SecretBox(key);
-    await settings.putConnection(connection('1', mine.seal('mine')));
+    await settings.putConnection(connection('1', mine.seal('mine', connection('1', null))));
     const fingerprint = fingerprintIn(await refusal({ DIRGATE_SECRET_KEY: key.toString('hex') }));
     await start({ DIRGATE_SECRET_KEY: key.toString('hex'), DIRGATE_FORGET_BIND_PASSWORDS: fingerprint });
     expect((await settings.getKeyCheck())?.mac).toBe(mine.keyCheck());
     const kept = (await settings.getConnection('1'))?.bindPasswordSealed;
-    expect(kept && mine.open(kept)).toBe('mine');
+    expect(kept && mine.open(kept, connection('1', null))).toBe('mine');
   });
 
   it('keeps the key file it generated readable back as the same key', async () => {

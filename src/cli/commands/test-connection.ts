@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { type Config, commandSettings } from '../../config/environment.js';
 import { loadSecrets } from '../../config/secrets.js';
 import { type LdapSettings, type TlsMode, testConnection } from '../../ldap/index.js';
-import { SecretBox } from '../../store/secret-box.js';
+import type { ConnectionRecord } from '../../model/connection.js';
+import { SealedSecretError, SecretBox } from '../../store/secret-box.js';
 import { type Command, type ParsedValues, stringOption, UsageError } from '../command.js';
 import { cliConfig, limitsOf, openStores } from '../context.js';
 import { paint } from '../output.js';
@@ -37,6 +38,28 @@ async function readPassword(file: string): Promise<string> {
   return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
 }
 
+/**
+ * The stored password, opened for the record's own settings (its binding), before anything
+ * connects: a record edited outside the API is named, and nothing is sent.
+ */
+function openStoredPassword(
+  box: SecretBox,
+  record: ConnectionRecord & { readonly bindPasswordSealed: string },
+): string {
+  try {
+    return box.open(record.bindPasswordSealed, record);
+  } catch (err) {
+    if (err instanceof SealedSecretError && err.kind === 'BINDING') {
+      throw new Error(
+        `the stored bind password of connection ${record.id} does not match its settings (edited outside the API?); set the password again`,
+      );
+    }
+    throw new Error(
+      `the stored bind password of connection ${record.id} cannot be decrypted with this secret key (DIRGATE_SECRET_KEY or the data folder's secret-key)`,
+    );
+  }
+}
+
 async function storedSettings(config: Config, id: string): Promise<LdapSettings> {
   const stores = await openStores(config);
   try {
@@ -52,7 +75,10 @@ async function storedSettings(config: Config, id: string): Promise<LdapSettings>
       tlsVerify: record.tlsVerify,
       bindDn: record.bindDn,
       bindPassword: record.bindPasswordSealed
-        ? new SecretBox(secrets.secretKey).open(record.bindPasswordSealed)
+        ? openStoredPassword(new SecretBox(secrets.secretKey), {
+            ...record,
+            bindPasswordSealed: record.bindPasswordSealed,
+          })
         : null,
       includeContacts: record.includeContacts,
       overrides: record.overrides,
