@@ -14,6 +14,7 @@ import { generateDirectory } from '../../scripts/directories/generator.js';
 import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import { AddConnectionDocument } from '../gql/graphql.js';
 import { runCli, startCli } from '../support/cli.js';
+import { silentLdapServer } from '../support/fault-servers.js';
 import { freePort, type GatewayProcess, spawnGateway } from '../support/gateway-process.js';
 
 const PASSWORD = 'Cli-s3cret-Bind-Pa55word-4711';
@@ -238,9 +239,23 @@ describe('connections, sync and token on a data folder', () => {
   it('fails with status 1 and the reason when the directory is gone', async () => {
     const other = await startSlapd({ dataset: DATASET, readerPassword: PASSWORD });
     await other.dispose();
-    const r = await cli(['test-connection', '--connection', connectionId, '--url', other.url]);
+    const r = await cli(['test-connection', '--connection', connectionId, '--url', other.url], {
+      DIRGATE_BIND_PASSWORD: PASSWORD,
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^FAILED at TCP/m);
+  });
+
+  it('does not send the stored password where the flags point instead (it needs the password again)', async () => {
+    const listener = await silentLdapServer();
+    try {
+      const r = await cli(['test-connection', '--connection', connectionId, '--url', listener.url]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('its stored password is not used: give the password');
+      expect(listener.accepted()).toBe(0);
+    } finally {
+      await listener.close();
+    }
   });
 
   it('prints the admin token and rotates it', async () => {

@@ -10,7 +10,7 @@ import { type Config, commandSettings } from '../../config/environment.js';
 import { loadSecrets } from '../../config/secrets.js';
 import { type LdapSettings, type TlsMode, testConnection } from '../../ldap/index.js';
 import type { ConnectionRecord } from '../../model/connection.js';
-import { SealedSecretError, SecretBox } from '../../store/secret-box.js';
+import { bindEndpoint, SealedSecretError, SecretBox } from '../../store/secret-box.js';
 import { type Command, type ParsedValues, stringOption, UsageError } from '../command.js';
 import { cliConfig, limitsOf, openStores } from '../context.js';
 import { paint } from '../output.js';
@@ -60,7 +60,13 @@ function openStoredPassword(
   }
 }
 
-async function storedSettings(config: Config, id: string): Promise<LdapSettings> {
+/** A stored connection's settings; its password is opened only when asked (openPassword). */
+type StoredSettings = Omit<LdapSettings, 'bindPassword'> & {
+  readonly hasPassword: boolean;
+  readonly openPassword: () => string | null;
+};
+
+async function storedSettings(config: Config, id: string): Promise<StoredSettings> {
   const stores = await openStores(config);
   try {
     const record = await stores.settings.getConnection(id);
@@ -74,12 +80,14 @@ async function storedSettings(config: Config, id: string): Promise<LdapSettings>
       caCertificate: record.caCertificate,
       tlsVerify: record.tlsVerify,
       bindDn: record.bindDn,
-      bindPassword: record.bindPasswordSealed
-        ? openStoredPassword(new SecretBox(secrets.secretKey), {
-            ...record,
-            bindPasswordSealed: record.bindPasswordSealed,
-          })
-        : null,
+      hasPassword: record.bindPasswordSealed !== null,
+      openPassword: () =>
+        record.bindPasswordSealed
+          ? openStoredPassword(new SecretBox(secrets.secretKey), {
+              ...record,
+              bindPasswordSealed: record.bindPasswordSealed,
+            })
+          : null,
       includeContacts: record.includeContacts,
       overrides: record.overrides,
     };
@@ -113,7 +121,7 @@ async function settingsFrom(values: ParsedValues, config: Config): Promise<LdapS
   }
   const inferredTls: TlsMode =
     servers.every((u) => u.toLowerCase().startsWith('ldaps://')) && servers.length > 0 ? 'LDAPS' : 'NONE';
-  return {
+  const settings: Omit<LdapSettings, 'bindPassword'> = {
     domain,
     searchBase,
     servers,
@@ -121,10 +129,19 @@ async function settingsFrom(values: ParsedValues, config: Config): Promise<LdapS
     caCertificate: caFile ? await readFile(caFile, 'utf8') : (stored?.caCertificate ?? null),
     tlsVerify: values['no-verify'] === true ? false : (stored?.tlsVerify ?? true),
     bindDn: stringOption(values, 'bind-dn') ?? stored?.bindDn ?? null,
-    bindPassword: password ?? stored?.bindPassword ?? null,
     includeContacts: values.contacts === true || (stored?.includeContacts ?? false),
     overrides: stored?.overrides ?? {},
   };
+  if (password !== null && password !== undefined) return { ...settings, bindPassword: password };
+  if (!stored?.hasPassword) return { ...settings, bindPassword: null };
+  // The stored password goes only where and how the connection binds (as updateConnection rules).
+  if (bindEndpoint(settings) !== bindEndpoint(stored)) {
+    throw new UsageError(
+      'the flags change where or how the connection binds, so its stored password is not used: ' +
+        'give the password (--password-file, or DIRGATE_BIND_PASSWORD)',
+    );
+  }
+  return { ...settings, bindPassword: stored.openPassword() };
 }
 
 export const testConnectionCommand: Command = {
@@ -133,7 +150,8 @@ export const testConnectionCommand: Command = {
   description: `
 Either a stored connection (--connection ID, see \`dirgate connections\`) or
 settings given as flags; flags given with --connection override the stored
-values. Without --url the domain controllers are found through DNS SRV
+values (a flag that changes where or how it binds, such as --url or
+--bind-dn, needs the password given again). Without --url the domain controllers are found through DNS SRV
 records of --domain (DIRGATE_DNS_SERVERS chooses the DNS servers).
 The bind password is read from --password-file (\`-\` for standard input) or
 DIRGATE_BIND_PASSWORD; it is never taken on the command line, where other
