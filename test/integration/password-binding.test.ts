@@ -8,6 +8,7 @@
 import * as net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startRedis } from '../../scripts/directories/redis.js';
 import type { ConnectionRecord } from '../../src/model/connection.js';
 import { openKvStore } from '../../src/store/kv-store.js';
 import { SettingsStore } from '../../src/store/settings-store.js';
@@ -221,6 +222,42 @@ describe('a settings record edited outside the API', () => {
       }
     } finally {
       await listener.close();
+    }
+  });
+});
+
+describe('a shared settings record rewritten in Redis', () => {
+  it('does not open its password on a running node: the sync fails and the listener gets nothing', async () => {
+    const { slapd } = directory;
+    const redis = await startRedis();
+    const listener = await recordingListener();
+    const gw = await startTestGateway({ env: { DIRGATE_CONFIG_STORE: redis.url } });
+    try {
+      const id = await addSlapdConnection(gw, slapd);
+      expect((await syncNow(gw, id)).status).toBe('SUCCEEDED');
+
+      // Anyone who can write the shared settings, while the node runs.
+      const settings = new SettingsStore(await openKvStore(redis.url, 'dirgate-settings'));
+      try {
+        const record = await settings.getConnection(id);
+        if (!record) throw new Error('connection not stored');
+        await settings.putConnection({ ...record, servers: [listener.url] });
+      } finally {
+        await settings.close();
+      }
+
+      const c = await syncNow(gw, id);
+      expect(listener.bytes().includes(Buffer.from(slapd.reader.password))).toBe(false);
+      expect(listener.connections()).toBe(0);
+      expect(c.status).toBe('FAILED');
+      expect(c.lastSync?.error).toContain(
+        "does not match this connection's settings (edited outside the API?)",
+      );
+      expect(c.servers).toEqual([listener.url]);
+    } finally {
+      await gw.dispose();
+      await listener.close();
+      await redis.stop();
     }
   });
 });
