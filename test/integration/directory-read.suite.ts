@@ -451,7 +451,8 @@ export function describeDirectoryRead(name: string, target: () => DirectoryTarge
       expect(good.userCount).toBe(dataset.users.length);
       await gw.ok(UpdateConnectionDocument, {
         id: addConnection.id,
-        input: { caCertificate: t.unknownCaPem },
+        // A change of whom to trust comes with the bind password again (#16).
+        input: { caCertificate: t.unknownCaPem, bindPassword: t.reader.password },
       });
       const failed = await syncNow(gw, addConnection.id);
       expect(failed.status).toBe('FAILED');

@@ -79,13 +79,17 @@ describe('a directory that misbehaves', () => {
     await dns?.close();
   });
 
-  /** Points the connection at `servers`, syncs, puts it back; returns the failed run as the API shows it. */
+  /**
+   * Points the connection at `servers`, syncs, puts it back; returns the failed run as the API
+   * shows it. A change of servers comes with the bind password, as the API requires.
+   */
   async function syncAgainst(servers: string[]) {
-    await gw.ok(UpdateConnectionDocument, { id, input: { servers } });
+    const bindPassword = directory.slapd.reader.password;
+    await gw.ok(UpdateConnectionDocument, { id, input: { servers, bindPassword } });
     try {
       return await syncNow(gw, id);
     } finally {
-      await gw.ok(UpdateConnectionDocument, { id, input: { servers: [directory.slapd.url] } });
+      await gw.ok(UpdateConnectionDocument, { id, input: { servers: [directory.slapd.url], bindPassword } });
     }
   }
 
