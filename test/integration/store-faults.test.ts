@@ -48,6 +48,7 @@ import { SecretBox } from '../../src/store/secret-box.js';
 import { SettingsStore } from '../../src/store/settings-store.js';
 import { SnapshotSet } from '../../src/sync/snapshot-set.js';
 import { SyncEngine } from '../../src/sync/sync-engine.js';
+import { connectionRecord } from '../support/connections.js';
 
 const NS = 'dirgate-cache';
 const SQLITE_FILES = ['cache.sqlite', 'cache.sqlite-wal', 'cache.sqlite-shm'];
@@ -483,25 +484,17 @@ for (const scenario of SCENARIOS) {
       const settings = new SettingsStore(await openKvStore('memory://', 'dirgate-settings'));
       const now = new Date().toISOString();
       const id = randomUUID();
-      const unsealed: ConnectionRecord = {
+      const unsealed = connectionRecord({
         id,
         name: 'OpenLDAP',
         domain: DOMAIN,
         searchBase: slapd.baseDn,
         servers: [slapd.url],
-        tls: 'NONE',
-        caCertificate: null,
-        tlsVerify: true,
         bindDn: slapd.reader.dn,
-        bindPasswordSealed: null,
         includeContacts: true,
-        schedule: '*/30 * * * *',
-        enabled: true,
-        deleteThreshold: null,
-        overrides: {},
         createdAt: now,
         updatedAt: now,
-      };
+      });
       const connection: ConnectionRecord = {
         ...unsealed,
         bindPasswordSealed: box.seal(slapd.reader.password, unsealed),

@@ -16,6 +16,7 @@ import { KeyCheckError, loadCheckedSecrets } from '../../src/store/key-check.js'
 import { openKvStore } from '../../src/store/kv-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 import { SettingsStore } from '../../src/store/settings-store.js';
+import { connectionRecord } from '../support/connections.js';
 
 let root: string;
 let dataDir: string;
@@ -53,25 +54,16 @@ const start = (env: Record<string, string> = {}) =>
 
 function connection(id: string, sealed: string | null): ConnectionRecord {
   const now = new Date().toISOString();
-  return {
+  return connectionRecord({
     id,
     name: `conn-${id}`,
-    domain: 'corp.test',
-    searchBase: 'dc=corp,dc=test',
     servers: ['ldap://127.0.0.1:389'],
-    tls: 'NONE',
-    caCertificate: null,
-    tlsVerify: true,
     bindDn: 'cn=reader,dc=corp,dc=test',
     bindPasswordSealed: sealed,
     includeContacts: true,
-    schedule: '*/30 * * * *',
-    enabled: true,
-    deleteThreshold: null,
-    overrides: {},
     createdAt: now,
     updatedAt: now,
-  };
+  });
 }
 
 /** The message a refused start gives, and the error class it comes as. */

@@ -16,37 +16,19 @@ import { SettingsStore } from '../../src/store/settings-store.js';
 import { ConnectionService } from '../../src/sync/connection-service.js';
 import { SnapshotSet } from '../../src/sync/snapshot-set.js';
 import { SyncEngine } from '../../src/sync/sync-engine.js';
+import { connectionRecord, SHORT_LIMITS } from '../support/connections.js';
 import { principals, snapshotOf } from '../support/principals.js';
 
-const LIMITS = {
-  dnsTimeoutMs: 1000,
-  connectTimeoutMs: 1000,
-  operationTimeoutMs: 1000,
-  pageSize: 100,
-  rangeSize: 100,
-  dnsServers: [],
-};
-
 function connection(id: string, updatedAt = '2025-01-01T00:00:00.000Z'): ConnectionRecord {
-  return {
+  return connectionRecord({
     id,
     name: `conn ${id}`,
     domain: `${id}.test`,
     searchBase: `dc=${id},dc=test`,
     servers: ['ldap://127.0.0.1:1'],
-    tls: 'NONE',
-    caCertificate: null,
-    tlsVerify: true,
-    bindDn: null,
     bindPasswordSealed: 'sealed-password-stand-in',
-    includeContacts: false,
-    schedule: '*/30 * * * *',
-    enabled: true,
-    deleteThreshold: null,
-    overrides: {},
-    createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt,
-  };
+  });
 }
 
 function snapshot(connectionId: string, runId: string, size: number): Snapshot {
@@ -101,7 +83,7 @@ describe('settings loss', () => {
       consumer: { prepare: async () => ({ commit: async () => {} }) },
       snapshots,
       nodeName: 'node-a',
-      limits: LIMITS,
+      limits: SHORT_LIMITS,
       deleteThreshold: 0.5,
       logger: recordingLogger(lines),
     });
@@ -247,7 +229,7 @@ describe('settings loss', () => {
         settings,
         box: new SecretBox(randomBytes(32)),
         engine,
-        limits: LIMITS,
+        limits: SHORT_LIMITS,
         nodeName: 'node-a',
         onChange: () => {},
       });

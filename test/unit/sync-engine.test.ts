@@ -8,7 +8,6 @@
 import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { DirectoryFlavour } from '../../src/ldap/types.js';
-import type { ConnectionRecord } from '../../src/model/connection.js';
 import { silentLogger } from '../../src/model/logger.js';
 import type { PrincipalRecord, Snapshot } from '../../src/model/principal.js';
 import { CacheStore } from '../../src/store/cache-store.js';
@@ -19,32 +18,10 @@ import type { DirectoryReadOptions, DirectoryReadResult } from '../../src/sync/d
 import type { PreparedSnapshot, SnapshotConsumer } from '../../src/sync/snapshot-consumer.js';
 import { SnapshotSet } from '../../src/sync/snapshot-set.js';
 import { SyncEngine } from '../../src/sync/sync-engine.js';
+import { connectionRecord, SHORT_LIMITS } from '../support/connections.js';
 import { principals, snapshotOf } from '../support/principals.js';
 
 const ID = 'c1';
-
-function connection(fields: Partial<ConnectionRecord> = {}): ConnectionRecord {
-  return {
-    id: ID,
-    name: 'Corp',
-    domain: 'corp.test',
-    searchBase: 'dc=corp,dc=test',
-    servers: ['ldap://dc1.corp.test'],
-    tls: 'NONE',
-    caCertificate: null,
-    tlsVerify: true,
-    bindDn: null,
-    bindPasswordSealed: null,
-    includeContacts: false,
-    schedule: '*/30 * * * *',
-    enabled: true,
-    deleteThreshold: null,
-    overrides: {},
-    createdAt: '2025-01-01T00:00:00.000Z',
-    updatedAt: '2025-01-01T00:00:00.000Z',
-    ...fields,
-  };
-}
 
 const users = (count: number, from = 0): PrincipalRecord[] =>
   principals(count, (i) => ({ connectionId: ID, guid: `u${from + i}`, emails: [`u${from + i}@corp.test`] }));
@@ -115,14 +92,7 @@ describe('SyncEngine', () => {
       snapshots,
       consumer,
       nodeName: 'node-a',
-      limits: {
-        dnsTimeoutMs: 1000,
-        connectTimeoutMs: 1000,
-        operationTimeoutMs: 1000,
-        pageSize: 100,
-        rangeSize: 100,
-        dnsServers: [],
-      },
+      limits: SHORT_LIMITS,
       deleteThreshold: 0.5,
       logger: silentLogger,
       read: directory.read,
@@ -144,7 +114,7 @@ describe('SyncEngine', () => {
     cacheKv = await openKvStore('memory://', 'dirgate-cache');
     settings = new SettingsStore(settingsKv);
     cache = new CacheStore(cacheKv);
-    await settings.putConnection(connection());
+    await settings.putConnection(connectionRecord({ id: ID }));
     directory = new FakeDirectory();
     consumer = new RecordingConsumer();
   });

@@ -1,0 +1,46 @@
+/**
+ * Stored connection records for tests that need settings, not a directory
+ * (the engine over in-memory stores, the key check, the store faults): one
+ * factory, every field overridable, beside the principal factory.
+ */
+
+import type { LdapLimits } from '../../src/ldap/types.js';
+import type { ConnectionRecord } from '../../src/model/connection.js';
+
+/**
+ * Connection `c1` of corp.test: one plain LDAP server, anonymous, no sealed
+ * password, contacts not read, every 30 minutes, enabled, created and
+ * updated 2025-01-01, unless `fields` say otherwise.
+ */
+export function connectionRecord(fields: Partial<ConnectionRecord> = {}): ConnectionRecord {
+  return {
+    id: 'c1',
+    name: 'Corp',
+    domain: 'corp.test',
+    searchBase: 'dc=corp,dc=test',
+    servers: ['ldap://dc1.corp.test'],
+    tls: 'NONE',
+    caCertificate: null,
+    tlsVerify: true,
+    bindDn: null,
+    bindPasswordSealed: null,
+    includeContacts: false,
+    schedule: '*/30 * * * *',
+    enabled: true,
+    deleteThreshold: null,
+    overrides: {},
+    createdAt: '2025-01-01T00:00:00.000Z',
+    updatedAt: '2025-01-01T00:00:00.000Z',
+    ...fields,
+  };
+}
+
+/** Short LDAP bounds, for engines whose reader is a fake or whose servers never answer. */
+export const SHORT_LIMITS: LdapLimits = {
+  dnsTimeoutMs: 1000,
+  connectTimeoutMs: 1000,
+  operationTimeoutMs: 1000,
+  pageSize: 100,
+  rangeSize: 100,
+  dnsServers: [],
+};
