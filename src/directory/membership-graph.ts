@@ -15,23 +15,31 @@
  * - Transitive members are every principal reachable downwards: users,
  *   contacts and the nested groups themselves (a nested group is a member,
  *   and it is a Principal too).
- * - Ancestors of every group are computed once at build, per strongly
- *   connected component of the group graph (Tarjan, iterative), so that
- *   isMember is a binary search per direct parent. Transitive member lists
- *   are computed on demand and memoized in a bounded cache: they can be
- *   large (a group of all staff) and most groups are never asked for.
+ * - Building costs O(V + E): the direct edges both ways, in flat arrays,
+ *   and nothing else. Nothing transitive is computed ahead: per-group
+ *   ancestor sets grow with the square of the nesting depth (a chain of
+ *   30,000 groups is 450 million numbers), and a directory decides its own
+ *   depth. Transitive answers are walks with a visited mark, each linear in
+ *   the part of the graph it reaches, memoized in bounded caches: most
+ *   principals are never asked for, and those asked again are answered from
+ *   the cache. isMember is a binary search in the principal's memoized
+ *   transitive parents.
  */
 import type { PrincipalRecord } from '../model/principal.js';
 import { lowerBound } from './binary-search.js';
 import { BoundedCache } from './bounded-cache.js';
 
 const EMPTY = new Int32Array(0);
-/** Principal numbers kept across memoized transitive member lists. */
-const MEMBER_CACHE_BUDGET = 4_000_000;
+/** Principal numbers kept across memoized transitive lists, per direction. */
+const CACHE_BUDGET = 4_000_000;
 
 export class MembershipGraph {
   private readonly memberCache = new BoundedCache<number, Int32Array>(
-    MEMBER_CACHE_BUDGET,
+    CACHE_BUDGET,
+    (list) => list.length + 16,
+  );
+  private readonly parentCache = new BoundedCache<number, Int32Array>(
+    CACHE_BUDGET,
     (list) => list.length + 16,
   );
   /** Scratch marks for traversals: mark[i] === stamp means visited. */
@@ -44,8 +52,6 @@ export class MembershipGraph {
     private readonly memberList: Int32Array,
     private readonly parentOffsets: Int32Array,
     private readonly parentList: Int32Array,
-    /** Per group: every group it is nested in (self included when on a cycle), ascending. */
-    private readonly ancestors: readonly Int32Array[],
   ) {
     this.mark = new Int32Array(memberOffsets.length - 1);
   }
@@ -94,8 +100,17 @@ export class MembershipGraph {
       }
     }
 
-    const ancestors = groupAncestors(principals, parentOffsets, parentList);
-    return new MembershipGraph(memberOffsets, memberList, parentOffsets, parentList, ancestors);
+    return new MembershipGraph(memberOffsets, memberList, parentOffsets, parentList);
+  }
+
+  /**
+   * Numbers the graph holds after building (memoized answers aside): linear
+   * in principals plus edges by construction, which tests assert.
+   */
+  get retainedNumbers(): number {
+    return (
+      this.memberOffsets.length + this.memberList.length + this.parentOffsets.length + this.parentList.length
+    );
   }
 
   /** Groups p is a member of; transitive follows nesting. Ascending, never p itself. */
@@ -103,19 +118,11 @@ export class MembershipGraph {
     if (!this.has(p)) return EMPTY;
     const direct = this.parentList.subarray(this.parentOffsets[p], this.parentOffsets[p + 1]);
     if (!transitive) return withoutValue(direct, p);
-    const stamp = this.nextStamp();
-    const out: number[] = [];
-    const add = (g: number): void => {
-      if (g !== p && this.mark[g] !== stamp) {
-        this.mark[g] = stamp;
-        out.push(g);
-      }
-    };
-    for (const g of direct) {
-      add(g);
-      for (const a of this.ancestors[g] ?? EMPTY) add(a);
-    }
-    return Int32Array.from(out).sort();
+    const cached = this.parentCache.get(p);
+    if (cached !== undefined) return cached;
+    const list = this.reach(p, this.parentOffsets, this.parentList);
+    this.parentCache.set(p, list);
+    return list;
   }
 
   /** Members of group g; transitive adds nested groups' members, recursively. Ascending, never g itself. */
@@ -125,22 +132,7 @@ export class MembershipGraph {
     if (!transitive) return withoutValue(direct, g);
     const cached = this.memberCache.get(g);
     if (cached !== undefined) return cached;
-    const stamp = this.nextStamp();
-    this.mark[g] = stamp;
-    const out: number[] = [];
-    const stack: number[] = [g];
-    while (stack.length > 0) {
-      const x = stack.pop() as number;
-      for (let j = this.memberOffsets[x] as number; j < (this.memberOffsets[x + 1] as number); j++) {
-        const m = this.memberList[j] as number;
-        if (this.mark[m] === stamp) continue;
-        this.mark[m] = stamp;
-        out.push(m);
-        // Only groups have members; following every member is as cheap as testing the kind.
-        if (this.memberOffsets[m] !== this.memberOffsets[m + 1]) stack.push(m);
-      }
-    }
-    const list = Int32Array.from(out).sort();
+    const list = this.reach(g, this.memberOffsets, this.memberList);
     this.memberCache.set(g, list);
     return list;
   }
@@ -148,11 +140,34 @@ export class MembershipGraph {
   /** Whether p is a member of group g, directly or through nested groups. */
   isMember(p: number, g: number): boolean {
     if (p === g || !this.has(p) || !this.has(g)) return false;
-    for (let j = this.parentOffsets[p] as number; j < (this.parentOffsets[p + 1] as number); j++) {
-      const parent = this.parentList[j] as number;
-      if (parent === g || sortedHas(this.ancestors[parent] ?? EMPTY, g)) return true;
+    // Direct membership, the common case, without a walk.
+    if (sortedHas(this.parentList.subarray(this.parentOffsets[p], this.parentOffsets[p + 1]), g)) return true;
+    return sortedHas(this.parents(p, true), g);
+  }
+
+  /**
+   * Every principal reachable from `start` along the edges given (members
+   * downwards, parents upwards), ascending, `start` itself left out even
+   * when a cycle leads back to it. Each node is visited once: linear in
+   * what it reaches, whatever the depth or the cycles.
+   */
+  private reach(start: number, offsets: Int32Array, edges: Int32Array): Int32Array {
+    const stamp = this.nextStamp();
+    this.mark[start] = stamp;
+    const out: number[] = [];
+    const stack: number[] = [start];
+    while (stack.length > 0) {
+      const x = stack.pop() as number;
+      for (let j = offsets[x] as number; j < (offsets[x + 1] as number); j++) {
+        const next = edges[j] as number;
+        if (this.mark[next] === stamp) continue;
+        this.mark[next] = stamp;
+        out.push(next);
+        // A node without edges this way (a user downwards, a top group upwards) leads nowhere.
+        if (offsets[next] !== offsets[next + 1]) stack.push(next);
+      }
     }
-    return false;
+    return Int32Array.from(out).sort();
   }
 
   private has(p: number): boolean {
@@ -184,104 +199,4 @@ function sortedHas(sorted: Int32Array, value: number): boolean {
 
 function withoutValue(sorted: Int32Array, value: number): Int32Array {
   return sortedHas(sorted, value) ? sorted.filter((v) => v !== value) : sorted;
-}
-
-/**
- * Every group's ancestors (the groups it is nested in, transitively).
- * Tarjan's algorithm over parent edges emits a component only after every
- * component it reaches, i.e. after all its ancestors' components, so each
- * component's set is the union of its parents' sets, computed once.
- */
-function groupAncestors(
-  principals: readonly PrincipalRecord[],
-  parentOffsets: Int32Array,
-  parentList: Int32Array,
-): Int32Array[] {
-  const n = principals.length;
-  const ancestors: Int32Array[] = new Array<Int32Array>(n).fill(EMPTY);
-  const index = new Int32Array(n).fill(-1);
-  const low = new Int32Array(n);
-  const onStack = new Uint8Array(n);
-  const component = new Int32Array(n).fill(-1);
-  const componentSets: Int32Array[] = [];
-  const tarjanStack: number[] = [];
-  const mark = new Int32Array(n);
-  let stamp = 0;
-  let counter = 0;
-
-  const emit = (root: number): void => {
-    const members: number[] = [];
-    let x: number;
-    do {
-      x = tarjanStack.pop() as number;
-      onStack[x] = 0;
-      members.push(x);
-    } while (x !== root);
-    const c = componentSets.length;
-    for (const m of members) component[m] = c;
-    stamp++;
-    const set: number[] = [];
-    const add = (g: number): void => {
-      if (mark[g] !== stamp) {
-        mark[g] = stamp;
-        set.push(g);
-      }
-    };
-    let cyclic = members.length > 1;
-    for (const m of members) {
-      for (let j = parentOffsets[m] as number; j < (parentOffsets[m + 1] as number); j++) {
-        const parent = parentList[j] as number;
-        if (parent === m) cyclic = true;
-        const pc = component[parent] as number;
-        if (pc === c) continue;
-        add(parent);
-        for (const a of componentSets[pc] ?? EMPTY) add(a);
-      }
-    }
-    // On a cycle every group of the component is nested in every other, itself included.
-    if (cyclic) for (const m of members) add(m);
-    const sorted = Int32Array.from(set).sort();
-    componentSets.push(sorted);
-    for (const m of members) ancestors[m] = sorted;
-  };
-
-  // Iterative DFS: (node, next parent edge) frames.
-  const frameNode: number[] = [];
-  const frameEdge: number[] = [];
-  for (let start = 0; start < n; start++) {
-    if ((principals[start] as PrincipalRecord).kind !== 'GROUP' || index[start] !== -1) continue;
-    frameNode.push(start);
-    frameEdge.push(parentOffsets[start] as number);
-    index[start] = low[start] = counter++;
-    tarjanStack.push(start);
-    onStack[start] = 1;
-    while (frameNode.length > 0) {
-      const top = frameNode.length - 1;
-      const v = frameNode[top] as number;
-      const e = frameEdge[top] as number;
-      if (e < (parentOffsets[v + 1] as number)) {
-        frameEdge[top] = e + 1;
-        const w = parentList[e] as number;
-        if (index[w] === -1) {
-          index[w] = low[w] = counter++;
-          tarjanStack.push(w);
-          onStack[w] = 1;
-          frameNode.push(w);
-          frameEdge.push(parentOffsets[w] as number);
-        } else if (onStack[w] === 1) {
-          low[v] = Math.min(low[v] as number, index[w] as number);
-        }
-        continue;
-      }
-      frameNode.pop();
-      frameEdge.pop();
-      if (low[v] === index[v]) emit(v);
-      const parentFrame = frameNode.length - 1;
-      if (parentFrame >= 0) {
-        const u = frameNode[parentFrame] as number;
-        low[u] = Math.min(low[u] as number, low[v] as number);
-      }
-    }
-  }
-  return ancestors;
 }

@@ -14,6 +14,7 @@ function graphOf(records: PrincipalRecord[]) {
   const at = (id: string): number => index.get(id) as number;
   const ids = (list: Int32Array): string[] => Array.from(list, (i) => (records[i] as PrincipalRecord).id);
   return {
+    graph,
     parents: (id: string, transitive: boolean) => ids(graph.parents(at(id), transitive)),
     members: (id: string, transitive: boolean) => ids(graph.members(at(id), transitive)),
     isMember: (id: string, group: string) => graph.isMember(at(id), at(group)),
@@ -143,5 +144,80 @@ describe('membership graph', () => {
         for (const p of records) expect(graph.isMember(r.id, p.id)).toBe(expectedParents.includes(p.id));
       }
     }
+  });
+
+  describe('hostile shapes: the build is linear in principals plus edges', () => {
+    /** What a build may hold at most: offsets and edges, both ways. */
+    const linearBound = (principals: number, edges: number): number => 2 * (principals + 1) + 2 * edges;
+
+    it('a 30,000-deep group chain: answers right, nothing quadratic held', () => {
+      const depth = 30_000;
+      const name = (i: number): string => `g${String(i).padStart(5, '0')}`;
+      // g00000 ⊃ g00001 ⊃ … ⊃ g29999 ⊃ u; the bottom group also holds the top one: one long cycle
+      // in a second graph below.
+      const chain = Array.from({ length: depth }, (_, i) =>
+        record(name(i), 'GROUP', i + 1 < depth ? [name(i + 1)] : ['u']),
+      );
+      chain.push(record('u', 'USER'));
+      const g = graphOf(chain);
+      expect(g.graph.retainedNumbers).toBeLessThanOrEqual(linearBound(chain.length, depth));
+
+      const top = g.members(name(0), true);
+      expect(top).toHaveLength(depth);
+      expect(top[0]).toBe(name(1));
+      expect(top.at(-1)).toBe('u');
+      const above = g.parents('u', true);
+      expect(above).toHaveLength(depth);
+      expect(above[0]).toBe(name(0));
+      expect(above.at(-1)).toBe(name(depth - 1));
+      expect(g.parents(name(15_000), true)).toHaveLength(15_000);
+      expect(g.members(name(15_000), true)).toHaveLength(depth - 15_000);
+      expect(g.isMember('u', name(0))).toBe(true);
+      expect(g.isMember(name(depth - 1), name(0))).toBe(true);
+      expect(g.isMember(name(0), name(depth - 1))).toBe(false);
+
+      // Closed into a cycle: every group is in every other, none in itself.
+      chain[depth - 1] = record(name(depth - 1), 'GROUP', ['u', name(0)]);
+      const cyc = graphOf(chain);
+      expect(cyc.graph.retainedNumbers).toBeLessThanOrEqual(linearBound(chain.length, depth + 1));
+      expect(cyc.members(name(20_000), true)).toHaveLength(depth);
+      expect(cyc.members(name(20_000), true)).not.toContain(name(20_000));
+      expect(cyc.parents(name(0), true)).toHaveLength(depth - 1);
+      expect(cyc.isMember(name(0), name(depth - 1))).toBe(true);
+      expect(cyc.isMember(name(7), name(7))).toBe(false);
+    });
+
+    it('a wide lattice: every group of a layer holds every group of the next', () => {
+      const layers = 60;
+      const width = 50;
+      const users = 200;
+      const name = (layer: number, i: number): string =>
+        `l${String(layer).padStart(2, '0')}-${String(i).padStart(2, '0')}`;
+      const records: PrincipalRecord[] = [];
+      let edges = 0;
+      for (let layer = 0; layer < layers; layer++) {
+        for (let i = 0; i < width; i++) {
+          const below =
+            layer + 1 < layers
+              ? Array.from({ length: width }, (_, j) => name(layer + 1, j))
+              : Array.from({ length: users }, (_, u) => `u${String(u).padStart(3, '0')}`);
+          edges += below.length;
+          records.push(record(name(layer, i), 'GROUP', below));
+        }
+      }
+      for (let u = 0; u < users; u++) records.push(record(`u${String(u).padStart(3, '0')}`, 'USER'));
+      const g = graphOf(records);
+      expect(g.graph.retainedNumbers).toBeLessThanOrEqual(linearBound(records.length, edges));
+
+      expect(g.members(name(0, 0), true)).toHaveLength((layers - 1) * width + users);
+      expect(g.members(name(0, 0), true)).not.toContain(name(0, 1));
+      expect(g.members(name(layers - 1, 3), false)).toHaveLength(users);
+      expect(g.parents('u042', true)).toHaveLength(layers * width);
+      expect(g.parents(name(30, 7), true)).toHaveLength(30 * width);
+      expect(g.isMember('u199', name(0, 49))).toBe(true);
+      expect(g.isMember(name(30, 7), name(29, 0))).toBe(true);
+      expect(g.isMember(name(30, 7), name(30, 8))).toBe(false);
+      expect(g.isMember(name(29, 0), name(30, 7))).toBe(false);
+    });
   });
 });
