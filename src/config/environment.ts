@@ -21,6 +21,18 @@ const boolFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => ['true', '1', 'yes'].includes(v));
 
+/**
+ * A bearer token. Whitespace is refused, not trimmed: a header carries the
+ * token up to the first space (and clients and proxies strip the ends), so
+ * a token with a space or a stray newline from `export X="$(cat file)"`
+ * could never be presented, or would be a different token than the one the
+ * operator copied.
+ */
+const token = z
+  .string()
+  .min(16, 'must be at least 16 characters')
+  .regex(/^\S*$/, 'must not contain whitespace (spaces, tabs, line breaks)');
+
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -31,8 +43,8 @@ const schema = z.object({
     .max(200)
     .regex(/^[^\s]+$/, 'must not contain spaces')
     .optional(),
-  DIRGATE_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  DIRGATE_READER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  DIRGATE_ADMIN_TOKEN: token.optional(),
+  DIRGATE_READER_TOKEN: token.optional(),
   DIRGATE_DNS_SERVERS: z
     .string()
     .optional()
@@ -134,6 +146,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     );
   }
   const e = parsed.data;
+  // One token for both roles would make every reader an admin (roleFor tries the admin token first).
+  if (e.DIRGATE_READER_TOKEN !== undefined && e.DIRGATE_READER_TOKEN === e.DIRGATE_ADMIN_TOKEN) {
+    throw new ConfigError([
+      'DIRGATE_READER_TOKEN: must differ from DIRGATE_ADMIN_TOKEN (a reader would get the admin role)',
+    ]);
+  }
   return {
     port: e.PORT,
     host: e.HOST,

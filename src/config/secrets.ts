@@ -5,9 +5,10 @@
  * mode 0600 and read back on every later start.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from './environment.js';
+import { makePrivateFolder } from './private-folder.js';
 import { writeSecretFile } from './secret-file.js';
 
 /** A secret that cannot be used as it is, or a key that must not be made: start-up stops. */
@@ -50,7 +51,8 @@ async function readOrCreate(
 ): Promise<{ value: string; created: boolean }> {
   let empty = false;
   try {
-    const value = (await readFile(file, 'utf8')).trim();
+    // One line ending is how `echo` and editors end a file; anything else is part of the value.
+    const value = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
     // Tighten permissions an operator may have loosened by copying the folder.
     await chmod(file, 0o600);
     if (value.length > 0) return { value, created: false };
@@ -82,7 +84,7 @@ async function readOrCreate(
 }
 
 export async function loadSecrets(config: Config, options: SecretsOptions = {}): Promise<Secrets> {
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await makePrivateFolder(config.dataDir);
   const tokenPath = path.join(config.dataDir, ADMIN_TOKEN_FILE);
   const keyFile = path.join(config.dataDir, SECRET_KEY_FILE);
   // The key first: a start refused for want of its key writes no token either.
@@ -100,6 +102,17 @@ export async function loadSecrets(config: Config, options: SecretsOptions = {}):
   const admin = config.adminToken
     ? { value: config.adminToken, created: false }
     : await readOrCreate(tokenPath, () => randomBytes(32).toString('base64url'), 'replace');
+  // The environment's tokens were checked by loadConfig; the file's are checked here, as alike as may be.
+  if (!config.adminToken && /\s/.test(admin.value)) {
+    throw new SecretsError(
+      `${tokenPath}: the admin token must not contain whitespace (one final line break is allowed); fix the file or set DIRGATE_ADMIN_TOKEN`,
+    );
+  }
+  if (config.readerToken !== null && config.readerToken === admin.value) {
+    throw new SecretsError(
+      `DIRGATE_READER_TOKEN is the admin token (${config.adminToken ? 'DIRGATE_ADMIN_TOKEN' : `DIRGATE_ADMIN_TOKEN unset, read from ${tokenPath}`}): a reader would get the admin role; give readers a token of their own`,
+    );
+  }
   return {
     adminToken: admin.value,
     readerToken: config.readerToken,

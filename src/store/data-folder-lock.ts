@@ -9,10 +9,11 @@
  * it, `owner.json` says who holds the lock, for the refusal's message.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import sqlite3 from 'sqlite3';
+import { makePrivateFolder } from '../config/private-folder.js';
 
 export const LOCK_FILE = 'owner.lock';
 export const OWNER_FILE = 'owner.json';
@@ -85,7 +86,7 @@ export async function lockDataFolder(
   folder: string,
   who: { readonly command: string; readonly node: string },
 ): Promise<DataFolderLock> {
-  await mkdir(folder, { recursive: true, mode: 0o700 });
+  await makePrivateFolder(folder);
   const lockFile = path.join(folder, LOCK_FILE);
   const ownerFile = path.join(folder, OWNER_FILE);
   const db = await open(lockFile);

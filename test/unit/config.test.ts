@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,8 @@ import {
   loadProcessConfig,
   outputSettings,
 } from '../../src/config/environment.js';
-import { ADMIN_TOKEN_FILE, loadSecrets, SECRET_KEY_FILE } from '../../src/config/secrets.js';
+import { ADMIN_TOKEN_FILE, loadSecrets, SECRET_KEY_FILE, SecretsError } from '../../src/config/secrets.js';
+import { lockDataFolder } from '../../src/store/data-folder-lock.js';
 
 /** The ConfigError loadConfig throws for `env` (fails the test when it does not throw one). */
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -126,6 +127,28 @@ describe('loadConfig', () => {
     const err = configError({ [name]: value });
     expect(namedVariables(err)).toEqual([name]);
     expect(err.message).toContain(name);
+  });
+
+  it.each([
+    ['DIRGATE_ADMIN_TOKEN', 'admin token 0123456789'],
+    ['DIRGATE_ADMIN_TOKEN', 'admin-token-0123456789\n'],
+    ['DIRGATE_ADMIN_TOKEN', ' admin-token-0123456789'],
+    ['DIRGATE_READER_TOKEN', 'reader-token-0123456789 '],
+    ['DIRGATE_READER_TOKEN', 'reader\ttoken-0123456789'],
+    ['DIRGATE_READER_TOKEN', '                    '],
+  ])('refuses %s=%j: a token with whitespace, naming the variable', (name, value) => {
+    const err = configError({ [name]: value });
+    expect(namedVariables(err)).toEqual([name]);
+    expect(err.message).toMatch(/whitespace/);
+  });
+
+  it('refuses a reader token equal to the admin token, naming both variables', () => {
+    const same = 'one-token-for-both-0123456789';
+    const err = configError({ DIRGATE_ADMIN_TOKEN: same, DIRGATE_READER_TOKEN: same });
+    expect(namedVariables(err)).toEqual(['DIRGATE_READER_TOKEN']);
+    expect(err.message).toContain('DIRGATE_READER_TOKEN');
+    expect(err.message).toContain('DIRGATE_ADMIN_TOKEN');
+    expect(err.message).not.toContain(same);
   });
 
   it('names every invalid variable at once', () => {
@@ -258,6 +281,46 @@ describe('loadSecrets', () => {
     expect(secrets.generatedAdminToken).toBe(false);
     await expect(stat(path.join(dataDir, ADMIN_TOKEN_FILE))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(stat(path.join(dataDir, SECRET_KEY_FILE))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('refuses DIRGATE_READER_TOKEN equal to the generated admin token, naming both variables and the file', async () => {
+    const first = await loadSecrets(loadConfig({ DIRGATE_DATA_DIR: dataDir }));
+    const refused = loadSecrets(
+      loadConfig({ DIRGATE_DATA_DIR: dataDir, DIRGATE_READER_TOKEN: first.adminToken }),
+    );
+    await expect(refused).rejects.toBeInstanceOf(SecretsError);
+    const message = await refused.catch((err: Error) => err.message);
+    expect(message).toContain('DIRGATE_READER_TOKEN');
+    expect(message).toContain('DIRGATE_ADMIN_TOKEN');
+    expect(message).toContain(path.join(dataDir, ADMIN_TOKEN_FILE));
+    expect(message).not.toContain(first.adminToken);
+  });
+
+  it('reads an admin-token file without its one final line break, and refuses other whitespace in it', async () => {
+    const config = loadConfig({ DIRGATE_DATA_DIR: dataDir });
+    await loadSecrets(config);
+    const tokenFile = path.join(dataDir, ADMIN_TOKEN_FILE);
+    const token = 'hand-written-token-0123456789';
+    for (const ending of ['', '\n', '\r\n']) {
+      await writeFile(tokenFile, `${token}${ending}`);
+      expect((await loadSecrets(config)).adminToken).toBe(token);
+    }
+    for (const content of [`${token} \n`, `${token}\n\n`, ` ${token}\n`, 'hand written\n']) {
+      await writeFile(tokenFile, content);
+      await expect(loadSecrets(config), JSON.stringify(content)).rejects.toThrow(
+        new RegExp(`${ADMIN_TOKEN_FILE}: the admin token must not contain whitespace`),
+      );
+    }
+  });
+
+  it('makes a data folder that existed with wider permissions 0700', async () => {
+    await mkdir(dataDir, { mode: 0o755 });
+    await chmod(dataDir, 0o755);
+    await loadSecrets(loadConfig({ DIRGATE_DATA_DIR: dataDir }));
+    expect(await mode(dataDir)).toBe(0o700);
+    await chmod(dataDir, 0o777);
+    await lockDataFolder(dataDir, { command: 'test', node: 'test' }).then((lock) => lock.release());
+    expect(await mode(dataDir)).toBe(0o700);
   });
 
   it('refuses a secret-key file that is not 64 hex characters, naming the file', async () => {
