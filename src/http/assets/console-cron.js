@@ -1,0 +1,269 @@
+// Cron expressions as the gateway accepts them (cron-parser 4, which node-schedule runs): 5 fields
+// (minute hour day-of-month month day-of-week) or 6 with seconds first. Pure functions, no DOM, so
+// the console shows the next runs and the words without a round trip, and a unit test compares
+// them with cron-parser itself.
+
+const FIELDS = [
+  { name: 'second', min: 0, max: 59 },
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day of month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12 },
+  { name: 'day of week', min: 0, max: 7 },
+];
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const MONTH_NAMES = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+/** February with 29: the longest it gets, as cron-parser counts. */
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+export class CronError extends Error {
+  /** `unsupported`: the gateway accepts the expression; only the preview cannot follow it. */
+  constructor(message, unsupported = false) {
+    super(message);
+    this.unsupported = unsupported;
+  }
+}
+
+function number(text, field) {
+  if (!/^\d+$/.test(text)) throw new CronError(`${field.name}: "${text}" is not a number`);
+  const n = Number(text);
+  if (n < field.min || n > field.max)
+    throw new CronError(`${field.name}: ${n} is outside ${field.min}–${field.max}`);
+  return n;
+}
+
+/**
+ * One field → the values it allows (`set`, day of week 7 read as 0) and `entries`, what it lists as
+ * cron-parser lists it (duplicates of list items kept; a range ending at Sunday 7 adds Sunday 0),
+ * whose length decides "any day" there.
+ */
+function parseField(text, field, index) {
+  let source = text.toLowerCase();
+  if (index === 4) source = source.replace(/[a-z]{3}/g, (m) => aliasOf(m, MONTHS, 1, field));
+  if (index === 5) source = source.replace(/[a-z]{3}/g, (m) => aliasOf(m, DAYS, 0, field));
+  const allowed = index === 3 ? /^[\d*?,/L-]+$/i : index === 5 ? /^[\d*?,/L#-]+$/i : /^[\d*,/-]+$/;
+  if (!allowed.test(source)) throw new CronError(`${field.name}: "${text}" has characters cron refuses`);
+  if (/[l#]/.test(source))
+    throw new CronError(`${field.name}: "${text}" (L and #) is accepted but not previewed here`, true);
+  const entries = [];
+  for (const item of source.split(',')) {
+    if (item === '') throw new CronError(`${field.name}: "${text}" has an empty list item`);
+    const [range, stepText, extra] = item.split('/');
+    if (extra !== undefined) throw new CronError(`${field.name}: "${item}" has two steps`);
+    const step =
+      stepText === undefined ? 1 : number(stepText, { name: `${field.name} step`, min: 1, max: 1e9 });
+    let lo;
+    let hi;
+    let isRange = true;
+    if (range === '*' || range === '?') {
+      lo = field.min;
+      hi = field.max;
+    } else if (range.includes('-')) {
+      const [a, b, more] = range.split('-');
+      if (more !== undefined || a === '' || b === '')
+        throw new CronError(`${field.name}: "${range}" is not a range`);
+      lo = number(a, field);
+      hi = number(b, field);
+      if (lo > hi) throw new CronError(`${field.name}: the range ${range} runs backwards`);
+    } else {
+      lo = number(range, field);
+      // "5/15" means from 5 to the end, every 15.
+      isRange = stepText !== undefined;
+      hi = isRange ? field.max : lo;
+    }
+    if (!isRange) {
+      entries.push(index === 5 ? lo % 7 : lo);
+      continue;
+    }
+    const run = new Set(index === 5 && hi % 7 === 0 ? [0] : []);
+    for (let v = lo, k = 0; v <= hi; v++, k++) if (k % step === 0) run.add(v);
+    entries.push(...run);
+  }
+  return withEntries(entries, index === 5);
+}
+
+function withEntries(entries, weekday) {
+  const values = [...new Set(entries.map((v) => (weekday ? v % 7 : v)))].sort((a, b) => a - b);
+  return { values, set: new Set(values), count: entries.length, entries };
+}
+
+function aliasOf(match, names, offset, field) {
+  const i = names.indexOf(match);
+  if (i < 0) throw new CronError(`${field.name}: "${match}" is not a name cron knows`);
+  return String(i + offset);
+}
+
+/**
+ * Parses an expression; throws CronError with the reason in words. Same field count and ranges as
+ * the gateway (5 or 6 fields); L, W and # are refused here (the gateway takes L and #).
+ */
+export function parseCron(expression) {
+  const text = String(expression ?? '').trim();
+  if (text === '') throw new CronError('the schedule is empty');
+  const parts = text.split(/\s+/);
+  if (parts.length < 5 || parts.length > 6)
+    throw new CronError(
+      `a cron expression has 5 fields (or 6 with seconds first); this one has ${parts.length}`,
+    );
+  const all = parts.length === 5 ? ['0', ...parts] : parts;
+  const [second, minute, hour, dayOfMonth, month, dayOfWeek] = all.map((p, i) => parseField(p, FIELDS[i], i));
+  // One month named: a day it does not have is refused, the others dropped (as cron-parser does).
+  if (month.values.length === 1) {
+    const days = DAYS_IN_MONTH[month.values[0] - 1];
+    if (dayOfMonth.values[0] > days)
+      throw new CronError(`${MONTH_NAMES[month.values[0] - 1]} has no day ${dayOfMonth.values[0]}`);
+    Object.assign(
+      dayOfMonth,
+      withEntries(
+        dayOfMonth.entries.filter((d) => d <= days),
+        false,
+      ),
+    );
+  }
+  return { text, hasSeconds: parts.length === 6, second, minute, hour, dayOfMonth, month, dayOfWeek };
+}
+
+// cron-parser's rule: a day of month field listing as many days as the month has, and a day of week
+// field listing all eight (0-7), mean any day; both restricted, either one matching will do.
+function anyDayOfMonth(cron, date) {
+  return cron.dayOfMonth.count >= DAYS_IN_MONTH[date.getMonth()];
+}
+
+function anyDayOfWeek(cron) {
+  return cron.dayOfWeek.count === 8;
+}
+
+function dayMatches(cron, date) {
+  const dom = cron.dayOfMonth.set.has(date.getDate());
+  const dow = cron.dayOfWeek.set.has(date.getDay());
+  const dowAny = anyDayOfWeek(cron);
+  if (!dom && (!dow || dowAny)) return false;
+  if (anyDayOfMonth(cron, date) && !dowAny && !dow) return false;
+  return true;
+}
+
+/** The next `count` times after `from` (exclusive), in the local time zone of the JS runtime. */
+export function nextRuns(expression, count = 5, from = new Date()) {
+  const cron = typeof expression === 'string' ? parseCron(expression) : expression;
+  const out = [];
+  const d = new Date(from.getTime());
+  d.setMilliseconds(0);
+  d.setSeconds(d.getSeconds() + 1);
+  // Bounded: an expression that never fires (31 April) gives fewer runs, not a hang; 29 February
+  // needs twenty years for five.
+  const limit = new Date(from.getTime() + 30 * 366 * 86_400_000);
+  while (out.length < count && d < limit) {
+    if (!cron.month.set.has(d.getMonth() + 1)) {
+      d.setMonth(d.getMonth() + 1, 1);
+      d.setHours(0, 0, 0);
+      continue;
+    }
+    if (!dayMatches(cron, d)) {
+      d.setDate(d.getDate() + 1);
+      d.setHours(0, 0, 0);
+      continue;
+    }
+    if (!cron.hour.set.has(d.getHours())) {
+      d.setHours(d.getHours() + 1, 0, 0);
+      continue;
+    }
+    if (!cron.minute.set.has(d.getMinutes())) {
+      d.setMinutes(d.getMinutes() + 1, 0);
+      continue;
+    }
+    if (!cron.second.set.has(d.getSeconds())) {
+      d.setSeconds(d.getSeconds() + 1);
+      continue;
+    }
+    out.push(new Date(d.getTime()));
+    d.setSeconds(d.getSeconds() + 1);
+  }
+  return out;
+}
+
+function pad(n) {
+  return String(n).padStart(2, '0');
+}
+
+function list(words) {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
+}
+
+/** "every 15" when the values are an even step from the field's start, else null. */
+function stepOf(values, min, max) {
+  if (values.length < 2 || values[0] !== min) return null;
+  const step = values[1] - values[0];
+  for (let i = 1; i < values.length; i++) if (values[i] - values[i - 1] !== step) return null;
+  return values.at(-1) + step > max ? step : null;
+}
+
+function minutesPhrase(cron) {
+  const m = cron.minute;
+  if (m.values.length === 60) return 'every minute';
+  const step = stepOf(m.values, 0, 59);
+  if (step) return `every ${step} minutes`;
+  return null;
+}
+
+/** The schedule in words: "every 30 minutes", "every day at 02:00", "every Monday at 06:30". */
+export function describeCron(expression) {
+  const cron = typeof expression === 'string' ? parseCron(expression) : expression;
+  const parts = [];
+  const { second, minute, hour } = cron;
+  const oneTime = minute.values.length === 1 && hour.values.length === 1 && second.values.length === 1;
+  if (second.values.length === 60) parts.push('every second');
+  else if (second.values.length > 1 || second.values[0] !== 0) {
+    const step = stepOf(second.values, 0, 59);
+    parts.push(step ? `every ${step} seconds` : `at second ${list(second.values.map(String))}`);
+  }
+  if (oneTime) {
+    parts.push(`at ${pad(hour.values[0])}:${pad(minute.values[0])}`);
+  } else {
+    const minutes = minutesPhrase(cron);
+    if (second.values.length !== 1 && minute.values.length === 60) {
+      // "every second" says it all for the minute.
+    } else if (minutes) parts.push(minutes);
+    else if (minute.values.length === 1) parts.push(`at minute ${minute.values[0]}`);
+    else parts.push(`at minutes ${list(minute.values.map(String))}`);
+    if (hour.values.length !== 24) {
+      const step = stepOf(hour.values, 0, 23);
+      if (step && minute.values.length === 1)
+        parts.splice(-1, 1, `every ${step} hours at minute ${minute.values[0]}`);
+      else if (step) parts.push(`every ${step} hours`);
+      else
+        parts.push(`during hour${hour.values.length > 1 ? 's' : ''} ${list(hour.values.map((h) => pad(h)))}`);
+    } else if (minute.values.length === 1 && second.values.length === 1) {
+      parts.splice(-1, 1, minute.values[0] === 0 ? 'every hour' : `every hour at minute ${minute.values[0]}`);
+    }
+  }
+  const domAny = cron.dayOfMonth.count >= 31;
+  const dowAny = anyDayOfWeek(cron) || (domAny && cron.dayOfWeek.values.length === 7);
+  const days = [];
+  if (!domAny) days.push(`on day ${list(cron.dayOfMonth.values.map(String))} of the month`);
+  if (!dowAny) {
+    const d = cron.dayOfWeek.values;
+    const weekdays = d.length === 5 && [1, 2, 3, 4, 5].every((x) => d.includes(x));
+    days.push(weekdays ? 'on weekdays' : `on ${list(d.map((x) => DAY_NAMES[x]))}`);
+  }
+  let when = parts.join(', ');
+  if (days.length === 0 && oneTime) when = `every day ${when}`;
+  let text = days.length ? `${when}, ${days.join(' or ')}` : when;
+  if (cron.month.values.length !== 12)
+    text += `, in ${list(cron.month.values.map((m) => MONTH_NAMES[m - 1]))}`;
+  return text;
+}
