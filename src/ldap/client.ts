@@ -16,6 +16,7 @@ import { bounded } from './deadline.js';
 import { BindError, ConnectError, type LdapError, toLdapError } from './errors.js';
 import { resolveHost } from './resolve-host.js';
 import { installCompactSearchEntries } from './search-entry-parser.js';
+import { tlsOptionsFor } from './tls-options.js';
 import type { ConnectionStep, LdapLimits, LdapSettings, StepReport, TlsMode } from './types.js';
 
 export interface ServerEndpoint {
@@ -48,20 +49,6 @@ export function resolveEndpoint(url: string, mode: TlsMode): ServerEndpoint {
   const port = parsed.port ? Number(parsed.port) : transport === 'LDAPS' ? 636 : 389;
   const shownHost = net.isIP(host) === 6 ? `[${host}]` : host;
   return { url: `${transport === 'LDAPS' ? 'ldaps' : 'ldap'}://${shownHost}:${port}`, host, port, transport };
-}
-
-/** TLS options shared by LDAPS and StartTLS: the CA bundle adds to, never replaces, the system trust. */
-function tlsOptionsFor(settings: LdapSettings, host: string): tls.ConnectionOptions {
-  const options: tls.ConnectionOptions = {
-    host,
-    rejectUnauthorized: settings.tlsVerify,
-    // SNI must not carry an IP address (RFC 6066); `host` alone drives the identity check then.
-    ...(net.isIP(host) === 0 ? { servername: host } : {}),
-  };
-  if (settings.caCertificate && settings.caCertificate.trim() !== '') {
-    options.ca = [...tls.rootCertificates, settings.caCertificate];
-  }
-  return options;
 }
 
 export interface OpenOptions {

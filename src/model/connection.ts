@@ -34,7 +34,7 @@ export interface DirectoryAccess {
   /** Explicit ldap:// or ldaps:// URLs, tried in order. Empty: SRV discovery. */
   readonly servers: readonly string[];
   readonly tls: TlsMode;
-  /** PEM bundle trusted besides the system's CAs. */
+  /** PEM bundle, when set the only trust anchors of this connection's TLS (the system's CAs are not used). */
   readonly caCertificate: string | null;
   /** Verify the directory's certificate (default true). */
   readonly tlsVerify: boolean;

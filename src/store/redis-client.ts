@@ -9,6 +9,7 @@
  */
 import { createClient } from '@keyv/redis';
 import type { Logger } from '../model/logger.js';
+import { MIN_TLS_VERSION } from '../model/tls.js';
 
 export type RedisClient = ReturnType<typeof createClient>;
 
@@ -63,6 +64,8 @@ export function createManagedRedis(url: string, options: ManagedRedisOptions): M
     url,
     disableOfflineQueue: options.failFastOffline,
     socket: {
+      // rediss://: TLS 1.2 at least, whatever NODE_OPTIONS lowered the process default to.
+      ...(url.startsWith('rediss://') ? { tls: true as const, minVersion: MIN_TLS_VERSION } : {}),
       connectTimeout: 5_000,
       reconnectStrategy: (retries: number, cause: Error) => {
         if (closing) return false;

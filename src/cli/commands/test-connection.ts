@@ -177,7 +177,7 @@ Example:
       value: 'MODE',
       help: 'none, starttls or ldaps (default: ldaps for ldaps:// URLs)',
     },
-    ca: { type: 'string', value: 'FILE', help: 'PEM CA bundle to trust besides the system CAs' },
+    ca: { type: 'string', value: 'FILE', help: 'PEM CA bundle: the only CAs trusted (not the system CAs)' },
     'no-verify': { type: 'boolean', help: "do not verify the server's certificate" },
     contacts: { type: 'boolean', help: 'count contacts too' },
     json: { type: 'boolean', help: 'print the report as JSON' },

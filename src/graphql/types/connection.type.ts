@@ -138,7 +138,8 @@ export class AddConnectionInput {
   @Field(() => TlsModeEnum, { nullable: true, defaultValue: TlsModeEnum.NONE }) tls?: TlsModeEnum | null;
   @Field(() => String, {
     nullable: true,
-    description: "PEM certificates trusted for this connection's TLS, besides the system's.",
+    description:
+      "PEM certificates trusted for this connection's TLS; when set, only these are (instead of the system's trust store, not besides it).",
   })
   caCertificate?: string | null;
   @Field(() => Boolean, { nullable: true, description: "Verify the directory's certificate (default true)." })
