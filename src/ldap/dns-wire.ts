@@ -6,7 +6,16 @@
  * (nodejs/node#66173). RFC 2782 says the target should not be compressed,
  * but the DCs exist, so we read them: one UDP query without EDNS (Samba does
  * not answer EDNS queries here), TCP when the reply is truncated.
+ *
+ * The answer picks the servers the bind password goes to, so an off-path
+ * spoofer must not be able to plant one: the query id is random (a CSPRNG,
+ * not Math.random), the UDP socket is connected (the kernel drops datagrams
+ * from any other address or port), and a reply counts only when it comes
+ * from the server asked, carries our id and echoes our question (name
+ * case-insensitively, type and class). Any other datagram is ignored and the
+ * wait goes on until the timeout, as resolvers do.
  */
+import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { getServers, type SrvRecord } from 'node:dns';
 import { isIP, connect as tcpConnect } from 'node:net';
@@ -61,6 +70,47 @@ function readName(message: Buffer, offset: number): { name: string; next: number
   throw new RangeError('DNS name compression loop');
 }
 
+interface Question {
+  readonly name: string;
+  readonly type: number;
+  readonly klass: number;
+}
+
+/** The first question of a message, or null when it has none or it cannot be read. */
+function firstQuestion(message: Buffer): Question | null {
+  try {
+    if (message.length < 12 || message.readUInt16BE(4) < 1) return null;
+    const { name, next } = readName(message, 12);
+    return {
+      name: name.toLowerCase(),
+      type: message.readUInt16BE(next),
+      klass: message.readUInt16BE(next + 2),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether `reply` answers `query`: a response (QR set) with the query's id and
+ * one question equal to the query's (the name compared case-insensitively).
+ */
+export function answersQuery(reply: Buffer, query: Buffer): boolean {
+  if (reply.length < 12 || query.length < 12) return false;
+  if (reply.readUInt16BE(0) !== query.readUInt16BE(0)) return false;
+  if ((reply.readUInt16BE(2) & 0x8000) === 0) return false;
+  if (reply.readUInt16BE(4) !== 1) return false;
+  const asked = firstQuestion(query);
+  const echoed = firstQuestion(reply);
+  return (
+    asked !== null &&
+    echoed !== null &&
+    echoed.name === asked.name &&
+    echoed.type === asked.type &&
+    echoed.klass === asked.klass
+  );
+}
+
 export interface SrvResponse {
   readonly rcode: number;
   readonly truncated: boolean;
@@ -108,19 +158,34 @@ export function parseDnsServer(server: string): { host: string; port: number } {
   return { host, port: port ? Number(port) : 53 };
 }
 
+/** One UDP exchange on a connected socket; datagrams that do not answer `query` are ignored. */
 function queryUdp(query: Buffer, host: string, port: number, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
+    let done = false;
+    let peer: { address: string; port: number } | null = null;
     const timer = setTimeout(() => finish(new Error('ETIMEOUT')), timeoutMs);
     const finish = (err: Error | null, reply?: Buffer): void => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
       socket.close();
       if (err) reject(err);
       else if (reply) resolve(reply);
     };
-    socket.once('error', (err) => finish(err));
-    socket.once('message', (reply) => finish(null, reply));
-    socket.send(query, port, host);
+    socket.on('error', (err) => finish(err));
+    socket.on('message', (reply, from) => {
+      // The kernel filters by source on a connected socket; checked here too, with the id and question.
+      if (peer === null || from.address !== peer.address || from.port !== peer.port) return;
+      if (!answersQuery(reply, query)) return;
+      finish(null, reply);
+    });
+    socket.connect(port, host, () => {
+      peer = socket.remoteAddress();
+      socket.send(query, (err) => {
+        if (err) finish(err);
+      });
+    });
   });
 }
 
@@ -162,11 +227,17 @@ export async function resolveSrvOnTheWire(
   const targets = (servers.length > 0 ? servers : getServers()).map(parseDnsServer);
   let lastError: unknown = null;
   for (const { host, port } of targets) {
-    const id = Math.floor(Math.random() * 0xffff);
+    // 16 bits from a CSPRNG: an off-path spoofer must guess it (with the source port, also random).
+    const id = randomInt(0, 0x10000);
     const query = encodeSrvQuery(id, name);
     try {
       let response = decodeSrvResponse(await queryUdp(query, host, port, timeoutMs), id);
-      if (response.truncated) response = decodeSrvResponse(await queryTcp(query, host, port, timeoutMs), id);
+      if (response.truncated) {
+        const reply = await queryTcp(query, host, port, timeoutMs);
+        // Over TCP the one reply comes from the server we connected to; it must still answer our question.
+        if (!answersQuery(reply, query)) throw new RangeError('DNS reply over TCP for another query');
+        response = decodeSrvResponse(reply, id);
+      }
       if (response.rcode === 0 || response.rcode === 3) return response.rcode === 3 ? [] : response.records;
       lastError = new Error(`DNS server ${host}:${port} answered rcode ${response.rcode}`);
     } catch (err) {
