@@ -25,7 +25,7 @@ import { LIMITS } from './graphql/arguments.js';
 import { type Role, roleFor } from './graphql/auth.js';
 import { compiledQueriesPlugin } from './graphql/compiled-queries.js';
 import { codedError, ErrorCode, forbidden, formatError, unauthenticated } from './graphql/errors.js';
-import { operationLimitsRule } from './graphql/limits.js';
+import { costPlugin, costRefusal, operationLimitsRule, scannedIn } from './graphql/limits.js';
 import { createLoaders, type Loaders } from './graphql/loaders.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import type { GraphQLContext } from './graphql/services.js';
@@ -45,11 +45,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const LIMITS_RULE = operationLimitsRule({
-  maxDepth: LIMITS.depth,
-  maxCost: LIMITS.cost,
-  maxAliases: LIMITS.aliases,
-});
+const LIMITS_RULE = operationLimitsRule({ maxDepth: LIMITS.depth, maxAliases: LIMITS.aliases });
 const MAX_BODY = '256kb';
 
 /**
@@ -149,6 +145,13 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
         const role = ctx.extra.role ?? 'READER';
         const prepared = prepareOperation(schema, [LIMITS_RULE], payload, role);
         if (Array.isArray(prepared)) return prepared;
+        const refusal = costRefusal(LIMITS.cost, {
+          schema,
+          ...prepared,
+          variables: payload.variables,
+          scanned: scannedIn(gateway.services.directory.view),
+        });
+        if (refusal) return [refusal];
         const isSubscription = prepared.operation.operation === OperationTypeNode.SUBSCRIPTION;
         return {
           schema,
@@ -197,6 +200,7 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
       // Nothing here is HTTP-cacheable; computing cache hints would cost a hook on every field.
       ApolloServerPluginCacheControlDisabled(),
       rolePlugin(gateway),
+      costPlugin(LIMITS.cost),
       // Last: it answers only what the plugins before it let through.
       compiledQueriesPlugin<GraphQLContext>(schema, {
         onOutcome: (outcome) => gateway.metrics.compiledQueries.inc({ outcome }),

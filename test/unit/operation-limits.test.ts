@@ -1,9 +1,26 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildSchema, type GraphQLError, parse, specifiedRules, validate } from 'graphql';
+import {
+  buildSchema,
+  type GraphQLError,
+  type GraphQLSchema,
+  Kind,
+  type OperationDefinitionNode,
+  parse,
+  specifiedRules,
+  validate,
+} from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/graphql/arguments.js';
-import { type OperationLimits, operationLimitsRule } from '../../src/graphql/limits.js';
+import {
+  type CostInput,
+  costRefusal,
+  OBJECTS_SCANNED_PER_UNIT,
+  type OperationLimits,
+  operationCost,
+  operationLimitsRule,
+  SEARCH_COST_FLOOR,
+} from '../../src/graphql/limits.js';
 
 const tiny = buildSchema(`
   type Query {
@@ -24,25 +41,42 @@ const gateway = buildSchema(
   readFileSync(path.join(import.meta.dirname, '../../schema/schema.graphql'), 'utf8'),
 );
 
-function check(
-  query: string,
-  limits: OperationLimits,
-  variables: Record<string, unknown> = {},
-  schema = tiny,
-): readonly GraphQLError[] {
-  return validate(schema, parse(query), [operationLimitsRule(limits, () => variables)]);
+function check(query: string, limits: OperationLimits, schema = tiny): readonly GraphQLError[] {
+  return validate(schema, parse(query), [operationLimitsRule(limits)]);
 }
 
-/** The cost the rule computes for `query` (it reports it when over a limit of 0). */
-function costOf(query: string, variables: Record<string, unknown> = {}): number {
-  const errors = check(query, { maxDepth: 1000, maxCost: 0 }, variables);
-  expect(errors).toHaveLength(1);
-  return errors[0]?.extensions.cost as number;
+/** A view of this many objects of each kind in every connection, and of `perConnection` in each one. */
+function scannedOf(total: number, perConnection = total): CostInput['scanned'] {
+  return (_kind, connectionId) => (connectionId === null ? total : perConnection);
+}
+
+function costInput(
+  query: string,
+  variables: Record<string, unknown> = {},
+  schema: GraphQLSchema = tiny,
+  scanned: CostInput['scanned'] = scannedOf(0),
+  operationName?: string,
+): CostInput {
+  const document = parse(query);
+  const operation = document.definitions.find(
+    (d): d is OperationDefinitionNode =>
+      d.kind === Kind.OPERATION_DEFINITION &&
+      (operationName === undefined || d.name?.value === operationName),
+  );
+  if (!operation) throw new Error('no operation');
+  return { schema, document, operation, variables, scanned };
+}
+
+/** The cost of the first operation of `query` (or the one named) with these variables. */
+function costOf(query: string, variables: Record<string, unknown> = {}, operationName?: string): number {
+  const cost = operationCost(costInput(query, variables, tiny, scannedOf(0), operationName));
+  if (cost === null) throw new Error('the variables do not coerce');
+  return cost;
 }
 
 /** The depth the rule computes for `query` (it reports it when over a limit of 0). */
 function depthOf(query: string): number {
-  const errors = check(query, { maxDepth: 0, maxCost: Number.MAX_SAFE_INTEGER });
+  const errors = check(query, { maxDepth: 0 });
   expect(errors).toHaveLength(1);
   return errors[0]?.extensions.depth as number;
 }
@@ -55,8 +89,8 @@ describe('query depth', () => {
 
   it('refuses a query deeper than the limit with LIMIT_EXCEEDED and accepts one at the limit', () => {
     const q = '{ user { best { best { id } } } }';
-    expect(check(q, { maxDepth: 4, maxCost: 1000 })).toEqual([]);
-    const errors = check(q, { maxDepth: 3, maxCost: 1000 });
+    expect(check(q, { maxDepth: 4 })).toEqual([]);
+    const errors = check(q, { maxDepth: 3 });
     expect(errors).toHaveLength(1);
     expect(errors[0]?.message).toBe('query depth 4 exceeds the limit of 3');
     expect(errors[0]?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 3, depth: 4 });
@@ -89,10 +123,31 @@ describe('query cost', () => {
     expect(costOf('{ user { groups { id } } }')).toBe(12);
   });
 
-  it('reads page sizes from variables and assumes 100 when a variable is unknown', () => {
+  it('reads page sizes from variables and assumes 100 when a variable is unset', () => {
     const q = 'query ($n: Int) { users(first: $n) { id } }';
     expect(costOf(q, { n: 7 })).toBe(8);
+    expect(costOf(q, { n: 2_000_000 })).toBe(2_000_001);
     expect(costOf(q)).toBe(101);
+    expect(costOf(q, { n: null })).toBe(101);
+  });
+
+  it("takes a page size left out from the schema's default, the variable's default too", () => {
+    const withDefaults = buildSchema(`
+      type Query { users(first: Int = 50): [User] }
+      type User { id: ID members(first: Int = 100): [User] }
+    `);
+    const cost = (q: string, variables: Record<string, unknown> = {}) =>
+      operationCost(costInput(q, variables, withDefaults));
+    expect(cost('{ users { id } }')).toBe(51);
+    expect(cost('{ users(first: 3) { members { id } } }')).toBe(1 + 3 * (1 + 100));
+    expect(cost('query ($n: Int = 7) { users(first: $n) { id } }')).toBe(8);
+    expect(cost('query ($n: Int = 7) { users(first: $n) { id } }', { n: 9 })).toBe(10);
+  });
+
+  it('gives no cost when the variables do not coerce (execution refuses them)', () => {
+    const input = costInput('query ($n: Int) { users(first: $n) { id } }', { n: 'many' });
+    expect(operationCost(input)).toBeNull();
+    expect(costRefusal(0, input)).toBeNull();
   });
 
   it('counts a page size below one as one', () => {
@@ -108,18 +163,66 @@ describe('query cost', () => {
   });
 
   it('refuses a query over the cost limit with LIMIT_EXCEEDED and accepts one at it', () => {
-    const q = '{ users(first: 5) { friends(first: 3) { id } } }';
-    expect(check(q, { maxDepth: 10, maxCost: 21 })).toEqual([]);
-    const errors = check(q, { maxDepth: 10, maxCost: 20 });
-    expect(errors).toHaveLength(1);
-    expect(errors[0]?.message).toBe('query cost 21 exceeds the limit of 20');
-    expect(errors[0]?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 20, cost: 21 });
+    const input = costInput('{ users(first: 5) { friends(first: 3) { id } } }');
+    expect(costRefusal(21, input)).toBeNull();
+    const error = costRefusal(20, input);
+    expect(error?.message).toBe('query cost 21 exceeds the limit of 20');
+    expect(error?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 20, cost: 21 });
   });
 
-  it('measures each operation of a document on its own', () => {
+  it('measures the operation that runs, not the others of its document', () => {
     const doc = 'query Small { user { id } } query Big { users(first: 50) { id name } }';
-    const errors = check(doc, { maxDepth: 10, maxCost: 100 });
-    expect(errors.map((e) => e.extensions.cost)).toEqual([101]);
+    expect(costOf(doc, {}, 'Small')).toBe(2);
+    expect(costOf(doc, {}, 'Big')).toBe(101);
+  });
+});
+
+describe('the cost of a search', () => {
+  const run = (q: string, scanned: CostInput['scanned'], variables: Record<string, unknown> = {}) =>
+    operationCost(costInput(q, variables, gateway, scanned)) as number;
+  const plain = '{ users(first: 1) { totalCount } }';
+
+  it('is the floor in a small view, on each of users, groups and contacts', () => {
+    const base = run(plain, scannedOf(10));
+    for (const field of ['users', 'groups', 'contacts']) {
+      expect(run(`{ ${field}(first: 1, search: "a") { totalCount } }`, scannedOf(10))).toBe(
+        base + SEARCH_COST_FLOOR,
+      );
+    }
+  });
+
+  it('grows with the objects of its scope: the view, or the connection named', () => {
+    const scanned = scannedOf(400_000, 60_000);
+    const base = run(plain, scanned);
+    expect(run('{ users(first: 1, search: "a") { totalCount } }', scanned)).toBe(
+      base + 400_000 / OBJECTS_SCANNED_PER_UNIT,
+    );
+    expect(run('{ users(first: 1, search: "a", connectionId: "c") { totalCount } }', scanned)).toBe(
+      base + 60_000 / OBJECTS_SCANNED_PER_UNIT,
+    );
+  });
+
+  it('reads the search from a variable; an empty or blank one scans nothing', () => {
+    const q = 'query ($s: String) { users(first: 1, search: $s) { totalCount } }';
+    const base = run(plain, scannedOf(10));
+    expect(run(q, scannedOf(10), { s: 'x' })).toBe(base + SEARCH_COST_FLOOR);
+    expect(run(q, scannedOf(10), { s: '  ' })).toBe(base);
+    expect(run(q, scannedOf(10), {})).toBe(base);
+  });
+
+  it('counts each alias: fifty aliased searches are over the gateway limit, the UI query is not', () => {
+    const aliases = Array.from(
+      { length: 50 },
+      (_, i) => `s${i}: users(first: 1, search: "a${i}") { totalCount }`,
+    );
+    expect(run(`{ ${aliases.join(' ')} }`, scannedOf(10))).toBeGreaterThan(LIMITS.cost);
+    const ui = readFileSync(path.join(import.meta.dirname, '../operations/directory.graphql'), 'utf8');
+    for (const name of ['Users', 'Groups', 'Contacts']) {
+      const input = {
+        ...costInput(ui, { search: 'mü', first: LIMITS.pageSize }, gateway, scannedOf(100_000), name),
+      };
+      expect(costRefusal(LIMITS.cost, input), name).toBeNull();
+    }
   });
 });
 
@@ -127,20 +230,17 @@ describe('fragment cycles and fan-out', () => {
   it('terminates on fragments that spread each other', () => {
     const q =
       '{ user { ...A } } fragment A on User { best { ...B } } fragment B on User { id best { ...A } }';
-    const errors = check(q, { maxDepth: 100, maxCost: 1000 });
-    expect(errors).toEqual([]);
+    expect(check(q, { maxDepth: 100 })).toEqual([]);
+    expect(costOf(q)).toBeGreaterThan(0);
     // With graphql's own rules the cycle is reported by them, and the limits rule still finishes.
-    const all = validate(tiny, parse(q), [
-      ...specifiedRules,
-      operationLimitsRule({ maxDepth: 100, maxCost: 1000 }),
-    ]);
+    const all = validate(tiny, parse(q), [...specifiedRules, operationLimitsRule({ maxDepth: 100 })]);
     expect(all.some((e) => e.message.includes('Cannot spread fragment "A" within itself'))).toBe(true);
   });
 
   it('terminates on a fragment that spreads itself', () => {
-    expect(
-      check('{ user { ...A } } fragment A on User { id best { ...A } }', { maxDepth: 3, maxCost: 10 }),
-    ).toEqual([]);
+    const q = '{ user { ...A } } fragment A on User { id best { ...A } }';
+    expect(check(q, { maxDepth: 3 })).toEqual([]);
+    expect(costOf(q)).toBe(3);
   });
 
   it('measures a small document whose fragments each spread the next twice without stalling', () => {
@@ -149,32 +249,45 @@ describe('fragment cycles and fan-out', () => {
     for (let i = 0; i < levels; i++) fragments += `fragment F${i} on User { ...F${i + 1} ...F${i + 1} }\n`;
     fragments += `fragment F${levels} on User { id }`;
     const started = performance.now();
-    const errors = check(`{ user { ...F0 } } ${fragments}`, { maxDepth: 12, maxCost: 50_000 });
+    const q = `{ user { ...F0 } } ${fragments}`;
+    expect(check(q, { maxDepth: 12 })).toEqual([]);
+    const cost = costOf(q);
     const ms = performance.now() - started;
-    expect(errors.map((e) => e.extensions.cost)).toEqual([1 + 2 ** levels]);
+    expect(cost).toBe(1 + 2 ** levels);
     // 2^22 walks of the same fragments take seconds; a measurement that remembers a fragment's cost takes ~1 ms.
     expect(ms).toBeLessThan(1000);
   });
 });
 
 describe('the gateway schema with the gateway limits', () => {
-  const limits = { maxDepth: LIMITS.depth, maxCost: LIMITS.cost };
-  const run = (q: string) => check(q, limits, {}, gateway);
+  const limits = { maxDepth: LIMITS.depth };
+  const run = (q: string) => check(q, limits, gateway);
+  const refusal = (q: string, variables: Record<string, unknown> = {}) =>
+    costRefusal(LIMITS.cost, costInput(q, variables, gateway, scannedOf(100_000)));
 
   it('accepts a full page of users with all their own fields', () => {
     expect(
-      run(`{ users(first: ${LIMITS.pageSize}) {
+      refusal(`{ users(first: ${LIMITS.pageSize}) {
         nodes { id guid kind dn displayName primaryEmail emails samAccountName userPrincipalName enabled }
       } }`),
-    ).toEqual([]);
+    ).toBeNull();
   });
 
   it('refuses pages of members of the groups of a page of users', () => {
-    const errors = run(
+    const error = refusal(
       `{ users(first: 500) { nodes { memberOf { members(first: 500) { nodes { id } } } } } }`,
     );
-    expect(errors.map((e) => e.extensions.code)).toEqual(['LIMIT_EXCEEDED']);
-    expect(errors[0]?.message).toMatch(/^query cost \d+ exceeds the limit of 50000$/);
+    expect(error?.extensions.code).toBe('LIMIT_EXCEEDED');
+    expect(error?.message).toMatch(/^query cost \d+ exceeds the limit of 50000$/);
+  });
+
+  it('refuses a huge page size given as a variable as it does the literal', () => {
+    const q = 'query ($n: Int) { users(first: $n) { nodes { id } } }';
+    expect(refusal(q, { n: 2_000_000_000 })?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    expect(refusal('{ users(first: 2000000000) { nodes { id } } }')?.extensions).toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+    });
+    expect(refusal(q, { n: 10 })).toBeNull();
   });
 
   it('refuses memberOf nested past the depth limit', () => {
