@@ -173,6 +173,7 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
     engine,
     limits,
     nodeName: config.nodeName,
+    minScheduleIntervalMs: config.minScheduleIntervalMs,
     onChange: (connectionId, change) => {
       events.pubsub.publish(TOPICS.SETTINGS_CHANGED, { node: config.nodeName, connectionId, change });
       void follower.reconcileLogged();

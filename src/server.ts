@@ -6,7 +6,7 @@
  * reader's mutation gets FORBIDDEN before anything executes.
  */
 import { isUtf8 } from 'node:buffer';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import {
@@ -18,7 +18,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { type GraphQLSchema, OperationTypeNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Gateway } from './app.js';
 import type { DirectoryView } from './directory/directory-view.js';
 import { LIMITS } from './graphql/arguments.js';
@@ -30,11 +30,16 @@ import { createLoaders, type Loaders } from './graphql/loaders.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import type { GraphQLContext } from './graphql/services.js';
 import {
+  type EventBound,
   formatForClient,
   formatResult,
+  operationCapError,
   prepareOperation,
+  SLOW_READER_CLOSE,
   subscribePerEvent,
   subscriptionContext,
+  WEBSOCKET_LIMITS,
+  type WebSocketLimits,
 } from './graphql/websocket.js';
 import { mountStatusPages } from './http/status-page.js';
 
@@ -47,6 +52,44 @@ export interface RunningServer {
 
 const LIMITS_RULE = operationLimitsRule({ maxDepth: LIMITS.depth, maxAliases: LIMITS.aliases });
 const MAX_BODY = '256kb';
+
+/**
+ * How long a client may take, and how much a socket may hold, before the
+ * gateway lets it go. Not settings: no admin has a reason to tune them (a
+ * request is at most MAX_BODY, answers are not bounded by these), and tests
+ * lower them through startServer's options.
+ */
+export interface TransportLimits {
+  /** Until the request's headers are in (a client that sends them slowly holds a socket: slowloris). */
+  readonly headersTimeoutMs: number;
+  /** Until the whole request, body included, is in. Not the time to answer it. */
+  readonly requestTimeoutMs: number;
+  /**
+   * An idle kept-alive connection is closed after this. A proxy in front
+   * that keeps connections to the gateway open must close them sooner.
+   */
+  readonly keepAliveTimeoutMs: number;
+  /** How often Node checks the two timeouts above (its default, 30 s, would make them 30 s late). */
+  readonly timeoutCheckMs: number;
+  readonly webSocket: WebSocketLimits;
+}
+
+export const TRANSPORT_LIMITS: TransportLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  timeoutCheckMs: 1_000,
+  webSocket: WEBSOCKET_LIMITS,
+};
+
+export interface ServerOptions {
+  /** The schema to serve (default: the gateway's, built on its event bus). */
+  readonly schema?: GraphQLSchema;
+  /** Lower bounds for tests; the rest stay TRANSPORT_LIMITS. */
+  readonly limits?: Partial<Omit<TransportLimits, 'webSocket'>> & {
+    readonly webSocket?: Partial<WebSocketLimits>;
+  };
+}
 
 /**
  * body-parser decodes invalid UTF-8 into U+FFFD without complaint, which
@@ -105,7 +148,8 @@ function rolePlugin(gateway: Gateway): ApolloServerPlugin<GraphQLContext> {
           }
         },
         async willSendResponse({ operationName, errors }) {
-          const name = operationName ?? 'anonymous';
+          // Client-chosen names are not labels: only known ones are (unbounded series otherwise).
+          const name = gateway.metrics.operationLabel(operationName);
           gateway.metrics.graphqlRequests.inc({ operation: name, outcome: errors?.length ? 'error' : 'ok' });
           gateway.metrics.graphqlLatency.observe({ operation: name }, (performance.now() - started) / 1000);
         },
@@ -114,17 +158,52 @@ function rolePlugin(gateway: Gateway): ApolloServerPlugin<GraphQLContext> {
   };
 }
 
-export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): Promise<RunningServer> {
+export async function startServer(gateway: Gateway, options: ServerOptions = {}): Promise<RunningServer> {
   const { config, logger } = gateway;
-  const schema = schemaArg ?? (await buildGatewaySchema(gateway.services.events.pubsub));
+  const schema = options.schema ?? (await buildGatewaySchema(gateway.services.events.pubsub));
+  const limits: TransportLimits = {
+    ...TRANSPORT_LIMITS,
+    ...options.limits,
+    webSocket: { ...TRANSPORT_LIMITS.webSocket, ...options.limits?.webSocket },
+  };
   const app = express();
   app.disable('x-powered-by');
-  const httpServer = createServer(app);
+  const httpServer = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.timeoutCheckMs,
+    },
+    app,
+  );
   const tokens = { adminToken: gateway.secrets.adminToken, readerToken: gateway.secrets.readerToken };
   const log = logger.child({ component: 'http' });
   const logInternal = (err: unknown) => log.error({ err }, 'internal error in a GraphQL request');
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 256 * 1024 });
+  const ws = limits.webSocket;
+  // A slow reader's socket is closed once, whichever of its subscriptions overflows first.
+  const closeSlowReader = (socket: WebSocket, remote: string | undefined) => {
+    if (socket.readyState !== socket.OPEN) return;
+    log.warn(
+      { remote, maxPendingEvents: ws.maxPendingEvents, bufferedBytes: socket.bufferedAmount },
+      'closed a WebSocket whose client reads events slower than they come',
+    );
+    socket.close(SLOW_READER_CLOSE.code, SLOW_READER_CLOSE.reason);
+    // The close frame waits behind what the client has not read: it gets a grace, then the socket goes.
+    setTimeout(() => socket.terminate(), ws.slowReaderGraceMs).unref();
+  };
+  // The bound of each subscription, by its context (graphql-ws's `subscribe` sees only the arguments).
+  const bounds = new WeakMap<object, EventBound>();
+  const boundedSubscription = (extra: { socket: WebSocket; request: IncomingMessage }, role: Role) => {
+    const context = subscriptionContext(role, gateway.services, (view) => loadersFor(gateway, view));
+    bounds.set(context, {
+      maxPending: ws.maxPendingEvents,
+      onOverflow: () => closeSlowReader(extra.socket, extra.request.socket.remoteAddress),
+    });
+    return context;
+  };
   const wsCleanup = useServer<Record<string, unknown>, { role?: Role }>(
     {
       schema,
@@ -139,9 +218,12 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
       onSubscribe: (ctx, _id, payload) => {
         // Operations over WebSocket count in the same metric as HTTP ones.
         gateway.metrics.graphqlRequests.inc({
-          operation: payload.operationName ?? 'anonymous',
+          operation: gateway.metrics.operationLabel(payload.operationName),
           outcome: 'websocket',
         });
+        // graphql-ws has registered this operation already: it counts.
+        const capped = operationCapError(Object.keys(ctx.subscriptions).length, ws.maxOperations);
+        if (capped) return capped;
         const role = ctx.extra.role ?? 'READER';
         const prepared = prepareOperation(schema, [LIMITS_RULE], payload, role);
         if (Array.isArray(prepared)) return prepared;
@@ -159,23 +241,27 @@ export async function startServer(gateway: Gateway, schemaArg?: GraphQLSchema): 
           operationName: payload.operationName,
           variableValues: payload.variables,
           // A query or mutation reads one view, as a request does; a subscription's events each their own.
-          contextValue: isSubscription
-            ? subscriptionContext(role, gateway.services, (view) => loadersFor(gateway, view))
-            : contextFor(gateway, role),
+          contextValue: isSubscription ? boundedSubscription(ctx.extra, role) : contextFor(gateway, role),
         };
       },
-      subscribe: (args) => subscribePerEvent(args, (role) => contextFor(gateway, role)),
+      subscribe: (args) =>
+        subscribePerEvent(args, (role) => contextFor(gateway, role), bounds.get(args.contextValue as object)),
       // Every error that leaves goes through the formatter HTTP answers use.
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result, logInternal),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatForClient(e, logInternal)),
     },
     wsServer,
+    ws.keepAliveMs,
   );
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
+    // Automatic persisted queries (on by default in Apollo Server) let any client store queries in
+    // the server's memory under hashes of its choosing and run them by hash, bypassing the query in
+    // the request. The UI and the dirgate command send whole queries; nothing needs them.
+    persistedQueries: false,
     introspection: true,
     // The process owns its signals (src/process-lifecycle.ts). Apollo's own handlers would stop the server
     // first, and its stop() never settles a second caller's wait (the barrier is resolved only

@@ -83,6 +83,12 @@ const schema = z.object({
   DIRGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Share of the cache a sync may remove before it is held for confirmation. */
   DIRGATE_DELETE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
+  /**
+   * The shortest time between two runs a connection's schedule may ask for: refuses typos such
+   * as "every minute of every 30th hour" meant as every 30 minutes, or a seconds field that
+   * would read the whole directory every second.
+   */
+  DIRGATE_MIN_SCHEDULE_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(300_000),
   /** Run schedules and the start-up sync (tests turn this off to drive syncs by hand). */
   DIRGATE_SCHEDULER: boolFlag.default(true),
   DIRGATE_LDAP_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(5000),
@@ -107,6 +113,7 @@ export interface Config {
   readonly forgetBindPasswords: string | null;
   readonly logLevel: z.infer<typeof schema>['DIRGATE_LOG_LEVEL'];
   readonly deleteThreshold: number;
+  readonly minScheduleIntervalMs: number;
   readonly scheduler: boolean;
   readonly ldap: {
     readonly connectTimeoutMs: number;
@@ -166,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     forgetBindPasswords: e.DIRGATE_FORGET_BIND_PASSWORDS?.toLowerCase() ?? null,
     logLevel: e.DIRGATE_LOG_LEVEL,
     deleteThreshold: e.DIRGATE_DELETE_THRESHOLD,
+    minScheduleIntervalMs: e.DIRGATE_MIN_SCHEDULE_INTERVAL_MS,
     scheduler: e.DIRGATE_SCHEDULER,
     ldap: {
       connectTimeoutMs: e.DIRGATE_LDAP_CONNECT_TIMEOUT_MS,

@@ -49,6 +49,7 @@ export function toConnection(record: ConnectionRecord, state: ConnectionState): 
     tls: record.tls as TlsModeEnum,
     tlsVerify: record.tlsVerify,
     hasCaCertificate: record.caCertificate !== null,
+    allowPlaintextBind: record.allowPlaintextBind,
     bindDn: record.bindDn,
     hasBindPassword: record.bindPasswordSealed !== null,
     includeContacts: record.includeContacts,

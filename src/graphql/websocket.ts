@@ -9,6 +9,17 @@
  * the view served when the event goes out and fresh loaders. The context of
  * the subscription itself (what its `subscribe` and filters see) holds no
  * view, so no socket keeps an old snapshot alive.
+ *
+ * A socket is bounded (WEBSOCKET_LIMITS): pings find dead peers, it runs a
+ * capped number of operations at once, and a subscription whose client
+ * reads slower than events come holds a bounded backlog. graphql-ws sends
+ * one event at a time and waits until the previous one is written to the
+ * kernel, so what a reader that stops reading costs is not the socket's
+ * buffer (one message per operation) but the events queued in front of it:
+ * unbounded, they grow until the event source's queue overflows
+ * (@repeaterjs/repeater throws past 1,024 pending events, inside the
+ * publisher's dispatch). So every subscription pulls its events into a queue
+ * of its own, and a full queue closes the socket.
  */
 import {
   createSourceEventStream,
@@ -29,8 +40,128 @@ import {
   validate,
 } from 'graphql';
 import type { Role } from './auth.js';
-import { ErrorCode, forbidden, formatError } from './errors.js';
+import { ErrorCode, forbidden, formatError, limitExceeded } from './errors.js';
 import type { GraphQLContext } from './services.js';
+
+export interface WebSocketLimits {
+  /**
+   * The server pings every socket this often; one that has not answered by
+   * the next ping is cut (graphql-ws/use/ws's keep-alive, whose own default
+   * this is). A peer that vanished without closing is let go within twice this.
+   */
+  readonly keepAliveMs: number;
+  /**
+   * Operations one socket runs at once; one more is refused with
+   * LIMIT_EXCEEDED and the others go on. The status page runs two.
+   */
+  readonly maxOperations: number;
+  /**
+   * Events one subscription holds for a client that reads slower than they
+   * come; one more closes the socket with SLOW_READER_CLOSE. Events are
+   * shared between subscribers, so a queued one costs a reference.
+   */
+  readonly maxPendingEvents: number;
+  /** After the close frame (queued behind what the reader did not read), how long before the socket is cut. */
+  readonly slowReaderGraceMs: number;
+}
+
+export const WEBSOCKET_LIMITS: WebSocketLimits = {
+  keepAliveMs: 12_000,
+  maxOperations: 32,
+  maxPendingEvents: 256,
+  slowReaderGraceMs: 5_000,
+};
+
+/** RFC 6455's "Try Again Later": the client may reconnect, and then reads from the current state. */
+export const SLOW_READER_CLOSE = { code: 1013, reason: 'the client reads events slower than they come' };
+
+/**
+ * The refusal of an operation over the socket's cap, or undefined.
+ * `running` counts the socket's operations, the new one included (graphql-ws
+ * registers it before onSubscribe).
+ */
+export function operationCapError(running: number, max: number): GraphQLError[] | undefined {
+  if (running <= max) return undefined;
+  return [
+    limitExceeded(`at most ${max} operations may run at once on one WebSocket; complete one first`, {
+      reason: 'LIMIT_EXCEEDED',
+      limit: max,
+    }),
+  ];
+}
+
+/** A subscription's bound on its backlog: at most `maxPending` events, then `onOverflow` once. */
+export interface EventBound {
+  readonly maxPending: number;
+  readonly onOverflow: () => void;
+}
+
+/**
+ * `source`, pulled as fast as it yields into a queue of at most
+ * `bound.maxPending` events. One more ends the source and calls
+ * `bound.onOverflow`; the consumer then gets what was queued no more, only
+ * the end.
+ */
+export function boundedEvents<T>(source: AsyncIterable<T>, bound: EventBound): AsyncIterable<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const queue: T[] = [];
+  let ended = false;
+  let failure: { readonly err: unknown } | null = null;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const stop = async () => {
+    ended = true;
+    queue.length = 0;
+    notify();
+    await iterator.return?.();
+  };
+  void (async () => {
+    try {
+      while (!ended) {
+        const result = await iterator.next();
+        if (ended) return;
+        if (result.done) {
+          ended = true;
+          break;
+        }
+        if (queue.length >= bound.maxPending) {
+          bound.onOverflow();
+          await stop();
+          return;
+        }
+        queue.push(result.value);
+        notify();
+      }
+    } catch (err) {
+      failure = { err };
+      ended = true;
+    }
+    notify();
+  })();
+  const done: IteratorReturnResult<undefined> = { value: undefined, done: true };
+  return {
+    [Symbol.asyncIterator]: () => ({
+      async next(): Promise<IteratorResult<T>> {
+        for (;;) {
+          if (queue.length > 0) return { value: queue.shift() as T, done: false };
+          if (failure) throw failure.err;
+          if (ended) return done;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+        }
+      },
+      async return(): Promise<IteratorResult<T>> {
+        await stop();
+        return done;
+      },
+    }),
+  };
+}
 
 /** Apollo's codes for the stages before execution (its internalErrorClasses). */
 const STAGE_CODE = {
@@ -179,9 +310,12 @@ export function subscriptionContext(
 export async function subscribePerEvent(
   args: ExecutionArgs,
   contextFor: (role: Role) => GraphQLContext,
+  bound?: EventBound,
 ): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
-  const source = await createSourceEventStream(args);
-  if (!isAsyncIterable(source)) return source;
+  const stream = await createSourceEventStream(args);
+  if (!isAsyncIterable(stream)) return stream;
+  // Bounded before the mapping: what waits is the event, executed only when it goes out.
+  const source = bound ? boundedEvents(stream, bound) : stream;
   const role = (args.contextValue as GraphQLContext).role;
   return mapEvents(source, (payload) =>
     execute({ ...args, rootValue: payload, contextValue: contextFor(role) }),

@@ -329,6 +329,17 @@ export async function openConnection(
 
     begin('BIND');
     const anonymous = settings.bindDn === null || settings.bindDn === '';
+    // Samba and hardened Windows DCs refuse a simple bind without TLS; so do we, before the
+    // password leaves the process, unless the connection explicitly accepts the risk.
+    if (!anonymous && endpoint.transport === 'NONE' && settings.allowPlaintextBind !== true) {
+      throw new BindError(
+        'PLAINTEXT_BIND_REFUSED',
+        `refusing to send the bind password to ${server} without TLS: set tls to STARTTLS or LDAPS ` +
+          '(or allowPlaintextBind: true to send it in clear)',
+        server,
+        null,
+      );
+    }
     await bounded(
       anonymous ? client.bind('', '') : client.bind(settings.bindDn ?? '', settings.bindPassword ?? ''),
       {

@@ -108,7 +108,12 @@ export class TlsRequiredError extends LdapError {
   }
 }
 
-export type BindErrorCode = 'INVALID_CREDENTIALS' | 'EMPTY_PASSWORD' | 'BIND_REFUSED';
+export type BindErrorCode =
+  | 'INVALID_CREDENTIALS'
+  | 'EMPTY_PASSWORD'
+  | 'BIND_REFUSED'
+  /** A password bind without TLS on a connection that does not allow it (allowPlaintextBind). */
+  | 'PLAINTEXT_BIND_REFUSED';
 
 /** Active Directory's `data XXX` sub-codes of result 49, as documented by Microsoft. */
 export const AD_BIND_REASONS: Readonly<Record<string, string>> = {

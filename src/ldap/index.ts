@@ -20,6 +20,7 @@ export {
   TlsError,
   TlsRequiredError,
 } from './errors.js';
+export { filterProblem } from './filter-check.js';
 export { guidToBytes, guidToString } from './guid.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export type { ReadStats } from './reader.js';

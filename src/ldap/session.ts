@@ -47,7 +47,13 @@ export interface DirectorySession {
  * to repeat: a rejected password counts towards account lockout on each DC.
  */
 function isAccountLevel(err: LdapError): boolean {
-  return err instanceof BindError && (err.code === 'INVALID_CREDENTIALS' || err.code === 'EMPTY_PASSWORD');
+  // A refused plaintext bind is the connection's setting: every server of it would be refused too.
+  return (
+    err instanceof BindError &&
+    (err.code === 'INVALID_CREDENTIALS' ||
+      err.code === 'EMPTY_PASSWORD' ||
+      err.code === 'PLAINTEXT_BIND_REFUSED')
+  );
 }
 
 /**

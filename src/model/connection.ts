@@ -40,6 +40,12 @@ export interface DirectoryAccess {
   readonly tlsVerify: boolean;
   /** Null: anonymous bind. */
   readonly bindDn: string | null;
+  /**
+   * Whether a password may be sent without TLS (plain `ldap://`, mode NONE).
+   * False by default, as Samba and hardened Windows DCs refuse such binds:
+   * the bind step fails before the password leaves the process.
+   */
+  readonly allowPlaintextBind: boolean;
   readonly includeContacts: boolean;
   readonly overrides: ReadOverrides;
 }

@@ -30,7 +30,7 @@ const KEY_CHECK_LABEL = 'dirgate secret key check v1';
 /** The fields a sealed bind password is bound to: the connection and where and how it binds. */
 export type PasswordBindingFields = Pick<
   ConnectionRecord,
-  'id' | 'domain' | 'servers' | 'tls' | 'tlsVerify' | 'caCertificate' | 'bindDn'
+  'id' | 'domain' | 'servers' | 'tls' | 'tlsVerify' | 'caCertificate' | 'bindDn' | 'allowPlaintextBind'
 >;
 
 /**
@@ -48,6 +48,9 @@ export function bindEndpoint(c: Omit<PasswordBindingFields, 'id'>): string {
     c.tlsVerify,
     c.caCertificate,
     c.bindDn,
+    // Appended only when set, so that passwords sealed before the setting existed still open;
+    // a record edited to allow plaintext then fails to open instead of sending the password bare.
+    ...(c.allowPlaintextBind === true ? ['plaintext bind allowed'] : []),
   ]);
 }
 

@@ -41,6 +41,14 @@ export interface ConnectionListing {
   readonly deleted: ReadonlyMap<string, Tombstone>;
 }
 
+/**
+ * A record as stored by an earlier version lacks the fields added since: each gets the value that
+ * keeps the safe meaning (a password is never sent without TLS unless a record says so).
+ */
+function withDefaults(record: ConnectionRecord): ConnectionRecord {
+  return { ...record, allowPlaintextBind: record.allowPlaintextBind === true };
+}
+
 export class SettingsStore {
   constructor(private readonly kv: KvStore) {}
 
@@ -48,7 +56,7 @@ export class SettingsStore {
     const records: ConnectionRecord[] = [];
     const deleted = new Map<string, Tombstone>();
     for await (const [key, value] of this.kv.entries<ConnectionRecord | Tombstone>()) {
-      if (key.startsWith(CONNECTION)) records.push(value as ConnectionRecord);
+      if (key.startsWith(CONNECTION)) records.push(withDefaults(value as ConnectionRecord));
       else if (key.startsWith(DELETED)) deleted.set(key.slice(DELETED.length), value as Tombstone);
     }
     const connections = records
@@ -64,7 +72,8 @@ export class SettingsStore {
   /** Undefined for a connection that has a tombstone, as in the listing. */
   async getConnection(id: string): Promise<ConnectionRecord | undefined> {
     const [record, tombstone] = await this.kv.getMany<unknown>([CONNECTION + id, DELETED + id]);
-    return tombstone === undefined ? (record as ConnectionRecord | undefined) : undefined;
+    if (tombstone !== undefined || record === undefined) return undefined;
+    return withDefaults(record as ConnectionRecord);
   }
 
   putTombstone(tombstone: Tombstone): Promise<void> {

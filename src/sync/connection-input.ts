@@ -4,6 +4,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import cronParser from 'cron-parser';
+import { filterProblem } from '../ldap/index.js';
 import type { TlsMode } from '../ldap/types.js';
 import { type ConnectionRecord, DEFAULT_SCHEDULE } from '../model/connection.js';
 import { DnSyntaxError, normalizeDn } from '../model/dn.js';
@@ -18,6 +19,7 @@ export interface ConnectionInput {
   tls?: TlsMode | null;
   caCertificate?: string | null;
   tlsVerify?: boolean | null;
+  allowPlaintextBind?: boolean | null;
   bindDn?: string | null;
   bindPassword?: string | null;
   includeContacts?: boolean | null;
@@ -133,6 +135,67 @@ export function validateSchedule(value: string): string {
   return schedule;
 }
 
+const DAY_S = 86_400;
+
+function timeOfDay(seconds: number): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const t = ((seconds % DAY_S) + DAY_S) % DAY_S;
+  return `${pad(Math.floor(t / 3600))}:${pad(Math.floor(t / 60) % 60)}:${pad(t % 60)}`;
+}
+
+/**
+ * The shortest gap between two runs of a (valid) schedule, worked out from its expanded fields
+ * rather than by stepping through runs (cron-parser takes up to a millisecond a run): the closest
+ * two times of day it runs at, or the last of a day and the first of the next. That assumes two
+ * consecutive days can both match, which errs towards the shorter gap.
+ */
+export function shortestInterval(schedule: string): { readonly ms: number; readonly between: string } {
+  const { second, minute, hour } = cronParser.parseExpression(schedule).fields;
+  const times: number[] = [];
+  for (const h of hour) for (const m of minute) for (const s of second) times.push(h * 3600 + m * 60 + s);
+  times.sort((x, y) => x - y);
+  const first = times[0] ?? 0;
+  const last = times.at(-1) ?? 0;
+  let gap = Number.POSITIVE_INFINITY;
+  let between = '';
+  for (let i = 1; i < times.length; i++) {
+    const a = times[i - 1] ?? 0;
+    const b = times[i] ?? 0;
+    if (b - a < gap) {
+      gap = b - a;
+      between = `${timeOfDay(a)} and ${timeOfDay(b)}`;
+    }
+  }
+  if (DAY_S - (last - first) < gap) {
+    gap = DAY_S - (last - first);
+    between = `${timeOfDay(last)} and ${timeOfDay(first)} the next day`;
+  }
+  return { ms: gap * 1000, between };
+}
+
+function describeMs(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}`;
+  return `${ms / 1000} second${ms === 1000 ? '' : 's'}`;
+}
+
+/**
+ * Refuses a schedule whose runs come closer than `minMs` (every full run reads the whole
+ * directory from a domain controller): names the shortest gap, two runs that make it, and the node setting.
+ */
+export function validateScheduleInterval(schedule: string, minMs: number): string {
+  if (minMs <= 0) return schedule;
+  const shortest = shortestInterval(schedule);
+  if (shortest.ms < minMs) {
+    throw new ValidationError(
+      'schedule',
+      `"${schedule}" runs ${describeMs(shortest.ms)} apart (at ${shortest.between}); the shortest ` +
+        `interval allowed is ${describeMs(minMs)} (DIRGATE_MIN_SCHEDULE_INTERVAL_MS)`,
+      'INTERVAL_TOO_SHORT',
+    );
+  }
+  return schedule;
+}
+
 export function validateCaCertificate(value: string): string {
   const pem = text('caCertificate', value, LIMITS.caCertificate).trim();
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
@@ -159,16 +222,11 @@ export function validateBindDn(value: string): string {
   return validateDn('bindDn', v);
 }
 
+/** Parsed as the LDAP layer will send it, when entered: a typo fails here, not at the next sync. */
 function validateFilter(field: string, value: string): string {
   const f = text(field, value, LIMITS.filter).trim();
-  // Balanced parentheses around the whole: the LDAP layer parses it fully.
-  let depth = 0;
-  for (const ch of f) {
-    if (ch === '(') depth++;
-    else if (ch === ')' && --depth < 0) break;
-  }
-  if (!f.startsWith('(') || depth !== 0)
-    throw new ValidationError(field, 'is not an LDAP filter', 'INVALID_FILTER');
+  const problem = filterProblem(f);
+  if (problem !== null) throw new ValidationError(field, problem, 'INVALID_FILTER');
   return f;
 }
 
@@ -188,9 +246,19 @@ export function validateNetbiosName(value: string): string {
   return name;
 }
 
+/** What the node's settings add to the rules of input. */
+export interface InputRules {
+  /** The shortest time between two runs a schedule may ask for (0: any). */
+  readonly minScheduleIntervalMs: number;
+}
+
+/** DIRGATE_MIN_SCHEDULE_INTERVAL_MS's default: five minutes. */
+export const DEFAULT_MIN_SCHEDULE_INTERVAL_MS = 5 * 60_000;
+
 /** Validates a complete new connection (defaults per the contract). */
 export function validateNew(
   input: ConnectionInput & { name: string; domain: string; searchBase: string },
+  rules: InputRules = { minScheduleIntervalMs: DEFAULT_MIN_SCHEDULE_INTERVAL_MS },
 ): ValidConnection {
   const tls = input.tls ?? 'NONE';
   const overrides: {
@@ -223,9 +291,13 @@ export function validateNew(
     tls,
     caCertificate: input.caCertificate?.trim() ? validateCaCertificate(input.caCertificate) : null,
     tlsVerify: input.tlsVerify ?? true,
+    allowPlaintextBind: input.allowPlaintextBind ?? false,
     bindDn,
     includeContacts: input.includeContacts ?? false,
-    schedule: validateSchedule(input.schedule ?? DEFAULT_SCHEDULE),
+    schedule: validateScheduleInterval(
+      validateSchedule(input.schedule ?? DEFAULT_SCHEDULE),
+      rules.minScheduleIntervalMs,
+    ),
     enabled: input.enabled ?? true,
     deleteThreshold: threshold,
     overrides,

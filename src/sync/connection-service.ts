@@ -10,7 +10,13 @@ import { normalizeDn } from '../model/dn.js';
 import { NotFoundError, ValidationError } from '../model/errors.js';
 import { bindEndpoint, type SecretBox } from '../store/secret-box.js';
 import type { SettingsStore } from '../store/settings-store.js';
-import { type ConnectionInput, type ValidConnection, validateNew } from './connection-input.js';
+import {
+  type ConnectionInput,
+  DEFAULT_MIN_SCHEDULE_INTERVAL_MS,
+  type InputRules,
+  type ValidConnection,
+  validateNew,
+} from './connection-input.js';
 import type { SyncEngine } from './sync-engine.js';
 
 export interface ConnectionServiceDeps {
@@ -18,6 +24,8 @@ export interface ConnectionServiceDeps {
   readonly box: SecretBox;
   readonly engine: SyncEngine;
   readonly limits: LdapLimits;
+  /** The shortest interval between two scheduled runs a schedule entered may ask for. */
+  readonly minScheduleIntervalMs?: number;
   /** This node's name, recorded in the tombstones of the connections it deletes. */
   readonly nodeName: string;
   /** Called after any change, so schedules and other nodes follow. */
@@ -27,7 +35,15 @@ export interface ConnectionServiceDeps {
 type NewConnectionInput = ConnectionInput & { name: string; domain: string; searchBase: string };
 
 /** The fields of an endpoint (bindEndpoint) as an administrator names them. */
-const ENDPOINT_FIELDS = ['servers', 'domain', 'tls', 'tlsVerify', 'caCertificate', 'bindDn'] as const;
+const ENDPOINT_FIELDS = [
+  'servers',
+  'domain',
+  'tls',
+  'tlsVerify',
+  'caCertificate',
+  'bindDn',
+  'allowPlaintextBind',
+] as const;
 
 /**
  * The update rule of a stored password: kept only while the connection binds where and how it
@@ -83,7 +99,7 @@ export class ConnectionService {
   }
 
   async add(input: NewConnectionInput): Promise<ConnectionRecord> {
-    const valid = validateNew(input);
+    const valid = validateNew(input, this.rules());
     await this.assertUniqueBase(valid, null);
     const now = new Date().toISOString();
     const id = randomUUID();
@@ -122,6 +138,7 @@ export class ConnectionService {
       tls: input.tls ?? current.tls,
       caCertificate: input.caCertificate ?? current.caCertificate,
       tlsVerify: input.tlsVerify ?? current.tlsVerify,
+      allowPlaintextBind: input.allowPlaintextBind ?? current.allowPlaintextBind,
       bindDn: input.bindDn ?? current.bindDn,
       includeContacts: input.includeContacts ?? current.includeContacts,
       schedule: input.schedule ?? current.schedule,
@@ -133,7 +150,9 @@ export class ConnectionService {
       netbiosName: input.netbiosName ?? current.overrides.netbiosName ?? null,
       bindPassword: input.bindPassword,
     };
-    const valid = validateNew(merged);
+    // The interval is checked only for a schedule entered now: a stored one stays editable after
+    // the node's minimum was raised.
+    const valid = validateNew(merged, input.schedule ? this.rules() : { minScheduleIntervalMs: 0 });
     await this.assertUniqueBase(valid, id);
     requirePasswordForNewEndpoint(current, valid, input.bindPassword);
     let sealed = current.bindPasswordSealed;
@@ -169,7 +188,7 @@ export class ConnectionService {
 
   /** Connects, binds and counts with these settings; stores nothing. */
   async test(input: NewConnectionInput): Promise<ConnectionTestReport> {
-    const valid = validateNew(input);
+    const valid = validateNew(input, this.rules());
     return runConnectionTest(
       {
         domain: valid.domain,
@@ -178,6 +197,7 @@ export class ConnectionService {
         tls: valid.tls,
         caCertificate: valid.caCertificate,
         tlsVerify: valid.tlsVerify,
+        allowPlaintextBind: valid.allowPlaintextBind,
         bindDn: valid.bindDn,
         bindPassword: input.bindPassword ?? null,
         includeContacts: valid.includeContacts,
@@ -185,6 +205,10 @@ export class ConnectionService {
       },
       this.deps.limits,
     );
+  }
+
+  private rules(): InputRules {
+    return { minScheduleIntervalMs: this.deps.minScheduleIntervalMs ?? DEFAULT_MIN_SCHEDULE_INTERVAL_MS };
   }
 
   private async assertUniqueBase(valid: ValidConnection, selfId: string | null): Promise<void> {

@@ -384,6 +384,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       tls: c.tls,
       caCertificate: c.caCertificate,
       tlsVerify: c.tlsVerify,
+      allowPlaintextBind: c.allowPlaintextBind,
       bindDn: c.bindDn,
       bindPassword: c.bindPasswordSealed
         ? this.openPassword({ ...c, bindPasswordSealed: c.bindPasswordSealed })

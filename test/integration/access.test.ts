@@ -384,6 +384,7 @@ describe('secrets', () => {
       servers: [slapd.url],
       bindDn: slapd.reader.dn,
       bindPassword: SECRET,
+      allowPlaintextBind: true,
     };
     const id = await addConnection(input);
     const failed = await sync(id);
@@ -484,6 +485,7 @@ describe('TLS to the directory', () => {
       searchBase: `ou=Groups,${slapd.baseDn}`,
       bindDn: slapd.reader.dn,
       bindPassword: slapd.reader.password,
+      allowPlaintextBind: true,
       ...extra,
     });
     const c = await sync(id);

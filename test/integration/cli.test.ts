@@ -157,6 +157,7 @@ describe('connections, sync and token on a data folder', () => {
         servers: [slapd.url],
         bindDn: slapd.reader.dn,
         bindPassword: PASSWORD,
+        allowPlaintextBind: true,
         includeContacts: true,
         // The gateway runs its schedules; a disabled connection is synced only by hand (here, by
         // `dirgate sync`), so the first listing shows it never synced.

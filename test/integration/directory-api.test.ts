@@ -268,6 +268,7 @@ beforeAll(async () => {
           servers: [slapd.url],
           bindDn: slapd.reader.dn,
           bindPassword: slapd.reader.password,
+          allowPlaintextBind: true,
           includeContacts: true,
         },
       })

@@ -84,13 +84,17 @@ describe('what only Active Directory shows', () => {
   it('reports TLS required, not bad credentials, for a plain simple bind', async () => {
     if (samba.allowPlainBind) {
       // This run's DC was started with DIRGATE_SAMBA_PLAIN_BIND=1: plain binds are allowed.
-      const session = await openSession(settingsFor({ servers: [samba.url], tls: 'NONE' }), LIMITS);
+      const session = await openSession(
+        settingsFor({ servers: [samba.url], tls: 'NONE', allowPlaintextBind: true }),
+        LIMITS,
+      );
       await session.close();
       return;
     }
     for (const password of [samba.reader.password, 'wrong-password']) {
       const err = await openSession(
-        settingsFor({ servers: [samba.url], tls: 'NONE', bindPassword: password }),
+        // Allowed here, so that the DC's own refusal is what is seen and mapped.
+        settingsFor({ servers: [samba.url], tls: 'NONE', bindPassword: password, allowPlaintextBind: true }),
         LIMITS,
       ).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(NoServerAvailableError);
@@ -113,6 +117,8 @@ describe('what only Active Directory shows', () => {
           tls: 'NONE',
           bindDn: samba.reader.userPrincipalName,
           bindPassword: samba.reader.password,
+          // Allowed, so that the DC's refusal (strongAuthRequired) is what the report shows.
+          allowPlaintextBind: true,
         },
       });
       expect(report.ok).toBe(false);

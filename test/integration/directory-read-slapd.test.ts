@@ -52,6 +52,7 @@ function plainSettings(slapd: Pick<SlapdInfo, 'url' | 'baseDn' | 'reader'>): Lda
     tls: 'NONE',
     caCertificate: null,
     tlsVerify: true,
+    allowPlaintextBind: true,
     bindDn: slapd.reader.dn,
     bindPassword: slapd.reader.password,
     includeContacts: true,

@@ -90,6 +90,7 @@ export function ldapSettings(target: DirectoryTarget, overrides: Partial<LdapSet
     tls: 'LDAPS',
     caCertificate: target.caPem,
     tlsVerify: true,
+    allowPlaintextBind: false,
     bindDn: target.reader.dn,
     bindPassword: target.reader.password,
     includeContacts: true,

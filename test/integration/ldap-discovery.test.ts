@@ -42,6 +42,7 @@ function settingsFor(overrides: Partial<LdapSettings> = {}): LdapSettings {
     tls: 'NONE',
     caCertificate: directory.slapd.certificates.ca.pem,
     tlsVerify: true,
+    allowPlaintextBind: true,
     bindDn: directory.slapd.reader.dn,
     bindPassword: directory.slapd.reader.password,
     includeContacts: false,

@@ -36,6 +36,8 @@ function settingsFor(url: string, tls: LdapSettings['tls']): LdapSettings {
     tls,
     caCertificate: null,
     tlsVerify: true,
+    // The plain-LDAP peers must be reached at the bind step, not refused before it.
+    allowPlaintextBind: true,
     bindDn: 'cn=reader,dc=corp,dc=test',
     bindPassword: 'secret-password',
     includeContacts: true,

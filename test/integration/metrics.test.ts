@@ -80,6 +80,7 @@ beforeAll(async () => {
           servers: [url],
           bindDn: slapd.reader.dn,
           bindPassword: slapd.reader.password,
+          allowPlaintextBind: true,
           includeContacts: true,
         },
       })

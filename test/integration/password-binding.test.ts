@@ -5,7 +5,6 @@
  * settings store) no longer opens its password: the sync fails naming why,
  * and the host it now points at never hears from the gateway.
  */
-import * as net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startRedis } from '../../scripts/directories/redis.js';
@@ -18,6 +17,7 @@ import {
   type UpdateConnectionInput,
 } from '../gql/graphql.js';
 import { runCli } from '../support/cli.js';
+import { recordingLdapServer } from '../support/fault-servers.js';
 import { privateSlapd, temporaryFolder } from '../support/fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { addSlapdConnection, syncNow } from '../support/sync.js';
@@ -30,31 +30,6 @@ async function stored(gw: TestGateway, id: string): Promise<ConnectionRecord> {
   const record = await gw.gateway.services.connections.get(id);
   if (!record) throw new Error(`connection ${id} not stored`);
   return record;
-}
-
-/** A TCP listener that accepts and records every byte it is sent (and answers nothing). */
-async function recordingListener() {
-  const received: Buffer[] = [];
-  const sockets = new Set<net.Socket>();
-  let connections = 0;
-  const server = net.createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on('data', (d: Buffer) => received.push(d));
-    socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    url: `ldap://127.0.0.1:${port}`,
-    connections: () => connections,
-    bytes: () => Buffer.concat(received),
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 describe('updateConnection: a new endpoint needs the password again', () => {
@@ -173,7 +148,7 @@ describe('a settings record edited outside the API', () => {
     expect((await syncNow(first, id)).status).toBe('SUCCEEDED');
     await first.stop();
 
-    const listener = await recordingListener();
+    const listener = await recordingLdapServer();
     try {
       // What someone who can write the settings (the SQLite file here, Redis in a cluster) does:
       // point the connection at their own host, keeping the sealed password.
@@ -193,7 +168,7 @@ describe('a settings record edited outside the API', () => {
         const c = await syncNow(gw, id);
         // The password never reached the listener; checked before connecting, so no connection at all.
         expect(listener.bytes().includes(Buffer.from(slapd.reader.password))).toBe(false);
-        expect(listener.connections()).toBe(0);
+        expect(listener.accepted()).toBe(0);
 
         expect(c.status).toBe('FAILED');
         expect(c.lastSync?.error).toBe(
@@ -209,7 +184,7 @@ describe('a settings record edited outside the API', () => {
         expect(cli.stderr).toContain(
           `the stored bind password of connection ${id} does not match its settings`,
         );
-        expect(listener.connections()).toBe(0);
+        expect(listener.accepted()).toBe(0);
 
         // Setting the password again (for these settings) is the fix: it binds where it now points.
         await gw.ok(UpdateConnectionDocument, {
@@ -230,7 +205,7 @@ describe('a shared settings record rewritten in Redis', () => {
   it('does not open its password on a running node: the sync fails and the listener gets nothing', async () => {
     const { slapd } = directory;
     const redis = await startRedis();
-    const listener = await recordingListener();
+    const listener = await recordingLdapServer();
     const gw = await startTestGateway({ env: { DIRGATE_CONFIG_STORE: redis.url } });
     try {
       const id = await addSlapdConnection(gw, slapd);
@@ -248,7 +223,7 @@ describe('a shared settings record rewritten in Redis', () => {
 
       const c = await syncNow(gw, id);
       expect(listener.bytes().includes(Buffer.from(slapd.reader.password))).toBe(false);
-      expect(listener.connections()).toBe(0);
+      expect(listener.accepted()).toBe(0);
       expect(c.status).toBe('FAILED');
       expect(c.lastSync?.error).toContain(
         "does not match this connection's settings (edited outside the API?)",

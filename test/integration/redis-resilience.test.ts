@@ -110,6 +110,7 @@ beforeAll(async () => {
       servers: [slapd.url],
       bindDn: slapd.reader.dn,
       bindPassword: slapd.reader.password,
+      allowPlaintextBind: true,
     },
   });
   connectionId = added.addConnection.id;

@@ -137,6 +137,7 @@ describe('settings lost under two nodes', () => {
           servers: [slapd.url],
           bindDn: slapd.reader.dn,
           bindPassword: slapd.reader.password,
+          allowPlaintextBind: true,
         },
       });
       ids[key] = added.addConnection.id;

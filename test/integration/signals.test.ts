@@ -193,6 +193,7 @@ describe('a signal once serving', () => {
           servers: [hanging.url],
           bindDn: 'cn=reader,dc=corp,dc=test',
           bindPassword: 'secret',
+          allowPlaintextBind: true,
         },
       });
       // The schedule's own first run binds, then waits on a read that never comes back (the

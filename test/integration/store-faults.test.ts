@@ -61,6 +61,9 @@ const LIMITS: LdapLimits = {
   pageSize: 1000,
   rangeSize: 1500,
   dnsServers: [],
+  maxMessageBytes: 16 * 1024 * 1024,
+  maxEntries: 1_000_000,
+  maxValuesPerAttribute: 1_000_000,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -491,6 +494,7 @@ for (const scenario of SCENARIOS) {
         searchBase: slapd.baseDn,
         servers: [slapd.url],
         bindDn: slapd.reader.dn,
+        allowPlaintextBind: true,
         includeContacts: true,
         createdAt: now,
         updatedAt: now,

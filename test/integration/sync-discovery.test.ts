@@ -55,6 +55,7 @@ const input = () => ({
   servers: [] as string[],
   bindDn: directory.slapd.reader.dn,
   bindPassword: directory.slapd.reader.password,
+  allowPlaintextBind: true,
 });
 
 it('skips a dead higher-priority controller and syncs from the next', async () => {

@@ -1,13 +1,21 @@
 /**
  * When syncs run: on each connection's cron schedule, at start-up when the
  * cache is older than one interval (and not otherwise), one run per
- * connection at a time, and contacts only when the connection asks.
+ * connection at a time, contacts only when the connection asks, and no
+ * schedule closer than the node's minimum interval.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { AddConnectionDocument, StartSyncDocument, SyncRunsDocument } from '../gql/graphql.js';
+import {
+  AddConnectionDocument,
+  ConnectionByIdDocument,
+  ConnectionsDocument,
+  StartSyncDocument,
+  SyncRunsDocument,
+  UpdateConnectionDocument,
+} from '../gql/graphql.js';
 import { privateSlapd } from '../support/fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { slapdSettings, syncNow, waitForSync } from '../support/sync.js';
@@ -27,6 +35,9 @@ function input(extra: Record<string, unknown> = {}) {
     ...extra,
   };
 }
+
+/** Schedules of seconds, which the node's default minimum interval (five minutes) refuses. */
+const EVERY_SECOND_ALLOWED = { DIRGATE_MIN_SCHEDULE_INTERVAL_MS: '1000' };
 
 async function gateway(env: Record<string, string> = {}, dataDir?: string): Promise<TestGateway> {
   const gw = await startTestGateway({ env, ...(dataDir ? { dataDir } : {}) });
@@ -74,7 +85,7 @@ it('reads contacts only when the connection includes them', async () => {
 });
 
 it('runs syncs on the connection schedule', async () => {
-  const gw = await gateway({ DIRGATE_SCHEDULER: 'true' });
+  const gw = await gateway({ DIRGATE_SCHEDULER: 'true', ...EVERY_SECOND_ALLOWED });
   // Six fields: every two seconds. A new connection also syncs at once (its cache is empty).
   const { addConnection } = await gw.ok(AddConnectionDocument, {
     input: input({ schedule: '*/2 * * * * *' }),
@@ -90,7 +101,7 @@ it('syncs at start-up only when the cache is older than one interval', async () 
   const dir = await mkdtemp(path.join(tmpdir(), 'dirgate-startup-'));
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
 
-  const first = await startTestGateway({ dataDir: dir });
+  const first = await startTestGateway({ dataDir: dir, env: EVERY_SECOND_ALLOWED });
   // Yearly: a cache synced a moment ago is fresh. Every two seconds: stale after the pause below.
   const fresh = await first.ok(AddConnectionDocument, {
     input: input({ name: 'yearly', schedule: '0 0 1 1 *' }),
@@ -113,4 +124,36 @@ it('syncs at start-up only when the cache is older than one interval', async () 
   expect(staleRuns.some((r) => r.trigger === 'STARTUP')).toBe(true);
   const freshRuns = (await restarted.ok(SyncRunsDocument, { connectionId: fresh.addConnection.id })).syncRuns;
   expect(freshRuns.map((r) => r.trigger)).toEqual(['MANUAL']);
+});
+
+it('refuses schedules closer than the minimum interval (five minutes by default), naming the gap', async () => {
+  const gw = await gateway();
+  const before = (await gw.ok(ConnectionsDocument, {})).connections;
+  for (const [schedule, gap] of [
+    ['*/2 * * * * *', '2 seconds'],
+    // Meant as every 30 minutes: every minute of hours 0 and 30 (that is, of hour 0).
+    ['* */30 * * *', '1 minute'],
+    ['0,4 * * * *', '4 minutes'],
+  ] as const) {
+    const res = await gw.request(AddConnectionDocument, { input: input({ name: schedule, schedule }) });
+    expect(res.errors?.[0]?.extensions, schedule).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'schedule',
+      reason: 'INTERVAL_TOO_SHORT',
+    });
+    expect(res.errors?.[0]?.message).toContain(`runs ${gap} apart`);
+    expect(res.errors?.[0]?.message).toContain('the shortest interval allowed is 5 minutes');
+  }
+  expect((await gw.ok(ConnectionsDocument, {})).connections).toEqual(before);
+
+  const { addConnection } = await gw.ok(AddConnectionDocument, {
+    input: input({ name: 'five minutes', schedule: '*/5 * * * *' }),
+  });
+  const refused = await gw.request(UpdateConnectionDocument, {
+    id: addConnection.id,
+    input: { schedule: '* * * * *' },
+  });
+  expect(refused.errors?.[0]?.extensions).toMatchObject({ field: 'schedule', reason: 'INTERVAL_TOO_SHORT' });
+  const kept = await gw.ok(ConnectionByIdDocument, { id: addConnection.id });
+  expect(kept.connection?.schedule).toBe('*/5 * * * *');
 });

@@ -22,6 +22,7 @@ export function connectionRecord(fields: Partial<ConnectionRecord> = {}): Connec
     tls: 'NONE',
     caCertificate: null,
     tlsVerify: true,
+    allowPlaintextBind: false,
     bindDn: null,
     bindPasswordSealed: null,
     includeContacts: false,
@@ -43,4 +44,7 @@ export const SHORT_LIMITS: LdapLimits = {
   pageSize: 100,
   rangeSize: 100,
   dnsServers: [],
+  maxMessageBytes: 16 * 1024 * 1024,
+  maxEntries: 1_000_000,
+  maxValuesPerAttribute: 1_000_000,
 };

@@ -59,6 +59,20 @@ export function silentLdapServer(): Promise<FaultServer> {
   });
 }
 
+export interface RecordingServer extends FaultServer {
+  /** Every byte the server was sent, over all its connections, in order of arrival. */
+  bytes(): Buffer;
+}
+
+/** Accepts, records every byte it is sent, never answers: shows what a client would have sent. */
+export async function recordingLdapServer(): Promise<RecordingServer> {
+  const received: Buffer[] = [];
+  const server = await faultServer((socket) => {
+    socket.on('data', (d: Buffer) => received.push(d));
+  });
+  return { ...server, bytes: () => Buffer.concat(received) };
+}
+
 /**
  * Answers the first LDAP message (the bind, or the RootDSE read of an
  * anonymous session) with a bind success, then never answers again: a

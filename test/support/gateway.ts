@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/environment.js';
 import { createLogger } from '../../src/logging.js';
-import { type RunningServer, startServer } from '../../src/server.js';
+import { type RunningServer, type ServerOptions, startServer } from '../../src/server.js';
 
 export const READER_TOKEN = 'reader-token-for-tests-0123456789';
 
@@ -60,6 +60,8 @@ export interface TestGatewayOptions extends GatewayOptions {
   readonly logLevel?: string;
   /** Log lines go here as JSON instead (tests that check what was logged). */
   readonly logStream?: DestinationStream;
+  /** The HTTP server's options (lower transport limits). */
+  readonly server?: ServerOptions;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -76,7 +78,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   });
   const logger = createLogger(config.logLevel, options.logStream ? { stream: options.logStream } : {});
   const gateway = await createGateway(config, logger, options);
-  const server: RunningServer = await startServer(gateway);
+  const server: RunningServer = await startServer(gateway, options.server);
   const adminToken = gateway.secrets.adminToken;
   const clients: Client[] = [];
 

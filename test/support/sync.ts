@@ -61,7 +61,7 @@ export function sambaSettings(
   };
 }
 
-/** Where and how a connection reaches a test slapd: its URL and base, bound as its size-limited reader. */
+/** Where and how a connection reaches a test slapd: its URL and base, bound as its size-limited reader, without TLS. */
 export function slapdSettings(slapd: {
   readonly url: string;
   readonly baseDn: string;
@@ -72,6 +72,8 @@ export function slapdSettings(slapd: {
     servers: [slapd.url],
     bindDn: slapd.reader.dn,
     bindPassword: slapd.reader.password,
+    // The test slapd listens on plain ldap:// on loopback; its password bind must be allowed.
+    allowPlaintextBind: true,
   };
 }
 

@@ -62,6 +62,7 @@ describe('validateNew defaults', () => {
       tls: 'NONE',
       caCertificate: null,
       tlsVerify: true,
+      allowPlaintextBind: false,
       bindDn: null,
       includeContacts: false,
       schedule: '*/30 * * * *',
@@ -178,6 +179,30 @@ describe('validateNew rules', () => {
     },
   );
 
+  it.each([
+    ['*/2 * * * * *', '2 seconds', '00:00:00 and 00:00:02'],
+    ['* */30 * * *', '1 minute', '00:00:00 and 00:01:00'],
+    ['0,4 * * * *', '4 minutes', '00:00:00 and 00:04:00'],
+    ['0,58 0,23 * * *', '2 minutes', '23:58:00 and 00:00:00 the next day'],
+  ])('refuses the schedule %j, closer than five minutes by default', (schedule, gap, between) => {
+    const err = expectRefused({ schedule }, 'schedule', 'INTERVAL_TOO_SHORT');
+    expect(err.message).toContain(`runs ${gap} apart (at ${between})`);
+  });
+
+  it('takes the minimum interval from the rules, and none at 0', () => {
+    expect(
+      validateNew({ ...BASE, schedule: '*/2 * * * * *' }, { minScheduleIntervalMs: 2000 }).schedule,
+    ).toBe('*/2 * * * * *');
+    expect(() =>
+      validateNew({ ...BASE, schedule: '*/10 * * * *' }, { minScheduleIntervalMs: 3_600_000 }),
+    ).toThrow(/runs 10 minutes apart.*the shortest interval allowed is 60 minutes/);
+    expect(validateNew({ ...BASE, schedule: '* * * * * *' }, { minScheduleIntervalMs: 0 }).schedule).toBe(
+      '* * * * * *',
+    );
+    expect(validateNew({ ...BASE, schedule: '*/5 * * * *' }).schedule).toBe('*/5 * * * *');
+    expect(validateNew({ ...BASE, schedule: '0 2 * * 1-5' }).schedule).toBe('0 2 * * 1-5');
+  });
+
   it('accepts 5- and 6-field cron expressions', () => {
     expect(validateSchedule(' 0 * * * * ')).toBe('0 * * * *');
     expect(validateSchedule('0 */15 * * * *')).toBe('0 */15 * * * *');
@@ -259,6 +284,29 @@ describe('validateNew rules', () => {
 
   it.each(['objectClass=user', '(objectClass=user', '(a))('])('refuses the filter %j', (userFilter) => {
     expectRefused({ userFilter }, 'userFilter', 'INVALID_FILTER');
+  });
+
+  // Balanced, so a parenthesis count alone passed them; the LDAP parser does not (#16).
+  it.each([
+    ['(c n=a)', /is not an LDAP filter: Invalid expression/],
+    ['(=user)', /is not an LDAP filter: Invalid attribute name/],
+    ['(cn=a\\zz)', /is not an LDAP filter: Invalid escaped hex character/],
+    ['(|)', /is not an LDAP filter/],
+    ['((cn=a))', /is not an LDAP filter/],
+    ['(cn=a)(cn=b)', /must be one filter|not an LDAP filter/],
+    ['(cn=caf\\c3\\a9)', /escape \\c3 of a non-ASCII byte.*write the character itself/],
+  ])('parses the filter %j as the LDAP layer will, and refuses it', (userFilter, message) => {
+    expect(expectRefused({ userFilter }, 'userFilter', 'INVALID_FILTER').message).toMatch(message);
+  });
+
+  it.each([
+    '(&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))',
+    '(memberOf:1.2.840.113556.1.4.1941:=cn=Staff,ou=Groups,dc=corp,dc=test)',
+    '(cn=*\\2a*)',
+    '(cn=café)',
+    '(|(mail=*)(proxyAddresses=smtp:*))',
+  ])('accepts the filter %j as written', (userFilter) => {
+    expect(validateNew({ ...BASE, userFilter }).overrides.userFilter).toBe(userFilter);
   });
 
   it('names the group and contact filters when they are wrong', () => {

@@ -85,6 +85,7 @@ describe('updateConnection and the stored bind password', () => {
     ['caCertificate', { caCertificate: CA_PEM }],
     ['bindDn', { bindDn: 'cn=admin,dc=corp,dc=test' }],
     ['bindDn (cleared: anonymous)', { bindDn: '' }],
+    ['allowPlaintextBind', { allowPlaintextBind: true }],
   ])(
     'refuses a change of %s without the password, naming bindPassword, and changes nothing',
     async (_what, change) => {

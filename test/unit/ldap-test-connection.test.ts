@@ -9,6 +9,7 @@ const settings: LdapSettings = {
   tls: 'NONE',
   caCertificate: null,
   tlsVerify: true,
+  allowPlaintextBind: true,
   bindDn: 'cn=reader,dc=corp,dc=test',
   bindPassword: 'pw',
   includeContacts: true,

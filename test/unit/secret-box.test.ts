@@ -18,6 +18,7 @@ const binding: PasswordBindingFields = {
   tlsVerify: true,
   caCertificate: null,
   bindDn: 'cn=reader,dc=corp,dc=test',
+  allowPlaintextBind: false,
 };
 const srv: PasswordBindingFields = { ...binding, servers: [], tls: 'STARTTLS' };
 
@@ -123,8 +124,16 @@ describe('SecretBox', () => {
       ['a CA bundle', { caCertificate: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----' }],
       ['another bind DN', { bindDn: 'cn=admin,dc=corp,dc=test' }],
       ['an anonymous bind', { bindDn: null }],
+      ['a plaintext bind allowed', { allowPlaintextBind: true }],
     ])('does not open for %s', (_what, change) => {
       expect(kindOf(() => box.open(sealed, { ...binding, ...change }))).toBe('BINDING');
+    });
+
+    it('opens a password sealed before allowPlaintextBind existed (no field) for a record that keeps it off', () => {
+      const { allowPlaintextBind: _, ...before } = binding;
+      const old = box.seal('s3cret', before as PasswordBindingFields);
+      expect(box.open(old, binding)).toBe('s3cret');
+      expect(kindOf(() => box.open(old, { ...binding, allowPlaintextBind: true }))).toBe('BINDING');
     });
 
     it('ignores the domain while servers are named, and binds it under SRV discovery', () => {

@@ -79,6 +79,7 @@ async function storedSettings(config: Config, id: string): Promise<StoredSetting
       tls: record.tls,
       caCertificate: record.caCertificate,
       tlsVerify: record.tlsVerify,
+      allowPlaintextBind: record.allowPlaintextBind,
       bindDn: record.bindDn,
       hasPassword: record.bindPasswordSealed !== null,
       openPassword: () =>
@@ -128,6 +129,7 @@ async function settingsFrom(values: ParsedValues, config: Config): Promise<LdapS
     tls: tlsFlag ? (TLS_MODES[tlsFlag.toLowerCase()] ?? 'NONE') : (stored?.tls ?? inferredTls),
     caCertificate: caFile ? await readFile(caFile, 'utf8') : (stored?.caCertificate ?? null),
     tlsVerify: values['no-verify'] === true ? false : (stored?.tlsVerify ?? true),
+    allowPlaintextBind: values['allow-plaintext-bind'] === true || (stored?.allowPlaintextBind ?? false),
     bindDn: stringOption(values, 'bind-dn') ?? stored?.bindDn ?? null,
     includeContacts: values.contacts === true || (stored?.includeContacts ?? false),
     overrides: stored?.overrides ?? {},
@@ -179,6 +181,10 @@ Example:
     },
     ca: { type: 'string', value: 'FILE', help: 'PEM CA bundle: the only CAs trusted (not the system CAs)' },
     'no-verify': { type: 'boolean', help: "do not verify the server's certificate" },
+    'allow-plaintext-bind': {
+      type: 'boolean',
+      help: 'send the bind password without TLS (refused by default)',
+    },
     contacts: { type: 'boolean', help: 'count contacts too' },
     json: { type: 'boolean', help: 'print the report as JSON' },
   },

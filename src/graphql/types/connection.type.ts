@@ -69,6 +69,11 @@ export class Connection {
   tlsVerify!: boolean;
   @Field(() => Boolean, { description: 'Whether a CA bundle is set for this connection.' })
   hasCaCertificate!: boolean;
+  @Field(() => Boolean, {
+    description:
+      'Whether a password may be sent over a connection without TLS (default false: such a bind is refused).',
+  })
+  allowPlaintextBind!: boolean;
   @Field(() => String, { nullable: true }) bindDn!: string | null;
   @Field(() => Boolean, { description: 'The bind password is write-only; this says whether one is set.' })
   hasBindPassword!: boolean;
@@ -144,6 +149,13 @@ export class AddConnectionInput {
   caCertificate?: string | null;
   @Field(() => Boolean, { nullable: true, description: "Verify the directory's certificate (default true)." })
   tlsVerify?: boolean | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description:
+      'Allow sending the bind password without TLS (tls NONE on ldap://). Default false: such a bind is refused.',
+  })
+  allowPlaintextBind?: boolean | null;
   @Field(() => String, { nullable: true }) bindDn?: string | null;
   @Field(() => String, { nullable: true }) bindPassword?: string | null;
   @Field(() => Boolean, { nullable: true, defaultValue: false }) includeContacts?: boolean | null;
@@ -168,6 +180,11 @@ export class UpdateConnectionInput {
   @Field(() => TlsModeEnum, { nullable: true }) tls?: TlsModeEnum | null;
   @Field(() => String, { nullable: true }) caCertificate?: string | null;
   @Field(() => Boolean, { nullable: true }) tlsVerify?: boolean | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'Allow sending the bind password without TLS; a change needs bindPassword again.',
+  })
+  allowPlaintextBind?: boolean | null;
   @Field(() => String, { nullable: true }) bindDn?: string | null;
   @Field(() => String, { nullable: true, description: 'Empty string: remove the stored password.' })
   bindPassword?: string | null;
