@@ -1,8 +1,84 @@
 /** Prometheus metrics (prom-client), one registry per gateway so several can live in one test process. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/**
+ * Operation names that label the GraphQL metrics as themselves: the
+ * documented operations (test/operations/*.graphql), those of the status
+ * page, the console and the dirgate command. A client chooses its
+ * operation names, and every distinct label value is a series Prometheus
+ * keeps: any other name is labelled `other`, an unnamed operation
+ * `anonymous`.
+ */
+export const KNOWN_OPERATIONS: readonly string[] = [
+  // test/operations: the directory, connections and subscriptions.
+  'AddConnection',
+  'Address',
+  'Autocomplete',
+  'ClusterNodes',
+  'ConfirmSync',
+  'ConnectionById',
+  'Connections',
+  'Contacts',
+  'DeleteConnection',
+  'DomainByName',
+  'Domains',
+  'DuplicateFindings',
+  'DuplicateWarnings',
+  'GroupMembers',
+  'Groups',
+  'IsMember',
+  'Node',
+  'PrincipalById',
+  'PrincipalsByEmail',
+  'StartSync',
+  'SyncEvents',
+  'SyncRuns',
+  'TestConnection',
+  'UpdateConnection',
+  'Users',
+  'UsersWithGroups',
+  // The status page.
+  'StatusPage',
+  // The console.
+  'ConsoleAddConnection',
+  'ConsoleAutocomplete',
+  'ConsoleConfirmSync',
+  'ConsoleConnection',
+  'ConsoleConnectionSettings',
+  'ConsoleDeleteConnection',
+  'ConsoleInputFields',
+  'ConsolePrincipal',
+  'ConsolePrincipalFindings',
+  'ConsolePrincipalNames',
+  'ConsoleRoleProbe',
+  'ConsoleRunChanges',
+  'ConsoleRunEvents',
+  'ConsoleStartSync',
+  'ConsoleTestConnection',
+  'ConsoleUpdateConnection',
+  // The dirgate command.
+  'CliAddConnection',
+  'CliConfirm',
+  'CliConnection',
+  'CliConnectionNames',
+  'CliConnections',
+  'CliDeleteConnection',
+  'CliFindings',
+  'CliHeldRuns',
+  'CliPrincipals',
+  'CliRuns',
+  'CliStartSync',
+  'CliUpdateConnection',
+];
+
+export interface MetricsOptions {
+  /** Operation names labelled as themselves besides KNOWN_OPERATIONS (another client's). */
+  readonly operations?: readonly string[];
+}
+
 export class Metrics {
   readonly registry = new Registry();
+  private readonly labelledOperations: ReadonlySet<string>;
   readonly syncRuns = new Counter({
     name: 'dirgate_sync_runs_total',
     help: 'Sync runs by outcome',
@@ -60,7 +136,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  constructor(options: MetricsOptions = {}) {
+    this.labelledOperations = new Set([...KNOWN_OPERATIONS, ...(options.operations ?? [])]);
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The `operation` label of an operation: its name when known, `anonymous` or `other` otherwise. */
+  operationLabel(name: string | null | undefined): string {
+    if (name === null || name === undefined || name === '') return 'anonymous';
+    return this.labelledOperations.has(name) ? name : 'other';
   }
 }

@@ -3,7 +3,7 @@
  * runs by outcome, the duration histogram, cached entries per kind,
  * duplicate findings per kind (zeros included), the last success time per
  * connection (kept across a restart), and GraphQL requests and latency by
- * operation name and outcome.
+ * operation name and outcome, client-chosen names bounded to one `other` series.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -166,6 +166,50 @@ describe('/metrics', () => {
       finished,
       2,
     );
+  });
+
+  it('labels only known operation names: 1,000 distinct client-chosen names are one `other` series', async () => {
+    const series = (m: readonly Sample[]) =>
+      new Set(
+        m
+          .filter((s) => s.name.startsWith('dirgate_graphql_request'))
+          .map((s) => `${s.name}${JSON.stringify(s.labels)}`),
+      ).size;
+    const before = series(await metrics());
+    const names = Array.from({ length: 1000 }, (_, i) => `Probe${i}_${Math.random().toString(36).slice(2)}`);
+    for (let i = 0; i < names.length; i += 50) {
+      await Promise.all(
+        names.slice(i, i + 50).map(async (name) => {
+          const res = await fetch(gw.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${gw.adminToken}` },
+            body: JSON.stringify({ query: `query ${name} { node { name } }` }),
+          });
+          expect(res.status).toBe(200);
+        }),
+      );
+    }
+    // Over WebSocket too.
+    const client = gw.ws();
+    for (const name of names.slice(0, 20)) {
+      await new Promise<void>((resolve, reject) =>
+        client.subscribe(
+          { query: `query ${name}Ws { node { name } }`, operationName: `${name}Ws` },
+          { next: () => {}, error: reject, complete: resolve },
+        ),
+      );
+    }
+
+    const m = await metrics();
+    const labels = new Set(
+      m.filter((s) => s.name === 'dirgate_graphql_requests_total').map((s) => s.labels.operation),
+    );
+    for (const name of names) expect(labels.has(name)).toBe(false);
+    expect(value(m, 'dirgate_graphql_requests_total', { operation: 'other', outcome: 'ok' })).toBe(1000);
+    expect(value(m, 'dirgate_graphql_requests_total', { operation: 'other', outcome: 'websocket' })).toBe(20);
+    expect(value(m, 'dirgate_graphql_request_duration_seconds_count', { operation: 'other' })).toBe(1000);
+    // The `other` counters and one histogram: a handful of series, not thousands.
+    expect(series(m) - before).toBeLessThanOrEqual(20);
   });
 
   it('counts GraphQL requests and latency by operation name and outcome', async () => {
