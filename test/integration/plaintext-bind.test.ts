@@ -21,7 +21,8 @@ import { slapdSettings, syncNow } from '../support/sync.js';
 const directory = privateSlapd({ users: 8, groups: 2, contacts: 1, seed: 'plaintext' });
 
 /** The fix the refusal must name, so that an administrator knows what to change. */
-const REFUSAL = /refusing to send the bind password to ldap:\/\/127\.0\.0\.1:\d+ without TLS: set tls to STARTTLS or LDAPS \(or allowPlaintextBind: true/;
+const REFUSAL =
+  /refusing to send the bind password to ldap:\/\/127\.0\.0\.1:\d+ without TLS: set tls to STARTTLS or LDAPS \(or allowPlaintextBind: true/;
 
 /** The test slapd over plain ldap://, with a password, and `allowPlaintextBind` left to its default. */
 function plainInput(input: Partial<AddConnectionInput> = {}): AddConnectionInput {
@@ -67,7 +68,9 @@ describe('a password bind without TLS', () => {
       ]);
       expect(report.steps.at(-1)?.detail).toMatch(REFUSAL);
 
-      const allowed = await gw.ok(TestConnectionDocument, { input: plainInput({ allowPlaintextBind: true }) });
+      const allowed = await gw.ok(TestConnectionDocument, {
+        input: plainInput({ allowPlaintextBind: true }),
+      });
       expect(allowed.testConnection.ok, allowed.testConnection.error ?? '').toBe(true);
     } finally {
       await gw.stop();
