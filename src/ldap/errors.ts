@@ -45,7 +45,13 @@ export abstract class LdapError extends Error {
   }
 }
 
-export type DnsErrorCode = 'NO_SRV_RECORDS' | 'DNS_TIMEOUT' | 'DNS_FAILED' | 'HOST_NOT_FOUND';
+export type DnsErrorCode =
+  | 'NO_SRV_RECORDS'
+  /** Every SRV target named a host outside the connection's domain (srv-discovery.ts). */
+  | 'SRV_TARGETS_OUTSIDE_DOMAIN'
+  | 'DNS_TIMEOUT'
+  | 'DNS_FAILED'
+  | 'HOST_NOT_FOUND';
 
 export class DnsDiscoveryError extends LdapError {
   readonly code: DnsErrorCode;

@@ -28,6 +28,8 @@ export interface DirectorySession {
   readonly server: string;
   readonly flavour: DirectoryFlavour;
   readonly netbiosName: string | null;
+  /** For the run's log: what discovery refused (SRV targets outside the domain); empty normally. */
+  readonly warnings: readonly string[];
   /**
    * Reads one kind fully; may be called concurrently for different kinds:
    * each call uses its own connection to the SAME server. onPage gets
@@ -68,7 +70,7 @@ export async function openSession(
   limits: LdapLimits,
   signal?: AbortSignal,
 ): Promise<DirectorySession> {
-  const { urls } = await candidateServers(settings, limits, signal);
+  const { urls, warnings } = await candidateServers(settings, limits, signal);
   const attempts: ServerAttempt[] = [];
   const causes: LdapError[] = [];
   for (const url of urls) {
@@ -79,7 +81,9 @@ export async function openSession(
         const rootDse = await readRootDse(connection, signal);
         const override = settings.overrides.netbiosName?.trim();
         const netbiosName = override ? override : await readNetbiosName(connection, rootDse, signal);
-        return new Session(connection.url, settings, limits, rootDse, netbiosName, connection);
+        const session = new Session(connection.url, settings, limits, rootDse, netbiosName, connection);
+        session.warnings = warnings;
+        return session;
       } catch (err) {
         await connection.close();
         throw err;
@@ -103,6 +107,7 @@ class Session implements DirectorySession {
   readonly server: string;
   readonly flavour: DirectoryFlavour;
   readonly netbiosName: string | null;
+  warnings: readonly string[] = [];
   private readonly settings: LdapSettings;
   private readonly limits: LdapLimits;
   private readonly schema: SchemaMap;

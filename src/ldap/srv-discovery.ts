@@ -7,6 +7,13 @@
  * LDAPS. For LDAPS, `_ldaps._tcp.<domain>` is asked first (some sites publish
  * it); its ports are used as they are. Without it, `_ldap._tcp` targets are
  * used with port 636, the LDAPS port every AD DC listens on.
+ *
+ * Domain policy: a target must be the domain itself or a name below it. The
+ * gateway sends the bind password to whatever the records name, and
+ * AD's locator records always name the domain's own DCs; a target elsewhere
+ * (`_ldap._tcp.corp.test` → `evil.example.net`) is a forged or broken zone.
+ * Such targets are skipped and reported; when nothing is left the
+ * discovery fails naming them.
  */
 import { promises as dns, type SrvRecord } from 'node:dns';
 import { isIP } from 'node:net';
@@ -67,6 +74,13 @@ export function serverUrl(scheme: 'ldap' | 'ldaps', host: string, port: number):
   return `${scheme}://${shown}:${port}`;
 }
 
+/** Whether `target` is `domain` or a name below it: DNS names, case-insensitive, root dots ignored. */
+export function isWithinDomain(target: string, domain: string): boolean {
+  const name = target.toLowerCase().replace(/\.$/, '');
+  const zone = domain.toLowerCase().replace(/\.$/, '');
+  return zone !== '' && (name === zone || name.endsWith(`.${zone}`));
+}
+
 /** SRV records → URLs for the TLS mode, in RFC 2782 order. */
 export function srvRecordsToUrls(
   records: readonly SrvRecord[],
@@ -92,6 +106,8 @@ export interface DiscoveryResult {
   readonly urls: readonly string[];
   /** The SRV name that answered. */
   readonly queried: string;
+  /** Targets refused as outside the domain (`host:port`), from every name asked; empty normally. */
+  readonly refused: readonly string[];
 }
 
 export interface DiscoveryOptions {
@@ -121,13 +137,38 @@ export async function discoverServers(
   );
 
   const asked: string[] = [];
+  const refused: string[] = [];
   for (const candidate of candidates) {
     asked.push(candidate.name);
     const records = await resolveSrvBounded(candidate.name, limits, options.signal);
-    const urls = srvRecordsToUrls(records, tls, candidate.ldaps, options.random);
-    if (urls.length > 0) return { urls, queried: candidate.name };
+    const kept: SrvRecord[] = [];
+    for (const record of records) {
+      const absent = record.name === '.' || record.name === '';
+      if (absent || isWithinDomain(record.name, bare)) {
+        kept.push(record);
+        continue;
+      }
+      const target = `${record.name.replace(/\.$/, '')}:${record.port}`;
+      if (!refused.includes(target)) refused.push(target);
+    }
+    const urls = srvRecordsToUrls(kept, tls, candidate.ldaps, options.random);
+    if (urls.length > 0) return { urls, queried: candidate.name, refused };
+  }
+  if (refused.length > 0) {
+    throw new DnsDiscoveryError(
+      'SRV_TARGETS_OUTSIDE_DOMAIN',
+      `SRV records of ${bare} name only servers outside the domain, refused: ${refused.join(', ')} (asked ${asked.join(', ')})`,
+      bare,
+    );
   }
   throw new DnsDiscoveryError('NO_SRV_RECORDS', `no SRV records for ${asked.join(', ')}`, bare);
+}
+
+/** The warning for targets discovery refused, or null when it refused none. */
+export function refusedTargetsWarning(domain: string, refused: readonly string[]): string | null {
+  return refused.length === 0
+    ? null
+    : `SRV targets outside ${domain} refused (a DC must be ${domain} or below it): ${refused.join(', ')}`;
 }
 
 /** Resolves one SRV name; "no such name / no records" is an empty list, other failures throw. */

@@ -73,7 +73,7 @@ async function walk(
         step: 'DNS',
         ok: true,
         ms: elapsed(dnsStart),
-        detail: `${candidates.source}: ${urls.join(', ')}`,
+        detail: [`${candidates.source}: ${urls.join(', ')}`, ...candidates.warnings].join('; '),
       });
     }
   } catch (err) {

@@ -17,6 +17,8 @@ export interface DirectoryReadOptions {
   readonly signal: AbortSignal;
   /** Called once the session is bound, before reading. */
   readonly onBound: (server: string, flavour: DirectoryFlavour) => void;
+  /** Called with what the run's log should warn about (SRV targets refused as outside the domain). */
+  readonly onWarning?: (message: string) => void;
   /** Called with the number of entries read, at most every `progressIntervalMs`. */
   readonly onProgress: (entries: number) => void;
   readonly progressIntervalMs: number;
@@ -42,6 +44,7 @@ export async function readDirectory(options: DirectoryReadOptions): Promise<Dire
   const session = await openSession(settings, limits, signal);
   const builder = new SnapshotBuilder(options.connectionId);
   try {
+    for (const warning of session.warnings) options.onWarning?.(warning);
     options.onBound(session.server, session.flavour);
     const kinds: PrincipalKind[] = ['USER', 'GROUP'];
     if (settings.includeContacts) kinds.push('CONTACT');

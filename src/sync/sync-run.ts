@@ -135,6 +135,7 @@ export class SyncRun {
       limits: this.host.limits,
       signal: this.signal,
       progressIntervalMs: this.host.progressIntervalMs,
+      onWarning: (message) => this.host.logger.warn({ ...this.log }, message),
       onBound: (server, flavour) => {
         this.advance({ server, phase: 'READING' });
         this.phaseDone('bind', { server, flavour });

@@ -5,17 +5,22 @@
  *   connection: a gateway whose process trust (NODE_EXTRA_CA_CERTS, here the
  *   CA that signed slapd's certificate) would accept the server still refuses
  *   it when the connection names another CA.
- * - TLS 1.2 at least, for LDAPS and StartTLS, even when the process defaults
- *   were lowered (as `--tls-min-v1.0` and `--tls-cipher-list` do): a loopback
- *   server that speaks only TLS 1.1 is refused at the TLS step.
+ * - SRV targets outside the connection's domain are refused: skipped with a
+ *   warning in the run's log and testConnection's DNS step, and the run fails
+ *   naming them when none is left (here they reach slapd, as an attacker's
+ *   own server would accept the bind).
+ * - TLS 1.2 at least, for LDAPS, StartTLS and rediss://, even when the process
+ *   defaults were lowered (as `--tls-min-v1.0` and `--tls-cipher-list` do): a
+ *   loopback server that speaks only TLS 1.1 is refused at the TLS step.
  */
 import * as net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DnsmasqInstance, startDnsmasq } from '../../scripts/directories/dnsmasq.js';
 import { DEFAULT_LIMITS, type LdapSettings, testConnection } from '../../src/ldap/index.js';
 import { silentLogger } from '../../src/model/logger.js';
 import { createManagedRedis } from '../../src/store/redis-client.js';
-import { TestConnectionDocument } from '../gql/graphql.js';
+import { AddConnectionDocument, TestConnectionDocument } from '../gql/graphql.js';
 import { connectionRecord } from '../support/connections.js';
 import { sharedCertificates, sharedSlapd } from '../support/directories.js';
 import { gatewayProcesses } from '../support/fixtures.js';
@@ -24,17 +29,36 @@ import { addSlapdConnection, slapdSettings, syncNow } from '../support/sync.js';
 
 const LIMITS = { ...DEFAULT_LIMITS, connectTimeoutMs: 2000, operationTimeoutMs: 2000 };
 
-describe('caCertificate is the only trust anchor', () => {
-  const processes = gatewayProcesses('ldap-trust');
-  let gw: GatewayProcess;
+const processes = gatewayProcesses('ldap-trust');
+let gw: GatewayProcess;
+let dns: DnsmasqInstance;
 
-  beforeAll(async () => {
-    // The process trusts the test CA besides Node's roots, as a host whose system store holds it would.
-    gw = await processes.spawn(await processes.folder(), {
-      NODE_EXTRA_CA_CERTS: sharedCertificates().ca.path,
-    });
+beforeAll(async () => {
+  const { port } = new URL(sharedSlapd().url);
+  dns = await startDnsmasq({
+    srv: [
+      // The foreign target comes first: a client that follows it binds there.
+      { name: '_ldap._tcp.srv.test', target: 'evil.example.net', port: Number(port), priority: 0 },
+      { name: '_ldap._tcp.srv.test', target: 'dc1.srv.test', port: Number(port), priority: 10 },
+      { name: '_ldap._tcp.only-evil.test', target: 'evil.example.net', port: Number(port) },
+    ],
+    a: [
+      { name: 'evil.example.net', address: '127.0.0.1' },
+      { name: 'dc1.srv.test', address: '127.0.0.1' },
+    ],
   });
+  gw = await processes.spawn(await processes.folder(), {
+    // The process trusts the test CA besides Node's roots, as a host whose system store holds it would.
+    NODE_EXTRA_CA_CERTS: sharedCertificates().ca.path,
+    DIRGATE_DNS_SERVERS: dns.server,
+  });
+});
 
+afterAll(async () => {
+  await dns?.stop();
+});
+
+describe('caCertificate is the only trust anchor', () => {
   const input = (caCertificate: string | null, tlsMode: 'STARTTLS' | 'LDAPS' = 'STARTTLS') => {
     const slapd = sharedSlapd();
     return {
@@ -85,6 +109,49 @@ describe('caCertificate is the only trust anchor', () => {
     const succeeded = await syncNow(gw, right);
     expect(succeeded.lastSync?.error ?? null).toBeNull();
     expect(succeeded.status).toBe('SUCCEEDED');
+  });
+});
+
+describe('SRV targets outside the domain', () => {
+  const port = () => new URL(sharedSlapd().url).port;
+  const discovered = (domain: string) => ({
+    name: `SRV ${domain}`,
+    domain,
+    ...slapdSettings(sharedSlapd()),
+    servers: [] as string[],
+    // slapd's certificate names neither host: only the domain check stands between the password and evil.
+    tls: 'STARTTLS' as const,
+    tlsVerify: false,
+  });
+
+  it('are skipped with a warning; the run binds to the target inside the domain', async () => {
+    const { testConnection: report } = await gw.ok(TestConnectionDocument, { input: discovered('srv.test') });
+    expect(report.ok).toBe(true);
+    expect(report.server).toBe(`ldap://dc1.srv.test:${port()}`);
+    expect(report.steps[0]).toMatchObject({ step: 'DNS', ok: true });
+    expect(report.steps[0]?.detail).toContain(
+      `refused (a DC must be srv.test or below it): evil.example.net:${port()}`,
+    );
+
+    const { addConnection } = await gw.ok(AddConnectionDocument, { input: discovered('srv.test') });
+    const c = await syncNow(gw, addConnection.id);
+    expect(c.status).toBe('SUCCEEDED');
+    expect(c.activeServer).toBe(`ldap://dc1.srv.test:${port()}`);
+    expect(gw.output()).toContain(`SRV targets outside srv.test refused`);
+  });
+
+  it('when none is left, the run fails naming them and testConnection fails at DNS', async () => {
+    const { testConnection: report } = await gw.ok(TestConnectionDocument, {
+      input: discovered('only-evil.test'),
+    });
+    expect(report.ok).toBe(false);
+    expect(report.steps.map((s) => [s.step, s.ok])).toEqual([['DNS', false]]);
+    expect(report.error).toContain(`outside the domain, refused: evil.example.net:${port()}`);
+
+    const { addConnection } = await gw.ok(AddConnectionDocument, { input: discovered('only-evil.test') });
+    const c = await syncNow(gw, addConnection.id);
+    expect(c.status).toBe('FAILED');
+    expect(c.lastSync?.error).toContain(`evil.example.net:${port()}`);
   });
 });
 

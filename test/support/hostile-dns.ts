@@ -24,8 +24,8 @@ export interface HostileDnsOptions {
   readonly forged: readonly ForgedReply[];
   /** Carried by every forged reply. */
   readonly forgedTarget: SrvTarget;
-  /** The true answer, sent `delayMs` after the forged ones; null: never. */
-  readonly rightTarget: SrvTarget | null;
+  /** The true answer (one SRV record per target), sent `delayMs` after the forged ones; null: never. */
+  readonly rightTarget: SrvTarget | readonly SrvTarget[] | null;
   readonly delayMs?: number;
 }
 
@@ -52,13 +52,23 @@ function questionOf(query: Buffer): Buffer {
   return query.subarray(12, offset + 5);
 }
 
-/** An SRV reply: header, `question` as given, one SRV answer pointing back at the question's name. */
-export function srvReply(id: number, question: Buffer, answer: SrvTarget, flags = 0x8180): Buffer {
+/** An SRV reply: header, `question` as given, one SRV answer per target, owned by the question's name. */
+export function srvReply(
+  id: number,
+  question: Buffer,
+  answers: SrvTarget | readonly SrvTarget[],
+  flags = 0x8180,
+): Buffer {
+  const list: readonly SrvTarget[] = Array.isArray(answers) ? answers : [answers as SrvTarget];
   const header = Buffer.alloc(12);
   header.writeUInt16BE(id, 0);
   header.writeUInt16BE(flags, 2);
   header.writeUInt16BE(1, 4);
-  header.writeUInt16BE(1, 6);
+  header.writeUInt16BE(list.length, 6);
+  return Buffer.concat([header, question, ...list.map(srvAnswer)]);
+}
+
+function srvAnswer(answer: SrvTarget): Buffer {
   const target = encodeName(answer.target);
   const fixed = Buffer.alloc(16);
   fixed.writeUInt16BE(0xc00c, 0); // the question's name
@@ -70,7 +80,7 @@ export function srvReply(id: number, question: Buffer, answer: SrvTarget, flags 
   fixed.writeUInt16BE(100, 14); // weight
   const port = Buffer.alloc(2);
   port.writeUInt16BE(answer.port);
-  return Buffer.concat([header, question, fixed, port, target]);
+  return Buffer.concat([fixed, port, target]);
 }
 
 /** The query's question with its name in upper case: a reply may change the case (DNS 0x20). */

@@ -1,6 +1,15 @@
 import type { SrvRecord } from 'node:dns';
 import { describe, expect, it } from 'vitest';
-import { orderSrvRecords, serverUrl, srvRecordsToUrls } from '../../src/ldap/srv-discovery.js';
+import { DnsDiscoveryError } from '../../src/ldap/errors.js';
+import { DEFAULT_LIMITS } from '../../src/ldap/limits.js';
+import {
+  discoverServers,
+  isWithinDomain,
+  orderSrvRecords,
+  serverUrl,
+  srvRecordsToUrls,
+} from '../../src/ldap/srv-discovery.js';
+import { hostileDnsServer, type SrvTarget } from '../support/hostile-dns.js';
 
 const rec = (name: string, priority: number, weight: number, port = 389): SrvRecord => ({
   name,
@@ -104,5 +113,62 @@ describe('srvRecordsToUrls', () => {
 
   it('brackets IPv6 literals', () => {
     expect(serverUrl('ldap', '::1', 389)).toBe('ldap://[::1]:389');
+  });
+});
+
+describe('SRV targets outside the domain', () => {
+  it('a target is the domain itself or below it, compared as DNS names', () => {
+    expect(isWithinDomain('dc1.corp.test', 'corp.test')).toBe(true);
+    expect(isWithinDomain('DC1.Corp.Test.', 'corp.test')).toBe(true);
+    expect(isWithinDomain('corp.test', 'corp.test.')).toBe(true);
+    expect(isWithinDomain('dc1.emea.corp.test', 'corp.test')).toBe(true);
+    expect(isWithinDomain('evil.example.net', 'corp.test')).toBe(false);
+    expect(isWithinDomain('evilcorp.test', 'corp.test')).toBe(false);
+    expect(isWithinDomain('corp.test.evil.example.net', 'corp.test')).toBe(false);
+    expect(isWithinDomain('127.0.0.1', 'corp.test')).toBe(false);
+    expect(isWithinDomain('dc1.corp.test', '')).toBe(false);
+  });
+
+  /** Discovery against a loopback DNS server answering every SRV name with `targets`. */
+  async function discover(domain: string, targets: readonly SrvTarget[]) {
+    const dns = await hostileDnsServer({
+      forged: [],
+      forgedTarget: targets[0] ?? { target: 'x', port: 1 },
+      rightTarget: targets,
+      delayMs: 0,
+    });
+    try {
+      return await discoverServers(domain, 'NONE', {
+        ...DEFAULT_LIMITS,
+        dnsServers: [dns.server],
+        dnsTimeoutMs: 1000,
+      }).catch((e: unknown) => e);
+    } finally {
+      await dns.close();
+    }
+  }
+
+  it('skips them and reports them; the targets inside are used', async () => {
+    const found = await discover('corp.test', [
+      { target: 'evil.example.net', port: 389 },
+      { target: 'dc1.corp.test', port: 1389 },
+    ]);
+    expect(found).toEqual({
+      urls: ['ldap://dc1.corp.test:1389'],
+      queried: '_ldap._tcp.corp.test',
+      refused: ['evil.example.net:389'],
+    });
+  });
+
+  it('fails naming them when no target is left', async () => {
+    const err = await discover('corp.test', [
+      { target: 'evil.example.net', port: 389 },
+      { target: 'corp.test.evil.example.net', port: 636 },
+    ]);
+    expect(err).toBeInstanceOf(DnsDiscoveryError);
+    expect((err as DnsDiscoveryError).code).toBe('SRV_TARGETS_OUTSIDE_DOMAIN');
+    expect((err as DnsDiscoveryError).message).toContain(
+      'evil.example.net:389, corp.test.evil.example.net:636',
+    );
   });
 });
