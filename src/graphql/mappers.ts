@@ -27,6 +27,7 @@ export function toSyncRun(run: SyncRunRecord): SyncRun {
     server: run.server,
     counts: run.counts,
     error: run.error,
+    failedPhase: run.status === 'FAILED' ? (run.failedPhase ?? null) : null,
     changes: run.changes
       ? {
           ...run.changes,

@@ -94,7 +94,14 @@ const syncRun = z.discriminatedUnion('status', [
   }),
   z.object({ ...runFields, ...ended, status: z.literal('SUCCEEDED'), counts, error: z.null() }),
   z.object({ ...runFields, ...ended, status: z.literal('HELD'), counts, changes, error: z.string() }),
-  z.object({ ...runFields, ...ended, status: z.literal('FAILED'), error: z.string() }),
+  z.object({
+    ...runFields,
+    ...ended,
+    status: z.literal('FAILED'),
+    error: z.string(),
+    // Absent from nodes that predate it.
+    failedPhase: z.enum(['CONNECTING', 'READING', 'BUILDING', 'SAVING', 'DETECTING']).optional(),
+  }),
 ]);
 const finding = z.object({
   id: z.string(),

@@ -8,6 +8,7 @@ import { ClusterResolver, FindingResolver } from './resolvers/cluster.resolver.j
 import { ConnectionResolver } from './resolvers/connection.resolver.js';
 import { DirectoryResolver } from './resolvers/directory.resolver.js';
 import { GroupResolver, PrincipalResolver, UserResolver } from './resolvers/principal.resolver.js';
+import { ConnectionVisibilityResolver, SyncRunVisibilityResolver } from './resolvers/visibility.resolver.js';
 import { Contact, Group, principalTypeName, User } from './types/principal.type.js';
 
 const RESOLVERS = [
@@ -18,6 +19,8 @@ const RESOLVERS = [
   ConnectionResolver,
   ClusterResolver,
   FindingResolver,
+  ConnectionVisibilityResolver,
+  SyncRunVisibilityResolver,
 ] as const;
 
 export async function buildGatewaySchema(pubSub: PubSub<Topics>): Promise<GraphQLSchema> {

@@ -67,6 +67,11 @@ export interface FailedRun extends RunFields {
   readonly phase: 'DONE';
   readonly finishedAt: string;
   readonly error: string;
+  /**
+   * The phase the run was in when it failed: what a reader is told instead
+   * of the error's text. Absent from runs recorded before it was kept.
+   */
+  readonly failedPhase?: ActivePhase;
 }
 
 export type SyncRunRecord = RunningRun | SucceededRun | HeldRun | FailedRun;
@@ -107,7 +112,16 @@ export function succeeded(run: SyncRunRecord, counts: SnapshotCounts, finishedAt
 }
 
 export function failed(run: SyncRunRecord, error: string, finishedAt = now()): FailedRun {
-  return { ...run, status: 'FAILED', phase: 'DONE', finishedAt, error };
+  const failedPhase =
+    run.status === 'RUNNING' ? run.phase : run.status === 'FAILED' ? run.failedPhase : undefined;
+  return {
+    ...run,
+    status: 'FAILED',
+    phase: 'DONE',
+    finishedAt,
+    error,
+    ...(failedPhase ? { failedPhase } : {}),
+  };
 }
 
 export function held(

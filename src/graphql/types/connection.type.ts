@@ -2,6 +2,11 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { ConnectionStepEnum, SyncPhaseEnum, SyncStatusEnum, SyncTriggerEnum, TlsModeEnum } from './enums.js';
 
+/** How settings only an administrator needs (src/graphql/visibility.ts) are described. */
+const ADMIN_ONLY = 'Null for the reader role.';
+const RUN_ERROR_DESCRIPTION =
+  "Why the run failed or was held. For the reader role a failed run's text is generic (the phase it failed in; ask an administrator for details), not the server's.";
+
 @ObjectType('SyncCounts', { simpleResolvers: true })
 export class SyncCounts {
   @Field(() => Int) users!: number;
@@ -35,7 +40,11 @@ export class SyncRun {
   @Field(() => DateTimeResolver, { nullable: true }) finishedAt!: Date | null;
   @Field(() => String, { nullable: true }) server!: string | null;
   @Field(() => SyncCounts, { nullable: true }) counts!: SyncCounts | null;
-  @Field(() => String, { nullable: true }) error!: string | null;
+  /** The server's or the gateway's text; the `error` field resolves what the caller's role may see. */
+  @Field(() => String, { nullable: true, description: RUN_ERROR_DESCRIPTION })
+  error!: string | null;
+  /** The phase a failed run was in; not a field, the reader's text for `error` names it. */
+  failedPhase!: string | null;
   @Field(() => SyncChanges, { nullable: true }) changes!: SyncChanges | null;
   @Field(() => Int, { description: 'Entries read so far.' }) progress!: number;
 }
@@ -74,7 +83,7 @@ export class Connection {
       'Whether a password may be sent over a connection without TLS (default false: such a bind is refused).',
   })
   allowPlaintextBind!: boolean;
-  @Field(() => String, { nullable: true }) bindDn!: string | null;
+  @Field(() => String, { nullable: true, description: ADMIN_ONLY }) bindDn!: string | null;
   @Field(() => Boolean, { description: 'The bind password is write-only; this says whether one is set.' })
   hasBindPassword!: boolean;
   @Field(() => Boolean) includeContacts!: boolean;
@@ -88,9 +97,9 @@ export class Connection {
     description: 'Share of the cache a sync may remove before it is held; null: the node default.',
   })
   deleteThreshold!: number | null;
-  @Field(() => String, { nullable: true }) userFilter!: string | null;
-  @Field(() => String, { nullable: true }) groupFilter!: string | null;
-  @Field(() => String, { nullable: true }) contactFilter!: string | null;
+  @Field(() => String, { nullable: true, description: ADMIN_ONLY }) userFilter!: string | null;
+  @Field(() => String, { nullable: true, description: ADMIN_ONLY }) groupFilter!: string | null;
+  @Field(() => String, { nullable: true, description: ADMIN_ONLY }) contactFilter!: string | null;
   @Field(() => String, {
     nullable: true,
     description: 'NetBIOS domain name for NTLM names, set for directories that do not state one (AD does).',
