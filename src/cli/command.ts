@@ -14,6 +14,10 @@ export interface Command {
   /** Lines after the usage line in --help. */
   readonly description: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /** The arguments it takes after its options, for --help (e.g. `ID|NAME`); none when absent. */
+  readonly arguments?: string;
+  /** `dirgate connections add …`: commands under this one, chosen by the first argument. */
+  readonly subcommands?: readonly Command[];
   run(values: ParsedValues, positionals: readonly string[]): Promise<number>;
 }
 
@@ -42,13 +46,24 @@ export function helpText(command: Command): string {
     return [flag, spec.help] as const;
   });
   const width = Math.max(...rows.map(([flag]) => flag.length));
+  const subcommands = command.subcommands ?? [];
+  const subWidth = Math.max(0, ...subcommands.map((c) => c.name.length));
   return [
-    `Usage: ${cliName()} ${command.name} [options]`,
+    `Usage: ${cliName()} ${command.name} [options]${command.arguments ? ` ${command.arguments}` : ''}`,
+    ...subcommands.map((c) => `       ${cliName()} ${c.name} …`),
     '',
     command.summary,
     '',
     command.description.trim(),
     '',
+    ...(subcommands.length
+      ? [
+          'Commands:',
+          ...subcommands.map((c) => `  ${c.name.padEnd(subWidth)}  ${c.summary}`),
+          `(\`${cliName()} ${command.name} <command> --help\` for each one's options)`,
+          '',
+        ]
+      : []),
     'Options:',
     ...rows.map(([flag, help]) => `  ${flag.padEnd(width)}  ${help}`),
     '',
@@ -78,4 +93,26 @@ export function parseCommand(
 export function stringOption(values: ParsedValues, name: string): string | undefined {
   const v = values[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** The values of a repeatable string option (`multiple: true`). */
+export function stringsOption(values: ParsedValues, name: string): string[] {
+  const v = values[name];
+  return (Array.isArray(v) ? v : []).filter((s): s is string => typeof s === 'string');
+}
+
+/** Two flags that say opposite things (--enabled, --disabled): true, false, or undefined for neither. */
+export function switchOption(values: ParsedValues, on: string, off: string): boolean | undefined {
+  if (values[on] === true && values[off] === true)
+    throw new UsageError(`--${on} and --${off} exclude each other`);
+  if (values[on] === true) return true;
+  if (values[off] === true) return false;
+  return undefined;
+}
+
+/** The one argument a command takes (an id, say): refuses none or more. */
+export function oneArgument(positionals: readonly string[], what: string): string {
+  if (positionals.length === 0) throw new UsageError(`give the ${what}`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  return positionals[0] ?? '';
 }

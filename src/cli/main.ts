@@ -1,32 +1,42 @@
 /**
  * The `dirgate` command (bin/dirgate.mjs runs this under the project's
- * Node 24 through tsx): serve, sync, test-connection, connections, token.
+ * Node 24 through tsx): serve, sync, test-connection, connections (list,
+ * add, update, show, delete), runs, findings, confirm, token.
  */
 import '../config/production-mode.js';
 import { type Command, cliName, helpText, parseCommand, UsageError } from './command.js';
+import { confirmCommand } from './commands/confirm.js';
 import { connectionsCommand } from './commands/connections.js';
+import { findingsCommand } from './commands/findings.js';
+import { runsCommand } from './commands/runs.js';
 import { serveCommand } from './commands/serve.js';
 import { syncCommand } from './commands/sync.js';
 import { testConnectionCommand } from './commands/test-connection.js';
 import { tokenCommand } from './commands/token.js';
+import { clean } from './output.js';
 
 export const COMMANDS: readonly Command[] = [
   serveCommand,
   syncCommand,
   testConnectionCommand,
   connectionsCommand,
+  runsCommand,
+  findingsCommand,
+  confirmCommand,
   tokenCommand,
 ];
 
 function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const width = Math.max(...COMMANDS.flatMap((c) => [c, ...(c.subcommands ?? [])]).map((c) => c.name.length));
   return [
     `Usage: ${cliName()} <command> [options]`,
     '',
     'dirgate: a GraphQL gateway caching an Active Directory / LDAP directory for a mail gateway.',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...COMMANDS.flatMap((c) => [c, ...(c.subcommands ?? [])]).map(
+      (c) => `  ${c.name.padEnd(width)}  ${c.summary}`,
+    ),
     '',
     `Run \`${cliName()} <command> --help\` for a command's options. Settings come from the`,
     'environment (PORT, HOST, DIRGATE_DATA_DIR, …), as for the service; see the README.',
@@ -41,28 +51,34 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.stdout.write(topic ? helpText(topic) : usage());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const top = COMMANDS.find((c) => c.name === name);
+  if (!top) {
     process.stderr.write(`${cliName()}: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
+  // `connections add …`: the first argument names a subcommand when the command has some.
+  const sub = top.subcommands?.find((c) => c.name === `${top.name} ${rest[0]}`);
+  const command = sub ?? top;
+  const args = sub ? rest.slice(1) : rest;
   try {
-    const { values, positionals, help } = parseCommand(command, rest);
+    const { values, positionals, help } = parseCommand(command, args);
     if (help) {
       process.stdout.write(helpText(command));
       return 0;
     }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    if (positionals.length > 0 && !command.arguments) {
+      throw new UsageError(
+        command.subcommands
+          ? `unknown command "${command.name} ${positionals[0]}" (see: ${cliName()} ${command.name} --help)`
+          : `unexpected argument "${positionals[0]}"`,
+      );
+    }
     return await command.run(values, positionals);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${cliName()} ${command.name}: ${err.message}\n`);
-      return 2;
-    }
-    process.stderr.write(
-      `${cliName()} ${command.name}: ${err instanceof Error ? err.message : String(err)}\n`,
-    );
-    return 1;
+    // Messages may carry a server's text (an LDAP error, an API message): cleaned like all output.
+    const message = clean(err instanceof Error ? err.message : String(err));
+    process.stderr.write(`${cliName()} ${command.name}: ${message}\n`);
+    return err instanceof UsageError ? 2 : 1;
   }
 }
 
@@ -73,7 +89,7 @@ runCli(process.argv.slice(2)).then(
     setTimeout(() => process.exit(code), 100).unref();
   },
   (err: unknown) => {
-    process.stderr.write(`${cliName()}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${cliName()}: ${clean(err instanceof Error ? err.message : String(err))}\n`);
     process.exit(1);
   },
 );

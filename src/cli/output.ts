@@ -1,5 +1,87 @@
-/** Terminal output: aligned tables, a progress bar on a TTY, a few colours when they are wanted. */
+/**
+ * Terminal output: aligned tables, a progress bar on a TTY, a few colours when they are wanted,
+ * and the one rule for text that came from elsewhere (a directory, the API, the data folder):
+ * it reaches the terminal only through `clean`, so a name, DN or server error text cannot move
+ * the cursor, retitle the window, rewrite the line or reorder what is shown. `paint`, `line`,
+ * `table` and `fields` clean every text they are given; only this module's own styling and the
+ * commands' literal text (template strings of `line`) carry control characters.
+ */
 import { outputSettings } from '../config/environment.js';
+
+/**
+ * What a terminal would act on rather than show: escape sequences (CSI, OSC, DCS and the other
+ * string sequences, two-character ESC sequences) whole, the 8-bit CSI and OSC forms, every other
+ * C0 control but newline and tab (so also CR and backspace, which overwrite what was shown),
+ * DEL, the C1 controls, and the bidirectional overrides and isolates (U+202A–202E, U+2066–2069),
+ * which make text read in another order than it is stored.
+ */
+const TERMINAL_CONTROL = new RegExp(
+  [
+    '\\u001b\\[[0-?]*[ -/]*[@-~]', // CSI … final byte
+    '\\u001b\\][^\\u0007\\u001b\\u009c]*(?:\\u0007|\\u001b\\\\|\\u009c)', // OSC … BEL or ST
+    '\\u001b[PX^_][^\\u001b\\u009c]*(?:\\u001b\\\\|\\u009c)', // DCS, SOS, PM, APC … ST
+    '\\u001b[ -/]*[0-~]', // other ESC sequences (and an unterminated string sequence's introducer)
+    '\\u009b[0-?]*[ -/]*[@-~]', // 8-bit CSI
+    '\\u009d[^\\u0007\\u009c]*(?:\\u0007|\\u009c)', // 8-bit OSC
+    '[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]', // what is left
+  ].join('|'),
+  'g',
+);
+
+/**
+ * Outside text made safe for a terminal (see TERMINAL_CONTROL). `inline`: for one line of a
+ * table or a field, newlines and tabs become spaces too.
+ */
+export function clean(text: string, options: { readonly inline?: boolean } = {}): string {
+  const safe = text.replace(TERMINAL_CONTROL, '');
+  return options.inline ? safe.replace(/[\n\t]/g, ' ') : safe;
+}
+
+/** Output this module built (its colour codes included), safe to write as it is. */
+export class Styled {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** A value for `line`, `table` or `fields`: strings and numbers are cleaned, Styled kept. */
+export type Text = Styled | string | number | null | undefined;
+
+function safeText(value: Text, inline: boolean): string {
+  if (value instanceof Styled) return value.text;
+  if (value === null || value === undefined) return '';
+  return clean(String(value), { inline });
+}
+
+/**
+ * A line of output: the template's literal parts as written, every interpolated value cleaned
+ * (Styled values kept). `line\`${c.bold(name)} failed: ${error}\``
+ */
+export function line(strings: TemplateStringsArray, ...values: readonly Text[]): Styled {
+  let out = strings[0] ?? '';
+  values.forEach((value, i) => {
+    out += safeText(value, false) + (strings[i + 1] ?? '');
+  });
+  return new Styled(out);
+}
+
+/** Writes lines (each Styled, from this module) to the stream, one per line. */
+export function print(stream: NodeJS.WritableStream, ...lines: readonly Styled[]): void {
+  if (lines.length) stream.write(`${lines.map((l) => l.text).join('\n')}\n`);
+}
+
+/**
+ * JSON for scripts: what the API said, unchanged in value. JSON.stringify escapes C0 controls
+ * (ESC included); DEL, the C1 controls and the bidi controls are escaped here too (\uXXXX), so
+ * that JSON shown on a terminal is as inert as a table.
+ */
+export function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )}\n`;
+}
 
 const colourWanted = (stream: NodeJS.WriteStream): boolean => {
   const output = outputSettings();
@@ -8,7 +90,12 @@ const colourWanted = (stream: NodeJS.WriteStream): boolean => {
 
 export function paint(stream: NodeJS.WriteStream) {
   const on = colourWanted(stream);
-  const wrap = (code: string) => (text: string) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const wrap =
+    (code: string) =>
+    (text: Text): Styled => {
+      const safe = safeText(text, false);
+      return new Styled(on ? `\u001b[${code}m${safe}\u001b[0m` : safe);
+    };
   return { bold: wrap('1'), dim: wrap('2'), red: wrap('31'), green: wrap('32'), yellow: wrap('33') };
 }
 
@@ -20,19 +107,31 @@ function width(text: string): number {
 /** A plain, aligned table: a header row, then one row per item; right-aligns columns given. */
 export function table(
   headers: readonly string[],
-  rows: readonly (readonly string[])[],
+  rows: readonly (readonly Text[])[],
   right: readonly number[] = [],
-): string {
-  const widths = headers.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))));
-  const line = (cells: readonly string[]) =>
-    cells
+): Styled {
+  const cells = rows.map((r) => r.map((cell) => safeText(cell, true)));
+  const widths = headers.map((h, i) => Math.max(width(h), ...cells.map((r) => width(r[i] ?? ''))));
+  const format = (row: readonly string[]) =>
+    row
       .map((cell, i) => {
         const pad = ' '.repeat(Math.max(0, (widths[i] ?? 0) - width(cell)));
-        return right.includes(i) ? pad + cell : i === cells.length - 1 ? cell : cell + pad;
+        return right.includes(i) ? pad + cell : i === row.length - 1 ? cell : cell + pad;
       })
       .join('  ')
       .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
+  return new Styled([format(headers), ...cells.map(format)].join('\n'));
+}
+
+/** Settings as aligned `label  value` lines, indented; rows with a null value are left out. */
+export function fields(rows: readonly (readonly [string, Text])[], indent = '  '): Styled {
+  const shown = rows.filter(([, value]) => value !== null && value !== undefined);
+  const labelWidth = Math.max(0, ...shown.map(([label]) => label.length));
+  return new Styled(
+    shown
+      .map(([label, value]) => `${indent}${label.padEnd(labelWidth)}  ${safeText(value, true)}`)
+      .join('\n'),
+  );
 }
 
 export function formatDuration(ms: number): string {
@@ -81,12 +180,14 @@ export class Progress {
       bar = `${' '.repeat(at)}<=>${' '.repeat(barWidth - 3 - at)}`;
     }
     const pct = expected && phase !== 'DONE' ? ` ${Math.min(99, Math.floor((done / expected) * 100))}%` : '';
-    const line = `${label} [${bar}]${pct} ${phase.toLowerCase()} · ${done} entries · ${formatDuration(elapsedMs)}`;
+    // The label is a connection's name: outside text.
+    const name = clean(label, { inline: true });
+    const shown = `${name} [${bar}]${pct} ${phase.toLowerCase()} · ${done} entries · ${formatDuration(elapsedMs)}`;
     if (this.tty) {
-      if (line !== this.lastLine) this.stream.write(`\r\u001b[2K${line}`);
-      this.lastLine = line;
+      if (shown !== this.lastLine) this.stream.write(`\r\u001b[2K${shown}`);
+      this.lastLine = shown;
     } else if (phase !== this.lastPhase) {
-      this.stream.write(`${label}: ${phase.toLowerCase()} (${done} entries, ${formatDuration(elapsedMs)})\n`);
+      this.stream.write(`${name}: ${phase.toLowerCase()} (${done} entries, ${formatDuration(elapsedMs)})\n`);
     }
     this.lastPhase = phase;
   }

@@ -100,6 +100,8 @@ describe('dirgate test-connection', () => {
       slapd.reader.dn,
       '--password-file',
       passwordFile,
+      // slapd here speaks plain LDAP: the password goes in clear only when allowed.
+      '--allow-plaintext-bind',
       '--contacts',
     ]);
     expect(r.code, r.stderr).toBe(0);
@@ -123,6 +125,7 @@ describe('dirgate test-connection', () => {
         slapd.reader.dn,
         '--password-file',
         '-',
+        '--allow-plaintext-bind',
       ],
       { env: { DIRGATE_DATA_DIR: dataDir }, input: 'not-the-password\n' },
     );

@@ -51,3 +51,42 @@ export function startCli(
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).done;
 }
+
+/**
+ * Runs the command on a terminal: util-linux `script` gives it a pseudo-terminal as standard
+ * input and output (so `isTTY` holds), and `input` is typed into it once it asks something.
+ * What it printed comes back as one text (a terminal has one screen; `\r\n` line ends).
+ */
+export async function runCliOnTerminal(
+  args: readonly string[],
+  options: CliOptions & { readonly prompt: string },
+): Promise<{ readonly code: number | null; readonly output: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  const child = spawn('script', ['-qefc', command, '/dev/null'], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, DIRGATE_LOG_LEVEL: 'info', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let typed = false;
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+    // Typed only once the question is on the screen, as a person would.
+    if (!typed && output.includes(options.prompt)) {
+      typed = true;
+      child.stdin?.write(options.input ?? '');
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('close', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  return { code, output };
+}

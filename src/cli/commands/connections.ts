@@ -1,7 +1,10 @@
 /** `dirgate connections`: the data folder's connections and this node's state of each, as a table. */
 import type { Command } from '../command.js';
 import { cliConfig, openStores } from '../context.js';
-import { ago, paint, table } from '../output.js';
+import { ago, json, print, table } from '../output.js';
+import { connectionsDeleteCommand } from './connection-delete.js';
+import { connectionsAddCommand, connectionsUpdateCommand } from './connection-edit.js';
+import { connectionsShowCommand, statusColour } from './connection-show.js';
 
 export const connectionsCommand: Command = {
   name: 'connections',
@@ -9,7 +12,15 @@ export const connectionsCommand: Command = {
   description: `
 Reads the data folder directly (works with or without a running gateway):
 connection settings from the settings store (or DIRGATE_CONFIG_STORE), the
-sync state from this node's cache. Bind passwords are never shown.`,
+sync state from this node's cache. Bind passwords are never shown.
+Adding, changing, showing and deleting one goes through the running
+gateway's API (the commands below), so that every node follows.`,
+  subcommands: [
+    connectionsAddCommand,
+    connectionsUpdateCommand,
+    connectionsShowCommand,
+    connectionsDeleteCommand,
+  ],
   options: {
     json: { type: 'boolean', help: 'print JSON instead of a table' },
   },
@@ -36,22 +47,14 @@ sync state from this node's cache. Bind passwords are never shown.`,
           lastRun: state?.lastRun ?? null,
           lastSuccessfulRun: state?.lastSuccessfulRun?.finishedAt ?? null,
         }));
-        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        process.stdout.write(json(out));
         return 0;
       }
       if (rows.length === 0) {
         process.stdout.write(`no connections in ${config.dataDir}\n`);
         return 0;
       }
-      const c = paint(process.stdout);
-      const colour = (status: string) =>
-        status === 'SUCCEEDED'
-          ? c.green(status)
-          : status === 'FAILED'
-            ? c.red(status)
-            : status === 'HELD' || status === 'RUNNING'
-              ? c.yellow(status)
-              : status;
+      const colour = statusColour(process.stdout);
       const body = rows.map(({ c: conn, state }) => [
         conn.id,
         conn.name,
@@ -66,8 +69,9 @@ sync state from this node's cache. Bind passwords are never shown.`,
         ago(state?.lastSuccessfulRun?.finishedAt),
         state?.lastRun?.status === 'FAILED' ? (state.lastRun.error ?? '') : '',
       ]);
-      process.stdout.write(
-        `${table(
+      print(
+        process.stdout,
+        table(
           [
             'ID',
             'NAME',
@@ -84,7 +88,7 @@ sync state from this node's cache. Bind passwords are never shown.`,
           ],
           body,
           [7, 8, 9],
-        )}\n`,
+        ),
       );
       return 0;
     } finally {

@@ -23,9 +23,10 @@ import { type Config, commandSettings } from '../../config/environment.js';
 import { createLogger } from '../../logging.js';
 import type { SnapshotCounts } from '../../model/principal.js';
 import type { RunChanges, SyncRunRecord } from '../../model/run.js';
+import { answers, GatewayApi } from '../api.js';
 import { type Command, type ParsedValues, stringOption, UsageError } from '../command.js';
 import { adminToken, cliConfig, gatewayBase, requireDataDir } from '../context.js';
-import { formatDuration, Progress, paint } from '../output.js';
+import { formatDuration, json, line, Progress, paint, print, type Styled } from '../output.js';
 
 /** What the summary needs of a run, from the engine or from the API alike. */
 interface RunView {
@@ -62,9 +63,9 @@ function exitCode(runs: readonly RunView[]): number {
   return 0;
 }
 
-export function summary(outcome: Outcome, stream: NodeJS.WriteStream = process.stdout): string {
+export function summary(outcome: Outcome, stream: NodeJS.WriteStream = process.stdout): Styled[] {
   const c = paint(stream);
-  const lines: string[] = [];
+  const lines: Styled[] = [];
   for (const run of outcome.runs) {
     const target = outcome.targets.find((t) => t.id === run.connectionId);
     const took = run.finishedAt
@@ -77,18 +78,18 @@ export function summary(outcome: Outcome, stream: NodeJS.WriteStream = process.s
           ? c.yellow(run.status)
           : c.red(run.status);
     lines.push(
-      `${c.bold(target?.name ?? run.connectionId)} ${status} in ${took}${run.server ? ` from ${run.server}` : ''}`,
+      line`${c.bold(target?.name ?? run.connectionId)} ${status} in ${took}${run.server ? ` from ${run.server}` : ''}`,
     );
     if (run.counts) {
       const { users, groups, contacts, addresses } = run.counts;
-      lines.push(`  users ${users} · groups ${groups} · contacts ${contacts} · addresses ${addresses}`);
+      lines.push(line`  users ${users} · groups ${groups} · contacts ${contacts} · addresses ${addresses}`);
     }
     if (run.changes) {
       const { addedCount, updatedCount, removedCount } = run.changes;
-      lines.push(`  changes: ${addedCount} added, ${updatedCount} updated, ${removedCount} removed`);
+      lines.push(line`  changes: ${addedCount} added, ${updatedCount} updated, ${removedCount} removed`);
     }
-    if (run.error) lines.push(`  ${run.status === 'HELD' ? c.yellow(run.error) : c.red(run.error)}`);
-    lines.push(`  run ${run.id}`);
+    if (run.error) lines.push(line`  ${run.status === 'HELD' ? c.yellow(run.error) : c.red(run.error)}`);
+    lines.push(line`  run ${run.id}`);
   }
   const byKind = new Map<string, number>();
   for (const kind of outcome.findings) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
@@ -96,10 +97,10 @@ export function summary(outcome: Outcome, stream: NodeJS.WriteStream = process.s
   lines.push(
     outcome.findings.length
       ? c.yellow(`duplicate findings on this node: ${outcome.findings.length} (${kinds})`)
-      : 'no duplicate findings on this node',
+      : line`no duplicate findings on this node`,
   );
   lines.push(c.dim(`(ran ${outcome.where})`));
-  return `${lines.join('\n')}\n`;
+  return lines;
 }
 
 function follow(progress: Progress, targets: readonly Target[], run: RunView): void {
@@ -190,43 +191,7 @@ interface ApiConnection {
   lastSync: RunView | null;
 }
 
-class Api {
-  constructor(
-    readonly base: string,
-    private readonly token: string,
-  ) {}
-
-  async call<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    const res = await fetch(`${this.base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await res.json().catch(() => ({}))) as { data?: T; errors?: { message: string }[] };
-    if (res.status === 401) {
-      throw new UsageError(
-        `the gateway at ${this.base} refused the admin token (rotated? restart the gateway, or use --local)`,
-      );
-    }
-    if (body.errors?.length || !body.data) {
-      throw new Error(
-        `${this.base}: ${body.errors?.map((e) => e.message).join('; ') ?? `HTTP ${res.status}`}`,
-      );
-    }
-    return body.data;
-  }
-}
-
-async function answers(base: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1500) });
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
-
-async function runRemote(api: Api, connectionId: string | undefined): Promise<Outcome> {
+async function runRemote(api: GatewayApi, connectionId: string | undefined): Promise<Outcome> {
   const listQuery = `query CliConnections { connections { id name userCount groupCount contactCount lastSync { ${RUN_FIELDS} } } }`;
   const before = (await api.call<{ connections: ApiConnection[] }>(listQuery)).connections;
   const chosen = connectionId ? before.filter((c) => c.id === connectionId) : before;
@@ -316,14 +281,14 @@ Exit status: 0 succeeded, 1 failed, 2 held for confirmation (confirmSync).`,
     const base = gatewayBase(config, url);
     const explicit = url !== undefined || commandSettings().gatewayUrl !== null;
     if (!values.local && (await answers(base))) {
-      outcome = await runRemote(new Api(base, await adminToken(config)), connectionId);
+      outcome = await runRemote(new GatewayApi(base, await adminToken(config)), connectionId);
     } else if (explicit && !values.local) {
       throw new UsageError(`no gateway answers at ${base}/readyz`);
     } else {
       outcome = await runLocal(config, connectionId, values.verbose === true);
     }
-    if (values.json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
-    else process.stdout.write(summary(outcome));
+    if (values.json) process.stdout.write(json(outcome));
+    else print(process.stdout, ...summary(outcome));
     return exitCode(outcome.runs);
   },
 };

@@ -13,30 +13,11 @@ import type { ConnectionRecord } from '../../model/connection.js';
 import { bindEndpoint, SealedSecretError, SecretBox } from '../../store/secret-box.js';
 import { type Command, type ParsedValues, stringOption, UsageError } from '../command.js';
 import { cliConfig, limitsOf, openStores } from '../context.js';
-import { paint } from '../output.js';
+import { json, line, paint, print } from '../output.js';
+import { readSecret } from '../secret-input.js';
+import { domainOfBase } from './connection-flags.js';
 
 const TLS_MODES: Readonly<Record<string, TlsMode>> = { none: 'NONE', starttls: 'STARTTLS', ldaps: 'LDAPS' };
-
-/** dc=corp,dc=test → corp.test: the DNS domain a base names, for SRV discovery. */
-function domainOfBase(base: string): string {
-  return base
-    .split(',')
-    .map((part) => /^\s*dc\s*=\s*(.+?)\s*$/i.exec(part)?.[1])
-    .filter((v): v is string => v !== undefined)
-    .join('.')
-    .toLowerCase();
-}
-
-async function readPassword(file: string): Promise<string> {
-  if (file === '-') {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks)
-      .toString('utf8')
-      .replace(/\r?\n$/, '');
-  }
-  return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
-}
 
 /**
  * The stored password, opened for the record's own settings (its binding), before anything
@@ -111,7 +92,9 @@ async function settingsFrom(values: ParsedValues, config: Config): Promise<LdapS
   const caFile = stringOption(values, 'ca');
   const passwordFile = stringOption(values, 'password-file');
   const password =
-    passwordFile !== undefined ? await readPassword(passwordFile) : commandSettings().bindPassword;
+    passwordFile !== undefined
+      ? await readSecret('--password-file', passwordFile)
+      : commandSettings().bindPassword;
   const stored = id ? await storedSettings(config, id) : null;
   const searchBase = base ?? stored?.searchBase;
   if (!searchBase) throw new UsageError('--base (the search base DN) is required without --connection');
@@ -197,32 +180,37 @@ Example:
       const target = settings.servers.length
         ? settings.servers.join(', ')
         : `SRV records of ${settings.domain}`;
-      out.write(
-        `Testing ${target}\n  base ${settings.searchBase} · tls ${settings.tls.toLowerCase()}${settings.tlsVerify ? '' : ' (not verified)'} · bind ${settings.bindDn ?? 'anonymous'}\n`,
+      print(
+        out,
+        line`Testing ${target}`,
+        line`  base ${settings.searchBase} · tls ${settings.tls.toLowerCase()}${settings.tlsVerify ? '' : ' (not verified)'} · bind ${settings.bindDn ?? 'anonymous'}`,
       );
     }
     const report = await testConnection(settings, limitsOf(config));
     if (values.json) {
-      out.write(`${JSON.stringify(report, null, 2)}\n`);
+      out.write(json(report));
       return report.ok ? 0 : 1;
     }
     const width = Math.max(...report.steps.map((s) => s.step.length), 6);
+    // A step's detail and the error are the server's own text (cleaned by `line`).
     for (const step of report.steps) {
       const mark = step.ok ? c.green('ok  ') : c.red('FAIL');
-      out.write(
-        `  ${mark} ${step.step.padEnd(width)} ${String(step.ms).padStart(5)} ms  ${step.detail ?? ''}\n`,
+      print(
+        out,
+        line`  ${mark} ${step.step.padEnd(width)} ${String(step.ms).padStart(5)} ms  ${step.detail ?? ''}`,
       );
     }
     if (report.ok) {
       const counts = [`${report.users ?? 0} users`, `${report.groups ?? 0} groups`];
       if (settings.includeContacts) counts.push(`${report.contacts ?? 0} contacts`);
-      out.write(
-        `${c.green('OK')}: ${report.flavour === 'ACTIVE_DIRECTORY' ? 'Active Directory' : 'LDAP'} at ${report.server}; ${counts.join(', ')}\n`,
+      print(
+        out,
+        line`${c.green('OK')}: ${report.flavour === 'ACTIVE_DIRECTORY' ? 'Active Directory' : 'LDAP'} at ${report.server}; ${counts.join(', ')}`,
       );
       return 0;
     }
     const failedStep = [...report.steps].reverse().find((s) => !s.ok)?.step ?? 'DNS';
-    out.write(`${c.red(`FAILED at ${failedStep}`)}: ${report.error ?? 'unknown error'}\n`);
+    print(out, line`${c.red(`FAILED at ${failedStep}`)}: ${report.error ?? 'unknown error'}`);
     return 1;
   },
 };
