@@ -28,6 +28,18 @@ export const ASSETS: Readonly<Record<string, Asset>> = {
   'status.js': { file: path.join(HERE, 'assets', 'status.js'), type: JS },
   'status.css': { file: path.join(HERE, 'assets', 'status.css'), type: CSS },
   'graphiql-setup.js': { file: path.join(HERE, 'assets', 'graphiql-setup.js'), type: JS },
+  // The console: ES modules importing each other by these names (no build step).
+  ...Object.fromEntries(
+    [
+      'console',
+      'console-api',
+      'console-dom',
+      'console-cron',
+      'console-connection',
+      'console-connection-form',
+      'console-directory',
+    ].map((name) => [`${name}.js`, { file: path.join(HERE, 'assets', `${name}.js`), type: JS }]),
+  ),
   'graphql-ws.min.js': { file: packageFile('graphql-ws', 'umd/graphql-ws.min.js'), type: JS },
   'react.production.min.js': { file: packageFile('react', 'umd/react.production.min.js'), type: JS },
   'react-dom.production.min.js': {

@@ -13,10 +13,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDirectory } from '../../scripts/directories/generator.js';
-import { BROWSER_BINARIES, CHROMIUM_PATH, ensurePackages } from '../../scripts/directories/packages.js';
 import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import {
   ConnectionByIdDocument,
@@ -24,6 +23,7 @@ import {
   DuplicateFindingsDocument,
   StartSyncDocument,
 } from '../gql/graphql.js';
+import { DESKTOP, launchBrowser, logIn as logInAt, pageOpener } from '../support/browser.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { addSlapdConnection, syncNow, waitForSync } from '../support/sync.js';
 
@@ -52,17 +52,7 @@ const PLANTED: Record<string, number> = {
   EMAIL_ADDRESS: DATASET.planted.emailAddresses.length,
 };
 const TOTAL = Object.values(PLANTED).reduce((a, b) => a + b, 0);
-const VIEWPORT = { width: 1280, height: 1000 };
-/** Chromium as the machine notes say it works here: no sandbox (root), no outside network. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const VIEWPORT = DESKTOP;
 
 let slapd: SlapdInstance;
 let gw: TestGateway;
@@ -71,36 +61,29 @@ let connectionId: string;
 let base: string;
 let outDir: string;
 /** Requests the browser made to anything but the gateway (must stay empty: no CDN). */
-const outside: string[] = [];
+const pages = pageOpener(
+  () => browser,
+  () => base,
+);
+const outside = pages.outside;
 
-async function openPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: VIEWPORT });
-  const page = await context.newPage();
-  page.on('request', (req) => {
-    if (!req.url().startsWith(base) && !req.url().startsWith(base.replace(/^http/, 'ws')))
-      outside.push(req.url());
-  });
-  return page;
+function openPage(): Promise<Page> {
+  return pages.open(VIEWPORT);
 }
 
-async function logIn(page: Page): Promise<void> {
-  await page.goto(`${base}/`);
-  await page.locator('#login').waitFor({ state: 'visible' });
-  await page.fill('#token', gw.adminToken);
-  await page.click('#login button[type=submit]');
-  await page.locator('body[data-loaded=true]').waitFor();
+function logIn(page: Page): Promise<void> {
+  return logInAt(page, base, gw.adminToken);
 }
 
 beforeAll(async () => {
-  await ensurePackages(BROWSER_BINARIES, (line) => console.log(`[status-page] ${line}`));
   slapd = await startSlapd({ dataset: DATASET });
   gw = await startTestGateway();
   base = gw.url.replace(/\/graphql$/, '');
   outDir = await mkdtemp(path.join(tmpdir(), 'dirgate-status-page-'));
   connectionId = await addSlapdConnection(gw, slapd, { name: 'corp-directory' });
   expect((await syncNow(gw, connectionId)).status).toBe('SUCCEEDED');
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
   // A fresh machine installs Debian's chromium here first: allow for a slow mirror.
+  browser = await launchBrowser('status-page');
 }, 600_000);
 
 afterAll(async () => {

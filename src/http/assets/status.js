@@ -247,7 +247,7 @@
           el(
             'td',
             {},
-            el('strong', { text: c.name }),
+            el('strong', {}, el('a', { href: `#/connections/${encodeURIComponent(c.id)}`, text: c.name })),
             el('span', { class: 'sub', text: `${c.domain.name} · ${c.searchBase}` }),
             el('span', {
               class: 'sub',
@@ -276,7 +276,7 @@
             {},
             el('button', {
               type: 'button',
-              class: 'sync',
+              class: 'sync admin-only',
               'data-sync': c.id,
               disabled: c.status === 'RUNNING',
               text: 'Sync',
@@ -293,7 +293,7 @@
       'li',
       { 'data-principal-id': p.id },
       `${p.kind.toLowerCase()} `,
-      el('strong', { text: p.displayName }),
+      el('strong', {}, el('a', { href: `#/principal/${encodeURIComponent(p.id)}`, text: p.displayName })),
       p.primaryEmail ? ` <${p.primaryEmail}>` : '',
       el('span', { class: 'sub', text: `${p.dn} · ${p.connection.name}` }),
     );
@@ -508,12 +508,15 @@
     $('login').hidden = false;
     $('login-error').textContent = reason ?? '';
     $('token').focus();
+    document.dispatchEvent(new CustomEvent('dirgate:logout'));
   }
 
   async function open() {
     $('login').hidden = true;
     $('app').hidden = false;
     $('forget').hidden = false;
+    // The console (console.js) shows its pages and the token's role.
+    document.dispatchEvent(new CustomEvent('dirgate:open'));
     await refresh();
     if (token()) connectLive();
   }

@@ -1,0 +1,431 @@
+// Add and edit a connection: every field of AddConnectionInput / UpdateConnectionInput, each API
+// error on its field, the schedule previewed as it is typed, and Test (testConnection) with its steps.
+import { ApiError, gql } from './console-api.js';
+import { CronError, describeCron, nextRuns } from './console-cron.js';
+import { connectionHref, el, field, heading, ms, plural, setFieldError } from './console-dom.js';
+
+const SETTINGS = `query ConsoleConnectionSettings($id: ID!) {
+  connection(id: $id) {
+    id name searchBase servers tls tlsVerify hasCaCertificate ...PlaintextBind bindDn hasBindPassword includeContacts
+    userFilter groupFilter contactFilter netbiosName schedule enabled deleteThreshold
+    domain { name }
+  }
+}`;
+const INPUT_FIELDS = `query ConsoleInputFields { __type(name: "AddConnectionInput") { inputFields { name } } }`;
+const PLAINTEXT_FRAGMENT = 'fragment PlaintextBind on Connection { allowPlaintextBind }';
+const ADD = `mutation ConsoleAddConnection($input: AddConnectionInput!) { addConnection(input: $input) { id } }`;
+const UPDATE = `mutation ConsoleUpdateConnection($id: ID!, $input: UpdateConnectionInput!) {
+  updateConnection(id: $id, input: $input) { id }
+}`;
+const TEST = `mutation ConsoleTestConnection($input: AddConnectionInput!) {
+  testConnection(input: $input) { ok server error users groups contacts steps { step ok ms detail } }
+}`;
+
+const TLS_MODES = [
+  ['NONE', 'None: plain LDAP (ldap://)'],
+  ['STARTTLS', 'StartTLS on ldap://'],
+  ['LDAPS', 'LDAPS (ldaps://)'],
+];
+const TEXT_FIELDS = [
+  'name',
+  'searchBase',
+  'bindDn',
+  'userFilter',
+  'groupFilter',
+  'contactFilter',
+  'netbiosName',
+];
+const STEP_NAMES = {
+  DNS: 'DNS',
+  TCP: 'TCP connect',
+  TLS: 'TLS',
+  KERBEROS: 'Kerberos',
+  BIND: 'Bind',
+  SEARCH: 'Search',
+};
+
+function input(name, attrs = {}) {
+  return el('input', { name, type: 'text', autocomplete: 'off', spellcheck: 'false', ...attrs });
+}
+
+function checkbox(name, checked) {
+  return el('input', { name, type: 'checkbox', checked });
+}
+
+/** The schedule's words and next five runs in this browser's time zone, or why it is refused. */
+export function schedulePreview(expression) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  try {
+    const runs = nextRuns(expression, 5);
+    return el(
+      'div',
+      { class: 'schedule-preview', 'data-valid': 'true' },
+      el('p', { class: 'words', text: describeCron(expression) }),
+      el(
+        'ol',
+        { class: 'next-runs', 'aria-label': `Next runs (${zone})` },
+        runs.map((d) => el('li', { text: d.toLocaleString() })),
+      ),
+      el('p', {
+        class: 'hint',
+        text: `Next runs in ${zone}, as the gateway's clock fires them in its own zone.`,
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof CronError)) throw err;
+    return el(
+      'div',
+      { class: 'schedule-preview', 'data-valid': err.unsupported ? 'unknown' : 'false' },
+      el('p', { class: err.unsupported ? 'hint' : 'error refused', text: err.message }),
+      err.unsupported
+        ? null
+        : el('p', {
+            class: 'hint',
+            text: 'Five fields: minute hour day-of-month month day-of-week, e.g. */30 * * * * (every 30 minutes) or 0 2 * * * (02:00 every day).',
+          }),
+    );
+  }
+}
+
+function testReport(result) {
+  const failed = result.steps.find((s) => !s.ok);
+  return el(
+    'div',
+    { class: `test-report ${result.ok ? 'ok' : 'failed'}`, 'data-ok': String(result.ok), role: 'status' },
+    el('p', {
+      class: 'verdict',
+      text: result.ok
+        ? `Connected to ${result.server}: ${plural(result.users ?? 0, 'user')}, ${plural(result.groups ?? 0, 'group')}, ${plural(result.contacts ?? 0, 'contact')}`
+        : `Failed${failed ? ` at ${STEP_NAMES[failed.step] ?? failed.step}` : ''}: ${result.error ?? 'no detail'}`,
+    }),
+    el(
+      'ol',
+      { class: 'steps' },
+      result.steps.map((s) =>
+        el(
+          'li',
+          { 'data-step': s.step, 'data-ok': String(s.ok), class: s.ok ? 'ok' : 'failed' },
+          el('span', { class: 'mark', 'aria-hidden': 'true', text: s.ok ? '✓' : '✗' }),
+          el('strong', { text: STEP_NAMES[s.step] ?? s.step }),
+          ` ${s.ok ? 'ok' : 'failed'} · ${ms(s.ms)}`,
+          s.detail ? el('span', { class: 'sub', text: s.detail }) : null,
+        ),
+      ),
+    ),
+  );
+}
+
+/** The form for a new connection (id null) or for editing one. */
+export async function connectionForm(id) {
+  const inputFields = new Set((await gql(INPUT_FIELDS)).__type?.inputFields.map((f) => f.name) ?? []);
+  // allowPlaintextBind is offered once the gateway's schema has it (introspection is on).
+  const plaintextOption = inputFields.has('allowPlaintextBind');
+  const settings = plaintextOption
+    ? `${SETTINGS}\n${PLAINTEXT_FRAGMENT}`
+    : SETTINGS.replace(' ...PlaintextBind', '');
+  const current = id ? (await gql(settings, { id })).connection : null;
+  if (id && !current) return el('p', { class: 'error', text: `No connection ${id}.` });
+  const c = current ?? {
+    name: '',
+    searchBase: '',
+    servers: [],
+    tls: 'NONE',
+    tlsVerify: true,
+    bindDn: '',
+    includeContacts: false,
+    schedule: '*/30 * * * *',
+    enabled: true,
+    deleteThreshold: null,
+    domain: { name: '' },
+  };
+  let caText = null;
+
+  const controls = {
+    name: input('name', { value: c.name, required: true }),
+    domain: input('domain', { value: c.domain.name, required: true, readonly: Boolean(current) }),
+    searchBase: input('searchBase', { value: c.searchBase, required: true }),
+    servers: el('textarea', { name: 'servers', rows: '3', spellcheck: 'false', value: c.servers.join('\n') }),
+    tls: el(
+      'select',
+      { name: 'tls' },
+      TLS_MODES.map(([v, label]) => el('option', { value: v, text: label, selected: v === c.tls })),
+    ),
+    tlsVerify: checkbox('tlsVerify', c.tlsVerify),
+    allowPlaintextBind: checkbox('allowPlaintextBind', c.allowPlaintextBind ?? false),
+    caCertificate: el('input', { name: 'caCertificate', type: 'file', accept: '.pem,.crt,.cer,text/plain' }),
+    removeCa: checkbox('removeCa', false),
+    bindDn: input('bindDn', { value: c.bindDn ?? '' }),
+    bindPassword: el('input', { name: 'bindPassword', type: 'password', autocomplete: 'new-password' }),
+    removePassword: checkbox('removePassword', false),
+    includeContacts: checkbox('includeContacts', c.includeContacts),
+    userFilter: input('userFilter', { value: c.userFilter ?? '' }),
+    groupFilter: input('groupFilter', { value: c.groupFilter ?? '' }),
+    contactFilter: input('contactFilter', { value: c.contactFilter ?? '' }),
+    netbiosName: input('netbiosName', { value: c.netbiosName ?? '' }),
+    schedule: input('schedule', { value: c.schedule }),
+    enabled: checkbox('enabled', c.enabled),
+    deleteThreshold: el('input', {
+      name: 'deleteThreshold',
+      type: 'number',
+      min: '0',
+      max: '100',
+      step: 'any',
+      inputmode: 'decimal',
+      value:
+        c.deleteThreshold === null || c.deleteThreshold === undefined ? '' : String(c.deleteThreshold * 100),
+    }),
+  };
+  const srv = el('input', {
+    type: 'radio',
+    name: 'discovery',
+    value: 'srv',
+    checked: c.servers.length === 0,
+  });
+  const listed = el('input', {
+    type: 'radio',
+    name: 'discovery',
+    value: 'servers',
+    checked: c.servers.length > 0,
+  });
+  const caStatus = el('span', {
+    class: 'hint ca-status',
+    text: current?.hasCaCertificate ? 'A CA bundle is set.' : 'No CA bundle: the system trust store only.',
+  });
+  const preview = el('div', { class: 'preview-slot', 'aria-live': 'polite' }, schedulePreview(c.schedule));
+  const formError = el('p', { class: 'error form-error', role: 'alert' });
+  const testSlot = el('div', { class: 'test-slot', 'aria-live': 'polite' });
+  const serversField = field(
+    'servers',
+    'Servers (one ldap:// or ldaps:// URL a line, tried in order)',
+    controls.servers,
+  );
+
+  const showServers = () => {
+    serversField.hidden = !listed.checked;
+  };
+  srv.addEventListener('change', showServers);
+  listed.addEventListener('change', showServers);
+  showServers();
+  controls.schedule.addEventListener('input', () =>
+    preview.replaceChildren(schedulePreview(controls.schedule.value)),
+  );
+  controls.caCertificate.addEventListener('change', async () => {
+    const file = controls.caCertificate.files?.[0];
+    caText = file ? await file.text() : null;
+    const blocks = caText?.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
+    caStatus.textContent = file ? `${file.name}: ${plural(blocks, 'certificate')}, sent when you save.` : '';
+  });
+
+  const form = el(
+    'form',
+    {
+      class: 'card connection-form',
+      novalidate: true,
+      'aria-label': current ? 'Connection settings' : 'New connection',
+    },
+    el('fieldset', {}, el('legend', { text: 'The connection' }), [
+      field('name', 'Name', controls.name),
+      field(
+        'domain',
+        'Mail domain',
+        controls.domain,
+        current ? 'Fixed once added: add a connection for another domain.' : 'e.g. corp.example',
+      ),
+      field('searchBase', 'Search base (DN)', controls.searchBase, 'e.g. dc=corp,dc=example'),
+      field('enabled', 'Enabled (synchronized on its schedule)', controls.enabled),
+      field('includeContacts', 'Include contacts', controls.includeContacts),
+    ]),
+    el('fieldset', {}, el('legend', { text: 'Where the directory is' }), [
+      el(
+        'div',
+        { class: 'field radios', role: 'radiogroup', 'aria-label': 'How servers are found' },
+        el('label', {}, srv, ' DNS SRV records of the mail domain (_ldap._tcp)'),
+        el('label', {}, listed, ' These servers'),
+      ),
+      serversField,
+      field('tls', 'TLS', controls.tls),
+      field('tlsVerify', "Verify the directory's certificate", controls.tlsVerify),
+      field('caCertificate', 'CA bundle (PEM file)', controls.caCertificate),
+      caStatus,
+      current?.hasCaCertificate ? field('removeCa', 'Remove the CA bundle', controls.removeCa) : null,
+    ]),
+    el('fieldset', {}, el('legend', { text: 'Bind' }), [
+      field('bindDn', 'Bind DN (or user@realm, DOMAIN\\user)', controls.bindDn, 'Empty: anonymous bind.'),
+      field(
+        'bindPassword',
+        'Bind password',
+        controls.bindPassword,
+        current?.hasBindPassword
+          ? 'A password is stored and never shown: leave empty to keep it (type it again when servers, TLS, CA or bind DN change, and to test).'
+          : 'Write-only: it is never shown again.',
+      ),
+      current?.hasBindPassword
+        ? field('removePassword', 'Remove the stored password', controls.removePassword)
+        : null,
+      plaintextOption
+        ? field(
+            'allowPlaintextBind',
+            'Allow sending the password without TLS',
+            controls.allowPlaintextBind,
+            'Only for a directory on a trusted network: with TLS None the password crosses it in clear.',
+          )
+        : null,
+    ]),
+    el('fieldset', {}, el('legend', { text: 'What is read' }), [
+      field('userFilter', 'User filter', controls.userFilter, 'Empty: the directory type’s default.'),
+      field('groupFilter', 'Group filter', controls.groupFilter),
+      field('contactFilter', 'Contact filter', controls.contactFilter),
+      field(
+        'netbiosName',
+        'NetBIOS domain name',
+        controls.netbiosName,
+        'For NTLM names where the directory states none (AD does).',
+      ),
+    ]),
+    el('fieldset', {}, el('legend', { text: 'Schedule and safety' }), [
+      field('schedule', 'Schedule (cron)', controls.schedule),
+      preview,
+      field(
+        'deleteThreshold',
+        'Hold a run that would remove more than (%)',
+        controls.deleteThreshold,
+        "Empty: the node's default.",
+      ),
+    ]),
+    formError,
+    el(
+      'div',
+      { class: 'actions' },
+      el('button', { type: 'submit', class: 'primary', text: current ? 'Save changes' : 'Add connection' }),
+      el('button', { type: 'button', class: 'secondary test', text: 'Test', onclick: () => void runTest() }),
+      el('a', { href: current ? connectionHref(current.id) : '#/', text: 'Cancel' }),
+    ),
+    testSlot,
+  );
+
+  function clearErrors() {
+    formError.textContent = '';
+    for (const box of form.querySelectorAll('[data-field]')) setFieldError(form, box.dataset.field, null);
+  }
+
+  function showErrors(err) {
+    if (!(err instanceof ApiError)) {
+      formError.textContent = err.message;
+      return;
+    }
+    const byField = err.byField();
+    let first = null;
+    const elsewhere = [];
+    for (const [name, message] of byField) {
+      if (setFieldError(form, name, message))
+        first ??= form.querySelector(`[data-field="${name}"] [aria-invalid]`);
+      else elsewhere.push(`${name}: ${message}`);
+    }
+    const unfielded = err.errors.filter((e) => typeof e.extensions?.field !== 'string').map((e) => e.message);
+    formError.textContent = [...elsewhere, ...unfielded].join('; ');
+    if (first && !listed.checked && first.name === 'servers') listed.checked = true;
+    showServers();
+    (first ?? formError).focus?.();
+  }
+
+  /** What the form says, as AddConnectionInput. */
+  function values() {
+    const v = {};
+    for (const name of TEXT_FIELDS) v[name] = controls[name].value.trim();
+    v.domain = controls.domain.value.trim();
+    v.servers = listed.checked
+      ? controls.servers.value
+          .split('\n')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [];
+    v.tls = controls.tls.value;
+    v.tlsVerify = controls.tlsVerify.checked;
+    if (plaintextOption) v.allowPlaintextBind = controls.allowPlaintextBind.checked;
+    v.includeContacts = controls.includeContacts.checked;
+    v.enabled = controls.enabled.checked;
+    v.schedule = controls.schedule.value.trim();
+    const pct = controls.deleteThreshold.value.trim();
+    v.deleteThreshold = pct === '' ? null : Number(pct) / 100;
+    return v;
+  }
+
+  function newInput() {
+    const v = values();
+    const out = { ...v };
+    for (const name of [...TEXT_FIELDS, 'schedule']) if (out[name] === '') delete out[name];
+    if (caText) out.caCertificate = caText;
+    if (controls.bindPassword.value) out.bindPassword = controls.bindPassword.value;
+    return out;
+  }
+
+  /** Only what changed: unchanged fields are left out, so they keep their stored values. */
+  function updateInput() {
+    const v = values();
+    const out = {};
+    const was = { ...c, servers: c.servers };
+    for (const name of [...TEXT_FIELDS, 'schedule']) if (v[name] !== (was[name] ?? '')) out[name] = v[name];
+    if (v.servers.join('\n') !== was.servers.join('\n')) out.servers = v.servers;
+    for (const name of ['tls', 'tlsVerify', 'allowPlaintextBind', 'includeContacts', 'enabled'])
+      if (v[name] !== undefined && v[name] !== (was[name] ?? false)) out[name] = v[name];
+    if (v.deleteThreshold !== null && v.deleteThreshold !== was.deleteThreshold)
+      out.deleteThreshold = v.deleteThreshold;
+    if (caText) out.caCertificate = caText;
+    else if (controls.removeCa.checked) out.caCertificate = '';
+    if (controls.bindPassword.value) out.bindPassword = controls.bindPassword.value;
+    else if (controls.removePassword.checked) out.bindPassword = '';
+    return out;
+  }
+
+  async function runTest() {
+    clearErrors();
+    const input = newInput();
+    if (current) {
+      input.domain = c.domain.name;
+      if (!caText && current.hasCaCertificate && !controls.removeCa.checked) {
+        setFieldError(
+          form,
+          'caCertificate',
+          'The stored CA bundle is not sent back to the browser: choose the file again to test.',
+        );
+        return;
+      }
+      if (input.bindDn && !input.bindPassword && current.hasBindPassword) {
+        setFieldError(
+          form,
+          'bindPassword',
+          'The stored password is not sent back to the browser: type it to test.',
+        );
+        controls.bindPassword.focus();
+        return;
+      }
+    }
+    testSlot.replaceChildren(el('p', { class: 'muted', text: 'Testing…' }));
+    try {
+      const { testConnection } = await gql(TEST, { input });
+      testSlot.replaceChildren(testReport(testConnection));
+    } catch (err) {
+      testSlot.replaceChildren();
+      showErrors(err);
+    }
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors();
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      const saved = current
+        ? (await gql(UPDATE, { id: current.id, input: updateInput() })).updateConnection
+        : (await gql(ADD, { input: newInput() })).addConnection;
+      location.hash = connectionHref(saved.id);
+    } catch (err) {
+      showErrors(err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  return el('div', { class: 'page' }, heading(current ? `Edit ${current.name}` : 'Add a connection'), form);
+}

@@ -1,0 +1,411 @@
+// One connection: its settings, its schedule with the next runs, its run history with what each run
+// changed (by name), a held run to confirm or keep, live progress of a running run (graphql-ws), and,
+// for an admin, Edit, Sync now and Delete (with what deleting removes).
+import { gql } from './console-api.js';
+import { schedulePreview } from './console-connection-form.js';
+import { connectionHref, duration, el, heading, plural, principalHref, when } from './console-dom.js';
+
+const CONNECTION = `query ConsoleConnection($id: ID!) {
+  connection(id: $id) {
+    id name searchBase servers tls tlsVerify hasCaCertificate bindDn hasBindPassword includeContacts
+    userFilter groupFilter contactFilter netbiosName schedule enabled deleteThreshold status heldRunId
+    activeServer userCount groupCount contactCount
+    domain { name }
+  }
+  syncRuns(connectionId: $id, last: 20) {
+    id node trigger status phase progress startedAt finishedAt server error
+    counts { users groups contacts }
+    changes { addedCount updatedCount removedCount }
+  }
+}`;
+const RUN_CHANGES = `query ConsoleRunChanges($id: ID!) {
+  syncRuns(connectionId: $id, last: 100) { id changes { added updated removed addedCount updatedCount removedCount } }
+}`;
+const START_SYNC = `mutation ConsoleStartSync($id: ID) { startSync(connectionId: $id) { id status } }`;
+const CONFIRM = `mutation ConsoleConfirmSync($connectionId: ID!, $runId: ID!) {
+  confirmSync(connectionId: $connectionId, runId: $runId) { id status }
+}`;
+const DELETE = `mutation ConsoleDeleteConnection($id: ID!) { deleteConnection(id: $id) }`;
+const RUN_EVENTS = `subscription ConsoleRunEvents($id: ID) {
+  syncEvents(connectionId: $id) { run { id status phase progress server error startedAt finishedAt } }
+}`;
+
+/** Names shown per list of a run's changes; the API allows 50 aliases of one field per request. */
+const NAMES_SHOWN = 15;
+
+/** Display names of principals by id, in one request; ids the served view no longer holds map to null. */
+async function principalNames(ids) {
+  if (ids.length === 0) return new Map();
+  const vars = ids.map((_, i) => `$i${i}: ID!`).join(', ');
+  const fields = ids.map((_, i) => `p${i}: principal(id: $i${i}) { id kind displayName }`).join('\n');
+  const data = await gql(
+    `query ConsolePrincipalNames(${vars}) {\n${fields}\n}`,
+    Object.fromEntries(ids.map((id, i) => [`i${i}`, id])),
+  );
+  return new Map(ids.map((id, i) => [id, data[`p${i}`] ?? null]));
+}
+
+function nameList(title, kind, ids, count, names) {
+  if (count === 0) return null;
+  return el(
+    'div',
+    { class: 'change-list', 'data-change': kind },
+    el('h4', { text: `${title} (${count.toLocaleString('en')})` }),
+    el(
+      'ul',
+      {},
+      ids.slice(0, NAMES_SHOWN).map((id) => {
+        const p = names.get(id);
+        return p
+          ? el(
+              'li',
+              {},
+              `${p.kind.toLowerCase()} `,
+              el('a', { href: principalHref(p.id), text: p.displayName }),
+            )
+          : el('li', { class: 'muted', text: `${id} (no longer in the directory)` });
+      }),
+      count > NAMES_SHOWN
+        ? el('li', { class: 'muted', text: `and ${(count - NAMES_SHOWN).toLocaleString('en')} more` })
+        : null,
+    ),
+  );
+}
+
+/** What a run changed, by name (fetched when opened: names cost a request). */
+async function changesOf(connectionId, runId) {
+  const run = (await gql(RUN_CHANGES, { id: connectionId })).syncRuns.find((r) => r.id === runId);
+  const ch = run?.changes;
+  if (!ch) return el('p', { class: 'muted', text: 'This run recorded no changes.' });
+  const ids = [
+    ...ch.added.slice(0, NAMES_SHOWN),
+    ...ch.updated.slice(0, NAMES_SHOWN),
+    ...ch.removed.slice(0, NAMES_SHOWN),
+  ];
+  const names = await principalNames([...new Set(ids)].slice(0, 45));
+  const lists = [
+    nameList('Added', 'added', ch.added, ch.addedCount, names),
+    nameList('Updated', 'updated', ch.updated, ch.updatedCount, names),
+    nameList('Removed', 'removed', ch.removed, ch.removedCount, names),
+  ].filter(Boolean);
+  return lists.length
+    ? el('div', { class: 'changes' }, lists)
+    : el('p', { class: 'muted', text: 'Nothing changed.' });
+}
+
+function changeSummary(run) {
+  const ch = run.changes;
+  if (!ch) return '';
+  return `+${ch.addedCount} ~${ch.updatedCount} −${ch.removedCount}`;
+}
+
+function runRow(connectionId, run) {
+  const details = el(
+    'details',
+    { class: 'run-changes' },
+    el('summary', { text: changeSummary(run) || 'details' }),
+    el('div', { class: 'slot' }),
+  );
+  details.addEventListener('toggle', async () => {
+    const slot = details.querySelector('.slot');
+    if (!details.open || slot.dataset.loaded) return;
+    slot.dataset.loaded = 'true';
+    slot.replaceChildren(el('p', { class: 'muted', text: 'Loading…' }));
+    try {
+      slot.replaceChildren(await changesOf(connectionId, run.id));
+    } catch (err) {
+      slot.replaceChildren(el('p', { class: 'error', text: err.message }));
+    }
+  });
+  return el(
+    'tr',
+    { 'data-run-id': run.id, 'data-status': run.status },
+    el('td', { text: when(run.startedAt) }),
+    el('td', { text: run.trigger.toLowerCase() }),
+    el(
+      'td',
+      {},
+      el('span', { class: `badge ${run.status}`, text: run.status }),
+      run.status === 'RUNNING'
+        ? el('span', {
+            class: 'sub progress',
+            text: `${run.phase.toLowerCase()} · ${plural(run.progress, 'entry', 'entries')} read`,
+          })
+        : null,
+      run.error ? el('span', { class: 'sub error', text: run.error }) : null,
+    ),
+    el('td', { text: run.server ?? '—' }),
+    el('td', { text: duration(run) }),
+    el('td', {}, run.changes ? details : el('span', { class: 'muted', text: '—' })),
+  );
+}
+
+function settingsList(c) {
+  const rows = [
+    ['Mail domain', c.domain.name],
+    ['Search base', c.searchBase],
+    ['Servers', c.servers.length ? c.servers.join(', ') : 'found through DNS SRV records of the domain'],
+    ['Active server', c.activeServer ?? '—'],
+    [
+      'TLS',
+      `${c.tls}${c.tls === 'NONE' ? '' : c.tlsVerify ? ', certificate verified' : ', certificate NOT verified'}`,
+    ],
+    ['CA bundle', c.hasCaCertificate ? 'set' : 'none (system trust store)'],
+    // A reader's view of the bind DN and filters is withheld (null): say so rather than "none".
+    ['Bind DN', c.bindDn ?? (c.hasBindPassword ? 'withheld' : 'anonymous')],
+    ['Bind password', c.hasBindPassword ? 'stored (write-only)' : 'none'],
+    ['Contacts', c.includeContacts ? 'included' : 'not read'],
+    ['User filter', c.userFilter ?? 'default'],
+    ['Group filter', c.groupFilter ?? 'default'],
+    ['Contact filter', c.contactFilter ?? 'default'],
+    ['NetBIOS name', c.netbiosName ?? '—'],
+    ['Enabled', c.enabled ? 'yes' : 'no'],
+    [
+      'Hold runs removing more than',
+      c.deleteThreshold === null ? "the node's default" : `${Math.round(c.deleteThreshold * 1000) / 10} %`,
+    ],
+  ];
+  return el(
+    'dl',
+    { class: 'settings' },
+    rows.map(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]),
+  );
+}
+
+async function heldPanel(c, run, isAdmin, rerender) {
+  const removed = await gql(RUN_CHANGES, { id: c.id }).then((d) => d.syncRuns.find((r) => r.id === run.id));
+  const ch = removed?.changes;
+  const names = ch ? await principalNames(ch.removed.slice(0, 45)) : new Map();
+  const status = el('p', { class: 'held-status', role: 'status' });
+  return el(
+    'section',
+    { class: 'card held', 'data-held-run': run.id, 'aria-labelledby': 'held-title' },
+    el('h3', { id: 'held-title', text: 'A run is held for confirmation' }),
+    el('p', { text: run.error ?? 'This run would remove more of the cache than allowed.' }),
+    el('p', {
+      text: 'Until it is confirmed the gateway keeps serving the data from before it.',
+      class: 'muted',
+    }),
+    ch ? nameList('It would remove', 'removed', ch.removed, ch.removedCount, names) : null,
+    isAdmin
+      ? el(
+          'div',
+          { class: 'actions' },
+          el('button', {
+            type: 'button',
+            class: 'danger confirm-held',
+            text: 'Confirm: apply this run',
+            onclick: async (e) => {
+              e.target.disabled = true;
+              try {
+                await gql(CONFIRM, { connectionId: c.id, runId: run.id });
+                rerender();
+              } catch (err) {
+                status.textContent = err.message;
+                e.target.disabled = false;
+              }
+            },
+          }),
+          el('button', {
+            type: 'button',
+            class: 'secondary keep-held',
+            text: 'Keep the current data',
+            // The API has no mutation to discard a held run: keeping means not confirming it. The
+            // gateway goes on serving the old data and the next run compares again.
+            onclick: (e) => {
+              const panel = e.target.closest('section.held');
+              panel.replaceChildren(
+                el('p', {
+                  class: 'kept',
+                  role: 'status',
+                  tabindex: '-1',
+                  text: 'Kept: the gateway goes on serving the data from before this run. The held run stays on record until the next run, which compares again.',
+                }),
+              );
+              panel.querySelector('.kept').focus();
+            },
+          }),
+        )
+      : null,
+    status,
+  );
+}
+
+function deleteDialog(c) {
+  const dialog = el(
+    'dialog',
+    { class: 'confirm-delete', 'aria-labelledby': 'delete-title' },
+    el('h3', { id: 'delete-title', text: `Delete ${c.name}?` }),
+    el('p', {
+      class: 'what',
+      text: `This removes the connection's settings and everything cached from it: ${plural(c.userCount, 'user')}, ${plural(c.groupCount, 'group')} and ${plural(c.contactCount, 'contact')}, and its run history. The mail gateway stops seeing them at once.`,
+    }),
+    el('p', { class: 'error', role: 'alert' }),
+    el(
+      'div',
+      { class: 'actions' },
+      el('button', {
+        type: 'button',
+        class: 'danger do-delete',
+        text: 'Delete connection',
+        onclick: async () => {
+          try {
+            await gql(DELETE, { id: c.id });
+            dialog.close();
+            location.hash = '#/';
+          } catch (err) {
+            dialog.querySelector('.error').textContent = err.message;
+          }
+        },
+      }),
+      el('button', { type: 'button', class: 'secondary', text: 'Cancel', onclick: () => dialog.close() }),
+    ),
+  );
+  return dialog;
+}
+
+/** The page of one connection; `context.onCleanup` gets the live subscription's disposer. */
+export async function connectionPage(id, context) {
+  const box = el('div', { class: 'page connection-page', 'data-connection-id': id });
+  const render = async () => {
+    const data = await gql(CONNECTION, { id });
+    const c = data.connection;
+    if (!c) {
+      box.replaceChildren(heading('No such connection'), el('p', { text: `No connection ${id}.` }));
+      return;
+    }
+    const isAdmin = context.role === 'ADMIN';
+    const dialog = isAdmin ? deleteDialog(c) : null;
+    const message = el('p', { class: 'error', role: 'alert' });
+    const held = c.heldRunId ? data.syncRuns.find((r) => r.id === c.heldRunId) : null;
+    box.dataset.status = c.status;
+    box.replaceChildren(
+      el('p', { class: 'crumbs' }, el('a', { href: '#/', text: 'Status' }), ' › connection'),
+      heading(c.name),
+      el(
+        'p',
+        { class: 'summary' },
+        el('span', { class: `badge ${c.status}`, 'data-status': c.status, text: c.status }),
+        ` ${plural(c.userCount, 'user')} · ${plural(c.groupCount, 'group')} · ${plural(c.contactCount, 'contact')}`,
+      ),
+      isAdmin
+        ? el(
+            'div',
+            { class: 'actions' },
+            el('a', { class: 'button', href: connectionHref(c.id, '/edit'), text: 'Edit settings' }),
+            el('button', {
+              type: 'button',
+              class: 'sync-now',
+              text: 'Sync now',
+              disabled: c.status === 'RUNNING',
+              onclick: async () => {
+                try {
+                  await gql(START_SYNC, { id: c.id });
+                } catch (err) {
+                  message.textContent = err.message;
+                }
+              },
+            }),
+            el('button', {
+              type: 'button',
+              class: 'danger delete',
+              text: 'Delete…',
+              onclick: () => dialog.showModal(),
+            }),
+          )
+        : null,
+      message,
+      held ? await heldPanel(c, held, isAdmin, () => void render()) : null,
+      el(
+        'section',
+        { class: 'card', 'aria-labelledby': 'schedule-title' },
+        el('h3', { id: 'schedule-title', text: 'Schedule' }),
+        el(
+          'p',
+          {},
+          el('code', { class: 'cron', text: c.schedule }),
+          c.enabled ? '' : ' (disabled: not run on schedule)',
+        ),
+        schedulePreview(c.schedule),
+      ),
+      el(
+        'section',
+        { class: 'card', 'aria-labelledby': 'runs-title' },
+        el('h3', { id: 'runs-title', text: 'Runs' }),
+        el(
+          'div',
+          { class: 'table-wrap' },
+          el(
+            'table',
+            { class: 'runs' },
+            el(
+              'thead',
+              {},
+              el(
+                'tr',
+                {},
+                ['Started', 'Trigger', 'Status', 'Server', 'Duration', 'Changes'].map((h) =>
+                  el('th', { text: h }),
+                ),
+              ),
+            ),
+            el(
+              'tbody',
+              {},
+              data.syncRuns.length
+                ? data.syncRuns.map((r) => runRow(c.id, r))
+                : el('tr', {}, el('td', { colspan: '6', class: 'muted', text: 'No runs yet.' })),
+            ),
+          ),
+        ),
+      ),
+      el(
+        'section',
+        { class: 'card', 'aria-labelledby': 'settings-title' },
+        el('h3', { id: 'settings-title', text: 'Settings' }),
+        settingsList(c),
+      ),
+      dialog,
+    );
+  };
+  await render();
+  follow(id, box, render, context);
+  return box;
+}
+
+/** Runs of this connection as they happen: the row of a running run updates; an ended run re-renders. */
+function follow(id, box, render, context) {
+  if (!window.graphqlWs) return;
+  const client = window.graphqlWs.createClient({
+    url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
+    connectionParams: () => ({ authorization: `Bearer ${sessionStorage.getItem('dirgate-token')}` }),
+    lazy: false,
+  });
+  let pending = null;
+  const dispose = client.subscribe(
+    { query: RUN_EVENTS, variables: { id } },
+    {
+      next: (msg) => {
+        const run = msg.data?.syncEvents?.run;
+        if (!run) return;
+        if (run.status === 'RUNNING') {
+          box.dataset.status = 'RUNNING';
+          const live = box.querySelector('.live-run') ?? el('p', { class: 'live-run', role: 'status' });
+          live.dataset.runId = run.id;
+          live.textContent = `Running: ${run.phase.toLowerCase()}, ${plural(run.progress, 'entry', 'entries')} read${run.server ? ` from ${run.server}` : ''}`;
+          if (!live.isConnected) box.querySelector('.summary')?.after(live);
+          for (const b of box.querySelectorAll('button.sync-now')) b.disabled = true;
+        } else {
+          clearTimeout(pending);
+          pending = setTimeout(() => void render(), 50);
+        }
+      },
+      error: () => {},
+      complete: () => {},
+    },
+  );
+  context.onCleanup(() => {
+    dispose();
+    void client.dispose();
+  });
+}
