@@ -109,7 +109,7 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
     config.pubsub,
     logger.child({ node: config.nodeName, component: 'events' }),
   );
-  const metrics = new Metrics();
+  const metrics = new Metrics({ operations: config.metricsOperations });
   const box = new SecretBox(secrets.secretKey);
   const snapshots = new SnapshotSet();
   const limits: LdapLimits = {
@@ -119,6 +119,9 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
     pageSize: config.ldap.pageSize,
     rangeSize: config.ldap.rangeSize,
     dnsServers: config.dnsServers,
+    maxMessageBytes: config.ldap.maxMessageBytes,
+    maxEntries: config.ldap.maxEntries,
+    maxValuesPerAttribute: config.ldap.maxValuesPerAttribute,
   };
   const log = logger.child({ node: config.nodeName });
   const directoryLog = log.child({ component: 'directory' });
@@ -142,6 +145,7 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
     nodeName: config.nodeName,
     limits,
     deleteThreshold: config.deleteThreshold,
+    runTimeoutMs: config.syncRunTimeoutMs,
     logger: log.child({ component: 'sync' }),
   });
   // A sync that reads ends in a view build: the worker starts meanwhile, not after. A run that

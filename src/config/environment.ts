@@ -91,11 +91,44 @@ const schema = z.object({
   DIRGATE_MIN_SCHEDULE_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(300_000),
   /** Run schedules and the start-up sync (tests turn this off to drive syncs by hand). */
   DIRGATE_SCHEDULER: boolFlag.default(true),
+  /** Operation names that label the GraphQL metrics besides the known ones (another client's). */
+  DIRGATE_METRICS_OPERATIONS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const names = (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+      for (const name of names) {
+        if (!/^[_A-Za-z][_0-9A-Za-z]*$/.test(name))
+          ctx.addIssue({ code: 'custom', message: `"${name}" is not a GraphQL operation name` });
+      }
+      // Each name is a series Prometheus keeps: the list is what bounds them.
+      if (names.length > 200) ctx.addIssue({ code: 'custom', message: 'at most 200 names' });
+      return names;
+    }),
   DIRGATE_LDAP_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(5000),
   DIRGATE_LDAP_OPERATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(600000).default(30000),
   DIRGATE_LDAP_DNS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(3000),
   DIRGATE_LDAP_PAGE_SIZE: z.coerce.number().int().min(1).max(100000).default(1000),
   DIRGATE_LDAP_RANGE_SIZE: z.coerce.number().int().min(1).max(100000).default(1500),
+  /** Bounds on what a directory may send (src/ldap/limits.ts): past one, the run fails and says which. */
+  DIRGATE_LDAP_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(64 * 1024 * 1024),
+  DIRGATE_LDAP_MAX_ENTRIES: z.coerce.number().int().min(1).max(100_000_000).default(2_000_000),
+  DIRGATE_LDAP_MAX_VALUES: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
+  /** A whole run, from its start to its commit (default 30 min). */
+  DIRGATE_SYNC_RUN_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(7 * 24 * 3600 * 1000)
+    .default(30 * 60 * 1000),
 });
 
 export interface Config {
@@ -115,13 +148,20 @@ export interface Config {
   readonly deleteThreshold: number;
   readonly minScheduleIntervalMs: number;
   readonly scheduler: boolean;
+  /** DIRGATE_METRICS_OPERATIONS: operation names labelled as themselves in the metrics. */
+  readonly metricsOperations: readonly string[];
   readonly ldap: {
     readonly connectTimeoutMs: number;
     readonly operationTimeoutMs: number;
     readonly dnsTimeoutMs: number;
     readonly pageSize: number;
     readonly rangeSize: number;
+    readonly maxMessageBytes: number;
+    readonly maxEntries: number;
+    readonly maxValuesPerAttribute: number;
   };
+  /** DIRGATE_SYNC_RUN_TIMEOUT_MS: how long one run may take before it fails. */
+  readonly syncRunTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -175,13 +215,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     deleteThreshold: e.DIRGATE_DELETE_THRESHOLD,
     minScheduleIntervalMs: e.DIRGATE_MIN_SCHEDULE_INTERVAL_MS,
     scheduler: e.DIRGATE_SCHEDULER,
+    metricsOperations: e.DIRGATE_METRICS_OPERATIONS,
     ldap: {
       connectTimeoutMs: e.DIRGATE_LDAP_CONNECT_TIMEOUT_MS,
       operationTimeoutMs: e.DIRGATE_LDAP_OPERATION_TIMEOUT_MS,
       dnsTimeoutMs: e.DIRGATE_LDAP_DNS_TIMEOUT_MS,
       pageSize: e.DIRGATE_LDAP_PAGE_SIZE,
       rangeSize: e.DIRGATE_LDAP_RANGE_SIZE,
+      maxMessageBytes: e.DIRGATE_LDAP_MAX_MESSAGE_BYTES,
+      maxEntries: e.DIRGATE_LDAP_MAX_ENTRIES,
+      maxValuesPerAttribute: e.DIRGATE_LDAP_MAX_VALUES,
     },
+    syncRunTimeoutMs: e.DIRGATE_SYNC_RUN_TIMEOUT_MS,
   };
 }
 

@@ -14,6 +14,8 @@ import * as tls from 'node:tls';
 import { Client, type Filter, type SearchResult } from 'ldapts';
 import { bounded } from './deadline.js';
 import { BindError, ConnectError, type LdapError, toLdapError } from './errors.js';
+import { EntryBudget, tooManyValues } from './limits.js';
+import { installReadBounds, type ReadBounds } from './read-bounds.js';
 import { resolveHost } from './resolve-host.js';
 import { installCompactSearchEntries } from './search-entry-parser.js';
 import { tlsOptionsFor } from './tls-options.js';
@@ -55,6 +57,8 @@ export interface OpenOptions {
   readonly signal?: AbortSignal | undefined;
   /** Called after each step (TCP, TLS, BIND) with its outcome; testConnection builds its report from these. */
   readonly onStep?: ((report: StepReport) => void) | undefined;
+  /** The entries the run may still receive, shared by its connections (default: this connection's own). */
+  readonly budget?: EntryBudget | undefined;
 }
 
 export interface PageOptions {
@@ -80,6 +84,7 @@ export class LdapConnection {
   private readonly sockets: net.Socket[];
   private readonly limits: LdapLimits;
   private readonly secrets: readonly (string | null)[];
+  private readonly bounds: ReadBounds;
   private deadReason: LdapError | null = null;
 
   /** Use openConnection. */
@@ -89,12 +94,14 @@ export class LdapConnection {
     sockets: net.Socket[],
     limits: LdapLimits,
     secrets: readonly (string | null)[],
+    bounds: ReadBounds,
   ) {
     this.url = url;
     this.client = client;
     this.sockets = sockets;
     this.limits = limits;
     this.secrets = secrets;
+    this.bounds = bounds;
   }
 
   get isDead(): boolean {
@@ -211,7 +218,8 @@ export class LdapConnection {
   }
 
   private fail(err: unknown, step: ConnectionStep): LdapError {
-    const mapped = toLdapError(err, step, this.url, this.secrets);
+    // A bound that killed the connection is why its operation failed, whatever ldapts says of it.
+    const mapped = this.bounds.violation ?? toLdapError(err, step, this.url, this.secrets);
     // Server-side result codes (no such object, size limit…) leave the connection usable; anything else kills it.
     if (!(mapped.code === 'SEARCH_FAILED' || mapped.code === 'BIND_REQUIRED')) {
       this.deadReason ??= mapped;
@@ -239,6 +247,7 @@ export async function openConnection(
   };
   let step: ConnectionStep = 'TCP';
   let stepStart = performance.now();
+  let bounds: ReadBounds | null = null;
   const endpoint = resolveEndpoint(url, settings.tls);
   const server = endpoint.url;
   const report = (ok: boolean, detail: string | null): void => {
@@ -312,7 +321,20 @@ export async function openConnection(
           }),
     });
     // Search entries decoded without ldapts' per-value copies: the bulk of a sync's reading CPU.
-    installCompactSearchEntries(client);
+    installCompactSearchEntries(client, {
+      max: limits.maxValuesPerAttribute,
+      refuse: (attribute, dn) => tooManyValues(attribute, dn, limits, server),
+    });
+    // What the server sends is bounded before ldapts buffers it; without that, refuse to read.
+    bounds = installReadBounds(client, {
+      limits,
+      budget: options.budget ?? new EntryBudget(limits),
+      server,
+      onViolation: killAll,
+    });
+    if (bounds === null) {
+      throw new ConnectError('CONNECTION_FAILED', 'this ldapts cannot be read with bounds', step, server);
+    }
 
     if (endpoint.transport === 'STARTTLS') {
       begin('TLS');
@@ -351,10 +373,10 @@ export async function openConnection(
       },
     );
     report(true, anonymous ? 'anonymous' : `as ${settings.bindDn}`);
-    return new LdapConnection(server, client, sockets, limits, secrets);
+    return new LdapConnection(server, client, sockets, limits, secrets, bounds);
   } catch (err) {
     killAll();
-    const mapped = toLdapError(err, step, server, secrets);
+    const mapped = bounds?.violation ?? toLdapError(err, step, server, secrets);
     // The mapped step can be more precise than ours (a certificate error surfacing during bind).
     report(false, mapped.message);
     throw mapped;

@@ -28,6 +28,7 @@ export type LdapErrorCode =
   | BindError['code']
   | SearchError['code']
   | TimeoutError['code']
+  | DirectoryLimitError['code']
   | NoServerAvailableError['code']
   | AbortedError['code'];
 
@@ -174,6 +175,26 @@ export class TimeoutError extends LdapError {
       cause,
     );
     this.timeoutMs = timeoutMs;
+  }
+}
+
+export type DirectoryLimitCode =
+  | 'MESSAGE_TOO_LARGE'
+  | 'MALFORMED_MESSAGE'
+  | 'TOO_MANY_ENTRIES'
+  | 'TOO_MANY_VALUES'
+  | 'PAGING_LOOP';
+
+/**
+ * The directory sent more than a bound allows (src/ldap/limits.ts): a
+ * hostile or broken server must not exhaust the gateway. The connection it
+ * came on is dead; the message names the bound and its setting.
+ */
+export class DirectoryLimitError extends LdapError {
+  readonly code: DirectoryLimitCode;
+  constructor(code: DirectoryLimitCode, message: string, step: ConnectionStep, server: string | null) {
+    super(`${describeStep(step)} stopped${server ? ` at ${server}` : ''}: ${message}`, step, server);
+    this.code = code;
   }
 }
 

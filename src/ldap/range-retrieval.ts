@@ -74,6 +74,15 @@ export function collectValues(entry: Entry, attribute: string): CollectedValues 
 
 export interface RangeReadOptions {
   readonly rangeSize: number;
+  /**
+   * Values the attribute may have in all (DIRGATE_LDAP_MAX_VALUES), those of
+   * the first chunk included, and the error past that: a server that keeps
+   * answering new chunks must not grow a list for ever.
+   */
+  readonly maxValues: number;
+  /** Values already in hand from the first chunk. */
+  readonly held: number;
+  readonly refuse: () => Error;
   readonly signal?: AbortSignal | undefined;
   /** Called once per ranged request sent (tests count them). */
   readonly onRequest?: (() => void) | undefined;
@@ -109,6 +118,7 @@ export async function readRemainingValues(
     const entry = result.searchEntries[0];
     if (!entry) break;
     const collected = collectValues(entry, attribute);
+    if (options.held + values.length + collected.values.length > options.maxValues) throw options.refuse();
     for (const value of collected.values) values.push(value);
     // No values at all: the previous chunk ended exactly at the last value.
     if (collected.values.length === 0) break;

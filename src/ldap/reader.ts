@@ -11,6 +11,7 @@
 import type { PrincipalKind } from '../model/principal.js';
 import type { LdapConnection } from './client.js';
 import { decodeEntry } from './entry-decoder.js';
+import { tooManyValues } from './limits.js';
 import { collectValues, rangedAttribute, readRemainingValues } from './range-retrieval.js';
 import { attributesFor, dedupeCaseInsensitive, type SchemaMap } from './schema-map.js';
 import type { LdapLimits, RawEntry } from './types.js';
@@ -94,6 +95,9 @@ export async function readKind(options: ReadKindOptions): Promise<ReadStats> {
           if (collected.nextStart !== null) {
             const rest = await readRemainingValues(connection, entry.dn, attribute, collected.nextStart, {
               rangeSize: limits.rangeSize,
+              maxValues: limits.maxValuesPerAttribute,
+              held: collected.values.length,
+              refuse: () => tooManyValues(attribute, entry.dn, limits, connection.url),
               signal,
               onRequest: () => {
                 rangedRequests++;

@@ -106,6 +106,14 @@ export class AttributeNames {
   }
 }
 
+/** How many values one attribute may have, and the error past that (src/ldap/limits.ts). */
+export interface ValueBound {
+  readonly max: number;
+  readonly refuse: (attribute: string, dn: string) => Error;
+}
+
+const UNBOUNDED: ValueBound = { max: Number.POSITIVE_INFINITY, refuse: () => new Error('unreachable') };
+
 export class CompactSearchEntry extends SearchEntry {
   private entry: Entry = { dn: '' };
 
@@ -113,6 +121,7 @@ export class CompactSearchEntry extends SearchEntry {
     messageId: number,
     private readonly bufferAttributes: ReadonlySet<string>,
     private readonly names: AttributeNames = new AttributeNames(),
+    private readonly valueBound: ValueBound = UNBOUNDED,
   ) {
     super({ messageId });
   }
@@ -140,7 +149,10 @@ export class CompactSearchEntry extends SearchEntry {
           // One value as itself, a list from the second on: most attributes have one value.
           let first: string | null = null;
           let list: string[] | null = null;
+          let count = 0;
           while (c.pos < setEnd) {
+            // Refused before the value is decoded: the bound is on what is kept.
+            if (++count > this.valueBound.max) throw this.valueBound.refuse(type, dn);
             const valueEnd = header(c, TAG_OCTET_STRING, setEnd);
             const decoded = text(c.buffer, c.pos, valueEnd);
             c.pos = valueEnd;
@@ -159,6 +171,7 @@ export class CompactSearchEntry extends SearchEntry {
           c.pos = setStart;
           const buffers: Buffer[] = [];
           while (c.pos < setEnd) {
+            if (buffers.length >= this.valueBound.max) throw this.valueBound.refuse(type, dn);
             const valueEnd = header(c, TAG_OCTET_STRING, setEnd);
             buffers.push(Buffer.from(c.buffer.subarray(c.pos, valueEnd)));
             c.pos = valueEnd;
@@ -202,11 +215,12 @@ interface ParserInternals {
 }
 
 /**
- * Makes the client read search entries with CompactSearchEntry. Returns
- * false (and changes nothing) when this ldapts does not have the expected
- * internals: everything then works as before, only slower.
+ * Makes the client read search entries with CompactSearchEntry, each
+ * attribute's values bounded. Returns false (and changes nothing) when this
+ * ldapts does not have the expected internals: everything then works as
+ * before, only slower.
  */
-export function installCompactSearchEntries(client: Client): boolean {
+export function installCompactSearchEntries(client: Client, valueBound: ValueBound = UNBOUNDED): boolean {
   const parser = (client as unknown as { messageParser?: Partial<ParserInternals> }).messageParser;
   const original = parser?._getMessageFromProtocolOperation;
   if (!parser || typeof original !== 'function') return false;
@@ -226,7 +240,7 @@ export function installCompactSearchEntries(client: Client): boolean {
       perSearch = { buffers: new Set(request?.explicitBufferAttributes ?? []), names: new AttributeNames() };
       if (request) cache.set(request, perSearch);
     }
-    const message = new CompactSearchEntry(messageId, perSearch.buffers, perSearch.names);
+    const message = new CompactSearchEntry(messageId, perSearch.buffers, perSearch.names, valueBound);
     message.parse(reader, request?.controls ?? []);
     return message;
   };

@@ -17,6 +17,7 @@ import {
   type ServerAttempt,
   toLdapError,
 } from './errors.js';
+import { EntryBudget } from './limits.js';
 import { type ReadStats, readKind } from './reader.js';
 import { type RootDse, readNetbiosName, readRootDse } from './root-dse.js';
 import { type SchemaMap, schemaFor } from './schema-map.js';
@@ -73,15 +74,25 @@ export async function openSession(
   const { urls, warnings } = await candidateServers(settings, limits, signal);
   const attempts: ServerAttempt[] = [];
   const causes: LdapError[] = [];
+  // One session is one run: every connection it opens counts against the same entries.
+  const budget = new EntryBudget(limits);
   for (const url of urls) {
     if (signal?.aborted) throw new AbortedError('TCP', url);
     try {
-      const connection = await openConnection(url, settings, limits, { signal });
+      const connection = await openConnection(url, settings, limits, { signal, budget });
       try {
         const rootDse = await readRootDse(connection, signal);
         const override = settings.overrides.netbiosName?.trim();
         const netbiosName = override ? override : await readNetbiosName(connection, rootDse, signal);
-        const session = new Session(connection.url, settings, limits, rootDse, netbiosName, connection);
+        const session = new Session(
+          connection.url,
+          settings,
+          limits,
+          rootDse,
+          netbiosName,
+          connection,
+          budget,
+        );
         session.warnings = warnings;
         return session;
       } catch (err) {
@@ -125,6 +136,7 @@ class Session implements DirectorySession {
     rootDse: RootDse,
     netbiosName: string | null,
     first: LdapConnection,
+    private readonly budget: EntryBudget,
   ) {
     this.server = server;
     this.flavour = rootDse.flavour;
@@ -185,7 +197,10 @@ class Session implements DirectorySession {
     while (connection?.isDead) connection = this.idle.pop();
     if (!connection) {
       try {
-        connection = await openConnection(this.server, this.settings, this.limits, { signal });
+        connection = await openConnection(this.server, this.settings, this.limits, {
+          signal,
+          budget: this.budget,
+        });
       } catch (err) {
         if (signal.aborted) throw new AbortedError('TCP', this.server);
         // The session's server stopped answering: say so, never fall over to another server mid-run.

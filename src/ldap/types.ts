@@ -31,6 +31,15 @@ export interface LdapLimits {
   readonly rangeSize: number;
   /** DNS servers (`host:port`) for SRV discovery; empty: the system resolver. */
   readonly dnsServers: readonly string[];
+  /**
+   * Largest LDAP message accepted, in bytes (default 64 MiB): checked on the
+   * length field, before anything of the message is buffered.
+   */
+  readonly maxMessageBytes: number;
+  /** Entries (and continuation references) one run may receive, all kinds together (default 2,000,000). */
+  readonly maxEntries: number;
+  /** Values of one attribute of one entry, range retrieval included (default 1,000,000). */
+  readonly maxValuesPerAttribute: number;
 }
 
 export type DirectoryFlavour = 'ACTIVE_DIRECTORY' | 'LDAP';

@@ -26,7 +26,14 @@ import { KnownConnections } from './known-connections.js';
 import { emptyState, type PersistedSnapshot, recoverState } from './run-recovery.js';
 import type { PreparedSnapshot, SnapshotConsumer } from './snapshot-consumer.js';
 import type { SnapshotSet } from './snapshot-set.js';
-import { DELETED, type DirectoryReader, RunAborted, type RunHost, SyncRun } from './sync-run.js';
+import {
+  DEFAULT_RUN_TIMEOUT_MS,
+  DELETED,
+  type DirectoryReader,
+  RunAborted,
+  type RunHost,
+  SyncRun,
+} from './sync-run.js';
 
 export interface SyncEngineDeps {
   readonly settings: SettingsStore;
@@ -42,6 +49,8 @@ export interface SyncEngineDeps {
   readonly logger: Logger;
   /** How often a running sync reports progress (default 250 ms). */
   readonly progressIntervalMs?: number;
+  /** How long one run may take before it fails (default 30 min, DIRGATE_SYNC_RUN_TIMEOUT_MS). */
+  readonly runTimeoutMs?: number;
   /** Reads a directory (default: LDAP, src/sync/directory-read.ts; tests give a fake). */
   readonly read?: DirectoryReader;
 }
@@ -82,6 +91,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       read: deps.read ?? readDirectory,
       deleteThreshold: deps.deleteThreshold,
       progressIntervalMs: deps.progressIntervalMs ?? 250,
+      runTimeoutMs: deps.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
       unrecorded: this.unrecorded,
       state: (id) => this.state(id),
       setState: (state) => this.setState(state),

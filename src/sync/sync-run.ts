@@ -15,6 +15,7 @@ import type { Logger } from '../model/logger.js';
 import type { ConnectionState } from '../model/node.js';
 import type { Snapshot } from '../model/principal.js';
 import {
+  type ActivePhase,
   advanced,
   type EndedRun,
   type FailedRun,
@@ -38,6 +39,33 @@ export type DirectoryReader = (options: DirectoryReadOptions) => Promise<Directo
 /** The run was stopped on purpose (shutdown or deletion), not by a directory failure. */
 export class RunAborted extends Error {}
 
+/** Default of DIRGATE_SYNC_RUN_TIMEOUT_MS. */
+export const DEFAULT_RUN_TIMEOUT_MS = 30 * 60 * 1000;
+
+/**
+ * The run went past its deadline (DIRGATE_SYNC_RUN_TIMEOUT_MS) before its
+ * commit: a directory that answers slowly for ever (each page just within
+ * the operation timeout, a paging loop a bound has not caught yet) must not
+ * keep a connection RUNNING.
+ */
+export class RunDeadlineExceeded extends Error {
+  constructor(
+    readonly timeoutMs: number,
+    readonly phase: ActivePhase,
+  ) {
+    super(
+      `the run took longer than its deadline of ${describeMs(timeoutMs)} (DIRGATE_SYNC_RUN_TIMEOUT_MS) and was stopped while ${phase}; the previous snapshot was kept`,
+    );
+    this.name = 'RunDeadlineExceeded';
+  }
+}
+
+function describeMs(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms % 1000 === 0) return `${ms / 1000} s`;
+  return `${ms} ms`;
+}
+
 export const DELETED = 'connection deleted';
 
 /** What a run needs of the engine that runs it. */
@@ -49,6 +77,8 @@ export interface RunHost {
   readonly read: DirectoryReader;
   readonly deleteThreshold: number;
   readonly progressIntervalMs: number;
+  /** How long a run may take from its start to its commit (DIRGATE_SYNC_RUN_TIMEOUT_MS). */
+  readonly runTimeoutMs: number;
   /** Ended runs the store could not record when they ended, by run id. */
   readonly unrecorded: Map<string, EndedRun>;
   state(connectionId: string): ConnectionState;
@@ -78,15 +108,19 @@ export class SyncRun {
   private phaseStarted = Date.now();
   private readonly started = Date.now();
   private readonly log: { readonly connectionId: string; readonly runId: string };
+  /** Aborted when the run's deadline passes; with the engine's signal, what stops the steps. */
+  private readonly deadline = new AbortController();
+  private readonly signal: AbortSignal;
 
   constructor(
     private readonly host: RunHost,
     private readonly connection: ConnectionRecord,
     private run: RunningRun,
     private readonly settings: () => LdapSettings,
-    private readonly signal: AbortSignal,
+    stop: AbortSignal,
   ) {
     this.log = { connectionId: connection.id, runId: run.id };
+    this.signal = AbortSignal.any([stop, this.deadline.signal]);
   }
 
   /** The run as it is now. */
@@ -98,6 +132,11 @@ export class SyncRun {
   async execute(): Promise<EndedRun> {
     let plan: Plan;
     let prepared: Promise<PreparedSnapshot | null>;
+    const { runTimeoutMs } = this.host;
+    const timer = setTimeout(
+      () => this.deadline.abort(new RunDeadlineExceeded(runTimeoutMs, this.run.phase)),
+      runTimeoutMs,
+    );
     try {
       await this.begin();
       plan = this.plan(await this.read());
@@ -106,6 +145,9 @@ export class SyncRun {
       await this.commit();
     } catch (err) {
       return this.fail(err);
+    } finally {
+      // From the commit on the run has succeeded: serving and recording it are not cut short.
+      clearTimeout(timer);
     }
     return this.succeed(plan, prepared);
   }
@@ -274,11 +316,14 @@ export class SyncRun {
     // Stopped on purpose: the LDAP layer reports only "aborted"; the run says why.
     const reason = this.signal.reason;
     const stoppedBy = this.signal.aborted && reason instanceof RunAborted ? reason : null;
+    const overran = this.signal.aborted && reason instanceof RunDeadlineExceeded ? reason : null;
     const message = stoppedBy
       ? `aborted: ${stoppedBy.message}; the previous snapshot was kept`
-      : err instanceof Error
-        ? err.message
-        : String(err);
+      : overran
+        ? overran.message
+        : err instanceof Error
+          ? err.message
+          : String(err);
     const ended = failed(this.run, message);
     this.end(ended);
     logger.warn(

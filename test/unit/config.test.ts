@@ -52,7 +52,31 @@ describe('loadConfig', () => {
       dnsTimeoutMs: 3000,
       pageSize: 1000,
       rangeSize: 1500,
+      maxMessageBytes: 64 * 1024 * 1024,
+      maxEntries: 2_000_000,
+      maxValuesPerAttribute: 1_000_000,
     });
+    expect(config.syncRunTimeoutMs).toBe(30 * 60 * 1000);
+  });
+
+  it('reads the directory bounds and the run deadline, refusing values out of range', () => {
+    const config = loadConfig({
+      DIRGATE_LDAP_MAX_MESSAGE_BYTES: '1048576',
+      DIRGATE_LDAP_MAX_ENTRIES: '50',
+      DIRGATE_LDAP_MAX_VALUES: '100',
+      DIRGATE_SYNC_RUN_TIMEOUT_MS: '3000',
+    });
+    expect(config.ldap).toMatchObject({
+      maxMessageBytes: 1048576,
+      maxEntries: 50,
+      maxValuesPerAttribute: 100,
+    });
+    expect(config.syncRunTimeoutMs).toBe(3000);
+    expect(() => loadConfig({ DIRGATE_LDAP_MAX_MESSAGE_BYTES: '10' })).toThrow(
+      /DIRGATE_LDAP_MAX_MESSAGE_BYTES/,
+    );
+    expect(() => loadConfig({ DIRGATE_LDAP_MAX_ENTRIES: '0' })).toThrow(/DIRGATE_LDAP_MAX_ENTRIES/);
+    expect(() => loadConfig({ DIRGATE_SYNC_RUN_TIMEOUT_MS: 'soon' })).toThrow(/DIRGATE_SYNC_RUN_TIMEOUT_MS/);
   });
 
   it('reads every contract variable that is set', () => {
