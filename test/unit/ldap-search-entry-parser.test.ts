@@ -139,6 +139,31 @@ describe('CompactSearchEntry', () => {
   });
 });
 
+describe('CompactSearchEntry value bound', () => {
+  const refuse = (attribute: string, dn: string) => new Error(`too many values of ${attribute} on ${dn}`);
+  const values = (n: number) => Array.from({ length: n }, (_, i) => utf8(`v${i}`));
+
+  it('reads an attribute with as many values as the bound', () => {
+    const entry = new CompactSearchEntry(1, new Set(), new AttributeNames(), { max: 3, refuse });
+    entry.parse(new BerReader(encode('cn=g', [{ type: 'member', values: values(3) }])), []);
+    expect(entry.toObject([], [])).toEqual({ dn: 'cn=g', member: ['v0', 'v1', 'v2'] });
+  });
+
+  it('refuses one more, text or binary, naming the attribute and the entry', () => {
+    const text = new CompactSearchEntry(1, new Set(), new AttributeNames(), { max: 3, refuse });
+    expect(() =>
+      text.parse(new BerReader(encode('cn=g', [{ type: 'member', values: values(4) }])), []),
+    ).toThrow('too many values of member on cn=g');
+    const binary = new CompactSearchEntry(1, new Set(['objectGUID']), new AttributeNames(), {
+      max: 1,
+      refuse,
+    });
+    expect(() =>
+      binary.parse(new BerReader(encode('cn=g', [{ type: 'objectGUID', values: [guid, guid] }])), []),
+    ).toThrow('too many values of objectGUID on cn=g');
+  });
+});
+
 describe('installCompactSearchEntries', () => {
   it('finds the ldapts internals it hooks into', () => {
     const client = new Client({ url: 'ldap://127.0.0.1:1' });
