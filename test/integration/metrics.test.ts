@@ -53,6 +53,9 @@ function value(samples: readonly Sample[], name: string, labels: Record<string, 
     ?.value;
 }
 
+/** One operation name of another client, configured to label as itself. */
+const ENV = { DIRGATE_METRICS_OPERATIONS: 'MailGatewayLookup, MailGatewayRules' };
+
 let slapd: SlapdInstance;
 let dataDir: string;
 let gw: TestGateway;
@@ -69,7 +72,7 @@ async function metrics(): Promise<Sample[]> {
 beforeAll(async () => {
   slapd = await startSlapd({ dataset: DATASET });
   dataDir = await mkdtemp(path.join(tmpdir(), 'dirgate-metrics-'));
-  gw = await startTestGateway({ dataDir });
+  gw = await startTestGateway({ dataDir, env: ENV });
   const add = async (name: string, url: string, domain: string) =>
     (
       await gw.ok(AddConnectionDocument, {
@@ -160,7 +163,7 @@ describe('/metrics', () => {
     ).toBeUndefined();
 
     await gw.stop();
-    gw = await startTestGateway({ dataDir });
+    gw = await startTestGateway({ dataDir, env: ENV });
     const after = await metrics();
     expect(value(after, 'dirgate_last_successful_sync_timestamp_seconds', { connection: okId })).toBeCloseTo(
       finished,
@@ -189,6 +192,12 @@ describe('/metrics', () => {
         }),
       );
     }
+    const configured = await fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${gw.adminToken}` },
+      body: JSON.stringify({ query: 'query MailGatewayLookup { node { name } }' }),
+    });
+    expect(configured.status).toBe(200);
     // Over WebSocket too.
     const client = gw.ws();
     for (const name of names.slice(0, 20)) {
@@ -205,11 +214,14 @@ describe('/metrics', () => {
       m.filter((s) => s.name === 'dirgate_graphql_requests_total').map((s) => s.labels.operation),
     );
     for (const name of names) expect(labels.has(name)).toBe(false);
+    expect(
+      value(m, 'dirgate_graphql_requests_total', { operation: 'MailGatewayLookup', outcome: 'ok' }),
+    ).toBe(1);
     expect(value(m, 'dirgate_graphql_requests_total', { operation: 'other', outcome: 'ok' })).toBe(1000);
     expect(value(m, 'dirgate_graphql_requests_total', { operation: 'other', outcome: 'websocket' })).toBe(20);
     expect(value(m, 'dirgate_graphql_request_duration_seconds_count', { operation: 'other' })).toBe(1000);
-    // The `other` counters and one histogram: a handful of series, not thousands.
-    expect(series(m) - before).toBeLessThanOrEqual(20);
+    // The counters and histograms of `other` and of the configured name: a few dozen series, not thousands.
+    expect(series(m) - before).toBeLessThanOrEqual(40);
   });
 
   it('counts GraphQL requests and latency by operation name and outcome', async () => {

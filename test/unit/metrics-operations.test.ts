@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/environment.js';
 import { KNOWN_OPERATIONS, Metrics } from '../../src/metrics.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -49,5 +50,16 @@ describe('operation labels', () => {
     expect(metrics.operationLabel('')).toBe('anonymous');
     expect(metrics.operationLabel('Probe123')).toBe('other');
     expect(new Metrics().operationLabel('MailGatewaySearch')).toBe('other');
+  });
+
+  it('take more names from DIRGATE_METRICS_OPERATIONS, GraphQL names only, at most 200', () => {
+    expect(loadConfig({ DIRGATE_METRICS_OPERATIONS: ' Lookup, Rules ,' }).metricsOperations).toEqual([
+      'Lookup',
+      'Rules',
+    ]);
+    expect(loadConfig({}).metricsOperations).toEqual([]);
+    expect(() => loadConfig({ DIRGATE_METRICS_OPERATIONS: 'Lookup, not-a-name' })).toThrow(ConfigError);
+    const many = Array.from({ length: 201 }, (_, i) => `Op${i}`).join(',');
+    expect(() => loadConfig({ DIRGATE_METRICS_OPERATIONS: many })).toThrow(/at most 200 names/);
   });
 });
