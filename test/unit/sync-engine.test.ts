@@ -17,7 +17,7 @@ import { SettingsStore } from '../../src/store/settings-store.js';
 import type { DirectoryReadOptions, DirectoryReadResult } from '../../src/sync/directory-read.js';
 import type { PreparedSnapshot, SnapshotConsumer } from '../../src/sync/snapshot-consumer.js';
 import { SnapshotSet } from '../../src/sync/snapshot-set.js';
-import { SyncEngine } from '../../src/sync/sync-engine.js';
+import { SyncEngine, type SyncEngineDeps } from '../../src/sync/sync-engine.js';
 import { connectionRecord, SHORT_LIMITS } from '../support/connections.js';
 import { principals, snapshotOf } from '../support/principals.js';
 
@@ -80,7 +80,10 @@ describe('SyncEngine', () => {
   const box = new SecretBox(randomBytes(32));
 
   /** An engine over the shared stores, as a node after a start. */
-  async function start(storeFor: (kv: KvStore) => KvStore = (kv) => kv): Promise<{
+  async function start(
+    storeFor: (kv: KvStore) => KvStore = (kv) => kv,
+    extra: Partial<SyncEngineDeps> = {},
+  ): Promise<{
     engine: SyncEngine;
     snapshots: SnapshotSet;
   }> {
@@ -96,6 +99,7 @@ describe('SyncEngine', () => {
       deleteThreshold: 0.5,
       logger: silentLogger,
       read: directory.read,
+      ...extra,
     });
     await engine.loadPersisted();
     await engine.applyListing(await settings.listing());
@@ -299,6 +303,26 @@ describe('SyncEngine', () => {
     expect(stopped?.error).toMatch(/aborted: the node is shutting down/);
     expect(snapshots.get(ID)?.meta.runId).toBe(good.id);
     await expect(engine.start(ID, 'MANUAL')).rejects.toThrow(/shutting down/);
+  });
+
+  it('fails a run past its deadline, naming the phase and the setting, with the last good snapshot kept', async () => {
+    const { engine, snapshots } = await start(undefined, { runTimeoutMs: 300 });
+    directory.entries = users(2);
+    const good = await sync(engine);
+    // A directory that keeps the read going for ever: only the deadline ends it.
+    directory.gate = new Promise(() => {});
+    const started = Date.now();
+    const overran = await sync(engine);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(overran).toMatchObject({ status: 'FAILED' });
+    expect(overran.error).toBe(
+      'the run took longer than its deadline of 300 ms (DIRGATE_SYNC_RUN_TIMEOUT_MS) and was stopped while READING; the previous snapshot was kept',
+    );
+    expect(snapshots.get(ID)?.meta.runId).toBe(good.id);
+    expect(engine.state(ID).status).toBe('FAILED');
+    // The deadline is per run: the next one, within it, succeeds.
+    directory.gate = null;
+    expect(await sync(engine)).toMatchObject({ status: 'SUCCEEDED' });
   });
 
   it('returns the run in progress to a second start instead of starting another', async () => {
