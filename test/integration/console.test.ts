@@ -69,9 +69,10 @@ async function tabTo(page: Page, selector: string): Promise<void> {
 }
 
 async function noHorizontalScroll(page: Page): Promise<void> {
-  const [scroll, inner] = (await page.evaluate(
-    '[document.documentElement.scrollWidth, innerWidth]',
-  )) as [number, number];
+  const [scroll, inner] = (await page.evaluate('[document.documentElement.scrollWidth, innerWidth]')) as [
+    number,
+    number,
+  ];
   expect(scroll, page.url()).toBeLessThanOrEqual(inner);
 }
 
@@ -226,6 +227,20 @@ describe('console', () => {
     expect(await page.locator('.schedule-preview .words').textContent()).toBe('at 02:00, on weekdays');
     const runs = await page.locator('.schedule-preview .next-runs li').allTextContents();
     expect(runs).toHaveLength(5);
+    // The settings as stored, each under its name; nothing absent shows as "null".
+    const settings = Object.fromEntries(
+      await page
+        .locator('dl.settings dt')
+        .evaluateAll((dts) => dts.map((dt) => [dt.textContent, dt.nextElementSibling?.textContent])),
+    );
+    expect(settings).toMatchObject({
+      'Search base': directory.slapd.baseDn,
+      Servers: directory.slapd.url,
+      'Bind DN': directory.slapd.reader.dn,
+      'Bind password': 'stored (write-only)',
+      'User filter': 'default',
+    });
+    expect(await page.locator('.connection-page').textContent()).not.toMatch(/null|undefined|\[object/);
     await page.context().close();
   });
 
@@ -410,6 +425,10 @@ describe('console', () => {
     await page.locator('.connection-page').waitFor();
     expect(await visibleButtons()).toEqual([]);
     expect(await page.locator('a.button').count()).toBe(0);
+    // A reader may be shown no bind DN or filters (null): the page says so, and shows no "null".
+    const bindDn = await page.locator('dl.settings dt:text-is("Bind DN") + dd').textContent();
+    expect([directory.slapd.reader.dn, 'not shown to readers']).toContain(bindDn);
+    expect(await page.locator('.connection-page').textContent()).not.toMatch(/null|undefined|\[object/);
     await go(page, `#/connections/${syncedId}/edit`);
     expect(await page.locator('#view').textContent()).toContain('read-only');
     expect(await page.locator('form.connection-form').count()).toBe(0);

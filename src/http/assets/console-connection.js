@@ -140,7 +140,9 @@ function runRow(connectionId, run) {
   );
 }
 
-function settingsList(c) {
+function settingsList(c, isAdmin) {
+  // A reader's view withholds the bind DN and filters (null): say so rather than "default".
+  const shown = (value, fallback) => value ?? (isAdmin ? fallback : 'not shown to readers');
   const rows = [
     ['Mail domain', c.domain.name],
     ['Search base', c.searchBase],
@@ -151,13 +153,12 @@ function settingsList(c) {
       `${c.tls}${c.tls === 'NONE' ? '' : c.tlsVerify ? ', certificate verified' : ', certificate NOT verified'}`,
     ],
     ['CA bundle', c.hasCaCertificate ? 'set' : 'none (system trust store)'],
-    // A reader's view of the bind DN and filters is withheld (null): say so rather than "none".
-    ['Bind DN', c.bindDn ?? (c.hasBindPassword ? 'withheld' : 'anonymous')],
+    ['Bind DN', shown(c.bindDn, 'anonymous')],
     ['Bind password', c.hasBindPassword ? 'stored (write-only)' : 'none'],
     ['Contacts', c.includeContacts ? 'included' : 'not read'],
-    ['User filter', c.userFilter ?? 'default'],
-    ['Group filter', c.groupFilter ?? 'default'],
-    ['Contact filter', c.contactFilter ?? 'default'],
+    ['User filter', shown(c.userFilter, 'default')],
+    ['Group filter', shown(c.groupFilter, 'default')],
+    ['Contact filter', shown(c.contactFilter, 'default')],
     ['NetBIOS name', c.netbiosName ?? '—'],
     ['Enabled', c.enabled ? 'yes' : 'no'],
     [
@@ -279,7 +280,8 @@ export async function connectionPage(id, context) {
     const message = el('p', { class: 'error', role: 'alert' });
     const held = c.heldRunId ? data.syncRuns.find((r) => r.id === c.heldRunId) : null;
     box.dataset.status = c.status;
-    box.replaceChildren(
+    // replaceChildren would write null as text: absent parts are dropped first.
+    const parts = [
       el('p', { class: 'crumbs' }, el('a', { href: '#/', text: 'Status' }), ' › connection'),
       heading(c.name),
       el(
@@ -363,10 +365,11 @@ export async function connectionPage(id, context) {
         'section',
         { class: 'card', 'aria-labelledby': 'settings-title' },
         el('h3', { id: 'settings-title', text: 'Settings' }),
-        settingsList(c),
+        settingsList(c, isAdmin),
       ),
       dialog,
-    );
+    ];
+    box.replaceChildren(...parts.filter(Boolean));
   };
   await render();
   follow(id, box, render, context);
