@@ -203,7 +203,7 @@ describe('console', () => {
     expect(await page.inputValue('input[name=bindPassword]')).toBe('');
     expect(await page.locator('input[name=domain]').getAttribute('readonly')).not.toBeNull();
     await page.fill('input[name=schedule]', '0 2 * * 1-5');
-    expect(await page.locator('.schedule-preview .words').textContent()).toBe('at 02:00, on weekdays');
+    expect(await page.locator('.schedule-preview .words').textContent()).toBe('every weekday at 02:00');
     await page.fill('textarea[name=servers]', `${directory.slapd.url}\nldap://127.0.0.1:9`);
     await page.click('form.connection-form button[type=submit]');
     const passwordError = page.locator('[data-field=bindPassword] .field-error');
@@ -224,7 +224,7 @@ describe('console', () => {
       servers: [directory.slapd.url],
     });
     // The connection page shows the schedule in words and its next five runs, in the browser's zone.
-    expect(await page.locator('.schedule-preview .words').textContent()).toBe('at 02:00, on weekdays');
+    expect(await page.locator('.schedule-preview .words').textContent()).toBe('every weekday at 02:00');
     const runs = await page.locator('.schedule-preview .next-runs li').allTextContents();
     expect(runs).toHaveLength(5);
     // The settings as stored, each under its name; nothing absent shows as "null".
@@ -258,12 +258,17 @@ describe('console', () => {
       new MutationObserver(() => {
         const s = document.querySelector('.connection-page')?.getAttribute('data-status');
         if (s && window.seen.at(-1) !== s) window.seen.push(s);
+        const live = document.querySelector('.live-run')?.textContent;
+        if (live && window.seen.at(-1) !== live) window.seen.push(live);
       }).observe(document.body, { subtree: true, childList: true, attributes: true });
     })()`);
     await page.click('button.sync-now');
     const row = page.locator('table.runs tbody tr[data-run-id]').first();
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 15_000 }).toBe('SUCCEEDED');
-    expect(await page.evaluate('window.seen')).toContain('RUNNING');
+    const seen = (await page.evaluate('window.seen')) as string[];
+    expect(seen).toContain('RUNNING');
+    // The live line of the running run: its phase and the entries read so far.
+    expect(seen.some((t) => /^Running: [a-z]+, \d+ entr(y|ies) read/.test(t))).toBe(true);
     const cells = await row.locator('td').allTextContents();
     expect(cells[1]).toBe('manual');
     expect(cells[3]).toBe(directory.slapd.url);

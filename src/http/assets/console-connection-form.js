@@ -289,7 +289,9 @@ export async function connectionForm(id) {
         'deleteThreshold',
         'Hold a run that would remove more than (%)',
         controls.deleteThreshold,
-        "Empty: the node's default.",
+        current
+          ? "Empty keeps the current value (the API cannot set a connection back to the node's default)."
+          : "Empty: the node's default.",
       ),
     ]),
     formError,

@@ -254,15 +254,19 @@ export function describeCron(expression) {
   const domAny = cron.dayOfMonth.count >= 31;
   const dowAny = anyDayOfWeek(cron) || (domAny && cron.dayOfWeek.values.length === 7);
   const days = [];
+  const weekdays = (d) => d.length === 5 && [1, 2, 3, 4, 5].every((x) => d.includes(x));
   if (!domAny) days.push(`on day ${list(cron.dayOfMonth.values.map(String))} of the month`);
   if (!dowAny) {
     const d = cron.dayOfWeek.values;
-    const weekdays = d.length === 5 && [1, 2, 3, 4, 5].every((x) => d.includes(x));
-    days.push(weekdays ? 'on weekdays' : `on ${list(d.map((x) => DAY_NAMES[x]))}`);
+    days.push(weekdays(d) ? 'on weekdays' : `on ${list(d.map((x) => `${DAY_NAMES[x]}s`))}`);
   }
-  let when = parts.join(', ');
-  if (days.length === 0 && oneTime) when = `every day ${when}`;
-  let text = days.length ? `${when}, ${days.join(' or ')}` : when;
+  const when = parts.join(', ');
+  let text;
+  if (days.length === 0) text = oneTime ? `every day ${when}` : when;
+  else if (oneTime && domAny && cron.dayOfWeek.values.length === 1)
+    text = `every ${DAY_NAMES[cron.dayOfWeek.values[0]]} ${when}`;
+  else if (oneTime && domAny && weekdays(cron.dayOfWeek.values)) text = `every weekday ${when}`;
+  else text = `${when}, ${days.join(' or ')}`;
   if (cron.month.values.length !== 12)
     text += `, in ${list(cron.month.values.map((m) => MONTH_NAMES[m - 1]))}`;
   return text;
