@@ -17,9 +17,8 @@ import {
 } from '../config/environment.js';
 import { ADMIN_TOKEN_FILE, SECRET_KEY_FILE } from '../config/secrets.js';
 import type { LdapLimits } from '../ldap/types.js';
-import { CacheStore } from '../store/cache-store.js';
-import { openKvStore } from '../store/kv-store.js';
-import { SettingsStore } from '../store/settings-store.js';
+import type { CacheStore } from '../store/cache-store.js';
+import type { SettingsStore } from '../store/settings-store.js';
 import { type ParsedValues, stringOption, UsageError } from './command.js';
 
 /** The configuration a command runs with: the environment, --data-dir and then `overrides` winning. */
@@ -54,6 +53,12 @@ export interface DataStores {
 
 export async function openStores(config: Config): Promise<DataStores> {
   requireDataDir(config);
+  // Loaded here, not at the top: the commands that talk to a gateway start without SQLite.
+  const [{ CacheStore }, { openKvStore }, { SettingsStore }] = await Promise.all([
+    import('../store/cache-store.js'),
+    import('../store/kv-store.js'),
+    import('../store/settings-store.js'),
+  ]);
   const settingsUri = config.configStore ?? `sqlite://${path.join(config.dataDir, 'settings.sqlite')}`;
   const settings = new SettingsStore(await openKvStore(settingsUri, 'dirgate-settings'));
   const cache = new CacheStore(

@@ -41,7 +41,11 @@ export const CONNECTION_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: 'MODE',
     help: 'none, starttls or ldaps (add: ldaps for ldaps:// URLs, else none)',
   },
-  ca: { type: 'string', value: 'FILE', help: "PEM CA bundle for the directory's certificates" },
+  ca: {
+    type: 'string',
+    value: 'FILE',
+    help: "PEM CA bundle: the only CAs trusted for the directory's certificate (default: the system's)",
+  },
   'tls-verify': { type: 'boolean', help: "verify the directory's certificate (the default)" },
   'no-tls-verify': { type: 'boolean', help: "do not verify the directory's certificate" },
   'allow-plaintext-bind': {

@@ -66,7 +66,7 @@ export function formatConnection(conn: ApiConnection, stream: NodeJS.WriteStream
           ? line`${status(last.status)} ${ago(last.finishedAt ?? last.startedAt)} · ${last.trigger.toLowerCase()} · ${runDuration(last)} · run ${last.id}`
           : 'never',
       ],
-      ['last error', last?.error ? c.red(last.error) : null],
+      [last?.status === 'HELD' ? 'held because' : 'last error', last?.error ? c.red(last.error) : null],
       ['last success', ago(conn.lastSuccessfulSync?.finishedAt)],
       ['held run', conn.heldRunId ? line`${conn.heldRunId} (dirgate confirm ${conn.heldRunId})` : null],
       ['overlaps with', conn.overlapsWith.length ? conn.overlapsWith.map((o) => o.name).join(', ') : null],

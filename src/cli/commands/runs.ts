@@ -58,13 +58,19 @@ function changedLine(
 ): Styled | null {
   const count = run.changes?.[`${kind}Count`] ?? 0;
   if (count === 0) return null;
-  const shown = (names?.[kind] ?? []).map(({ id, principal }) =>
-    principal
-      ? `${principal.displayName}${principal.primaryEmail ? ` <${principal.primaryEmail}>` : ''}`
-      : `${id} (no longer served)`,
+  const listed = names?.[kind] ?? [];
+  // Objects gone from the cache have no name left to show: counted, their ids in --json.
+  const named = listed.flatMap(({ principal: p }) =>
+    p ? [`${p.displayName}${p.primaryEmail ? ` <${p.primaryEmail}>` : ''}`] : [],
   );
-  const more = count - shown.length;
-  return line`${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+  const gone = listed.length - named.length;
+  const more = count - listed.length;
+  const parts = [
+    ...named,
+    ...(gone > 0 ? [`${gone} no longer served (ids: --json)`] : []),
+    ...(more > 0 ? [`and ${more} more`] : []),
+  ];
+  return line`${parts.join(', ')}`;
 }
 
 export const runsCommand: Command = {

@@ -17,8 +17,6 @@
  * Exit status: 0 when every run succeeded, 1 when one failed, 2 when one
  * was held for confirmation (it would remove too much of the cache).
  */
-import 'reflect-metadata';
-import { createGateway } from '../../app.js';
 import { type Config, commandSettings } from '../../config/environment.js';
 import { createLogger } from '../../logging.js';
 import type { SnapshotCounts } from '../../model/principal.js';
@@ -114,6 +112,23 @@ function follow(progress: Progress, targets: readonly Target[], run: RunView): v
   );
 }
 
+/** The connection --connection names: its id, else its name (exactly, then ignoring case). */
+function chooseConnection<C extends { readonly id: string; readonly name: string }>(
+  all: readonly C[],
+  ref: string,
+): C[] {
+  for (const same of [
+    (c: C) => c.id === ref,
+    (c: C) => c.name === ref,
+    (c: C) => c.name.toLowerCase() === ref.toLowerCase(),
+  ]) {
+    const found = all.filter(same);
+    if (found.length > 1) throw new UsageError(`${found.length} connections are named "${ref}": give the id`);
+    if (found.length === 1) return found;
+  }
+  return [];
+}
+
 // ---------------------------------------------------------------- in-process
 
 async function runLocal(
@@ -126,6 +141,9 @@ async function runLocal(
   // On a terminal the progress bar says what the phase lines would; --verbose shows both.
   const level = tty && !verbose ? 'warn' : verbose && config.logLevel === 'info' ? 'debug' : config.logLevel;
   const logger = createLogger(level, { fd: 2 });
+  // The whole gateway, loaded only for an in-process run: every other command starts without it.
+  await import('reflect-metadata');
+  const { createGateway } = await import('../../app.js');
   const gateway = await createGateway(config, logger, {
     reconcileMs: 3_600_000,
     owner: 'dirgate sync --local',
@@ -145,7 +163,7 @@ async function runLocal(
   try {
     const { connections, engine, directory } = gateway.services;
     const all = await connections.list();
-    const chosen = connectionId ? all.filter((c) => c.id === connectionId) : all;
+    const chosen = connectionId ? chooseConnection(all, connectionId) : all;
     if (connectionId && chosen.length === 0) {
       throw new UsageError(`no connection ${connectionId} in ${config.dataDir} (see: dirgate connections)`);
     }
@@ -194,7 +212,7 @@ interface ApiConnection {
 async function runRemote(api: GatewayApi, connectionId: string | undefined): Promise<Outcome> {
   const listQuery = `query CliConnections { connections { id name userCount groupCount contactCount lastSync { ${RUN_FIELDS} } } }`;
   const before = (await api.call<{ connections: ApiConnection[] }>(listQuery)).connections;
-  const chosen = connectionId ? before.filter((c) => c.id === connectionId) : before;
+  const chosen = connectionId ? chooseConnection(before, connectionId) : before;
   if (connectionId && chosen.length === 0)
     throw new UsageError(`no connection ${connectionId} at ${api.base}`);
   if (chosen.length === 0) throw new UsageError(`no connections at ${api.base}`);
@@ -205,7 +223,7 @@ async function runRemote(api: GatewayApi, connectionId: string | undefined): Pro
   const started = (
     await api.call<{ startSync: RunView[] }>(
       `mutation CliStartSync($connectionId: ID) { startSync(connectionId: $connectionId) { ${RUN_FIELDS} } }`,
-      { connectionId: connectionId ?? null },
+      { connectionId: connectionId ? (chosen[0]?.id ?? null) : null },
     )
   ).startSync;
   const progress = new Progress();
@@ -262,7 +280,12 @@ it refuses and changes nothing. A gateway started later serves the result.
 A progress bar shows on a terminal; the summary goes to standard output.
 Exit status: 0 succeeded, 1 failed, 2 held for confirmation (confirmSync).`,
   options: {
-    connection: { type: 'string', short: 'c', value: 'ID', help: 'the connection to sync (default: all)' },
+    connection: {
+      type: 'string',
+      short: 'c',
+      value: 'ID|NAME',
+      help: 'the connection to sync (default: all)',
+    },
     url: {
       type: 'string',
       value: 'URL',

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { type Config, commandSettings } from '../../config/environment.js';
 import { loadSecrets } from '../../config/secrets.js';
-import { type LdapSettings, type TlsMode, testConnection } from '../../ldap/index.js';
+import type { LdapSettings, TlsMode } from '../../ldap/index.js';
 import type { ConnectionRecord } from '../../model/connection.js';
 import { bindEndpoint, SealedSecretError, SecretBox } from '../../store/secret-box.js';
 import { type Command, type ParsedValues, stringOption, UsageError } from '../command.js';
@@ -186,6 +186,8 @@ Example:
         line`  base ${settings.searchBase} · tls ${settings.tls.toLowerCase()}${settings.tlsVerify ? '' : ' (not verified)'} · bind ${settings.bindDn ?? 'anonymous'}`,
       );
     }
+    // The LDAP layer, loaded only by this command: the others start without it.
+    const { testConnection } = await import('../../ldap/index.js');
     const report = await testConnection(settings, limitsOf(config));
     if (values.json) {
       out.write(json(report));
