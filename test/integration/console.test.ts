@@ -93,6 +93,8 @@ describe('console', () => {
   it('adds a connection with the keyboard only: a refused schedule explained, the API refusal on its field', async () => {
     const page = await open(gw.adminToken);
     await tabTo(page, '#console-nav a[data-route=new]');
+    // The focus is visible where it is.
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
     await page.keyboard.press('Enter');
     await page.locator('form.connection-form').waitFor();
     const slapd = directory.slapd;
@@ -442,6 +444,27 @@ describe('console', () => {
     await go(admin, `#/connections/${syncedId}`);
     expect(await admin.locator('#app button:visible').count()).toBeGreaterThanOrEqual(2);
     await admin.context().close();
+    await page.context().close();
+  });
+
+  it('labels every control of its pages', async () => {
+    const page = await pages.open();
+    await page.goto(`${base}/`);
+    // Controls without a name a screen reader can read: no <label> and no aria-label.
+    const unlabelled = `[...document.querySelectorAll('input, select, textarea')]
+      .filter((c) => c.type !== 'hidden' && c.offsetParent !== null)
+      .filter((c) => c.labels.length === 0 && !c.getAttribute('aria-label'))
+      .map((c) => c.name || c.id || c.outerHTML)`;
+    expect(await page.evaluate(unlabelled)).toEqual([]);
+    await logIn(page, base, gw.adminToken);
+    for (const hash of ['#/connections/new', `#/connections/${syncedId}/edit`, '#/directory?q=a']) {
+      await go(page, hash);
+      const controls = (await page.evaluate(
+        `document.querySelectorAll('#view input, #view select, #view textarea').length`,
+      )) as number;
+      expect(controls, hash).toBeGreaterThan(0);
+      expect(await page.evaluate(unlabelled), hash).toEqual([]);
+    }
     await page.context().close();
   });
 
