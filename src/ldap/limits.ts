@@ -90,7 +90,7 @@ export function tooManyValues(
 export function pagingLoop(page: number, server: string | null): DirectoryLimitError {
   return new DirectoryLimitError(
     'PAGING_LOOP',
-    `the directory answered page ${page} of a paged search with a cookie it had already sent: it would page forever`,
+    `the directory answered page ${page} of a paged search with a cookie it had already sent, from the same entry again: it would page forever`,
     'SEARCH',
     server,
   );

@@ -229,7 +229,7 @@ export function installReadBounds(client: Client, options: ReadBoundsOptions): R
   const parse = parser?._getMessageFromProtocolOperation;
   if (!parser || typeof read !== 'function' || typeof parse !== 'function') return null;
   const { limits, budget, server } = options;
-  const cookies = new WeakMap<SearchRequest, { readonly seen: Set<string>; pages: number }>();
+  const cookies = new WeakMap<SearchRequest, PagedSearch>();
 
   // ldapts passes its map of operations waiting for an answer with every chunk.
   let pending: unknown;
@@ -263,7 +263,9 @@ export function installReadBounds(client: Client, options: ReadBoundsOptions): R
     try {
       if (protocolOperation === SEARCH_ENTRY || protocolOperation === SEARCH_REFERENCE) budget.take(server);
       const message = parse.call(this, messageId, protocolOperation, reader, request);
-      if (protocolOperation === SEARCH_DONE && request instanceof SearchRequest) {
+      if (protocolOperation === SEARCH_ENTRY && request instanceof SearchRequest) {
+        notePageEntry(message, request, cookies);
+      } else if (protocolOperation === SEARCH_DONE && request instanceof SearchRequest) {
         checkCookie(message, request, cookies, server);
       }
       return message;
@@ -279,25 +281,64 @@ function isLimitError(err: unknown): err is DirectoryLimitError {
   return err instanceof DirectoryLimitError;
 }
 
-/** Refuses a page whose cookie the same search already got: the next page would be one seen before. */
+/**
+ * One paged search as its pages arrive: the cookies it was given (as digests, with the first
+ * entry of the page each came with) and the page being read.
+ */
+interface PagedSearch {
+  readonly seen: Map<string, string | null>;
+  pages: number;
+  pageEntries: number;
+  pageFirstDn: string | null;
+}
+
+function pagedSearch(request: SearchRequest, cookies: WeakMap<SearchRequest, PagedSearch>): PagedSearch {
+  let search = cookies.get(request);
+  if (!search) {
+    search = { seen: new Map(), pages: 0, pageEntries: 0, pageFirstDn: null };
+    cookies.set(request, search);
+  }
+  return search;
+}
+
+function notePageEntry(
+  message: unknown,
+  request: SearchRequest,
+  cookies: WeakMap<SearchRequest, PagedSearch>,
+): void {
+  const search = pagedSearch(request, cookies);
+  if (search.pageEntries++ === 0) {
+    const name = (message as { name?: unknown }).name;
+    search.pageFirstDn = typeof name === 'string' ? name : null;
+  }
+}
+
+/**
+ * Refuses a page that made no progress under a cookie the same search already got: it brought
+ * no entry, or began with the entry the page of that cookie began with, so the next page would
+ * be one seen before. A repeated cookie alone is no loop: Samba sends one cookie (a handle) for
+ * every page of a search. A server that invents new entries for ever is stopped by the entry
+ * bound and the run's deadline instead.
+ */
 function checkCookie(
   message: unknown,
   request: SearchRequest,
-  cookies: WeakMap<SearchRequest, { readonly seen: Set<string>; pages: number }>,
+  cookies: WeakMap<SearchRequest, PagedSearch>,
   server: string,
 ): void {
+  const search = pagedSearch(request, cookies);
+  const { pageEntries, pageFirstDn } = search;
+  search.pageEntries = 0;
+  search.pageFirstDn = null;
   const controls = (message as { controls?: unknown[] }).controls ?? [];
   const paged = controls.find((c): c is PagedResultsControl => c instanceof PagedResultsControl);
   const cookie = paged?.value?.cookie;
   if (!cookie || cookie.length === 0) return;
-  let search = cookies.get(request);
-  if (!search) {
-    search = { seen: new Set(), pages: 0 };
-    cookies.set(request, search);
-  }
   search.pages++;
   // A digest, not the cookie: a server decides a cookie's size, and a run may page for long.
   const digest = createHash('sha256').update(cookie).digest('base64');
-  if (search.seen.has(digest)) throw pagingLoop(search.pages, server);
-  search.seen.add(digest);
+  if (search.seen.has(digest) && (pageEntries === 0 || search.seen.get(digest) === pageFirstDn)) {
+    throw pagingLoop(search.pages, server);
+  }
+  search.seen.set(digest, pageFirstDn);
 }

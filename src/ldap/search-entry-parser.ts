@@ -132,6 +132,8 @@ export class CompactSearchEntry extends SearchEntry {
     const limit = reader.offset + reader.remain;
     const dnEnd = header(c, TAG_OCTET_STRING, limit);
     const dn = c.buffer.toString('utf8', c.pos, dnEnd);
+    // As ldapts's own entry has it: the read bounds tell one page from another by its first DN.
+    this.name = dn;
     c.pos = dnEnd;
     const entry: Entry = { dn };
     const listEnd = header(c, TAG_SEQUENCE, limit);

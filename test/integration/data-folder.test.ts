@@ -15,7 +15,7 @@ import { DataFolderInUseError } from '../../src/store/data-folder-lock.js';
 import { SyncRunsDocument, UsersDocument } from '../gql/graphql.js';
 import { runCli } from '../support/cli.js';
 import { gatewayProcesses, privateSlapd } from '../support/fixtures.js';
-import { addSlapdConnection, syncNow, waitForSync } from '../support/sync.js';
+import { addSlapdConnection, syncNow, waitForFirstSync } from '../support/sync.js';
 
 const USERS = 500;
 const directory = privateSlapd({ users: USERS, groups: 10, contacts: 10, seed: 'folder' });
@@ -39,7 +39,7 @@ it('refuses a second gateway and `dirgate sync --local` on an owned folder; a ki
   const owner = await gateways.spawn(dataDir);
   const pid = owner.child.pid;
   const id = await addSlapdConnection(owner, directory.slapd, { name: 'Owned' });
-  expect((await waitForSync(owner, id)).status).toBe('SUCCEEDED');
+  expect((await waitForFirstSync(owner, id)).status).toBe('SUCCEEDED');
   const runsBefore = (await owner.ok(SyncRunsDocument, { connectionId: id })).syncRuns;
   const owned = JSON.parse(await readFile(path.join(dataDir, 'owner.json'), 'utf8')) as { pid: number };
   expect(owned.pid).toBe(pid);

@@ -175,6 +175,20 @@ describe('a hostile directory cannot exhaust the gateway', () => {
     expect(healthyWhileRunning).toBeGreaterThan(5);
   });
 
+  it('one cookie for every page of a search, as Samba sends: no loop, every page read', async () => {
+    const before = hostile.pagesSent();
+    hostile.mode = { kind: 'one-cookie' };
+    try {
+      const { connection: c } = await syncWatchingHealth();
+      expect(c.status, c.lastSync?.error ?? '').toBe('SUCCEEDED');
+      expect(hostile.pagesSent() - before).toBe(3);
+      goodRunId = c.lastSuccessfulSync?.id;
+      await expectLastGoodServed();
+    } finally {
+      hostile.mode = { kind: 'good' };
+    }
+  });
+
   it('the next good run succeeds', async () => {
     const { connection: c } = await syncWatchingHealth();
     expect(c.status, c.lastSync?.error ?? '').toBe('SUCCEEDED');

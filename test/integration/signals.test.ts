@@ -32,7 +32,7 @@ import {
   untilReady,
 } from '../support/gateway-process.js';
 import { collect, wsClient } from '../support/subscriptions.js';
-import { slapdSettings, waitForSync } from '../support/sync.js';
+import { slapdSettings, waitForFirstSync, waitForSync } from '../support/sync.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const USERS = 2000;
@@ -126,7 +126,7 @@ describe('a signal once serving', () => {
     const gw = await gateway(dir);
     const id = await addSlapd(gw, slapd, 'Synced');
     // Schedules are on: a new connection syncs at once, without a startSync.
-    const synced = await waitForSync(gw, id);
+    const synced = await waitForFirstSync(gw, id);
     expect(synced.status).toBe('SUCCEEDED');
     expect(synced.lastSync?.trigger).not.toBe('MANUAL');
 
@@ -162,7 +162,7 @@ describe('a signal once serving', () => {
       const dir = await folder();
       const gw = await gateway(dir);
       const id = await addSlapd(gw, own, 'Gone');
-      expect((await waitForSync(gw, id)).status).toBe('SUCCEEDED');
+      expect((await waitForFirstSync(gw, id)).status).toBe('SUCCEEDED');
       await own.stop();
       await gw.ok(StartSyncDocument, { connectionId: id });
       const failed = await waitForSync(gw, id);
@@ -221,7 +221,7 @@ describe('a signal once serving', () => {
       const dir = await folder();
       const gw = await gateway(dir, { DIRGATE_CONFIG_STORE: redis.url, DIRGATE_PUBSUB: redis.url });
       const id = await addSlapd(gw, slapd, 'Shared');
-      expect((await waitForSync(gw, id)).status).toBe('SUCCEEDED');
+      expect((await waitForFirstSync(gw, id)).status).toBe('SUCCEEDED');
       const ws = wsClient(gw.url, await gw.token());
       const events = await collect(ws, SyncEventsDocument, {});
       await redis.stop();

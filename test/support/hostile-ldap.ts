@@ -130,6 +130,8 @@ export type HostileMode =
   | { readonly kind: 'good' }
   /** Every page of the user search carries the same cookie: a client that follows pages for ever. */
   | { readonly kind: 'repeat-cookie' }
+  /** As Samba pages: one cookie (a handle) for every page, each page the next user, the last without. */
+  | { readonly kind: 'one-cookie' }
   /** The user search is answered by a header announcing a 2 GiB message, then a trickle. */
   | { readonly kind: 'huge-length'; readonly bytes: number }
   /** The user search sends this many entries in one page. */
@@ -175,6 +177,8 @@ export async function hostileLdapServer(): Promise<HostileLdapServer> {
   const sockets = new Set<net.Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let pages = 0;
+  /** The next page of a 'one-cookie' search. */
+  let oneCookiePage = 0;
   const state: { mode: HostileMode } = { mode: { kind: 'good' } };
 
   const ad = (): boolean => state.mode.kind === 'endless-range';
@@ -222,6 +226,14 @@ export async function hostileLdapServer(): Promise<HostileLdapServer> {
           socket.write(Buffer.alloc(1024, 0x41));
         }, 20);
         timers.add(trickle);
+        return;
+      }
+      case 'one-cookie': {
+        const n = oneCookiePage++;
+        socket.write(user(id, n + 1, GOOD_USERS[n] ?? `user${n}`));
+        const last = n + 1 >= GOOD_USERS.length;
+        if (last) oneCookiePage = 0;
+        socket.write(searchDone(id, last ? null : 'one-handle'));
         return;
       }
       case 'many-entries':

@@ -34,6 +34,25 @@ export async function waitForSync(
   }
 }
 
+/**
+ * Waits for the first run of a connection that the gateway starts on its own (schedules on: a
+ * new connection syncs at once) to end: NEVER counts as not begun yet, unlike waitForSync.
+ */
+export async function waitForFirstSync(
+  gw: GraphQLClient,
+  id: string,
+  timeoutMs = 120_000,
+): Promise<ConnectionView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await connectionOf(gw, id);
+    if (!c) throw new Error(`connection ${id} is gone`);
+    if (c.status !== 'RUNNING' && c.status !== 'NEVER') return c;
+    if (Date.now() > deadline) throw new Error(`no run of ${id} ended within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Starts a sync through the API and waits for its end. */
 export async function syncNow(gw: GraphQLClient, id: string, timeoutMs?: number): Promise<ConnectionView> {
   await gw.ok(StartSyncDocument, { connectionId: id });
