@@ -243,6 +243,26 @@ describe('status page', () => {
     await page.context().close();
   });
 
+  it('marks a connection that sends its bind password without TLS, and no other', async () => {
+    const tlsId = await addSlapdConnection(gw, slapd, {
+      name: 'over-starttls',
+      searchBase: DATASET.containers.group,
+      tls: 'STARTTLS',
+      caCertificate: slapd.certificates.ca.pem,
+      allowPlaintextBind: false,
+    });
+    const page = await openPage();
+    await logIn(page);
+    const plain = page.locator(`tr[data-connection-id="${connectionId}"]`);
+    await expect.poll(() => plain.count()).toBe(1);
+    expect(await plain.locator('.plaintext').textContent()).toBe(
+      '⚠ sends its bind password without TLS (allowPlaintextBind)',
+    );
+    expect(await page.locator(`tr[data-connection-id="${tlsId}"] .plaintext`).count()).toBe(0);
+    await gw.ok(DeleteConnectionDocument, { id: tlsId });
+    await page.context().close();
+  });
+
   it('serves GraphiQL to a browser at /graphql, from the gateway alone', async () => {
     const page = await openPage();
     await page.goto(`${base}/graphql`);

@@ -15,6 +15,7 @@
     }
     connections {
       id name searchBase servers status activeServer enabled schedule heldRunId
+      tls allowPlaintextBind hasBindPassword
       userCount groupCount contactCount
       overlapsWith { id name }
       domain { name }
@@ -253,6 +254,13 @@
               class: 'sub',
               text: c.activeServer ?? (c.servers.length ? c.servers.join(', ') : 'DNS SRV discovery'),
             }),
+            // A password that travels in clear, because the connection allows it (allowPlaintextBind).
+            c.allowPlaintextBind && c.tls === 'NONE' && c.hasBindPassword
+              ? el('span', {
+                  class: 'sub plaintext',
+                  text: '⚠ sends its bind password without TLS (allowPlaintextBind)',
+                })
+              : null,
             c.overlapsWith.length
               ? el('span', {
                   class: 'sub overlaps',
