@@ -17,6 +17,10 @@ const fixture = (name: string) => readFileSync(new URL(`../fixtures/keytabs/${na
 const MIT_SINGLE = fixture('svc-aes256.keytab');
 /** ktutil: svc-dirgate@CORP.TEST kvno 2 (aes256, aes128, rc4) and ldap/dc1.corp.test@CORP.TEST kvno 300. */
 const MIT_ACCOUNT_AND_SPN = fixture('svc-dirgate-and-spn.keytab');
+/** samba-tool domain exportkeytab --principal=svc-dirgate@CORP.TEST. */
+const SAMBA_ACCOUNT = fixture('samba-svc-dirgate.keytab');
+/** samba-tool domain exportkeytab without --principal: every account, krbtgt@CORP.TEST among them. */
+const SAMBA_WHOLE_DOMAIN = fixture('samba-whole-domain.keytab');
 
 function refusal(bytes: Uint8Array): KeytabError {
   try {
@@ -78,6 +82,25 @@ describe('keytab parser, against files written by MIT ktutil', () => {
       },
     ]);
     expect(written.equals(MIT_SINGLE)).toBe(true);
+  });
+});
+
+describe('keytabs written by samba-tool domain exportkeytab', () => {
+  it("summarizes a service account's keytab as LAB.md lists it", () => {
+    expect(checkKeytab(SAMBA_ACCOUNT)).toEqual({
+      principal: 'svc-dirgate@CORP.TEST',
+      realm: 'CORP.TEST',
+      kvno: 2,
+      enctypes: ['aes256-cts-hmac-sha1-96', 'aes128-cts-hmac-sha1-96', 'arcfour-hmac'],
+      warnings: [],
+    });
+  });
+
+  it('refuses an export of the whole domain for holding krbtgt, as Samba names it', () => {
+    expect(parseKeytab(SAMBA_WHOLE_DOMAIN).entries.map((e) => e.principal.name)).toContain(
+      'krbtgt@CORP.TEST',
+    );
+    expectRefused(SAMBA_WHOLE_DOMAIN, 'KEYTAB_HOLDS_KRBTGT', /realm's own key \(krbtgt@CORP\.TEST\)/);
   });
 });
 
@@ -184,6 +207,8 @@ describe('keytab parser, fuzzed', () => {
   const valid = [
     MIT_SINGLE,
     MIT_ACCOUNT_AND_SPN,
+    SAMBA_ACCOUNT,
+    SAMBA_WHOLE_DOMAIN,
     writeKeytab([{ principal: 'a@R' }, { hole: 12 }, { principal: 'x/y@R', kvno: 900, trailingKvno: null }]),
   ];
   const onlyTyped = (bytes: Uint8Array) => {
@@ -380,12 +405,20 @@ describe('checkKeytab: refusals, each saying what to do', () => {
     expectRefused(dozens, 'KEYTAB_SEVERAL_PRINCIPALS', /u7@R and 12 more/);
   });
 
-  it('a keytab of the whole domain (it holds krbtgt)', () => {
-    const bytes = writeKeytab([{ principal: 'krbtgt/CORP.TEST@CORP.TEST' }, { principal: 'svc@CORP.TEST' }]);
-    expectRefused(
-      bytes,
-      'KEYTAB_HOLDS_KRBTGT',
-      /realm's own key \(krbtgt\/CORP\.TEST@CORP\.TEST\).*--principal=/,
+  it('a keytab of the whole domain (it holds krbtgt, in any of its names)', () => {
+    for (const krbtgt of [
+      'krbtgt/CORP.TEST@CORP.TEST',
+      'krbtgt@CORP.TEST',
+      'KRBTGT@CORP.TEST',
+      'krbtgt_12345@CORP.TEST',
+    ]) {
+      const bytes = writeKeytab([{ principal: krbtgt }, { principal: 'svc@CORP.TEST' }]);
+      const err = expectRefused(bytes, 'KEYTAB_HOLDS_KRBTGT', /realm's own key .*--principal=/);
+      expect(err.message).toContain(`(${krbtgt})`);
+    }
+    // Only the krbtgt accounts: a name that merely starts with it is someone else.
+    expect(checkKeytab(writeKeytab([{ principal: 'krbtgtadmin@CORP.TEST' }])).principal).toBe(
+      'krbtgtadmin@CORP.TEST',
     );
   });
 

@@ -9,9 +9,10 @@
  *  1. a readable version-2 keytab (keytab.ts) with at least one entry;
  *  2. one realm: the realm is where the KDC is looked up, so a keytab of
  *     several realms has no single answer;
- *  3. no `krbtgt/…` key: that is the realm's master secret, found only in a
- *     keytab exported for the whole domain (`samba-tool domain exportkeytab`
- *     without --principal), which must not be uploaded anywhere;
+ *  3. no key of krbtgt (`krbtgt/…`, or `krbtgt@REALM` as Samba exports it):
+ *     that is the realm's master secret, found only in a keytab exported for
+ *     the whole domain (`samba-tool domain exportkeytab` without
+ *     --principal), which must not be uploaded anywhere;
  *  4. one principal to authenticate as. A keytab of one principal: that one.
  *     A keytab of several: the one with a single component (`svc-dirgate`,
  *     `HOST$`) when exactly one has, the others being service names of the
@@ -48,6 +49,13 @@ export interface KeytabSummary {
   readonly enctypes: readonly string[];
   readonly warnings: readonly KeytabWarning[];
 }
+
+/**
+ * The realm's key under each of its names: MIT's `krbtgt/REALM`, Samba's
+ * and AD's account `krbtgt` (Samba exports it as `krbtgt@REALM`), and a
+ * read-only DC's `krbtgt_NNNNN`.
+ */
+const KRBTGT = /^krbtgt(_\d+)?$/i;
 
 /** At most this many names in one message; the rest as a count. */
 const LISTED = 8;
@@ -119,9 +127,7 @@ export function checkKeytab(bytes: Uint8Array): KeytabSummary {
   }
   const realm = realms[0]!;
 
-  const krbtgt = entries.find(
-    (e) => e.principal.components.length === 2 && e.principal.components[0]!.toLowerCase() === 'krbtgt',
-  );
+  const krbtgt = entries.find((e) => KRBTGT.test(e.principal.components[0]!));
   if (krbtgt) {
     throw new KeytabError(
       'KEYTAB_HOLDS_KRBTGT',

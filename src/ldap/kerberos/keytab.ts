@@ -52,7 +52,7 @@ export type KeytabErrorCode =
   | 'KEYTAB_CORRUPT'
   | 'KEYTAB_EMPTY'
   | 'KEYTAB_MIXED_REALMS'
-  /** The keytab holds a `krbtgt/…` key: the realm's own secret, exported with the whole domain. */
+  /** The keytab holds a key of krbtgt: the realm's own secret, exported with the whole domain. */
   | 'KEYTAB_HOLDS_KRBTGT'
   | 'KEYTAB_SEVERAL_PRINCIPALS'
   /** No key dirgate can use: only weak or unknown enctypes. */
