@@ -27,7 +27,12 @@
  *     confidentiality for that layer, without for integrity) and frames it.
  * Left for the GSSAPI bind (#17): the context itself (`kerberos` package),
  * the SASL bind round trips (ldapts throws on saslBindInProgress), and
- * placing reader and writer between the socket and the LDAP client.
+ * placing reader and writer between the socket and the LDAP client. The
+ * package's wrap and unwrap are asynchronous, take and give base64, and
+ * keep their result in one slot of the client's state (its C source), so
+ * they must run one at a time per client, in stream order: with them, use
+ * splitForWrap() and frameSaslBuffer() around an awaited wrap instead of
+ * createSaslWriter(), whose `wrap` is synchronous.
  *
  * Bounds: an incoming length above what we announced is refused on the
  * length field, before its body is buffered, so a hostile or broken server
