@@ -18,39 +18,38 @@ async function connectionOf(gw: GraphQLClient, id: string) {
   return (await gw.ok(ConnectionByIdDocument, { id })).connection;
 }
 
-/** Polls the connection until no run is in progress; returns it as the API shows it then. */
-export async function waitForSync(
+/** Polls the connection until `ended` holds for its status; returns it as the API shows it then. */
+async function pollConnection(
   gw: GraphQLClient,
   id: string,
-  timeoutMs = 120_000,
+  timeoutMs: number,
+  ended: (status: ConnectionView['status']) => boolean,
 ): Promise<ConnectionView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const c = await connectionOf(gw, id);
     if (!c) throw new Error(`connection ${id} is gone`);
-    if (c.status !== 'RUNNING') return c;
-    if (Date.now() > deadline) throw new Error(`sync of ${id} still running after ${timeoutMs} ms`);
+    if (ended(c.status)) return c;
+    if (Date.now() > deadline) throw new Error(`no run of ${id} ended within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Polls the connection until no run is in progress; returns it as the API shows it then. */
+export function waitForSync(gw: GraphQLClient, id: string, timeoutMs = 120_000): Promise<ConnectionView> {
+  return pollConnection(gw, id, timeoutMs, (status) => status !== 'RUNNING');
 }
 
 /**
  * Waits for the first run of a connection that the gateway starts on its own (schedules on: a
  * new connection syncs at once) to end: NEVER counts as not begun yet, unlike waitForSync.
  */
-export async function waitForFirstSync(
+export function waitForFirstSync(
   gw: GraphQLClient,
   id: string,
   timeoutMs = 120_000,
 ): Promise<ConnectionView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const c = await connectionOf(gw, id);
-    if (!c) throw new Error(`connection ${id} is gone`);
-    if (c.status !== 'RUNNING' && c.status !== 'NEVER') return c;
-    if (Date.now() > deadline) throw new Error(`no run of ${id} ended within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return pollConnection(gw, id, timeoutMs, (status) => status !== 'RUNNING' && status !== 'NEVER');
 }
 
 /** Starts a sync through the API and waits for its end. */
