@@ -8,6 +8,7 @@ import type { DuplicateFinding } from './types/cluster.type.js';
 import type { Connection, SyncRun } from './types/connection.type.js';
 import type {
   DuplicateKindEnum,
+  PrincipalKindEnum,
   SyncPhaseEnum,
   SyncStatusEnum,
   SyncTriggerEnum,
@@ -34,6 +35,10 @@ export function toSyncRun(run: SyncRunRecord): SyncRun {
           added: [...run.changes.added],
           updated: [...run.changes.updated],
           removed: [...run.changes.removed],
+          removedObjects: (run.changes.removedObjects ?? []).map((o) => ({
+            ...o,
+            kind: o.kind as PrincipalKindEnum,
+          })),
         }
       : null,
     progress: run.progress,

@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { DUPLICATE_KINDS } from '../model/finding.js';
 import { type Logger, silentLogger } from '../model/logger.js';
 import type { FindingRecord } from '../model/node.js';
+import { PRINCIPAL_KINDS } from '../model/principal.js';
 import type { SyncRunRecord } from '../model/run.js';
 import { createManagedRedis } from '../store/redis-client.js';
 
@@ -67,6 +68,10 @@ const changes = z.object({
   added: z.array(z.string()),
   updated: z.array(z.string()),
   removed: z.array(z.string()),
+  // Absent from nodes that predate it.
+  removedObjects: z
+    .array(z.object({ id: z.string(), kind: z.enum(PRINCIPAL_KINDS), name: z.string() }))
+    .optional(),
   addedCount: z.number(),
   updatedCount: z.number(),
   removedCount: z.number(),

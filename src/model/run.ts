@@ -4,7 +4,7 @@
  * or was held) is written in the type, and the transitions between them
  * are the only way from one to the next.
  */
-import type { SnapshotCounts } from './principal.js';
+import type { PrincipalKind, SnapshotCounts } from './principal.js';
 
 export type SyncStatus = 'NEVER' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'HELD';
 export type SyncTrigger = 'SCHEDULE' | 'MANUAL' | 'STARTUP';
@@ -12,11 +12,21 @@ export type SyncPhase = 'CONNECTING' | 'READING' | 'BUILDING' | 'SAVING' | 'DETE
 /** The phases of a run in progress. */
 export type ActivePhase = Exclude<SyncPhase, 'DONE'>;
 
+/** An object a run removed, as it was before: once removed, the served view no longer names it. */
+export interface ChangedObject {
+  readonly id: string;
+  readonly kind: PrincipalKind;
+  /** Its display name, or its DN when it has none. */
+  readonly name: string;
+}
+
 /** What a run changed, by principal id. Lists are capped; the counts are exact. */
 export interface RunChanges {
   readonly added: readonly string[];
   readonly updated: readonly string[];
   readonly removed: readonly string[];
+  /** The `removed` objects with their kind and name, in the same order. Absent from runs recorded before it was kept. */
+  readonly removedObjects?: readonly ChangedObject[];
   readonly addedCount: number;
   readonly updatedCount: number;
   readonly removedCount: number;

@@ -39,11 +39,14 @@ export function diffSnapshots(
       if (!sameRecord(prev, p) && updatedCount++ < CHANGE_LIST_LIMIT) updated.push(p.id);
     }
   }
-  const removed = [...old.keys()];
+  const removed = [...old.values()];
+  const listed = removed.slice(0, CHANGE_LIST_LIMIT);
   return {
     added,
     updated,
-    removed: removed.slice(0, CHANGE_LIST_LIMIT),
+    removed: listed.map((p) => p.id),
+    // Named now: once the run is applied the served view no longer holds them.
+    removedObjects: listed.map((p) => ({ id: p.id, kind: p.kind, name: p.displayName || p.dn })),
     addedCount,
     updatedCount: updatedCount,
     removedCount: removed.length,

@@ -17,7 +17,14 @@ import { ConflictError, NotFoundError } from '../model/errors.js';
 import type { Logger } from '../model/logger.js';
 import type { ConnectionState } from '../model/node.js';
 import type { Snapshot } from '../model/principal.js';
-import { type EndedRun, type SyncRunRecord, type SyncTrigger, startedRun, succeeded } from '../model/run.js';
+import {
+  type EndedRun,
+  failed,
+  type SyncRunRecord,
+  type SyncTrigger,
+  startedRun,
+  succeeded,
+} from '../model/run.js';
 import type { CacheStore } from '../store/cache-store.js';
 import { SealedSecretError, type SecretBox } from '../store/secret-box.js';
 import type { ConnectionListing, SettingsStore } from '../store/settings-store.js';
@@ -66,6 +73,10 @@ export interface SyncEngineEvents {
   orphans: [connectionIds: readonly string[]];
 }
 
+/** What a discarded held run says it ended with. */
+export const DISCARDED_HELD =
+  'discarded by an administrator: the current data was kept; the next run compares again';
+
 interface Running {
   readonly run: SyncRun;
   readonly abort: AbortController;
@@ -76,6 +87,8 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
   private readonly running = new Map<string, Running>();
   private readonly states = new Map<string, ConnectionState>();
   private readonly unrecorded = new Map<string, EndedRun>();
+  /** Connections whose held run is being confirmed or discarded: one settles it, the other is refused. */
+  private readonly settling = new Set<string>();
   private readonly known: KnownConnections;
   private readonly host: RunHost;
   private stopping = false;
@@ -271,12 +284,41 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
   }
 
   /** Applies a run that was held because it would have removed too much of the cache. */
-  async confirmHeld(connectionId: string, runId: string): Promise<SyncRunRecord> {
-    const { cache } = this.deps;
-    const state = this.state(connectionId);
-    if (state.heldRunId !== runId)
+  confirmHeld(connectionId: string, runId: string): Promise<SyncRunRecord> {
+    return this.settleHeld(connectionId, runId, () => this.applyHeld(connectionId, runId));
+  }
+
+  /**
+   * Drops a held run: its staged snapshot goes, the served one stays as it
+   * is (and with it the last successful run and the counts), and the run is
+   * recorded FAILED saying so; the next run compares with the served data again.
+   */
+  discardHeld(connectionId: string, runId: string): Promise<SyncRunRecord> {
+    return this.settleHeld(connectionId, runId, () => this.dropHeld(connectionId, runId));
+  }
+
+  /** The checks confirming and discarding share, and one of them at a time per connection. */
+  private async settleHeld(
+    connectionId: string,
+    runId: string,
+    settle: () => Promise<SyncRunRecord>,
+  ): Promise<SyncRunRecord> {
+    if (this.state(connectionId).heldRunId !== runId)
       throw new ConflictError(`run ${runId} is not held for connection ${connectionId}`);
     if (this.running.has(connectionId)) throw new ConflictError('a sync of this connection is running');
+    if (this.settling.has(connectionId))
+      throw new ConflictError(`the held run ${runId} is being confirmed or discarded`);
+    this.settling.add(connectionId);
+    try {
+      return await settle();
+    } finally {
+      this.settling.delete(connectionId);
+    }
+  }
+
+  private async applyHeld(connectionId: string, runId: string): Promise<SyncRunRecord> {
+    const { cache } = this.deps;
+    const state = this.state(connectionId);
     const staged = await cache.loadStagedSnapshot(connectionId);
     const run = await cache.getRun(connectionId, runId);
     if (!staged || staged.meta.runId !== runId || run?.status !== 'HELD')
@@ -297,6 +339,22 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     await cache.putState(this.state(connectionId));
     this.emit('run', applied);
     return applied;
+  }
+
+  private async dropHeld(connectionId: string, runId: string): Promise<SyncRunRecord> {
+    const { cache, logger } = this.deps;
+    const state = this.state(connectionId);
+    const run = await cache.getRun(connectionId, runId);
+    if (run?.status !== 'HELD') throw new ConflictError(`the held run ${runId} is gone`);
+    await cache.discardStaged(connectionId, runId);
+    // Its end stays the run's own (its duration is the read's); the log says when it was discarded.
+    const discarded = failed(run, DISCARDED_HELD, run.finishedAt);
+    await cache.putRun(discarded);
+    this.setState({ ...state, status: 'FAILED', heldRunId: null, lastRun: discarded });
+    await cache.putState(this.state(connectionId));
+    logger.info({ connectionId, runId }, 'held run discarded; the served snapshot stays');
+    this.emit('run', discarded);
+    return discarded;
   }
 
   /** Stops any run of the connection and deletes everything cached of it. */

@@ -22,3 +22,14 @@ export async function modifyEntry(
     await client.unbind();
   }
 }
+
+/** Deletes one entry (a leaf): an object removed from the directory. */
+export async function deleteEntry(slapd: SlapdInstance, dn: string): Promise<void> {
+  const client = new Client({ url: slapd.url });
+  try {
+    await client.bind(slapd.admin.dn, slapd.admin.password);
+    await client.del(dn);
+  } finally {
+    await client.unbind();
+  }
+}

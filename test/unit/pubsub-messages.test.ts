@@ -74,6 +74,36 @@ describe('parseEventMessage', () => {
     });
   });
 
+  it("carries the names of a run's removed objects, and takes runs of nodes that predate them", () => {
+    const named: SyncRunRecord = {
+      ...run,
+      changes: {
+        added: [],
+        updated: [],
+        removed: ['c1:b'],
+        removedObjects: [{ id: 'c1:b', kind: 'GROUP', name: 'Sales' }],
+        addedCount: 0,
+        updatedCount: 0,
+        removedCount: 1,
+      },
+    };
+    for (const r of [named, run]) {
+      expect(parseEventMessage('dirgate:SYNC_EVENTS', JSON.stringify({ node: 'node-a', run: r }))).toEqual({
+        topic: 'SYNC_EVENTS',
+        payload: { node: 'node-a', run: r },
+      });
+    }
+    const wrong = {
+      ...named,
+      changes: { ...named.changes, removedObjects: [{ id: 'x', kind: 'ROBOT', name: 'y' }] },
+    };
+    expect(parseEventMessage('dirgate:SYNC_EVENTS', JSON.stringify({ node: 'n', run: wrong }))).toMatchObject(
+      {
+        error: expect.stringContaining('run.changes.removedObjects.0.kind'),
+      },
+    );
+  });
+
   it('drops fields it does not know (a newer node may send more)', () => {
     const parsed = parseEventMessage(
       'dirgate:SETTINGS_CHANGED',

@@ -25,6 +25,7 @@ describe('diffSnapshots', () => {
       added: [],
       updated: [],
       removed: [],
+      removedObjects: [],
       addedCount: 0,
       updatedCount: 0,
       removedCount: 0,
@@ -38,10 +39,27 @@ describe('diffSnapshots', () => {
       added: ['c:new'],
       updated: ['c:change'],
       removed: ['c:gone'],
+      removedObjects: [{ id: 'c:gone', kind: 'USER', name: 'gone' }],
       addedCount: 1,
       updatedCount: 1,
       removedCount: 1,
     });
+  });
+
+  it('names each removed object as it was, by display name or else by DN, with its kind', () => {
+    const before = [
+      rec('u', { displayName: 'Ada Lovelace' }),
+      rec('g', { kind: 'GROUP', displayName: 'Sales' }),
+      rec('n', { kind: 'CONTACT', displayName: '', dn: 'CN=n,OU=Contacts,DC=corp,DC=test' }),
+      rec('stays', { displayName: 'Stays' }),
+    ];
+    const changes = diffSnapshots(before, [rec('stays', { displayName: 'Stays' })]);
+    expect(changes.removedObjects).toEqual([
+      { id: 'c:u', kind: 'USER', name: 'Ada Lovelace' },
+      { id: 'c:g', kind: 'GROUP', name: 'Sales' },
+      { id: 'c:n', kind: 'CONTACT', name: 'CN=n,OU=Contacts,DC=corp,DC=test' },
+    ]);
+    expect(changes.removedObjects?.map((o) => o.id)).toEqual(changes.removed);
   });
 
   it('reads a rename (new DN, same id) as an update, not a removal and an addition', () => {
@@ -90,6 +108,9 @@ describe('diffSnapshots', () => {
     expect(changes.updated.at(-1)).toBe(`c:u${CHANGE_LIST_LIMIT - 1}`);
     expect(new Set(changes.removed).size).toBe(CHANGE_LIST_LIMIT);
     expect(changes.removed.every((id) => id.startsWith('c:r'))).toBe(true);
+    // The names follow the same cap and the same order as the ids.
+    expect(changes.removedObjects).toHaveLength(CHANGE_LIST_LIMIT);
+    expect(changes.removedObjects?.map((o) => o.id)).toEqual(changes.removed);
   });
 
   it('lists everything when exactly at the limit', () => {

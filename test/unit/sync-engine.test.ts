@@ -17,7 +17,7 @@ import { SettingsStore } from '../../src/store/settings-store.js';
 import type { DirectoryReadOptions, DirectoryReadResult } from '../../src/sync/directory-read.js';
 import type { PreparedSnapshot, SnapshotConsumer } from '../../src/sync/snapshot-consumer.js';
 import { SnapshotSet } from '../../src/sync/snapshot-set.js';
-import { SyncEngine, type SyncEngineDeps } from '../../src/sync/sync-engine.js';
+import { DISCARDED_HELD, SyncEngine, type SyncEngineDeps } from '../../src/sync/sync-engine.js';
 import { connectionRecord, SHORT_LIMITS } from '../support/connections.js';
 import { principals, snapshotOf } from '../support/principals.js';
 
@@ -154,6 +154,72 @@ describe('SyncEngine', () => {
     expect(consumer.calls.slice(2)).toEqual(['prepare c1:2', 'commit c1:2']);
     expect(engine.state(ID)).toMatchObject({ status: 'SUCCEEDED', heldRunId: null });
     await expect(engine.confirmHeld(ID, heldRun.id)).rejects.toThrow(/not held/);
+  });
+
+  it('discards a held run: the staged snapshot goes, the served one and its counts stay, the run ends FAILED saying so', async () => {
+    const { engine, snapshots } = await start();
+    directory.entries = users(10);
+    const first = await sync(engine);
+    directory.entries = users(2);
+    const heldRun = await sync(engine);
+    expect(heldRun.status).toBe('HELD');
+    expect((await cache.loadStagedSnapshot(ID))?.meta.runId).toBe(heldRun.id);
+    const events: string[] = [];
+    engine.on('run', (r) => events.push(`${r.id} ${r.status}`));
+
+    const discarded = await engine.discardHeld(ID, heldRun.id);
+    expect(discarded).toMatchObject({ id: heldRun.id, status: 'FAILED', error: DISCARDED_HELD });
+    expect(DISCARDED_HELD).toBe(
+      'discarded by an administrator: the current data was kept; the next run compares again',
+    );
+    expect(events).toEqual([`${heldRun.id} FAILED`]);
+    expect(await cache.loadStagedSnapshot(ID)).toBeNull();
+    expect(await cache.getRun(ID, heldRun.id)).toMatchObject({ status: 'FAILED', error: DISCARDED_HELD });
+    // Served, stored and counted as before the held run; nothing went through the consumer.
+    expect(snapshots.get(ID)?.meta.runId).toBe(first.id);
+    expect((await cache.loadSnapshot(ID))?.meta.runId).toBe(first.id);
+    expect(consumer.calls).toEqual(['prepare c1:10', 'commit c1:10']);
+    const state = engine.state(ID);
+    expect(state).toMatchObject({ status: 'FAILED', heldRunId: null, counts: { users: 10 } });
+    expect(state.lastRun).toMatchObject({ id: heldRun.id, status: 'FAILED' });
+    expect(state.lastSuccessfulRun?.id).toBe(first.id);
+    expect(await cache.getState(ID)).toEqual(state);
+    // Settled once: neither a second discard nor a confirmation finds it held.
+    await expect(engine.discardHeld(ID, heldRun.id)).rejects.toThrow(/not held/);
+    await expect(engine.confirmHeld(ID, heldRun.id)).rejects.toThrow(/not held/);
+    // The next run compares with the data still served (10 users), and is held again.
+    expect((await sync(engine)).status).toBe('HELD');
+  });
+
+  it('settles a held run once: a discard racing a confirmation is refused, and a run in progress refuses it', async () => {
+    const { engine, snapshots } = await start();
+    directory.entries = users(10);
+    await sync(engine);
+    directory.entries = users(2);
+    const heldRun = await sync(engine);
+    const [confirmed, discarded] = await Promise.allSettled([
+      engine.confirmHeld(ID, heldRun.id),
+      engine.discardHeld(ID, heldRun.id),
+    ]);
+    expect(confirmed).toMatchObject({ status: 'fulfilled', value: { status: 'SUCCEEDED' } });
+    expect(discarded).toMatchObject({
+      status: 'rejected',
+      reason: { message: expect.stringMatching(/being confirmed or discarded/) },
+    });
+    expect(snapshots.get(ID)?.principals).toHaveLength(2);
+    expect(engine.state(ID)).toMatchObject({ status: 'SUCCEEDED', heldRunId: null });
+
+    directory.entries = [];
+    const again = await sync(engine);
+    expect(again.status).toBe('HELD');
+    let open: () => void = () => {};
+    directory.gate = new Promise((r) => {
+      open = r;
+    });
+    await engine.start(ID, 'MANUAL');
+    await expect(engine.discardHeld(ID, again.id)).rejects.toThrow(/running/);
+    open();
+    await engine.wait(ID);
   });
 
   it('removes a deleted connection through the consumer too, and says so', async () => {

@@ -189,4 +189,18 @@ export class ConnectionResolver {
     await ctx.services.connections.require(id);
     return toSyncRun(await ctx.services.engine.confirmHeld(id, checkText('runId', runId, LIMITS.idLength)));
   }
+
+  @Mutation(() => SyncRun, {
+    description:
+      'Drops a held run instead of applying it: the data served before it stays, the run is recorded FAILED (discarded by an administrator), and the next run compares with the served data again.',
+  })
+  async discardSync(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('connectionId', () => ID) connectionId: string,
+    @Arg('runId', () => ID) runId: string,
+  ): Promise<SyncRun> {
+    const id = checkText('connectionId', connectionId, LIMITS.idLength);
+    await ctx.services.connections.require(id);
+    return toSyncRun(await ctx.services.engine.discardHeld(id, checkText('runId', runId, LIMITS.idLength)));
+  }
 }

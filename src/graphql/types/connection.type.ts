@@ -1,6 +1,13 @@
 import { DateTimeResolver } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { ConnectionStepEnum, SyncPhaseEnum, SyncStatusEnum, SyncTriggerEnum, TlsModeEnum } from './enums.js';
+import {
+  ConnectionStepEnum,
+  PrincipalKindEnum,
+  SyncPhaseEnum,
+  SyncStatusEnum,
+  SyncTriggerEnum,
+  TlsModeEnum,
+} from './enums.js';
 
 /** How settings only an administrator needs (src/graphql/visibility.ts) are described. */
 const ADMIN_ONLY = 'Null for the reader role.';
@@ -15,6 +22,17 @@ export class SyncCounts {
   @Field(() => Int) addresses!: number;
 }
 
+@ObjectType('ChangedObject', {
+  simpleResolvers: true,
+  description:
+    'An object a run removed, named as it was before the run: the directory no longer serves it once the run is applied.',
+})
+export class ChangedObject {
+  @Field(() => ID) id!: string;
+  @Field(() => PrincipalKindEnum) kind!: PrincipalKindEnum;
+  @Field(() => String, { description: 'Its display name, or its DN when it has none.' }) name!: string;
+}
+
 @ObjectType('SyncChanges', {
   simpleResolvers: true,
   description: 'What a run changed. Id lists are capped at 1,000 each; counts are exact.',
@@ -23,6 +41,11 @@ export class SyncChanges {
   @Field(() => [ID]) added!: string[];
   @Field(() => [ID]) updated!: string[];
   @Field(() => [ID]) removed!: string[];
+  @Field(() => [ChangedObject], {
+    description:
+      'The removed objects with their kind and name, in the order of `removed` (capped the same way). Empty for runs recorded before names were kept.',
+  })
+  removedObjects!: ChangedObject[];
   @Field(() => Int) addedCount!: number;
   @Field(() => Int) updatedCount!: number;
   @Field(() => Int) removedCount!: number;
