@@ -5,9 +5,9 @@
  * schedule explained as typed, the API's refusal shown on its field), Test
  * with its steps (and the failed one), an edit refused on the password
  * field, the schedule's next runs and words, runs with what they changed by
- * name, live progress, a held run kept and then confirmed, deletion with
- * the counts it removes, the directory search and principal pages with
- * their findings, a reader's read-only view, and no horizontal scroll at a
+ * name, live progress, a held run kept (discarded) and the next one
+ * confirmed (the objects it removed named after), deletion with the counts
+ * it removes, the directory search and principal pages with their findings, a reader's read-only view, and no horizontal scroll at a
  * phone's width. Nothing is fetched from outside the gateway; the token
  * never appears in a URL.
  */
@@ -308,18 +308,47 @@ describe('console', () => {
     expect(removed.sort()).toEqual(others.slice(0, 15).sort());
     expect(await held.locator('h4').textContent()).toBe(`It would remove (${others.length})`);
 
+    const heldRunId = (await gw.ok(ConnectionByIdDocument, { id })).connection?.heldRunId ?? '';
     await held.locator('button.keep-held').click();
-    expect(await page.locator('.kept').textContent()).toContain('goes on serving the data from before');
-    const before = (await gw.ok(ConnectionByIdDocument, { id })).connection;
-    expect(before?.contactCount).toBe(directory.dataset.contacts.length);
-    expect(before?.status).toBe('HELD');
+    // Discarded (discardSync): said where the panel was, with the focus there.
+    const note = page.locator('p.kept');
+    await note.waitFor();
+    expect(await note.textContent()).toContain('goes on serving the data from before');
+    expect(await page.evaluate('document.activeElement?.classList.contains("kept")')).toBe(true);
+    expect(await page.locator('section.held').count()).toBe(0);
+    await expect.poll(() => page.locator('.connection-page').getAttribute('data-status')).toBe('FAILED');
+    const discardText =
+      'discarded by an administrator: the current data was kept; the next run compares again';
+    const row = page.locator(`table.runs tr[data-run-id="${heldRunId}"]`);
+    expect(await row.getAttribute('data-status')).toBe('FAILED');
+    expect(await row.locator('.sub.error').textContent()).toBe(discardText);
+    const after = (await gw.ok(ConnectionByIdDocument, { id })).connection;
+    expect(after).toMatchObject({
+      status: 'FAILED',
+      heldRunId: null,
+      contactCount: directory.dataset.contacts.length,
+      lastSync: { id: heldRunId, status: 'FAILED', error: discardText },
+    });
 
+    // The next run compares again and is held again; this time it is confirmed.
+    expect((await syncNow(gw, id)).status).toBe('HELD');
     await page.reload();
     await page.locator('body[data-view=ready]').waitFor();
+    expect(await page.locator('p.kept').count()).toBe(0);
+    const confirmedId = (await gw.ok(ConnectionByIdDocument, { id })).connection?.heldRunId ?? '';
     await page.locator('section.held button.confirm-held').click();
     await expect.poll(() => page.locator('.connection-page').getAttribute('data-status')).toBe('SUCCEEDED');
     expect(await page.locator('section.held').count()).toBe(0);
     expect((await gw.ok(ConnectionByIdDocument, { id })).connection?.contactCount).toBe(1);
+
+    // The applied run names what it removed, though the directory no longer serves it.
+    const applied = page.locator(`table.runs tr[data-run-id="${confirmedId}"]`);
+    await applied.locator('summary').click();
+    const gone = applied.locator('[data-change=removed] li.gone');
+    await gone.first().waitFor();
+    const goneNames = await gone.locator('.name').allTextContents();
+    expect(goneNames.sort()).toEqual(others.slice(0, 15).sort());
+    expect(await gone.first().textContent()).toMatch(/^contact .+ \(no longer in the directory\)$/);
     await page.context().close();
   });
 

@@ -19,11 +19,16 @@ const CONNECTION = `query ConsoleConnection($id: ID!) {
   }
 }`;
 const RUN_CHANGES = `query ConsoleRunChanges($id: ID!) {
-  syncRuns(connectionId: $id, last: 100) { id changes { added updated removed addedCount updatedCount removedCount } }
+  syncRuns(connectionId: $id, last: 100) {
+    id changes { added updated removed addedCount updatedCount removedCount removedObjects { id kind name } }
+  }
 }`;
 const START_SYNC = `mutation ConsoleStartSync($id: ID) { startSync(connectionId: $id) { id status } }`;
 const CONFIRM = `mutation ConsoleConfirmSync($connectionId: ID!, $runId: ID!) {
   confirmSync(connectionId: $connectionId, runId: $runId) { id status }
+}`;
+const DISCARD = `mutation ConsoleDiscardSync($connectionId: ID!, $runId: ID!) {
+  discardSync(connectionId: $connectionId, runId: $runId) { id status }
 }`;
 const DELETE = `mutation ConsoleDeleteConnection($id: ID!) { deleteConnection(id: $id) }`;
 const RUN_EVENTS = `subscription ConsoleRunEvents($id: ID) {
@@ -45,7 +50,16 @@ async function principalNames(ids) {
   return new Map(ids.map((id, i) => [id, data[`p${i}`] ?? null]));
 }
 
-function nameList(title, kind, ids, count, names) {
+/** The names a run recorded for the objects it removed, by id (empty for runs recorded before them). */
+function removedNames(ch) {
+  return new Map((ch.removedObjects ?? []).map((o) => [o.id, o]));
+}
+
+/**
+ * One list of changed objects: linked by name while the served view holds them; a removed one the
+ * view no longer holds by the name the run recorded (`recorded`), else by its id.
+ */
+function nameList(title, kind, ids, count, names, recorded = new Map()) {
   if (count === 0) return null;
   return el(
     'div',
@@ -63,7 +77,15 @@ function nameList(title, kind, ids, count, names) {
               `${p.kind.toLowerCase()} `,
               el('a', { href: principalHref(p.id), text: p.displayName }),
             )
-          : el('li', { class: 'muted', text: `${id} (no longer in the directory)` });
+          : recorded.has(id)
+            ? el(
+                'li',
+                { class: 'gone' },
+                `${recorded.get(id).kind.toLowerCase()} `,
+                el('span', { class: 'name', text: recorded.get(id).name }),
+                el('span', { class: 'muted', text: ' (no longer in the directory)' }),
+              )
+            : el('li', { class: 'muted', text: `${id} (no longer in the directory)` });
       }),
       count > NAMES_SHOWN
         ? el('li', { class: 'muted', text: `and ${(count - NAMES_SHOWN).toLocaleString('en')} more` })
@@ -86,7 +108,7 @@ async function changesOf(connectionId, runId) {
   const lists = [
     nameList('Added', 'added', ch.added, ch.addedCount, names),
     nameList('Updated', 'updated', ch.updated, ch.updatedCount, names),
-    nameList('Removed', 'removed', ch.removed, ch.removedCount, names),
+    nameList('Removed', 'removed', ch.removed, ch.removedCount, names, removedNames(ch)),
   ].filter(Boolean);
   return lists.length
     ? el('div', { class: 'changes' }, lists)
@@ -173,7 +195,12 @@ function settingsList(c, isAdmin) {
   );
 }
 
-async function heldPanel(c, run, isAdmin, rerender) {
+/** What the page says once a held run was discarded ("Keep the current data"). */
+const KEPT_TEXT =
+  'Kept: the gateway goes on serving the data from before this run, and the run is recorded as discarded. The next run compares again.';
+
+/** `rerender` after a confirmation; `onKept` once the held run is discarded. */
+async function heldPanel(c, run, isAdmin, rerender, onKept) {
   const removed = await gql(RUN_CHANGES, { id: c.id }).then((d) => d.syncRuns.find((r) => r.id === run.id));
   const ch = removed?.changes;
   const names = ch ? await principalNames(ch.removed.slice(0, 45)) : new Map();
@@ -187,7 +214,7 @@ async function heldPanel(c, run, isAdmin, rerender) {
       text: 'Until it is confirmed the gateway keeps serving the data from before it.',
       class: 'muted',
     }),
-    ch ? nameList('It would remove', 'removed', ch.removed, ch.removedCount, names) : null,
+    ch ? nameList('It would remove', 'removed', ch.removed, ch.removedCount, names, removedNames(ch)) : null,
     isAdmin
       ? el(
           'div',
@@ -211,19 +238,17 @@ async function heldPanel(c, run, isAdmin, rerender) {
             type: 'button',
             class: 'secondary keep-held',
             text: 'Keep the current data',
-            // The API has no mutation to discard a held run: keeping means not confirming it. The
-            // gateway goes on serving the old data and the next run compares again.
-            onclick: (e) => {
-              const panel = e.target.closest('section.held');
-              panel.replaceChildren(
-                el('p', {
-                  class: 'kept',
-                  role: 'status',
-                  tabindex: '-1',
-                  text: 'Kept: the gateway goes on serving the data from before this run. The held run stays on record until the next run, which compares again.',
-                }),
-              );
-              panel.querySelector('.kept').focus();
+            // discardSync: the staged data goes, the run is recorded FAILED (discarded), the
+            // served data stays, and the next run compares with it again.
+            onclick: async (e) => {
+              e.target.disabled = true;
+              try {
+                await gql(DISCARD, { connectionId: c.id, runId: run.id });
+                onKept(run.id);
+              } catch (err) {
+                status.textContent = err.message;
+                e.target.disabled = false;
+              }
             },
           }),
         )
@@ -268,6 +293,9 @@ function deleteDialog(c) {
 /** The page of one connection; `context.onCleanup` gets the live subscription's disposer. */
 export async function connectionPage(id, context) {
   const box = el('div', { class: 'page connection-page', 'data-connection-id': id });
+  // The held run this page discarded: said where its panel was while it is the latest run (a
+  // re-render on the run's event keeps it); the focus goes there once.
+  let kept = null;
   const render = async () => {
     const data = await gql(CONNECTION, { id });
     const c = data.connection;
@@ -317,7 +345,20 @@ export async function connectionPage(id, context) {
           )
         : null,
       message,
-      held ? await heldPanel(c, held, isAdmin, () => void render()) : null,
+      held
+        ? await heldPanel(
+            c,
+            held,
+            isAdmin,
+            () => void render(),
+            (runId) => {
+              kept = { runId, focus: true };
+              void render();
+            },
+          )
+        : kept && data.syncRuns[0]?.id === kept.runId
+          ? el('p', { class: 'kept', role: 'status', tabindex: '-1', text: KEPT_TEXT })
+          : null,
       el(
         'section',
         { class: 'card', 'aria-labelledby': 'schedule-title' },
@@ -370,6 +411,10 @@ export async function connectionPage(id, context) {
       dialog,
     ];
     box.replaceChildren(...parts.filter(Boolean));
+    if (kept?.focus) {
+      kept.focus = false;
+      box.querySelector('.kept')?.focus();
+    }
   };
   await render();
   follow(id, box, render, context);
