@@ -8,7 +8,7 @@ import { UsageError } from './command.js';
 
 export const RUN_FIELDS = `id connectionId node trigger status phase progress server error startedAt finishedAt
   counts { users groups contacts addresses }
-  changes { addedCount updatedCount removedCount added updated removed }`;
+  changes { addedCount updatedCount removedCount added updated removed removedObjects { id kind name } }`;
 
 export interface ApiRun {
   readonly id: string;
@@ -35,7 +35,16 @@ export interface ApiRun {
     readonly added: readonly string[];
     readonly updated: readonly string[];
     readonly removed: readonly string[];
+    /** The removed objects as the run recorded them (named although no longer served). */
+    readonly removedObjects: readonly RecordedObject[];
   } | null;
+}
+
+/** An object a run removed, as it recorded it. */
+export interface RecordedObject {
+  readonly id: string;
+  readonly kind: string;
+  readonly name: string;
 }
 
 export const CONNECTION_FIELDS = `id name domain { name } searchBase servers tls tlsVerify hasCaCertificate

@@ -1,11 +1,11 @@
 /**
  * The `dirgate` command (bin/dirgate.mjs runs this under the project's
  * Node 24 through tsx): serve, sync, test-connection, connections (list,
- * add, update, show, delete), runs, findings, confirm, token.
+ * add, update, show, delete), runs, findings, confirm, discard, token.
  */
 import '../config/production-mode.js';
 import { type Command, cliName, helpText, parseCommand, UsageError } from './command.js';
-import { confirmCommand } from './commands/confirm.js';
+import { confirmCommand, discardCommand } from './commands/confirm.js';
 import { connectionsCommand } from './commands/connections.js';
 import { findingsCommand } from './commands/findings.js';
 import { runsCommand } from './commands/runs.js';
@@ -23,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   runsCommand,
   findingsCommand,
   confirmCommand,
+  discardCommand,
   tokenCommand,
 ];
 

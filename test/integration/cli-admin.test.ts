@@ -4,7 +4,8 @@
  * private slapd: connections add / update / show / delete with every flag,
  * the API's refusals told as the flag, delete's confirmation on a terminal
  * and its refusal off one, runs with the names of what changed, findings,
- * confirm of a held run, a reader's token refused; and (#16) server text
+ * a held run discarded (the data kept) and the next one confirmed, what it
+ * removed named after, a reader's token refused; and (#16) server text
  * with terminal control sequences printed without them, in every command.
  */
 import { once } from 'node:events';
@@ -68,6 +69,7 @@ describe('--help', () => {
       'runs',
       'findings',
       'confirm',
+      'discard',
     ]) {
       expect(top.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     }
@@ -102,6 +104,7 @@ describe('--help', () => {
       runs: ['--connection', '--limit', '--json'],
       findings: ['--connection', '--type', '--json'],
       confirm: ['--gateway', '--json'],
+      discard: ['--gateway', '--json'],
     };
     for (const [name, flags] of Object.entries(expected)) {
       const help = await cli([...name.split(' '), '--help']);
@@ -370,7 +373,7 @@ describe('runs, findings, confirm', () => {
     expect(wrong.stderr).toContain('--type must be one of USER_NAME');
   });
 
-  it('shows a held run with what it would remove, and confirms it', async () => {
+  it('shows a held run with what it would remove, discards it, and confirms the next one', async () => {
     // Contacts off with a 5% threshold: removing all six of 41 objects is held.
     const upd = await cli(['connections', 'update', 'corp', '--no-contacts', '--delete-threshold', '0.05']);
     expect(upd.code, upd.stderr).toBe(0);
@@ -383,16 +386,59 @@ describe('runs, findings, confirm', () => {
     const contact = ldap.dataset.contacts[0]?.displayName ?? '';
     expect(runs.stdout.split('\n').find((l) => /^ {2}would remove {2}\S/.test(l))).toContain(contact);
 
+    // Discarded: the data served before it stays, and the run says so.
+    const discardText =
+      'discarded by an administrator: the current data was kept; the next run compares again';
+    const notHeldHere = await cli(['discard', 'no-such-run']);
+    expect(notHeldHere.code).toBe(2);
+    expect(notHeldHere.stderr).toContain(
+      `run no-such-run is not held on any connection; held: ${heldId} (corp)`,
+    );
+    const byReader = await cli(['discard', heldId], { DIRGATE_ADMIN_TOKEN: gw.readerToken });
+    expect(byReader.code).toBe(1);
+    expect(byReader.stderr).toContain('the reader role may not');
+    const d = await cli(['discard', heldId]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toContain(`discarded run ${heldId} of corp: FAILED`);
+    expect(d.stdout).toContain(discardText);
+    const kept = (await gw.ok(ConnectionByIdDocument, { id })).connection;
+    expect(kept).toMatchObject({
+      status: 'FAILED',
+      heldRunId: null,
+      contactCount: ldap.dataset.contacts.length,
+    });
+    expect(kept?.lastSync).toMatchObject({ id: heldId, status: 'FAILED', error: discardText });
+    const twice = await cli(['discard', heldId]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain(`run ${heldId} is not held on any connection (none is held)`);
+
+    // The next run compares with the data kept: held again, and this one is confirmed.
+    await syncNow(gw, id);
+    const again = /held run\s+(\S+)/.exec((await cli(['connections', 'show', 'corp'])).stdout)?.[1] ?? '';
+    expect(again).not.toBe('');
+    expect(again).not.toBe(heldId);
     const notHeld = await cli(['confirm', 'no-such-run']);
     expect(notHeld.code).toBe(2);
-    expect(notHeld.stderr).toContain(`run no-such-run is not held on any connection; held: ${heldId} (corp)`);
-    const r = await cli(['confirm', heldId]);
+    expect(notHeld.stderr).toContain(`run no-such-run is not held on any connection; held: ${again} (corp)`);
+    const r = await cli(['confirm', again]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`confirmed run ${heldId} of corp: SUCCEEDED`);
+    expect(r.stdout).toContain(`confirmed run ${again} of corp: SUCCEEDED`);
     expect(r.stdout).toMatch(/changes: 0 added, \d+ updated, 6 removed/);
     const { connection } = await gw.ok(ConnectionByIdDocument, { id });
     expect(connection?.status).toBe('SUCCEEDED');
     expect(connection?.contactCount).toBe(0);
+
+    // Applied, the removed contacts are no longer served; the run still names them.
+    const after = await cli(['runs', '-c', 'corp', '-n', '1']);
+    const removedLine = after.stdout.split('\n').find((l) => /^ {2}removed {2}\S/.test(l)) ?? '';
+    for (const c of ldap.dataset.contacts) expect(removedLine).toContain(`${c.displayName} (contact)`);
+    expect(removedLine).not.toContain('no longer served');
+    const asJson = JSON.parse((await cli(['runs', '-c', 'corp', '-n', '1', '--json'])).stdout) as {
+      changedNames: { removed: { principal: unknown; recorded: { kind: string; name: string } | null }[] };
+    }[];
+    const removed = asJson[0]?.changedNames.removed ?? [];
+    expect(removed).toHaveLength(ldap.dataset.contacts.length);
+    expect(removed.every((o) => o.principal === null && o.recorded?.kind === 'CONTACT')).toBe(true);
   });
 });
 

@@ -68,7 +68,12 @@ export function formatConnection(conn: ApiConnection, stream: NodeJS.WriteStream
       ],
       [last?.status === 'HELD' ? 'held because' : 'last error', last?.error ? c.red(last.error) : null],
       ['last success', ago(conn.lastSuccessfulSync?.finishedAt)],
-      ['held run', conn.heldRunId ? line`${conn.heldRunId} (dirgate confirm ${conn.heldRunId})` : null],
+      [
+        'held run',
+        conn.heldRunId
+          ? line`${conn.heldRunId} (dirgate confirm or dirgate discard ${conn.heldRunId})`
+          : null,
+      ],
       ['overlaps with', conn.overlapsWith.length ? conn.overlapsWith.map((o) => o.name).join(', ') : null],
     ]),
   ];

@@ -1,7 +1,7 @@
 /**
  * `dirgate runs`: the run history of one connection or of all, newest first,
- * with what each run changed by name (the objects the gateway still serves;
- * an id for one it no longer holds).
+ * with what each run changed by name: as the gateway serves it now, or, for
+ * an object a run removed, as the run recorded it.
  */
 import { GATEWAY_OPTION, type GatewayApi, gatewayApi, JSON_OPTION } from '../api.js';
 import { type Command, stringOption, UsageError } from '../command.js';
@@ -10,6 +10,7 @@ import {
   listConnections,
   type PrincipalName,
   principalNames,
+  type RecordedObject,
   RUN_FIELDS,
   resolveConnection,
 } from '../connections-api.js';
@@ -22,7 +23,11 @@ const NAMES_PER_KIND = 10;
 const MAX_RUNS = 100;
 const CHANGE_KINDS = ['added', 'updated', 'removed'] as const;
 
-type ChangedNames = Record<(typeof CHANGE_KINDS)[number], { id: string; principal: PrincipalName | null }[]>;
+/** Each changed object as served now (null once gone) and, for a removed one, as the run recorded it. */
+type ChangedNames = Record<
+  (typeof CHANGE_KINDS)[number],
+  { id: string; principal: PrincipalName | null; recorded: RecordedObject | null }[]
+>;
 
 function limitOf(raw: string | undefined): number {
   if (raw === undefined) return 20;
@@ -37,17 +42,23 @@ async function namesOf(api: GatewayApi, runs: readonly ApiRun[]): Promise<Map<st
   const ids = runs.flatMap((r) => CHANGE_KINDS.flatMap((k) => r.changes?.[k].slice(0, NAMES_PER_KIND) ?? []));
   const principals = await principalNames(api, ids);
   return new Map(
-    runs.map((r) => [
-      r.id,
-      Object.fromEntries(
-        CHANGE_KINDS.map((k) => [
-          k,
-          (r.changes?.[k] ?? [])
-            .slice(0, NAMES_PER_KIND)
-            .map((id) => ({ id, principal: principals.get(id) ?? null })),
-        ]),
-      ) as ChangedNames,
-    ]),
+    runs.map((r) => {
+      // Older gateways' runs recorded no names: their removed objects keep only their ids.
+      const recorded = new Map((r.changes?.removedObjects ?? []).map((o) => [o.id, o]));
+      return [
+        r.id,
+        Object.fromEntries(
+          CHANGE_KINDS.map((k) => [
+            k,
+            (r.changes?.[k] ?? []).slice(0, NAMES_PER_KIND).map((id) => ({
+              id,
+              principal: principals.get(id) ?? null,
+              recorded: k === 'removed' ? (recorded.get(id) ?? null) : null,
+            })),
+          ]),
+        ) as ChangedNames,
+      ];
+    }),
   );
 }
 
@@ -59,9 +70,14 @@ function changedLine(
   const count = run.changes?.[`${kind}Count`] ?? 0;
   if (count === 0) return null;
   const listed = names?.[kind] ?? [];
-  // Objects gone from the cache have no name left to show: counted, their ids in --json.
-  const named = listed.flatMap(({ principal: p }) =>
-    p ? [`${p.displayName}${p.primaryEmail ? ` <${p.primaryEmail}>` : ''}`] : [],
+  // An object gone from the cache by the name its run recorded; one recorded without (an older
+  // gateway's run) is counted, its id in --json.
+  const named = listed.flatMap(({ principal: p, recorded }) =>
+    p
+      ? [`${p.displayName}${p.primaryEmail ? ` <${p.primaryEmail}>` : ''}`]
+      : recorded
+        ? [`${recorded.name} (${recorded.kind.toLowerCase()})`]
+        : [],
   );
   const gone = listed.length - named.length;
   const more = count - listed.length;
@@ -79,8 +95,9 @@ export const runsCommand: Command = {
   description: `
 The run history the running gateway keeps (syncRuns), newest first: of one
 connection (--connection ID or name) or of all. Below the table, what each
-run changed by name (up to ${NAMES_PER_KIND} per kind; a held run's "removed" are
-still served, so named). A held run is applied with \`dirgate confirm RUN_ID\`.`,
+run changed by name (up to ${NAMES_PER_KIND} per kind): as served now, or, for an object
+the run removed, by the name it had then. A held run is applied with \`dirgate
+confirm RUN_ID\`, or dropped (the current data kept) with \`dirgate discard RUN_ID\`.`,
   options: {
     connection: { type: 'string', short: 'c', value: 'ID|NAME', help: 'one connection (default: all)' },
     limit: {
