@@ -11,7 +11,7 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { Client, type Filter, type SearchResult } from 'ldapts';
+import { Client, type Control, type Filter, type SearchResult } from 'ldapts';
 import { bounded } from './deadline.js';
 import { BindError, ConnectError, type LdapError, toLdapError } from './errors.js';
 import { EntryBudget, tooManyValues } from './limits.js';
@@ -75,6 +75,11 @@ export interface BaseSearchOptions {
   readonly attributes: readonly string[];
   readonly explicitBufferAttributes?: readonly string[];
   readonly sizeLimit?: number;
+  /**
+   * Request controls (DirSync, Show Deleted). A response control ldapts does not know is parsed into
+   * the request control of the same OID (ldapts' ControlParser), which is how its value comes back.
+   */
+  readonly controls?: readonly Control[];
 }
 
 /** A bound connection. Every operation is bounded; after any transport failure it is dead for good. */
@@ -113,14 +118,18 @@ export class LdapConnection {
     this.assertAlive('SEARCH');
     try {
       return await bounded(
-        this.client.search(base, {
-          scope: options.scope,
-          filter: options.filter ?? '(objectClass=*)',
-          attributes: [...options.attributes],
-          explicitBufferAttributes: [...(options.explicitBufferAttributes ?? [])],
-          derefAliases: 'never',
-          ...(options.sizeLimit ? { sizeLimit: options.sizeLimit } : {}),
-        }),
+        this.client.search(
+          base,
+          {
+            scope: options.scope,
+            filter: options.filter ?? '(objectClass=*)',
+            attributes: [...options.attributes],
+            explicitBufferAttributes: [...(options.explicitBufferAttributes ?? [])],
+            derefAliases: 'never',
+            ...(options.sizeLimit ? { sizeLimit: options.sizeLimit } : {}),
+          },
+          options.controls ? [...options.controls] : undefined,
+        ),
         this.boundFor('SEARCH', this.limits.operationTimeoutMs, signal),
       );
     } catch (err) {
