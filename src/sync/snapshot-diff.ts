@@ -5,7 +5,8 @@ import type { RunChanges } from '../model/run.js';
 /** Runs record at most this many ids per list; the counts stay exact. */
 export const CHANGE_LIST_LIMIT = 1000;
 
-function sameRecord(a: PrincipalRecord, b: PrincipalRecord): boolean {
+/** Whether two versions of a record are alike in everything a run reports as an update. */
+export function sameRecord(a: PrincipalRecord, b: PrincipalRecord): boolean {
   return (
     a.dn === b.dn &&
     a.displayName === b.displayName &&

@@ -1,0 +1,356 @@
+/**
+ * applyChanges against the real SnapshotBuilder: applying what an
+ * incremental read reports to the snapshot of the directory before must give
+ * what a full build of the directory after gives, record for record, and the
+ * same RunChanges as diffSnapshots. The directory is a small model of one
+ * (objects inside and outside the search base, groups naming members),
+ * changed at random the way AD (LINKED: member values follow their target)
+ * or OpenLDAP without refint (LITERAL: member values are DN strings) change.
+ */
+import fc from 'fast-check';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import * as ldap from '../../src/ldap/index.js';
+import type { RawEntry } from '../../src/ldap/types.js';
+import * as dn from '../../src/model/dn.js';
+import type { Snapshot } from '../../src/model/principal.js';
+import {
+  applyChanges,
+  type ChangesToApply,
+  type MemberValues,
+} from '../../src/sync/incremental/apply-changes.js';
+import { SnapshotBuilder } from '../../src/sync/snapshot-builder.js';
+import { CHANGE_LIST_LIMIT, diffSnapshots } from '../../src/sync/snapshot-diff.js';
+
+// Counted, not replaced: the cost tests read how often addresses and DN keys were computed.
+vi.mock('../../src/ldap/index.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../src/ldap/index.js')>();
+  return { ...actual, computeEmails: vi.fn(actual.computeEmails) };
+});
+vi.mock('../../src/model/dn.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../src/model/dn.js')>();
+  return { ...actual, dnKey: vi.fn(actual.dnKey) };
+});
+
+const CONN = 'c1';
+const BEFORE_META = {
+  connectionId: CONN,
+  runId: 'run-1',
+  createdAt: '2025-01-01T00:00:00.000Z',
+  netbiosName: 'CORP',
+};
+const AFTER_META = { ...BEFORE_META, runId: 'run-2', createdAt: '2025-01-01T00:01:00.000Z' };
+
+function build(entries: readonly RawEntry[], meta = AFTER_META): Snapshot {
+  const builder = new SnapshotBuilder(CONN);
+  // In pages, as a read feeds it.
+  for (let i = 0; i < entries.length; i += 7) builder.add(entries.slice(i, i + 7));
+  return builder.build(meta);
+}
+
+// ---------------------------------------------------------------- the model
+
+type Ou = 'Staff' | 'Sales' | 'Outside';
+type Kind = RawEntry['kind'];
+interface Attrs {
+  displayName: string;
+  mail: string | null;
+  proxyAddresses: string[];
+  samAccountName: string | null;
+  userPrincipalName: string | null;
+  userAccountControl: number | null;
+}
+interface Obj extends Attrs {
+  readonly guid: string;
+  readonly kind: Kind;
+  name: string;
+  ou: Ou;
+  /** LINKED: guids of members; LITERAL: member DNs as written. */
+  members: string[];
+}
+
+const NAMES = ['Ann', 'Bob Smith', 'Doe\\, Jane', 'Zoë', 'O\\+Brien'];
+
+function dnOf(name: string, ou: Ou): string {
+  return ou === 'Outside'
+    ? `CN=${name},OU=Outside,DC=corp,DC=test`
+    : `CN=${name},OU=${ou},OU=In,DC=corp,DC=test`;
+}
+
+/** The same DN as another server, or person, spells it. */
+function spelled(d: string, spelling: number): string {
+  if (spelling === 1) return d.toLowerCase();
+  if (spelling === 2) return d.toUpperCase().replace(/\\,/g, '\\2C');
+  return d;
+}
+
+class Directory {
+  private readonly objects: Obj[] = [];
+  private counter = 0;
+  private freed: { name: string; ou: Ou }[] = [];
+  /** Guids whose entry a change read returns: their own attributes (member values included) changed. */
+  readonly changed = new Set<string>();
+
+  constructor(readonly memberValues: MemberValues) {}
+
+  private uniqueName(pool: number): string {
+    return `${NAMES[pool % NAMES.length]} ${++this.counter}`;
+  }
+
+  private inUse(name: string, ou: Ou): boolean {
+    const key = dn.dnKey(dnOf(name, ou));
+    return this.objects.some((o) => dn.dnKey(dnOf(o.name, o.ou)) === key);
+  }
+
+  /** A freed DN (deleted or renamed away from), if any is free now; else a new one. */
+  private place(pool: number, reuse: number | null, ou: Ou): { name: string; ou: Ou } {
+    if (reuse !== null) {
+      const free = this.freed.filter((f) => !this.inUse(f.name, f.ou));
+      if (free.length > 0) return free[reuse % free.length] as { name: string; ou: Ou };
+    }
+    return { name: this.uniqueName(pool), ou };
+  }
+
+  dnOfObj(o: Obj): string {
+    return dnOf(o.name, o.ou);
+  }
+
+  pick(n: number): Obj | undefined {
+    return this.objects.length === 0 ? undefined : this.objects[n % this.objects.length];
+  }
+
+  add(spec: ObjSpec): void {
+    const { name, ou } = this.place(spec.name, spec.reuse, spec.ou);
+    const o: Obj = {
+      ...spec.attrs,
+      proxyAddresses: [...spec.attrs.proxyAddresses],
+      guid: `g${++this.counter}`,
+      kind: spec.kind,
+      name,
+      ou,
+      members: [],
+    };
+    if (o.kind !== 'USER') o.userAccountControl = null;
+    this.objects.push(o);
+    this.changed.add(o.guid);
+    if (o.kind === 'GROUP') for (const m of spec.members) this.addMember(o, m.pick, m.spelling);
+  }
+
+  addMember(group: Obj, pick: number, spelling: number): void {
+    const target = this.pick(pick);
+    if (target === undefined || target === group) return;
+    if (this.memberValues === 'LINKED') {
+      if (group.members.includes(target.guid)) return; // AD refuses a value twice
+      group.members.push(target.guid);
+    } else if (spelling === 3) {
+      // A DN that names nothing (yet): plain LDAP servers accept it.
+      group.members.push(dnOf(this.uniqueName(pick), 'Staff'));
+    } else {
+      group.members.push(spelled(this.dnOfObj(target), spelling));
+    }
+    this.changed.add(group.guid);
+  }
+
+  apply(op: Op): void {
+    if (op.type === 'add') {
+      this.add(op.spec);
+      return;
+    }
+    const o = this.pick(op.pick);
+    if (o === undefined) return;
+    switch (op.type) {
+      case 'modify':
+        Object.assign(o, op.attrs);
+        if (o.kind !== 'USER') o.userAccountControl = null;
+        break;
+      case 'rename':
+      case 'move': {
+        this.freed.push({ name: o.name, ou: o.ou });
+        const to = this.place(op.name, op.reuse, op.type === 'move' ? op.ou : o.ou);
+        o.name = to.name;
+        o.ou = to.ou;
+        // LINKED member values follow by reference; LITERAL ones keep naming the old DN.
+        break;
+      }
+      case 'delete':
+        this.freed.push({ name: o.name, ou: o.ou });
+        this.objects.splice(this.objects.indexOf(o), 1);
+        // AD drops the links to a deleted object; the groups' uSNChanged stays.
+        if (this.memberValues === 'LINKED')
+          for (const g of this.objects) g.members = g.members.filter((m) => m !== o.guid);
+        return;
+      case 'memberAdd':
+        if (o.kind === 'GROUP') this.addMember(o, op.member, op.spelling);
+        return;
+      case 'memberRemove':
+        if (o.kind !== 'GROUP' || o.members.length === 0) return;
+        o.members.splice(op.index % o.members.length, 1);
+        break;
+      case 'touch':
+        // Returned by the change read though nothing the gateway keeps changed (another attribute did).
+        break;
+    }
+    this.changed.add(o.guid);
+  }
+
+  private entry(o: Obj): RawEntry {
+    const byGuid = new Map(this.objects.map((x) => [x.guid, x]));
+    const memberDns =
+      o.kind !== 'GROUP'
+        ? []
+        : this.memberValues === 'LINKED'
+          ? o.members.map((g) => this.dnOfObj(byGuid.get(g) as Obj))
+          : [...o.members];
+    return {
+      kind: o.kind,
+      guid: o.guid,
+      dn: this.dnOfObj(o),
+      displayName: o.displayName,
+      mail: o.mail,
+      proxyAddresses: [...o.proxyAddresses],
+      samAccountName: o.samAccountName,
+      userPrincipalName: o.userPrincipalName,
+      userAccountControl: o.userAccountControl,
+      memberDns,
+    };
+  }
+
+  /** What a full read of the search base returns, in directory order. */
+  read(): RawEntry[] {
+    return this.objects.filter((o) => o.ou !== 'Outside').map((o) => this.entry(o));
+  }
+
+  /** The groups in the base a `(member=DN)` search for any of `dns` returns (DN matching ignores case and escaping). */
+  groupsNaming(dns: readonly string[]): RawEntry[] {
+    const keys = new Set(dns.map((d) => dn.dnKey(d)));
+    return this.read().filter((e) => e.kind === 'GROUP' && e.memberDns.some((m) => keys.has(dn.dnKey(m))));
+  }
+}
+
+// ------------------------------------------------------------ generators
+
+const ou = fc.constantFrom<Ou>('Staff', 'Sales', 'Outside');
+const attrsModel = {
+  displayName: fc.constantFrom('', 'Ann', 'Bob Smith', 'Doe, Jane', 'Zoë'),
+  mail: fc.option(fc.constantFrom('ann@corp.test', 'Ann@Corp.TEST', 'bob@corp.test', 'shared@corp.test'), {
+    nil: null,
+  }),
+  proxyAddresses: fc.subarray([
+    'SMTP:ann@corp.test',
+    'smtp:alias@corp.test',
+    'smtp:SHARED@corp.test',
+    'X500:/o=Corp/cn=ann',
+    'sip:ann@corp.test',
+  ]),
+  samAccountName: fc.option(fc.constantFrom('ann', 'bob'), { nil: null }),
+  userPrincipalName: fc.option(fc.constantFrom('ann@corp.test', 'bob@corp.test'), { nil: null }),
+  userAccountControl: fc.constantFrom(null, 512, 514, 66048, 66050),
+};
+const attrs = fc.record(attrsModel);
+const objSpec = fc.record({
+  kind: fc.constantFrom<Kind>('USER', 'USER', 'GROUP', 'GROUP', 'CONTACT'),
+  ou,
+  name: fc.nat(9),
+  reuse: fc.option(fc.nat(), { nil: null }),
+  attrs,
+  members: fc.array(fc.record({ pick: fc.nat(), spelling: fc.nat(3) }), { maxLength: 5 }),
+});
+type ObjSpec = typeof objSpec extends fc.Arbitrary<infer T> ? T : never;
+
+const op = fc.oneof(
+  fc.record({ type: fc.constant('add' as const), spec: objSpec }),
+  // Any subset of the attributes, each to any value.
+  fc.record({
+    type: fc.constant('modify' as const),
+    pick: fc.nat(),
+    attrs: fc.record(attrsModel, { requiredKeys: [] }),
+  }),
+  fc.record({
+    type: fc.constant('rename' as const),
+    pick: fc.nat(),
+    name: fc.nat(9),
+    reuse: fc.option(fc.nat(), { nil: null }),
+  }),
+  fc.record({
+    type: fc.constant('move' as const),
+    pick: fc.nat(),
+    name: fc.nat(9),
+    reuse: fc.option(fc.nat(), { nil: null }),
+    ou,
+  }),
+  fc.record({ type: fc.constant('delete' as const), pick: fc.nat() }),
+  fc.record({
+    type: fc.constant('memberAdd' as const),
+    pick: fc.nat(),
+    member: fc.nat(),
+    spelling: fc.nat(3),
+  }),
+  fc.record({ type: fc.constant('memberRemove' as const), pick: fc.nat(), index: fc.nat() }),
+  fc.record({ type: fc.constant('touch' as const), pick: fc.nat() }),
+);
+type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
+
+const scenario = fc.record({
+  initial: fc.array(objSpec, { maxLength: 14 }),
+  ops: fc.array(op, { maxLength: 12 }),
+  /** A reader may report the deletion of an id the snapshot never held (it was created and deleted between runs). */
+  unknownDeletion: fc.boolean(),
+});
+type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+
+interface Played {
+  readonly before: Snapshot;
+  readonly changeSet: ChangesToApply;
+  /** A full read of the directory after, in the order the applier keeps: the previous records', new ones after. */
+  readonly after: readonly RawEntry[];
+  readonly directory: Directory;
+}
+
+function play(memberValues: MemberValues, s: Scenario): Played {
+  const directory = new Directory(memberValues);
+  for (const spec of s.initial) directory.add(spec);
+  directory.changed.clear();
+  const beforeEntries = directory.read();
+  const before = build(beforeEntries, BEFORE_META);
+  for (const o of s.ops) directory.apply(o);
+  const now = directory.read();
+  const nowByGuid = new Map(now.map((e) => [e.guid, e]));
+  const beforeGuids = new Set(beforeEntries.map((e) => e.guid));
+  // What a change read returns: entries whose own values changed, and those that entered the base.
+  const changed = now.filter((e) => directory.changed.has(e.guid) || !beforeGuids.has(e.guid));
+  const deletedGuids = beforeEntries.filter((e) => !nowByGuid.has(e.guid)).map((e) => e.guid);
+  if (s.unknownDeletion) deletedGuids.push('g-never-seen');
+  const after = [
+    ...beforeEntries.flatMap((e) => nowByGuid.get(e.guid) ?? []),
+    ...changed.filter((e) => !beforeGuids.has(e.guid)),
+  ];
+  return { before, changeSet: { changed, deletedGuids }, after, directory };
+}
+
+/** applyChanges as the wiring calls it: once, and again with the re-read groups when it asks. */
+function incremental(memberValues: MemberValues, p: Played) {
+  const first = applyChanges(p.before, p.changeSet, AFTER_META, { memberValues });
+  const groups = p.directory.groupsNaming(first.rereadGroupsNaming);
+  if (groups.length === 0) return first;
+  const changed = [...p.changeSet.changed, ...groups];
+  return applyChanges(p.before, { changed, deletedGuids: p.changeSet.deletedGuids }, AFTER_META, {
+    memberValues,
+  });
+}
+
+describe.each<MemberValues>(['LINKED', 'LITERAL'])(
+  'applyChanges equals a full build (%s member values)',
+  (memberValues) => {
+    it('for random directories and random change sets', () => {
+      fc.assert(
+        fc.property(scenario, (s) => {
+          const p = play(memberValues, s);
+          const full = build(p.after);
+          const result = incremental(memberValues, p);
+          expect(result.snapshot).toStrictEqual(full);
+          expect(result.changes).toStrictEqual(diffSnapshots(p.before.principals, full.principals));
+        }),
+        { numRuns: 400 },
+      );
+    });
+  },
+);
