@@ -354,3 +354,250 @@ describe.each<MemberValues>(['LINKED', 'LITERAL'])(
     });
   },
 );
+
+// ------------------------------------------------------- hand-written cases
+
+function entry(e: Partial<RawEntry> & Pick<RawEntry, 'guid' | 'dn'>): RawEntry {
+  return {
+    kind: 'USER',
+    displayName: e.guid,
+    mail: null,
+    proxyAddresses: [],
+    samAccountName: null,
+    userPrincipalName: null,
+    userAccountControl: 512,
+    memberDns: [],
+    ...e,
+  };
+}
+
+const BASE = 'OU=In,DC=corp,DC=test';
+const ann = entry({ guid: 'ann', dn: `CN=Ann,${BASE}`, displayName: 'Ann', mail: 'ann@corp.test' });
+const bob = entry({
+  guid: 'bob',
+  dn: `CN=Bob,${BASE}`,
+  displayName: 'Bob',
+  proxyAddresses: ['SMTP:bob@corp.test'],
+});
+const inner = entry({
+  guid: 'inner',
+  kind: 'GROUP',
+  dn: `CN=Inner,${BASE}`,
+  userAccountControl: null,
+  memberDns: [ann.dn],
+});
+const outer = entry({
+  guid: 'outer',
+  kind: 'GROUP',
+  dn: `CN=Outer,${BASE}`,
+  userAccountControl: null,
+  memberDns: [inner.dn, bob.dn],
+});
+const DIRECTORY = [ann, bob, inner, outer];
+const id = (guid: string) => `${CONN}:${guid}`;
+
+function applied(
+  changes: Partial<ChangesToApply>,
+  memberValues: MemberValues = 'LINKED',
+  before = DIRECTORY,
+) {
+  const previous = build(before, BEFORE_META);
+  const result = applyChanges(previous, { changed: [], deletedGuids: [], ...changes }, AFTER_META, {
+    memberValues,
+  });
+  return {
+    previous,
+    result,
+    record: (guid: string) => result.snapshot.principals.find((p) => p.guid === guid),
+  };
+}
+
+describe('applyChanges, one kind of change at a time', () => {
+  it('adds a new user after the others, counted and listed as added', () => {
+    const cat = entry({
+      guid: 'cat',
+      dn: `CN=Cat,${BASE}`,
+      mail: 'cat@corp.test',
+      proxyAddresses: ['smtp:c@corp.test'],
+    });
+    const { previous, result, record } = applied({ changed: [cat] });
+    expect(result.snapshot.principals.at(-1)).toBe(record('cat'));
+    expect(record('cat')?.emails).toEqual(['cat@corp.test', 'c@corp.test']);
+    expect(result.snapshot.meta.counts).toEqual({ ...previous.meta.counts, users: 3, addresses: 4 });
+    expect(result.changes).toMatchObject({ added: [id('cat')], updated: [], removed: [], addedCount: 1 });
+    expect(result.snapshot).toStrictEqual(build([...DIRECTORY, cat]));
+  });
+
+  it('recomputes a changed address and lists only that user as updated', () => {
+    const moved = { ...ann, mail: null, proxyAddresses: ['SMTP:ann.new@corp.test', 'smtp:ann@corp.test'] };
+    const { result, record } = applied({ changed: [moved] });
+    expect(record('ann')).toMatchObject({
+      primaryEmail: 'ann.new@corp.test',
+      emails: ['ann.new@corp.test', 'ann@corp.test'],
+    });
+    expect(result.changes).toMatchObject({ added: [], updated: [id('ann')], removed: [], updatedCount: 1 });
+  });
+
+  it('marks a user disabled by userAccountControl', () => {
+    const { result, record } = applied({ changed: [{ ...bob, userAccountControl: 514 }] });
+    expect(record('bob')?.enabled).toBe(false);
+    expect(result.changes.updated).toEqual([id('bob')]);
+  });
+
+  it('adds a member to, and removes one from, a nested group; the group holding it is untouched', () => {
+    const added = applied({ changed: [{ ...inner, memberDns: [ann.dn, bob.dn] }] });
+    expect(added.record('inner')?.memberIds).toEqual([id('ann'), id('bob')]);
+    expect(added.record('outer')).toBe(added.previous.principals.find((p) => p.guid === 'outer'));
+    expect(added.result.changes.updated).toEqual([id('inner')]);
+    const removed = applied({ changed: [{ ...outer, memberDns: [inner.dn] }] });
+    expect(removed.record('outer')?.memberIds).toEqual([id('inner')]);
+    expect(removed.result.changes.updated).toEqual([id('outer')]);
+  });
+
+  it('keeps a renamed member in unchanged groups where member values are links (AD)', () => {
+    const { result, record } = applied(
+      { changed: [{ ...ann, dn: `CN=Ann Smith,OU=Moved,${BASE}` }] },
+      'LINKED',
+    );
+    expect(record('ann')?.dn).toBe(`CN=Ann Smith,OU=Moved,${BASE}`);
+    expect(record('inner')?.memberIds).toEqual([id('ann')]);
+    expect(result.changes.updated).toEqual([id('ann')]);
+    expect(result.rereadGroupsNaming).toEqual([]);
+  });
+
+  it('drops a renamed member from unchanged groups where member values are DNs, and asks for the groups naming the new DN', () => {
+    const renamed = `CN=Ann Smith,${BASE}`;
+    const { result, record } = applied({ changed: [{ ...ann, dn: renamed }] }, 'LITERAL');
+    expect(record('inner')?.memberIds).toEqual([]);
+    expect(result.changes.updated).toEqual([id('ann'), id('inner')]);
+    expect(result.rereadGroupsNaming).toEqual([renamed]);
+  });
+
+  it('resolves a changed group against the new DNs: a renamed member named by its old DN resolves to nothing', () => {
+    const { result, record } = applied({
+      changed: [
+        { ...ann, dn: `CN=Ann Smith,${BASE}` },
+        { ...inner, memberDns: [ann.dn, bob.dn] },
+      ],
+    });
+    expect(record('inner')?.memberIds).toEqual([id('bob')]);
+    expect(result.unresolvedMembers).toBe(1);
+  });
+
+  it('removes an object moved out of the base or deleted, from the snapshot and from the groups that held it', () => {
+    const { previous, result, record } = applied({ deletedGuids: ['ann'] });
+    expect(record('ann')).toBeUndefined();
+    expect(record('inner')?.memberIds).toEqual([]);
+    expect(result.snapshot.meta.counts).toEqual({ ...previous.meta.counts, users: 1, addresses: 1 });
+    expect(result.changes).toMatchObject({
+      removed: [id('ann')],
+      removedObjects: [{ id: id('ann'), kind: 'USER', name: 'Ann' }],
+      updated: [id('inner')],
+      removedCount: 1,
+    });
+    expect(result.snapshot).toStrictEqual(build([bob, { ...inner, memberDns: [] }, outer]));
+  });
+
+  it('asks for the groups naming an object that entered the base, and resolves it once they are applied', () => {
+    // Cat was outside the base, already a member of Outer; moving in changes Cat, not Outer.
+    const catOutside = entry({ guid: 'cat', dn: 'CN=Cat,OU=Elsewhere,DC=corp,DC=test' });
+    const outerWithCat = { ...outer, memberDns: [...outer.memberDns, `CN=Cat,${BASE}`] };
+    const before = [ann, bob, inner, { ...outer, memberDns: [...outer.memberDns, catOutside.dn] }];
+    const cat = { ...catOutside, dn: `CN=Cat,${BASE}` };
+    const first = applied({ changed: [cat] }, 'LINKED', before);
+    expect(first.record('outer')?.memberIds).toEqual([id('inner'), id('bob')]);
+    expect(first.result.rereadGroupsNaming).toEqual([cat.dn]);
+    const again = applyChanges(
+      first.previous,
+      { changed: [cat, outerWithCat], deletedGuids: [] },
+      AFTER_META,
+      {
+        memberValues: 'LINKED',
+      },
+    );
+    expect(again.snapshot).toStrictEqual(build([ann, bob, inner, outerWithCat, cat]));
+    expect(again.changes).toMatchObject({ added: [id('cat')], updated: [id('outer')] });
+  });
+
+  it('lets a deletion win over a change of the same id, takes the last of two entries of one id, ignores unknown deletions', () => {
+    const { result, record } = applied({
+      changed: [
+        { ...ann, displayName: 'Ann 2' },
+        { ...bob, displayName: 'Bob 2' },
+        { ...bob, displayName: 'Bob 3' },
+      ],
+      deletedGuids: ['ann', 'never-seen'],
+    });
+    expect(record('ann')).toBeUndefined();
+    expect(record('bob')?.displayName).toBe('Bob 3');
+    expect(result.changes).toMatchObject({
+      removed: [id('ann')],
+      updated: [id('bob'), id('inner')],
+      added: [],
+    });
+  });
+
+  it('does not list an entry returned unchanged', () => {
+    const { result } = applied({ changed: [ann, inner] });
+    expect(result.changes).toMatchObject({ added: [], updated: [], removed: [], updatedCount: 0 });
+  });
+
+  it('caps the lists as diffSnapshots does and keeps the counts exact', () => {
+    const many = Array.from({ length: CHANGE_LIST_LIMIT + 5 }, (_, i) =>
+      entry({ guid: `n${i}`, dn: `CN=N${i},${BASE}` }),
+    );
+    const { previous, result } = applied({ changed: many });
+    expect(result.changes.added).toHaveLength(CHANGE_LIST_LIMIT);
+    expect(result.changes.addedCount).toBe(CHANGE_LIST_LIMIT + 5);
+    expect(result.changes).toStrictEqual(
+      diffSnapshots(previous.principals, build([...DIRECTORY, ...many]).principals),
+    );
+  });
+});
+
+describe('applyChanges cost', () => {
+  const users = Array.from({ length: 2000 }, (_, i) =>
+    entry({
+      guid: `u${i}`,
+      dn: `CN=User ${i},${BASE}`,
+      mail: `u${i}@corp.test`,
+      proxyAddresses: [`smtp:x${i}@corp.test`],
+    }),
+  );
+  const groups = Array.from({ length: 20 }, (_, g) =>
+    entry({
+      guid: `grp${g}`,
+      kind: 'GROUP',
+      dn: `CN=Group ${g},${BASE}`,
+      userAccountControl: null,
+      memberDns: users.slice(g * 100, g * 100 + 100).map((u) => u.dn),
+    }),
+  );
+  const computeEmails = vi.mocked(ldap.computeEmails);
+  const dnKey = vi.mocked(dn.dnKey);
+  let previous: Snapshot;
+  beforeEach(() => {
+    previous = build([...users, ...groups], BEFORE_META);
+    computeEmails.mockClear();
+    dnKey.mockClear();
+  });
+
+  it('computes a record only for each changed entry and keeps every other record as it was', () => {
+    const changed = [
+      { ...(users[5] as RawEntry), mail: 'new@corp.test' },
+      entry({ guid: 'fresh', dn: `CN=Fresh,${BASE}` }),
+      { ...(groups[3] as RawEntry), memberDns: [(users[0] as RawEntry).dn, `CN=Fresh,${BASE}`] },
+    ];
+    const result = applyChanges(previous, { changed, deletedGuids: ['u7'] }, AFTER_META, {
+      memberValues: 'LINKED',
+    });
+    expect(computeEmails).toHaveBeenCalledTimes(changed.length);
+    // Members spelled as their DNs resolve without keying any DN.
+    expect(dnKey).not.toHaveBeenCalled();
+    const before = new Set(previous.principals);
+    const kept = result.snapshot.principals.filter((p) => before.has(p)).length;
+    // All but the changed user, the changed group, the deleted user, and group 0 that lost it.
+    expect(kept).toBe(previous.principals.length - 4);
+    expect(result.changes).toMatchObject({ addedCount: 1, updatedCount: 3, removedCount: 1 });
+  });
+});
