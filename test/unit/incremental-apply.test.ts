@@ -9,6 +9,7 @@
  */
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ChangeSet } from '../../src/ldap/changes/types.js';
 import * as ldap from '../../src/ldap/index.js';
 import type { RawEntry } from '../../src/ldap/types.js';
 import * as dn from '../../src/model/dn.js';
@@ -535,6 +536,18 @@ describe('applyChanges, one kind of change at a time', () => {
       updated: [id('bob'), id('inner')],
       added: [],
     });
+  });
+
+  it('takes a ChangeSet as the readers return it, watermark and all', () => {
+    const changeSet: ChangeSet = {
+      changed: [{ ...bob, displayName: 'Robert' }],
+      deletedGuids: [],
+      watermark: { kind: 'USN', server: 'dc1.corp.test', invocationId: 'inv', usn: '4242' },
+    };
+    const result = applyChanges(build(DIRECTORY, BEFORE_META), changeSet, AFTER_META, {
+      memberValues: 'LINKED',
+    });
+    expect(result.changes.updated).toEqual([id('bob')]);
   });
 
   it('does not list an entry returned unchanged', () => {

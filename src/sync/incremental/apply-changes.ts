@@ -49,7 +49,6 @@
  * view orders everything it serves itself, so order carries no meaning.
  * Assumes, as LDAP does, that no two objects' DNs are equal under dnKey.
  */
-import type { ChangeSet } from '../../ldap/changes/types.js';
 import type { RawEntry } from '../../ldap/types.js';
 import { dnKey } from '../../model/dn.js';
 import {
@@ -69,8 +68,16 @@ import { CHANGE_LIST_LIMIT, sameRecord } from '../snapshot-diff.js';
  */
 export type MemberValues = 'LINKED' | 'LITERAL';
 
-/** What an incremental read gives the applier: a ChangeSet without its watermark. */
-export type ChangesToApply = Pick<ChangeSet, 'changed' | 'deletedGuids'>;
+/**
+ * What an incremental read gives the applier: a ChangeSet (src/ldap/changes/types.ts) without its
+ * watermark, which a ChangeSet is as it is.
+ */
+export interface ChangesToApply {
+  /** Entries added or changed, decoded as a full read decodes them (members whole). */
+  readonly changed: readonly RawEntry[];
+  /** Ids (RawEntry.guid form) of objects deleted, moved out of the base or no longer matching the filter. */
+  readonly deletedGuids: readonly string[];
+}
 
 export interface ApplyOptions {
   readonly memberValues: MemberValues;
