@@ -40,6 +40,22 @@ export interface ReadKindOptions {
   readonly limits: LdapLimits;
   readonly onPage: (entries: RawEntry[]) => void | Promise<void>;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * ANDed with the kind's filter: an incremental read asks only the entries changed since a
+   * watermark (`(uSNChanged>=N)`), decoded exactly as a full read decodes them.
+   */
+  readonly extraFilter?: string | undefined;
+}
+
+/** The kind's filter, narrowed by an extra one when given. */
+export function kindFilter(schema: SchemaMap, kind: PrincipalKind, extraFilter?: string): string {
+  const filter = schema.filters[kind];
+  if (!extraFilter) return filter;
+  const term = (text: string) => {
+    const trimmed = text.trim();
+    return trimmed.startsWith('(') && trimmed.endsWith(')') ? trimmed : `(${trimmed})`;
+  };
+  return `(&${term(filter)}${term(extraFilter)})`;
 }
 
 /** What the paged search asks for: the kind's attributes plus, for groups, members (ranged on AD). */
@@ -54,7 +70,7 @@ export function requestedAttributes(schema: SchemaMap, kind: PrincipalKind, rang
 }
 
 /** ldapts matches explicitBufferAttributes case-sensitively against the server's spelling: ask the usual ones. */
-function bufferAttributeNames(schema: SchemaMap): string[] {
+export function bufferAttributeNames(schema: SchemaMap): string[] {
   const names = new Set<string>();
   for (const name of schema.binaryAttributes) {
     names.add(name);
@@ -65,7 +81,7 @@ function bufferAttributeNames(schema: SchemaMap): string[] {
 }
 
 export async function readKind(options: ReadKindOptions): Promise<ReadStats> {
-  const { connection, kind, schema, searchBase, limits, onPage, signal } = options;
+  const { connection, kind, schema, searchBase, limits, onPage, signal, extraFilter } = options;
   let entries = 0;
   let skipped = 0;
   let rangedRequests = 0;
@@ -74,7 +90,7 @@ export async function readKind(options: ReadKindOptions): Promise<ReadStats> {
     searchBase,
     {
       scope: 'sub',
-      filter: schema.filters[kind],
+      filter: kindFilter(schema, kind, extraFilter),
       attributes: requestedAttributes(schema, kind, limits.rangeSize),
       explicitBufferAttributes: bufferAttributeNames(schema),
       pageSize: limits.pageSize,

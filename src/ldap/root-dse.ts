@@ -18,6 +18,10 @@ export interface RootDse {
   readonly dnsHostName: string | null;
   readonly supportedCapabilities: readonly string[];
   readonly supportedControls: readonly string[];
+  /** AD: the newest change committed on this DC (decimal, 64-bit); null elsewhere. */
+  readonly highestCommittedUsn: string | null;
+  /** AD: the DN of this DC's DSA object (`CN=NTDS Settings,CN=DC1,…`), which holds its invocationId. */
+  readonly dsServiceName: string | null;
 }
 
 export function flavourOf(supportedCapabilities: readonly string[]): DirectoryFlavour {
@@ -37,6 +41,8 @@ export async function readRootDse(connection: LdapConnection, signal?: AbortSign
         'dnsHostName',
         'supportedCapabilities',
         'supportedControl',
+        'highestCommittedUSN',
+        'dsServiceName',
       ],
     },
     signal,
@@ -52,6 +58,8 @@ export async function readRootDse(connection: LdapConnection, signal?: AbortSign
     dnsHostName: values?.first('dnsHostName') ?? null,
     supportedCapabilities: capabilities,
     supportedControls: values?.strings('supportedControl') ?? [],
+    highestCommittedUsn: values?.first('highestCommittedUSN') ?? null,
+    dsServiceName: values?.first('dsServiceName') ?? null,
   };
 }
 

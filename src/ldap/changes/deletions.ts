@@ -1,0 +1,189 @@
+/**
+ * Finding what was deleted, or moved out of the search base, since a
+ * watermark. The general way: read every id under the base (the id attribute
+ * alone, paged: cheap) and compare with the snapshot's. Tombstones (AD, Show
+ * Deleted) are cheaper but see only deletions: an object moved out of the
+ * base or no longer matching a configured filter leaves no tombstone, and a
+ * plain account sees no tombstone at all (LAB.md, "Change tracking").
+ */
+import { Control, EqualityFilter } from 'ldapts';
+import type { PrincipalKind } from '../../model/principal.js';
+import type { LdapConnection } from '../client.js';
+import { EntryValues } from '../entry-decoder.js';
+import { LdapError } from '../errors.js';
+import { decodeObjectGuid, normalizeEntryUuid } from '../guid.js';
+import { bufferAttributeNames, kindFilter } from '../reader.js';
+import type { RootDse } from '../root-dse.js';
+import { type SchemaMap, schemaFor } from '../schema-map.js';
+import type { LdapLimits } from '../types.js';
+import { usnFilter } from './watermark.js';
+
+/** LDAP_SERVER_SHOW_DELETED_OID: a search also returns tombstones. */
+export const SHOW_DELETED_OID = '1.2.840.113556.1.4.417';
+
+/** The well-known GUID of AD's Deleted Objects container (GUID_DELETED_OBJECTS_CONTAINER_W). */
+const DELETED_OBJECTS_WKGUID = '18e2ea80684f11d2b9aa00c04f79f805';
+
+export interface ReadIdsOptions {
+  readonly connection: LdapConnection;
+  readonly schema: SchemaMap;
+  readonly kind: PrincipalKind;
+  readonly searchBase: string;
+  readonly limits: LdapLimits;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The id of an entry as the full read decodes it (entry-decoder.ts), from the id attributes alone. */
+function idOf(values: EntryValues, idAttributes: readonly string[]): string | null {
+  for (const name of idAttributes) {
+    for (const value of values.raw(name)) {
+      const id =
+        name.toLowerCase() === 'entryuuid' && typeof value === 'string'
+          ? normalizeEntryUuid(value)
+          : decodeObjectGuid(value);
+      if (id) return id;
+    }
+  }
+  return null;
+}
+
+/** Every id (RawEntry.guid form) of one kind under the base: a paged read of the id attribute alone. */
+export async function readAllIds(options: ReadIdsOptions): Promise<string[]> {
+  const { connection, schema, kind, searchBase, limits, signal } = options;
+  const ids: string[] = [];
+  const values = new EntryValues();
+  const pages = connection.pages(
+    searchBase,
+    {
+      scope: 'sub',
+      filter: kindFilter(schema, kind),
+      attributes: [...schema.idAttributes],
+      explicitBufferAttributes: bufferAttributeNames(schema),
+      pageSize: limits.pageSize,
+    },
+    signal,
+  );
+  for await (const page of pages) {
+    for (const entry of page.searchEntries) {
+      const id = idOf(values.load(entry), schema.idAttributes);
+      if (id) ids.push(id);
+    }
+  }
+  return ids;
+}
+
+export interface TombstoneOptions {
+  readonly connection: LdapConnection;
+  readonly rootDse: RootDse;
+  /** The watermark's highestCommittedUSN: tombstones of objects deleted after it. */
+  readonly usn: string;
+  readonly signal?: AbortSignal | undefined;
+}
+
+function showDeleted(): Control {
+  // ldapts' base Control writes the OID and criticality with no value: all Show Deleted needs.
+  return new Control(SHOW_DELETED_OID, { critical: true });
+}
+
+/**
+ * objectGUIDs of objects deleted since `usn`, or null when this account
+ * cannot see tombstones (no tombstone visible at all in Deleted Objects: a
+ * plain user reads only the container itself) or the server refuses.
+ */
+export async function readTombstones(options: TombstoneOptions): Promise<string[] | null> {
+  const { connection, rootDse, usn, signal } = options;
+  const domain = rootDse.defaultNamingContext;
+  if (rootDse.flavour !== 'ACTIVE_DIRECTORY' || !domain) return null;
+  if (!rootDse.supportedControls.includes(SHOW_DELETED_OID)) return null;
+  try {
+    // An account that sees no tombstone at all cannot be told apart from a domain without
+    // deletions, so it is not trusted: ids are compared instead (correct, only dearer).
+    const visible = await connection.search(
+      `<WKGUID=${DELETED_OBJECTS_WKGUID},${domain}>`,
+      {
+        scope: 'one',
+        filter: new EqualityFilter({ attribute: 'isDeleted', value: 'TRUE' }),
+        attributes: ['objectGUID'],
+        explicitBufferAttributes: ['objectGUID'],
+        sizeLimit: 1,
+        controls: [showDeleted()],
+      },
+      signal,
+    );
+    if (visible.searchEntries.length === 0) return null;
+    const result = await connection.search(
+      domain,
+      {
+        scope: 'sub',
+        filter: `(&(isDeleted=TRUE)${usnFilter(usn)})`,
+        attributes: ['objectGUID'],
+        explicitBufferAttributes: ['objectGUID'],
+        controls: [showDeleted()],
+      },
+      signal,
+    );
+    const ids: string[] = [];
+    const values = new EntryValues();
+    for (const entry of result.searchEntries) {
+      const id = idOf(values.load(entry), ['objectGUID']);
+      if (id) ids.push(id);
+    }
+    return ids;
+  } catch (err) {
+    // A size limit (more tombstones than one unpaged answer holds) or a refusal: compare ids.
+    if (err instanceof LdapError && err.code === 'SEARCH_FAILED') return null;
+    throw err;
+  }
+}
+
+export interface DeletionOptions {
+  readonly connection: LdapConnection;
+  readonly rootDse: RootDse;
+  readonly schema: SchemaMap;
+  readonly searchBase: string;
+  readonly limits: LdapLimits;
+  readonly kinds: readonly PrincipalKind[];
+  /** Every id the snapshot holds (all kinds read). */
+  readonly knownGuids: ReadonlySet<string>;
+  /** AD: the stored watermark's USN, to read tombstones since; omit to compare ids. */
+  readonly usn?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export type DeletionMethod = 'TOMBSTONES' | 'ID_COMPARISON';
+
+export interface Deletions {
+  /** Known ids deleted or moved out of the base (TOMBSTONES: ids of any deleted object, known or not). */
+  readonly deletedGuids: readonly string[];
+  readonly method: DeletionMethod;
+}
+
+/**
+ * Tombstones say it all only when nothing can leave the read except by
+ * deletion: the base is the whole domain and the kinds' filters are AD's own
+ * (a configured filter may stop matching an object that stays).
+ */
+export function tombstonesSuffice(rootDse: RootDse, schema: SchemaMap, searchBase: string): boolean {
+  const domain = rootDse.defaultNamingContext;
+  if (rootDse.flavour !== 'ACTIVE_DIRECTORY' || !domain) return false;
+  if (searchBase.trim().toLowerCase() !== domain.toLowerCase()) return false;
+  const defaults = schemaFor(rootDse.flavour, {}).filters;
+  return (Object.keys(defaults) as PrincipalKind[]).every((kind) => defaults[kind] === schema.filters[kind]);
+}
+
+/** What was deleted: by tombstones where they suffice and this account sees them, else by comparing ids. */
+export async function readDeletions(options: DeletionOptions): Promise<Deletions> {
+  const { connection, rootDse, schema, searchBase, limits, kinds, knownGuids, usn, signal } = options;
+  if (usn !== undefined && tombstonesSuffice(rootDse, schema, searchBase)) {
+    const tombstones = await readTombstones({ connection, rootDse, usn, signal });
+    if (tombstones !== null) return { deletedGuids: tombstones, method: 'TOMBSTONES' };
+  }
+  const present = new Set<string>();
+  for (const kind of kinds) {
+    for (const id of await readAllIds({ connection, schema, kind, searchBase, limits, signal }))
+      present.add(id);
+  }
+  const deletedGuids: string[] = [];
+  for (const id of knownGuids) if (!present.has(id)) deletedGuids.push(id);
+  return { deletedGuids, method: 'ID_COMPARISON' };
+}
