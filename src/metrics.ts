@@ -35,9 +35,11 @@ export const KNOWN_OPERATIONS: readonly string[] = [
   'SyncEvents',
   'SyncRuns',
   'TestConnection',
+  'TestStoredConnection',
   'UpdateConnection',
   'Users',
   'UsersWithGroups',
+  'Viewer',
   // The status page.
   'StatusPage',
   // The console.
@@ -52,12 +54,13 @@ export const KNOWN_OPERATIONS: readonly string[] = [
   'ConsolePrincipal',
   'ConsolePrincipalFindings',
   'ConsolePrincipalNames',
-  'ConsoleRoleProbe',
   'ConsoleRunChanges',
   'ConsoleRunEvents',
   'ConsoleStartSync',
   'ConsoleTestConnection',
+  'ConsoleTestStoredConnection',
   'ConsoleUpdateConnection',
+  'ConsoleViewer',
   // The dirgate command.
   'CliAddConnection',
   'CliConfirm',

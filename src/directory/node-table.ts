@@ -35,6 +35,8 @@ export class NodeTable {
       connections: this.deps.engine.allStates(),
       findings: this.deps.directory.findings(),
       orphanedConnections: this.deps.engine.orphanedConnections(),
+      // node-schedule fires cron expressions in the process's own zone: this one.
+      timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
     };
   }
 

@@ -8,6 +8,7 @@ import { ClusterResolver, FindingResolver } from './resolvers/cluster.resolver.j
 import { ConnectionResolver } from './resolvers/connection.resolver.js';
 import { DirectoryResolver } from './resolvers/directory.resolver.js';
 import { GroupResolver, PrincipalResolver, UserResolver } from './resolvers/principal.resolver.js';
+import { ViewerResolver } from './resolvers/viewer.resolver.js';
 import { ConnectionVisibilityResolver, SyncRunVisibilityResolver } from './resolvers/visibility.resolver.js';
 import { Contact, Group, principalTypeName, User } from './types/principal.type.js';
 
@@ -21,6 +22,7 @@ const RESOLVERS = [
   FindingResolver,
   ConnectionVisibilityResolver,
   SyncRunVisibilityResolver,
+  ViewerResolver,
 ] as const;
 
 export async function buildGatewaySchema(pubSub: PubSub<Topics>): Promise<GraphQLSchema> {

@@ -42,4 +42,9 @@ export interface NodeRow {
    * nodes that predate it.
    */
   readonly orphanedConnections?: readonly string[];
+  /**
+   * The node's IANA time zone, the one its schedules fire in. Absent in rows of nodes that
+   * predate it.
+   */
+  readonly timeZone?: string;
 }

@@ -8,7 +8,7 @@ import type { ConnectionTestReport, LdapLimits } from '../ldap/types.js';
 import type { ConnectionRecord } from '../model/connection.js';
 import { normalizeDn } from '../model/dn.js';
 import { NotFoundError, ValidationError } from '../model/errors.js';
-import { bindEndpoint, type SecretBox } from '../store/secret-box.js';
+import { bindEndpoint, SealedSecretError, type SecretBox } from '../store/secret-box.js';
 import type { SettingsStore } from '../store/settings-store.js';
 import {
   type ConnectionInput,
@@ -73,6 +73,44 @@ export function requirePasswordForNewEndpoint(
   );
 }
 
+/** The domain names the mail domain a connection serves: another one is another connection. */
+function refuseDomainChange(input: ConnectionInput): void {
+  if (input.domain !== undefined && input.domain !== null) {
+    throw new ValidationError(
+      'domain',
+      'cannot be changed; add a connection for the other domain',
+      'IMMUTABLE',
+    );
+  }
+}
+
+/**
+ * A stored connection with an update's fields over it: fields left out (or null) keep their
+ * value. The domain is the stored one (refuseDomainChange).
+ */
+function mergeUpdate(current: ConnectionRecord, input: ConnectionInput): NewConnectionInput {
+  return {
+    name: input.name ?? current.name,
+    domain: current.domain,
+    searchBase: input.searchBase ?? current.searchBase,
+    servers: input.servers ?? current.servers,
+    tls: input.tls ?? current.tls,
+    caCertificate: input.caCertificate ?? current.caCertificate,
+    tlsVerify: input.tlsVerify ?? current.tlsVerify,
+    allowPlaintextBind: input.allowPlaintextBind ?? current.allowPlaintextBind,
+    bindDn: input.bindDn ?? current.bindDn,
+    includeContacts: input.includeContacts ?? current.includeContacts,
+    schedule: input.schedule ?? current.schedule,
+    enabled: input.enabled ?? current.enabled,
+    deleteThreshold: input.deleteThreshold ?? current.deleteThreshold,
+    userFilter: input.userFilter ?? current.overrides.userFilter ?? null,
+    groupFilter: input.groupFilter ?? current.overrides.groupFilter ?? null,
+    contactFilter: input.contactFilter ?? current.overrides.contactFilter ?? null,
+    netbiosName: input.netbiosName ?? current.overrides.netbiosName ?? null,
+    bindPassword: input.bindPassword,
+  };
+}
+
 export class ConnectionService {
   constructor(private readonly deps: ConnectionServiceDeps) {}
 
@@ -122,34 +160,9 @@ export class ConnectionService {
    * where or how the connection binds (passwordChangeRule) must come with the password again.
    */
   async update(id: string, input: ConnectionInput): Promise<ConnectionRecord> {
-    if (input.domain !== undefined && input.domain !== null) {
-      throw new ValidationError(
-        'domain',
-        'cannot be changed; add a connection for the other domain',
-        'IMMUTABLE',
-      );
-    }
+    refuseDomainChange(input);
     const current = await this.require(id);
-    const merged: NewConnectionInput = {
-      name: input.name ?? current.name,
-      domain: current.domain,
-      searchBase: input.searchBase ?? current.searchBase,
-      servers: input.servers ?? current.servers,
-      tls: input.tls ?? current.tls,
-      caCertificate: input.caCertificate ?? current.caCertificate,
-      tlsVerify: input.tlsVerify ?? current.tlsVerify,
-      allowPlaintextBind: input.allowPlaintextBind ?? current.allowPlaintextBind,
-      bindDn: input.bindDn ?? current.bindDn,
-      includeContacts: input.includeContacts ?? current.includeContacts,
-      schedule: input.schedule ?? current.schedule,
-      enabled: input.enabled ?? current.enabled,
-      deleteThreshold: input.deleteThreshold ?? current.deleteThreshold,
-      userFilter: input.userFilter ?? current.overrides.userFilter ?? null,
-      groupFilter: input.groupFilter ?? current.overrides.groupFilter ?? null,
-      contactFilter: input.contactFilter ?? current.overrides.contactFilter ?? null,
-      netbiosName: input.netbiosName ?? current.overrides.netbiosName ?? null,
-      bindPassword: input.bindPassword,
-    };
+    const merged = mergeUpdate(current, input);
     // The interval is checked only for a schedule entered now: a stored one stays editable after
     // the node's minimum was raised.
     const valid = validateNew(merged, input.schedule ? this.rules() : { minScheduleIntervalMs: 0 });
@@ -187,8 +200,34 @@ export class ConnectionService {
   }
 
   /** Connects, binds and counts with these settings; stores nothing. */
-  async test(input: NewConnectionInput): Promise<ConnectionTestReport> {
-    const valid = validateNew(input, this.rules());
+  test(input: NewConnectionInput): Promise<ConnectionTestReport> {
+    return this.runTest(validateNew(input, this.rules()), input.bindPassword ?? null);
+  }
+
+  /**
+   * Tests a stored connection with an update's fields over it, merged as update merges them;
+   * stores nothing. Without `bindPassword` the stored password is used, and only while the merged
+   * settings bind where and how the stored ones do: otherwise PASSWORD_REQUIRED, as update
+   * refuses it (requirePasswordForNewEndpoint), so a test cannot send it to another host either.
+   */
+  async testStored(id: string, input: ConnectionInput): Promise<ConnectionTestReport> {
+    refuseDomainChange(input);
+    const current = await this.require(id);
+    const valid = validateNew(
+      mergeUpdate(current, input),
+      input.schedule ? this.rules() : { minScheduleIntervalMs: 0 },
+    );
+    requirePasswordForNewEndpoint(current, valid, input.bindPassword);
+    let password = input.bindPassword ?? null;
+    if (password === null && current.bindPasswordSealed !== null) {
+      // Reached only with the stored endpoint (checked just above); opened for the stored record's
+      // own binding, so a record edited outside the API is refused here, before anything connects.
+      password = this.openStored({ ...current, bindPasswordSealed: current.bindPasswordSealed });
+    }
+    return this.runTest(valid, password);
+  }
+
+  private runTest(valid: ValidConnection, bindPassword: string | null): Promise<ConnectionTestReport> {
     return runConnectionTest(
       {
         domain: valid.domain,
@@ -199,12 +238,28 @@ export class ConnectionService {
         tlsVerify: valid.tlsVerify,
         allowPlaintextBind: valid.allowPlaintextBind,
         bindDn: valid.bindDn,
-        bindPassword: input.bindPassword ?? null,
+        bindPassword,
         includeContacts: valid.includeContacts,
         overrides: valid.overrides,
       },
       this.deps.limits,
     );
+  }
+
+  private openStored(record: ConnectionRecord & { readonly bindPasswordSealed: string }): string {
+    try {
+      return this.deps.box.open(record.bindPasswordSealed, record);
+    } catch (err) {
+      const why =
+        err instanceof SealedSecretError && err.kind === 'BINDING'
+          ? "does not match this connection's settings (edited outside the API?)"
+          : "cannot be decrypted with this node's secret key";
+      throw new ValidationError(
+        'bindPassword',
+        `the stored bind password ${why}: give the password to test`,
+        'PASSWORD_UNREADABLE',
+      );
+    }
   }
 
   private rules(): InputRules {

@@ -199,9 +199,21 @@ describe('roles, operation by operation', () => {
       'discardSync',
       'startSync',
       'testConnection',
+      'testStoredConnection',
       'updateConnection',
     ]);
     expect(subscriptions.map((s) => s.name).sort()).toEqual(['duplicateWarnings', 'syncEvents']);
+  });
+
+  it('viewer states the role of the token asked with', async () => {
+    for (const [token, role] of [
+      [READER, 'READER'],
+      [admin, 'ADMIN'],
+    ] as const) {
+      const a = await call('{ viewer { role } }', {}, token);
+      expect(a.code, a.text).toBeUndefined();
+      expect(a.data).toEqual({ viewer: { role } });
+    }
   });
 
   it('no token and a wrong token: 401 UNAUTHENTICATED for every query and mutation, nothing changed', async () => {

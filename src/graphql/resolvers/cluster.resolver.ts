@@ -27,6 +27,7 @@ async function toClusterNode(ctx: GraphQLContext, row: NodeRow): Promise<Cluster
     // A cache kept after its settings were lost is a warning too: someone must re-add or delete it.
     hasWarning: findings.length > 0 || (row.orphanedConnections?.length ?? 0) > 0,
     online: Date.now() - Date.parse(row.lastSeenAt) < ONLINE_WINDOW_MS,
+    timeZone: row.timeZone ?? null,
   };
 }
 

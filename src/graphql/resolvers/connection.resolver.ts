@@ -1,5 +1,6 @@
 /** Connections and domains: queries, administration mutations and the `domain` field. */
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { ConnectionTestReport } from '../../ldap/types.js';
 import type { ConnectionRecord } from '../../model/connection.js';
 import type { SyncRunRecord } from '../../model/run.js';
 import { checkCount, checkOptionalText, checkText, LIMITS } from '../arguments.js';
@@ -15,6 +16,18 @@ import {
   UpdateConnectionInput,
 } from '../types/connection.type.js';
 import { ConnectionStepEnum } from '../types/enums.js';
+
+function toTestResult(report: ConnectionTestReport): ConnectionTestResult {
+  return {
+    ok: report.ok,
+    server: report.server,
+    error: report.error,
+    users: report.users,
+    groups: report.groups,
+    contacts: report.contacts,
+    steps: report.steps.map((s) => ({ ...s, step: s.step as ConnectionStepEnum, ms: Math.round(s.ms) })),
+  };
+}
 
 function view(ctx: GraphQLContext, record: ConnectionRecord): Connection {
   return toConnection(record, ctx.services.engine.state(record.id));
@@ -148,16 +161,23 @@ export class ConnectionResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('input', () => AddConnectionInput) input: AddConnectionInput,
   ): Promise<ConnectionTestResult> {
-    const report = await ctx.services.connections.test(input);
-    return {
-      ok: report.ok,
-      server: report.server,
-      error: report.error,
-      users: report.users,
-      groups: report.groups,
-      contacts: report.contacts,
-      steps: report.steps.map((s) => ({ ...s, step: s.step as ConnectionStepEnum, ms: Math.round(s.ms) })),
-    };
+    return toTestResult(await ctx.services.connections.test(input));
+  }
+
+  @Mutation(() => ConnectionTestResult, {
+    description:
+      'Tests a stored connection with these changes over its settings (merged as updateConnection merges them); stores nothing. Without bindPassword the stored password is used, only while the changed settings bind where and how the stored ones do (else PASSWORD_REQUIRED on bindPassword, as updateConnection refuses it).',
+  })
+  async testStoredConnection(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => UpdateConnectionInput, { nullable: true }) input: UpdateConnectionInput | null,
+  ): Promise<ConnectionTestResult> {
+    const report = await ctx.services.connections.testStored(
+      checkText('id', id, LIMITS.idLength),
+      input ?? {},
+    );
+    return toTestResult(report);
   }
 
   @Mutation(() => [SyncRun], {

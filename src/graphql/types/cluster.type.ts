@@ -44,6 +44,12 @@ export class ClusterNode {
       'Whether the node wrote its row recently (within three heartbeats); a stopped node keeps its last row until it returns.',
   })
   online!: boolean;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The node's IANA time zone (e.g. Europe/Berlin), in which its schedules' cron expressions fire; null in the row of a node whose version predates the field.",
+  })
+  timeZone!: string | null;
 }
 
 @ObjectType('DuplicateWarning', {

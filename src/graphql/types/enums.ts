@@ -78,3 +78,15 @@ export enum ConnectionStepEnum {
   SEARCH = 'SEARCH',
 }
 registerEnumType(ConnectionStepEnum, { name: 'ConnectionStep' });
+
+export enum RoleEnum {
+  ADMIN = 'ADMIN',
+  READER = 'READER',
+}
+registerEnumType(RoleEnum, {
+  name: 'Role',
+  valuesConfig: {
+    ADMIN: { description: 'The admin token: every query, mutation and subscription.' },
+    READER: { description: 'The reader token: queries and subscriptions; every mutation is refused.' },
+  },
+});

@@ -48,26 +48,24 @@ export async function gql(query, variables) {
   return body.data;
 }
 
-// The API has no "who am I": a mutation whose required variable is missing tells the roles apart
-// without running anything. The gateway refuses a reader's mutation (FORBIDDEN) once the operation
-// is resolved, before variables are read; an admin's fails at variable coercion (BAD_USER_INPUT),
-// so nothing executes either way.
-const ROLE_PROBE = 'mutation ConsoleRoleProbe($id: ID!) { deleteConnection(id: $id) }';
+// The token's role, as the gateway states it (viewer): asked once per token, read by every role.
+const VIEWER = 'query ConsoleViewer { viewer { role } }';
 let roleFor = { token: null, role: null };
 
 /** 'ADMIN' or 'READER' for this tab's token (READER when in doubt: the console then offers less). */
 export async function role() {
   const current = token();
   if (roleFor.token === current && roleFor.role) return roleFor.role;
-  let found = 'READER';
   try {
-    await gql(ROLE_PROBE, {});
+    const { viewer } = await gql(VIEWER);
+    const found = viewer?.role === 'ADMIN' ? 'ADMIN' : 'READER';
+    roleFor = { token: current, role: found };
+    return found;
   } catch (err) {
     if (err instanceof AuthError) throw err;
-    if (err instanceof ApiError && err.code !== 'FORBIDDEN') found = 'ADMIN';
+    // Not remembered: the next page asks again.
+    return 'READER';
   }
-  roleFor = { token: current, role: found };
-  return found;
 }
 
 export function forgetRole() {

@@ -410,9 +410,12 @@ export async function connectionPage(id, context) {
       ),
       dialog,
     ];
+    // A run's event re-renders too, maybe just after the render that focused the note: the focus
+    // stays on the note that replaces it.
+    const noteFocused = box.contains(document.activeElement) && document.activeElement.matches('.kept');
     box.replaceChildren(...parts.filter(Boolean));
-    if (kept?.focus) {
-      kept.focus = false;
+    if (kept?.focus || noteFocused) {
+      if (kept) kept.focus = false;
       box.querySelector('.kept')?.focus();
     }
   };
