@@ -12,7 +12,7 @@
 import { Attribute, Change, Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readChangeSet } from '../../src/ldap/changes/change-set.js';
-import { readDeletions, readTombstones } from '../../src/ldap/changes/deletions.js';
+import { readTombstones } from '../../src/ldap/changes/deletions.js';
 import { WatermarkRefusedError } from '../../src/ldap/changes/errors.js';
 import { readChangesSince } from '../../src/ldap/changes/read-changes.js';
 import { changeTracking } from '../../src/ldap/changes/tracking.js';
@@ -361,24 +361,34 @@ describe('USN change reading on Samba AD', () => {
     // The reader sees no tombstone (only the Deleted Objects container): not to be trusted.
     expect(await readTombstones({ connection: reader, rootDse: readerRoot, usn: stored.usn })).toBeNull();
 
-    // The whole domain as base and AD's own filters: tombstones suffice where they can be read.
-    const deletions = (connection: LdapConnection, rootDse: RootDse) =>
-      readDeletions({
+    // The whole domain as base and AD's own filters: tombstones suffice where they can be read. A
+    // move within the base (to the other OU) is a change of DN, not a removal, either way.
+    const movedTo = await rename(stays, `CN=d-stays,${outside}`);
+    const changeSet = async (connection: LdapConnection, rootDse: RootDse) => {
+      const read = await readChangeSet({
         connection,
         rootDse,
         schema,
         searchBase: samba.baseDn,
         limits: LIMITS,
         kinds: KINDS,
+        watermark: stored,
         knownGuids: new Set([doomedGuid, staysGuid]),
-        usn: stored.usn,
       });
-    const byAdmin = await deletions(admin, adminRoot);
-    expect(byAdmin.method).toBe('TOMBSTONES');
-    expect(byAdmin.deletedGuids).toContain(doomedGuid);
-    expect(byAdmin.deletedGuids).not.toContain(staysGuid);
-    const byReader = await deletions(reader, readerRoot);
-    expect(byReader).toEqual({ method: 'ID_COMPARISON', deletedGuids: [doomedGuid] });
+      const ours = read.changeSet.changed.filter(
+        (entry) => entry.guid === doomedGuid || entry.guid === staysGuid,
+      );
+      return { deletions: read.deletions, deleted: read.changeSet.deletedGuids, ours };
+    };
+    const byAdmin = await changeSet(admin, adminRoot);
+    expect(byAdmin.deletions).toBe('TOMBSTONES');
+    expect(byAdmin.deleted).toContain(doomedGuid);
+    expect(byAdmin.deleted).not.toContain(staysGuid);
+    expect(byAdmin.ours.map((entry) => entry.dn)).toEqual([movedTo]);
+    const byReader = await changeSet(reader, readerRoot);
+    expect(byReader.deletions).toBe('ID_COMPARISON');
+    expect(byReader.deleted).toEqual([doomedGuid]);
+    expect(byReader.ours).toEqual(byAdmin.ours);
   });
 
   it('refuses a watermark of another DC or another invocationId, through the real DC', async () => {
