@@ -1,5 +1,6 @@
 /** The pure parts of change reading: generalized time, change filters, whether a watermark may be used. */
 import { describe, expect, it } from 'vitest';
+import { tombstonesSuffice } from '../../src/ldap/changes/deletions.js';
 import { changeFilter } from '../../src/ldap/changes/read-changes.js';
 import type { Watermark } from '../../src/ldap/changes/types.js';
 import {
@@ -12,6 +13,7 @@ import {
   watermarkProblem,
 } from '../../src/ldap/changes/watermark.js';
 import { kindFilter } from '../../src/ldap/reader.js';
+import type { RootDse } from '../../src/ldap/root-dse.js';
 import { schemaFor } from '../../src/ldap/schema-map.js';
 
 const usn = (over: Partial<Extract<Watermark, { kind: 'USN' }>> = {}): Watermark => ({
@@ -97,5 +99,38 @@ describe('whether a watermark may be used', () => {
     };
     expect(watermarkProblem(stored, { ...stored, time: '20260101000000Z' })).toBeNull();
     expect(watermarkProblem(stored, { ...stored, server: 'ldap://y:389' })?.reason).toBe('OTHER_SERVER');
+  });
+});
+
+describe('whether tombstones say every removal', () => {
+  const rootDse = (over: Partial<RootDse> = {}): RootDse => ({
+    flavour: 'ACTIVE_DIRECTORY',
+    defaultNamingContext: 'DC=corp,DC=test',
+    configurationNamingContext: 'CN=Configuration,DC=corp,DC=test',
+    namingContexts: ['DC=corp,DC=test'],
+    dnsHostName: 'dc1.corp.test',
+    supportedCapabilities: [],
+    supportedControls: [],
+    highestCommittedUsn: '4100',
+    dsServiceName:
+      'CN=NTDS Settings,CN=DC1,CN=Servers,CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=corp,DC=test',
+    ...over,
+  });
+  const ad = schemaFor('ACTIVE_DIRECTORY', {});
+
+  it('only for the whole domain, compared as a DN (case and blanks after commas do not matter)', () => {
+    expect(tombstonesSuffice(rootDse(), ad, 'DC=corp,DC=test')).toBe(true);
+    expect(tombstonesSuffice(rootDse(), ad, 'dc=Corp, dc=Test ')).toBe(true);
+    // An OU: an object moved out of it leaves no tombstone.
+    expect(tombstonesSuffice(rootDse(), ad, 'OU=Staff,DC=corp,DC=test')).toBe(false);
+  });
+
+  it('not with a configured filter (an object may stop matching and stay), nor off AD', () => {
+    const filtered = schemaFor('ACTIVE_DIRECTORY', { userFilter: '(&(objectClass=user)(mail=*))' });
+    expect(tombstonesSuffice(rootDse(), filtered, 'DC=corp,DC=test')).toBe(false);
+    expect(tombstonesSuffice(rootDse({ flavour: 'LDAP' }), schemaFor('LDAP', {}), 'DC=corp,DC=test')).toBe(
+      false,
+    );
+    expect(tombstonesSuffice(rootDse({ defaultNamingContext: null }), ad, 'DC=corp,DC=test')).toBe(false);
   });
 });

@@ -7,6 +7,7 @@
  * plain account sees no tombstone at all (LAB.md, "Change tracking").
  */
 import { Control, EqualityFilter } from 'ldapts';
+import { dnKey } from '../../model/dn.js';
 import type { PrincipalKind } from '../../model/principal.js';
 import type { LdapConnection } from '../client.js';
 import { EntryValues } from '../entry-decoder.js';
@@ -166,7 +167,9 @@ export interface Deletions {
 export function tombstonesSuffice(rootDse: RootDse, schema: SchemaMap, searchBase: string): boolean {
   const domain = rootDse.defaultNamingContext;
   if (rootDse.flavour !== 'ACTIVE_DIRECTORY' || !domain) return false;
-  if (searchBase.trim().toLowerCase() !== domain.toLowerCase()) return false;
+  // As DNs, not text: a base typed `DC=corp, DC=test` is the domain root too (else ids are
+  // compared for nothing: correct, but a read of every id per run).
+  if (dnKey(searchBase.trim()) !== dnKey(domain)) return false;
   const defaults = schemaFor(rootDse.flavour, {}).filters;
   return (Object.keys(defaults) as PrincipalKind[]).every((kind) => defaults[kind] === schema.filters[kind]);
 }
