@@ -50,6 +50,7 @@ export const KNOWN_OPERATIONS: readonly string[] = [
   'ConsoleConnectionSettings',
   'ConsoleDeleteConnection',
   'ConsoleDiscardSync',
+  'ConsoleGatewayZone',
   'ConsoleInputFields',
   'ConsolePrincipal',
   'ConsolePrincipalFindings',

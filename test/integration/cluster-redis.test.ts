@@ -47,7 +47,7 @@ let nodeB: GatewayProcess;
 const dirs: string[] = [];
 const clients: ReturnType<typeof wsClient>[] = [];
 
-async function spawnNode(name: string, secretKey: string): Promise<GatewayProcess> {
+async function spawnNode(name: string, secretKey: string, timeZone: string): Promise<GatewayProcess> {
   const dir = await mkdtemp(path.join(tmpdir(), `dirgate-${name}-`));
   dirs.push(dir);
   return spawnGateway(dir, {
@@ -58,6 +58,8 @@ async function spawnNode(name: string, secretKey: string): Promise<GatewayProces
     DIRGATE_SECRET_KEY: secretKey,
     DIRGATE_SCHEDULER: 'true',
     DIRGATE_LOG_LEVEL: process.env.DEBUG_CLUSTER ? 'info' : 'warn',
+    // Each node fires its schedules in its own zone, and its row says which.
+    TZ: timeZone,
   });
 }
 
@@ -81,7 +83,10 @@ beforeAll(async () => {
   });
   slapd = await startSlapd({ dataset });
   const secretKey = randomBytes(32).toString('hex');
-  [nodeA, nodeB] = await Promise.all([spawnNode('node-a', secretKey), spawnNode('node-b', secretKey)]);
+  [nodeA, nodeB] = await Promise.all([
+    spawnNode('node-a', secretKey, 'Europe/Berlin'),
+    spawnNode('node-b', secretKey, 'Asia/Tokyo'),
+  ]);
 });
 
 afterAll(async () => {
@@ -145,6 +150,15 @@ describe('two nodes on one Redis', () => {
     expect(await rowsOn(nodeA)).toEqual(['node-a', 'node-b']);
     expect(await rowsOn(nodeB)).toEqual(['node-a', 'node-b']);
     expect((await nodeB.ok(ConnectionsDocument)).connections).toEqual([]);
+    // Each row carries its node's time zone: its own from memory, the other's from the shared table.
+    for (const node of [nodeA, nodeB]) {
+      const zones = (await node.ok(ClusterNodesDocument)).clusterNodes.map((n) => [n.name, n.timeZone]);
+      expect(zones).toEqual([
+        ['node-a', 'Europe/Berlin'],
+        ['node-b', 'Asia/Tokyo'],
+      ]);
+    }
+    expect((await nodeB.ok(NodeDocument)).node.timeZone).toBe('Asia/Tokyo');
   });
 
   it('a connection added on A is listed and synced by B into its own cache', async () => {

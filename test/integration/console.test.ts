@@ -12,11 +12,12 @@
  * never appears in a URL.
  */
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import cronParser from 'cron-parser';
 import { parse } from 'graphql';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionByIdDocument, UpdateConnectionDocument } from '../gql/graphql.js';
-import { launchBrowser, logIn, PHONE, pageOpener } from '../support/browser.js';
+import { DESKTOP, launchBrowser, logIn, PHONE, pageOpener } from '../support/browser.js';
 import { privateSlapd } from '../support/fixtures.js';
 import { READER_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { addSlapdConnection, syncNow, waitForSync } from '../support/sync.js';
@@ -276,6 +277,42 @@ describe('console', () => {
     await page.click('button.test');
     await report.waitFor();
     expect(await report.getAttribute('data-ok')).toBe('true');
+    await page.context().close();
+  });
+
+  it("previews the next runs in the gateway's time zone, shown in the browser's, both named", async () => {
+    const gatewayZone = (await query<{ node: { timeZone: string } }>('{ node { timeZone } }')).node.timeZone;
+    const browserZone = gatewayZone === 'Asia/Tokyo' ? 'America/New_York' : 'Asia/Tokyo';
+    const page = await pages.open(DESKTOP, { timezoneId: browserZone });
+    await logIn(page, base, gw.adminToken);
+    expect(await page.evaluate('Intl.DateTimeFormat().resolvedOptions().timeZone')).toBe(browserZone);
+    await go(page, '#/connections/new');
+    const before = new Date();
+    await page.fill('input[name=schedule]', '0 2 * * *');
+    const after = new Date();
+    const preview = page.locator('.schedule-preview');
+    expect(await preview.getAttribute('data-zone')).toBe(gatewayZone);
+    const shown = await preview
+      .locator('.next-runs time')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('datetime')));
+    const fired = (from: Date) => {
+      const it = cronParser.parseExpression('0 2 * * *', { currentDate: from, tz: gatewayZone });
+      return Array.from({ length: 5 }, () => it.next().toISOString());
+    };
+    // Where the gateway's scheduler fires (cron-parser in its zone), not 02:00 in the browser's.
+    expect([fired(before), fired(after)]).toContainEqual(shown);
+    const first = preview.locator('.next-runs li').first();
+    expect(await first.locator('time').textContent()).not.toContain('2:00');
+    expect(await first.locator('.gateway-time').textContent()).toMatch(
+      new RegExp(`\\b0?2:00:00\\b.* ${gatewayZone}$`),
+    );
+    expect(await preview.locator('.next-runs').getAttribute('aria-label')).toContain(browserZone);
+    const hint = await preview.locator('.zones').textContent();
+    expect(hint).toContain(gatewayZone);
+    expect(hint).toContain(browserZone);
+    // The connection page's schedule too.
+    await go(page, `#/connections/${syncedId}`);
+    expect(await page.locator('.schedule-preview').getAttribute('data-zone')).toBe(gatewayZone);
     await page.context().close();
   });
 

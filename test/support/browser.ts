@@ -28,8 +28,8 @@ export async function launchBrowser(label: string): Promise<Browser> {
 }
 
 export interface PageOpener {
-  /** A page in a context of its own (its own sessionStorage: one tab). */
-  open(viewport?: { width: number; height: number }): Promise<Page>;
+  /** A page in a context of its own (its own sessionStorage: one tab), in `timezoneId` if given. */
+  open(viewport?: { width: number; height: number }, options?: { timezoneId?: string }): Promise<Page>;
   /** Requests made to anything but the gateway. */
   readonly outside: readonly string[];
 }
@@ -39,8 +39,8 @@ export function pageOpener(browser: () => Browser, base: () => string): PageOpen
   const outside: string[] = [];
   return {
     outside,
-    async open(viewport = DESKTOP) {
-      const context = await browser().newContext({ viewport });
+    async open(viewport = DESKTOP, options = {}) {
+      const context = await browser().newContext({ viewport, ...options });
       const page = await context.newPage();
       const origin = base();
       page.on('request', (req) => {

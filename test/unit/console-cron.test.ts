@@ -9,10 +9,54 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CronError, describeCron, nextRuns, parseCron } from '../../src/http/assets/console-cron.js';
 
-function serverRuns(expression: string, from: Date, count: number): number[] {
-  const it = cronParser.parseExpression(expression, { currentDate: from });
+function serverRuns(expression: string, from: Date, count: number, tz?: string): number[] {
+  const it = cronParser.parseExpression(expression, { currentDate: from, ...(tz ? { tz } : {}) });
   return Array.from({ length: count }, () => it.next().getTime());
 }
+
+/** Zones with DST one way or the other, half-hour and 45-minute offsets, a 30-minute DST, midnight changes. */
+const ZONES = [
+  'UTC',
+  'America/New_York',
+  'Europe/Berlin',
+  'Europe/London',
+  'Australia/Sydney',
+  'Australia/Lord_Howe',
+  'Asia/Kolkata',
+  'Pacific/Chatham',
+  'America/Santiago',
+  'America/Havana',
+  'Asia/Kathmandu',
+];
+
+/** Instants of every offset change of `zone` in 2025–2028: where the zones differ from plain arithmetic. */
+function transitions(zone: string): number[] {
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+  });
+  const offset = (ts: number) => {
+    const parts = format.formatToParts(ts);
+    const n = (type: string) => Number(parts.find((x) => x.type === type)?.value);
+    return Math.round(
+      (Date.UTC(n('year'), n('month') - 1, n('day'), n('hour') % 24, n('minute')) - ts) / 60_000,
+    );
+  };
+  const out: number[] = [];
+  // An offset changes at most once a day: days first, then the hour within.
+  for (let day = Date.UTC(2025, 0, 1); day < Date.UTC(2029, 0, 1); day += 86_400_000) {
+    if (offset(day) === offset(day + 86_400_000)) continue;
+    for (let t = day; t < day + 86_400_000; t += 900_000)
+      if (offset(t) !== offset(t + 900_000)) out.push(t + 900_000);
+  }
+  return out;
+}
+const TRANSITIONS = new Map(ZONES.map((z) => [z, transitions(z)]));
 
 const FROM = new Date('2025-03-14T09:26:53.000Z');
 
@@ -72,6 +116,67 @@ describe('console cron preview', () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  it("gives the same runs as cron-parser in the gateway's zone (tz), across DST changes", () => {
+    const zoned = fc
+      .tuple(
+        expression,
+        fc.constantFrom(...ZONES),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.integer({ min: -3 * 86_400, max: 86_400 }),
+      )
+      .map(([expr, zone, pick, offset]) => {
+        const near = TRANSITIONS.get(zone) ?? [];
+        // Mostly just before a change of the zone's offset; otherwise anywhere.
+        const base =
+          near.length && pick % 4 !== 0
+            ? (near[pick % near.length] as number)
+            : FROM.getTime() + pick * 86_400_000;
+        return { expr, zone, from: new Date(base + offset * 1000 + (pick % 7) * 137) };
+      });
+    fc.assert(
+      fc.property(zoned, ({ expr, zone, from }) => {
+        let server: number[] | Error;
+        try {
+          server = serverRuns(expr, from, 5, zone);
+        } catch (err) {
+          server = err as Error;
+        }
+        let console: number[] | Error;
+        try {
+          console = nextRuns(expr, 5, from, { timeZone: zone }).map((d) => d.getTime());
+        } catch (err) {
+          console = err as Error;
+        }
+        if (server instanceof Error) {
+          if (console instanceof Error) expect(console).toBeInstanceOf(CronError);
+          else expect(console.length, `${expr} ${zone}: ${server.message}`).toBeLessThan(5);
+          return;
+        }
+        expect(console, `${expr} in ${zone} from ${from.toISOString()}`).toEqual(server);
+      }),
+      // cron-parser with a zone takes milliseconds a run (luxon): fewer cases than above.
+      { numRuns: 200 },
+    );
+  }, 60_000);
+
+  it.each([
+    // Spring forward in New York (02:00 → 03:00) and fall back (01:00–02:00 twice).
+    ['30 2 * * *', 'America/New_York', '2025-03-08T12:00:00Z'],
+    ['0 1 * * *', 'America/New_York', '2025-11-01T12:00:00Z'],
+    ['30 1 * * *', 'America/New_York', '2025-11-01T12:00:00Z'],
+    ['*/20 1-2 * * *', 'America/New_York', '2025-11-02T04:30:00Z'],
+    ['0 2 * * *', 'Europe/Berlin', '2025-03-29T12:00:00Z'],
+    ['0 0 * * *', 'America/Santiago', '2025-09-05T12:00:00Z'],
+    ['15 2 * * *', 'Australia/Lord_Howe', '2025-10-04T00:00:00Z'],
+    ['0 9 * * 1-5', 'Asia/Kolkata', '2025-03-14T00:00:00Z'],
+  ])('%s in %s from %s: the same runs as cron-parser', (expr, zone, from) => {
+    const at = new Date(from);
+    const runs = nextRuns(expr, 5, at, { timeZone: zone }).map((d) => d.getTime());
+    expect(runs).toEqual(serverRuns(expr, at, 5, zone));
+    // The zone matters: the same expression in UTC fires at other instants.
+    if (zone !== 'UTC') expect(runs).not.toEqual(serverRuns(expr, at, 5, 'UTC'));
   });
 
   it.each([

@@ -71,3 +71,22 @@ export async function role() {
 export function forgetRole() {
   roleFor = { token: null, role: null };
 }
+
+// The gateway fires schedules in its own time zone (node { timeZone }); it does not change while
+// the page is open, so it is asked once.
+const GATEWAY_ZONE = 'query ConsoleGatewayZone { node { timeZone } }';
+let gatewayZone = null;
+
+/** The gateway's IANA time zone, or null when it does not say or this browser does not know it. */
+export async function gatewayTimeZone() {
+  if (gatewayZone) return gatewayZone;
+  const zone = (await gql(GATEWAY_ZONE)).node?.timeZone ?? null;
+  if (!zone) return null;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+  } catch {
+    return null;
+  }
+  gatewayZone = zone;
+  return zone;
+}

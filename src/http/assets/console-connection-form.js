@@ -1,6 +1,6 @@
 // Add and edit a connection: every field of AddConnectionInput / UpdateConnectionInput, each API
 // error on its field, the schedule previewed as it is typed, and Test (testConnection) with its steps.
-import { ApiError, gql } from './console-api.js';
+import { ApiError, gatewayTimeZone, gql } from './console-api.js';
 import { CronError, describeCron, nextRuns } from './console-cron.js';
 import { connectionHref, el, field, heading, ms, plural, setFieldError } from './console-dom.js';
 
@@ -58,23 +58,45 @@ function checkbox(name, checked) {
   return el('input', { name, type: 'checkbox', checked });
 }
 
-/** The schedule's words and next five runs in this browser's time zone, or why it is refused. */
-export function schedulePreview(expression) {
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+/**
+ * The schedule's words and next five runs, or why it is refused. The runs are computed in the
+ * gateway's zone (`gatewayZone`, where its scheduler fires) and shown in this browser's, with the
+ * gateway's wall clock beside each when the zones differ.
+ */
+export function schedulePreview(expression, gatewayZone) {
+  const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const zone = gatewayZone ?? browserZone;
+  const sameZone = zone === browserZone;
   try {
-    const runs = nextRuns(expression, 5);
+    const runs = nextRuns(expression, 5, new Date(), { timeZone: zone });
     return el(
       'div',
-      { class: 'schedule-preview', 'data-valid': 'true' },
+      { class: 'schedule-preview', 'data-valid': 'true', 'data-zone': zone },
       el('p', { class: 'words', text: describeCron(expression) }),
       el(
         'ol',
-        { class: 'next-runs', 'aria-label': `Next runs (${zone})` },
-        runs.map((d) => el('li', { text: d.toLocaleString() })),
+        { class: 'next-runs', 'aria-label': `Next runs, in this browser's time zone (${browserZone})` },
+        runs.map((d) =>
+          el(
+            'li',
+            {},
+            el('time', { datetime: d.toISOString(), text: d.toLocaleString() }),
+            sameZone
+              ? null
+              : el('span', {
+                  class: 'sub gateway-time',
+                  text: ` · ${d.toLocaleString(undefined, { timeZone: zone })} ${zone}`,
+                }),
+          ),
+        ),
       ),
       el('p', {
-        class: 'hint',
-        text: `Next runs in ${zone}, as the gateway's clock fires them in its own zone.`,
+        class: 'hint zones',
+        text: !gatewayZone
+          ? `The gateway did not say its time zone: the runs are computed in this browser's (${browserZone}).`
+          : sameZone
+            ? `The gateway fires schedules in its time zone, ${zone}, which is this browser's too.`
+            : `The gateway fires schedules in its time zone, ${zone}: the times are shown in this browser's (${browserZone}), the gateway's after each.`,
       }),
     );
   } catch (err) {
@@ -130,6 +152,7 @@ export async function connectionForm(id) {
     ? `${SETTINGS}\n${PLAINTEXT_FRAGMENT}`
     : SETTINGS.replace(' ...PlaintextBind', '');
   const current = id ? (await gql(settings, { id })).connection : null;
+  const zone = await gatewayTimeZone();
   if (id && !current) return el('p', { class: 'error', text: `No connection ${id}.` });
   const c = current ?? {
     name: '',
@@ -197,7 +220,11 @@ export async function connectionForm(id) {
     class: 'hint ca-status',
     text: current?.hasCaCertificate ? 'A CA bundle is set.' : 'No CA bundle: the system trust store only.',
   });
-  const preview = el('div', { class: 'preview-slot', 'aria-live': 'polite' }, schedulePreview(c.schedule));
+  const preview = el(
+    'div',
+    { class: 'preview-slot', 'aria-live': 'polite' },
+    schedulePreview(c.schedule, zone),
+  );
   const formError = el('p', { class: 'error form-error', role: 'alert' });
   const testSlot = el('div', { class: 'test-slot', 'aria-live': 'polite' });
   const serversField = field(
@@ -213,7 +240,7 @@ export async function connectionForm(id) {
   listed.addEventListener('change', showServers);
   showServers();
   controls.schedule.addEventListener('input', () =>
-    preview.replaceChildren(schedulePreview(controls.schedule.value)),
+    preview.replaceChildren(schedulePreview(controls.schedule.value, zone)),
   );
   controls.caCertificate.addEventListener('change', async () => {
     const file = controls.caCertificate.files?.[0];

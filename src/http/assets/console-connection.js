@@ -1,7 +1,7 @@
 // One connection: its settings, its schedule with the next runs, its run history with what each run
 // changed (by name), a held run to confirm or keep, live progress of a running run (graphql-ws), and,
 // for an admin, Edit, Sync now and Delete (with what deleting removes).
-import { gql } from './console-api.js';
+import { gatewayTimeZone, gql } from './console-api.js';
 import { schedulePreview } from './console-connection-form.js';
 import { connectionHref, duration, el, heading, plural, principalHref, when } from './console-dom.js';
 
@@ -297,7 +297,7 @@ export async function connectionPage(id, context) {
   // re-render on the run's event keeps it); the focus goes there once.
   let kept = null;
   const render = async () => {
-    const data = await gql(CONNECTION, { id });
+    const [data, zone] = await Promise.all([gql(CONNECTION, { id }), gatewayTimeZone()]);
     const c = data.connection;
     if (!c) {
       box.replaceChildren(heading('No such connection'), el('p', { text: `No connection ${id}.` }));
@@ -369,7 +369,7 @@ export async function connectionPage(id, context) {
           el('code', { class: 'cron', text: c.schedule }),
           c.enabled ? '' : ' (disabled: not run on schedule)',
         ),
-        schedulePreview(c.schedule),
+        schedulePreview(c.schedule, zone),
       ),
       el(
         'section',

@@ -19,5 +19,10 @@ export interface Cron {
   readonly dayOfWeek: CronField;
 }
 export function parseCron(expression: string): Cron;
-export function nextRuns(expression: string | Cron, count?: number, from?: Date): Date[];
+export function nextRuns(
+  expression: string | Cron,
+  count?: number,
+  from?: Date,
+  options?: { readonly timeZone?: string },
+): Date[];
 export function describeCron(expression: string | Cron): string;

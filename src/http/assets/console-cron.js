@@ -140,58 +140,222 @@ export function parseCron(expression) {
 
 // cron-parser's rule: a day of month field listing as many days as the month has, and a day of week
 // field listing all eight (0-7), mean any day; both restricted, either one matching will do.
-function anyDayOfMonth(cron, date) {
-  return cron.dayOfMonth.count >= DAYS_IN_MONTH[date.getMonth()];
-}
-
 function anyDayOfWeek(cron) {
   return cron.dayOfWeek.count === 8;
 }
 
-function dayMatches(cron, date) {
-  const dom = cron.dayOfMonth.set.has(date.getDate());
-  const dow = cron.dayOfWeek.set.has(date.getDay());
-  const dowAny = anyDayOfWeek(cron);
-  if (!dom && (!dow || dowAny)) return false;
-  if (anyDayOfMonth(cron, date) && !dowAny && !dow) return false;
-  return true;
+const QUARTER_HOUR = 900_000;
+const HOUR = 3_600_000;
+/** cron-parser gives up a search after this many steps ("loop limit exceeded"). */
+const LOOP_LIMIT = 10_000;
+const offsetReaders = new Map();
+
+/**
+ * The zone's offset from UTC (minutes) at an instant. Since 1970 every zone changes its offset
+ * on a quarter hour of UTC, so one reading per quarter hour is exact. Without a zone: the JS
+ * runtime's own (the browser's).
+ */
+function offsetReader(timeZone) {
+  const known = offsetReaders.get(timeZone ?? null);
+  if (known) return known;
+  const format = timeZone
+    ? new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      })
+    : null;
+  const cache = new Map();
+  const read = (ts) => {
+    const bucket = Math.floor(ts / QUARTER_HOUR);
+    let offset = cache.get(bucket);
+    if (offset !== undefined) return offset;
+    const at = bucket * QUARTER_HOUR;
+    if (format) {
+      const p = {};
+      for (const part of format.formatToParts(new Date(at))) p[part.type] = Number(part.value);
+      const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour % 24, p.minute, p.second);
+      offset = Math.round((wall - at) / 60_000);
+    } else offset = -new Date(at).getTimezoneOffset();
+    if (cache.size > 100_000) cache.clear();
+    cache.set(bucket, offset);
+    return offset;
+  };
+  offsetReaders.set(timeZone ?? null, read);
+  return read;
 }
 
-/** The next `count` times after `from` (exclusive), in the local time zone of the JS runtime. */
-export function nextRuns(expression, count = 5, from = new Date()) {
+/**
+ * An instant with its wall clock in a zone, and the calendar steps cron-parser takes on one
+ * (it uses luxon): hours, minutes and seconds are added as elapsed time, days and months on the
+ * wall clock; a wall time that does not exist (a DST gap) resolves as luxon resolves it.
+ */
+class ZonedTime {
+  constructor(offsetAt, ts) {
+    this.offsetAt = offsetAt;
+    this.ts = ts;
+    this.o = offsetAt(ts);
+    const d = new Date(ts + this.o * 60_000);
+    this.c = {
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+      hour: d.getUTCHours(),
+      minute: d.getUTCMinutes(),
+      second: d.getUTCSeconds(),
+      millisecond: d.getUTCMilliseconds(),
+    };
+    this.weekday = d.getUTCDay();
+  }
+
+  /** The instant showing wall clock `c`, the current offset tried first (luxon's fixOffset). */
+  atWall(c) {
+    const local = Date.UTC(c.year, c.month - 1, c.day, c.hour, c.minute, c.second, c.millisecond);
+    let guess = local - this.o * 60_000;
+    const o2 = this.offsetAt(guess);
+    if (o2 === this.o) return new ZonedTime(this.offsetAt, guess);
+    guess -= (o2 - this.o) * 60_000;
+    const o3 = this.offsetAt(guess);
+    if (o2 === o3) return new ZonedTime(this.offsetAt, guess);
+    // In a gap: moved on by its length.
+    return new ZonedTime(this.offsetAt, local - Math.min(o2, o3) * 60_000);
+  }
+
+  plus(ms) {
+    return new ZonedTime(this.offsetAt, this.ts + ms);
+  }
+
+  plusDays(n) {
+    return this.atWall({ ...this.c, day: this.c.day + n });
+  }
+
+  plusMonths(n) {
+    const month = this.c.month + n;
+    const last = new Date(Date.UTC(this.c.year, month, 0)).getUTCDate();
+    return this.atWall({ ...this.c, month, day: Math.min(this.c.day, last) });
+  }
+
+  startOf(unit) {
+    const c = { ...this.c, millisecond: 0 };
+    const order = ['second', 'minute', 'hour', 'day', 'month'];
+    const upTo = order.indexOf(unit);
+    if (upTo >= 1) c.second = 0;
+    if (upTo >= 2) c.minute = 0;
+    if (upTo >= 3) c.hour = 0;
+    if (upTo >= 4) c.day = 1;
+    return this.atWall(c);
+  }
+}
+
+// cron-parser's CronDate steps.
+function addHour(d) {
+  const next = d.plus(HOUR).startOf('hour');
+  return next.ts <= d.ts ? next.plus(HOUR) : next;
+}
+
+function addMinute(d) {
+  const next = d.plus(60_000).startOf('minute');
+  return next.ts < d.ts ? next.plus(HOUR) : next;
+}
+
+function addSecond(d) {
+  const next = d.plus(1000).startOf('second');
+  return next.ts < d.ts ? next.plus(HOUR) : next;
+}
+
+/**
+ * The search of cron-parser 4 (CronExpression._findSchedule, forward), step for step, so that
+ * the preview lands where the gateway's scheduler fires, around DST changes too. `state` carries
+ * the current time and cron-parser's DST marks from one run to the next, as its iterator does.
+ * Null when cron-parser would give up (its loop limit).
+ */
+function findNext(cron, state) {
+  let d = state.current;
+  const start = d.ts;
+  const hourGiven = cron.hour.count !== 24;
+  // _applyTimezoneShift for hours, minutes and seconds: notes an hour skipped or repeated.
+  const shift = (step) => {
+    const before = d.c.hour;
+    d = step(d);
+    const diff = d.c.hour - before;
+    if (diff === 2 && hourGiven) state.dstStart = d.c.hour;
+    else if (diff === 0 && d.c.minute === 0 && d.c.second === 0 && hourGiven) state.dstEnd = d.c.hour;
+  };
+  // ... and for days and months: a step that lands where it started is moved on an hour.
+  const shiftDate = (step) => {
+    const before = d.ts;
+    d = step(d);
+    if (d.ts === before && d.c.minute === 0 && d.c.second === 0) d = addHour(d);
+  };
+  for (let steps = 0; steps < LOOP_LIMIT; steps++) {
+    const { c } = d;
+    const dom = cron.dayOfMonth.set.has(c.day);
+    const dow = cron.dayOfWeek.set.has(d.weekday);
+    const domAny = cron.dayOfMonth.count >= DAYS_IN_MONTH[c.month - 1];
+    const dowAny = anyDayOfWeek(cron);
+    if ((!dom && (!dow || dowAny)) || (domAny && !dowAny && !dow)) {
+      shiftDate((x) => x.plusDays(1).startOf('day'));
+      continue;
+    }
+    if (!cron.month.set.has(c.month)) {
+      shiftDate((x) => x.plusMonths(1).startOf('month'));
+      continue;
+    }
+    if (!cron.hour.set.has(c.hour)) {
+      if (state.dstStart !== c.hour) {
+        state.dstStart = null;
+        shift(addHour);
+        continue;
+      }
+      if (!cron.hour.set.has(c.hour - 1)) {
+        d = addHour(d);
+        continue;
+      }
+    } else if (state.dstEnd === c.hour) {
+      state.dstEnd = null;
+      shift(addHour);
+      continue;
+    }
+    if (!cron.minute.set.has(c.minute)) {
+      shift(addMinute);
+      continue;
+    }
+    if (!cron.second.set.has(c.second)) {
+      shift(addSecond);
+      continue;
+    }
+    if (d.ts === start) {
+      shift(addSecond);
+      continue;
+    }
+    state.current = d;
+    return d;
+  }
+  return null;
+}
+
+/**
+ * The next `count` times after `from` (exclusive) at which the gateway fires: the expression read
+ * on the wall clock of `timeZone` (an IANA name; the JS runtime's own zone when left out). Fewer
+ * when there are no more (31 April never comes) or cron-parser would give up searching.
+ */
+export function nextRuns(expression, count = 5, from = new Date(), options = {}) {
   const cron = typeof expression === 'string' ? parseCron(expression) : expression;
+  const state = {
+    current: new ZonedTime(offsetReader(options.timeZone), from.getTime()),
+    dstStart: null,
+    dstEnd: null,
+  };
   const out = [];
-  const d = new Date(from.getTime());
-  d.setMilliseconds(0);
-  d.setSeconds(d.getSeconds() + 1);
-  // Bounded: an expression that never fires (31 April) gives fewer runs, not a hang; 29 February
-  // needs twenty years for five.
-  const limit = new Date(from.getTime() + 30 * 366 * 86_400_000);
-  while (out.length < count && d < limit) {
-    if (!cron.month.set.has(d.getMonth() + 1)) {
-      d.setMonth(d.getMonth() + 1, 1);
-      d.setHours(0, 0, 0);
-      continue;
-    }
-    if (!dayMatches(cron, d)) {
-      d.setDate(d.getDate() + 1);
-      d.setHours(0, 0, 0);
-      continue;
-    }
-    if (!cron.hour.set.has(d.getHours())) {
-      d.setHours(d.getHours() + 1, 0, 0);
-      continue;
-    }
-    if (!cron.minute.set.has(d.getMinutes())) {
-      d.setMinutes(d.getMinutes() + 1, 0);
-      continue;
-    }
-    if (!cron.second.set.has(d.getSeconds())) {
-      d.setSeconds(d.getSeconds() + 1);
-      continue;
-    }
-    out.push(new Date(d.getTime()));
-    d.setSeconds(d.getSeconds() + 1);
+  while (out.length < count) {
+    const next = findNext(cron, state);
+    if (!next) break;
+    out.push(new Date(next.ts));
   }
   return out;
 }
