@@ -16,9 +16,18 @@
  *     confidentiality, else integrity, never none. It builds the reply
  *     (layer, our largest buffer, authzid), which the caller wraps WITHOUT
  *     confidentiality (RFC 4752: conf_flag FALSE) and sends as the last
- *     SASL bind step. With the npm `kerberos` package: `client.wrap(base64,
- *     { protect: false })` WITHOUT its `user` option, which would build its
- *     own reply asking for no layer.
+ *     SASL bind step. The npm `kerberos` package (7.0.0) cannot send it:
+ *     its wrap() always takes the `user` branch and sends a "no layer"
+ *     reply instead of the data (docs/kerberos-lab.md, measured; upstream
+ *     PR mongodb-js/kerberos#206 was closed), so the bind needs a patched
+ *     or our own binding.
+ *
+ * Measured against Samba 4.17 (docs/kerberos-lab.md): over plain ldap://
+ * confidentiality and integrity are accepted and no layer is refused (8);
+ * over StartTLS and LDAPS every GSSAPI bind is refused, no layer with 8 and a
+ * layer with 53 ("Sign or Seal are not allowed if TLS is used"). The over-TLS
+ * policy below follows RFC 4752 and Windows; against such a Samba the bind
+ * must fail with a typed error that points to ldap:// with a layer.
  *  3. From then on (both ways, right after the successful bind response)
  *     each buffer is a 4-byte big-endian length and a token: SaslBufferReader
  *     reassembles incoming tokens however the socket cuts them (the caller
