@@ -241,6 +241,8 @@ describe('console', () => {
       Servers: directory.slapd.url,
       'Bind DN': directory.slapd.reader.dn,
       'Bind password': 'stored (write-only)',
+      // The test slapd is plain ldap:// with allowPlaintextBind: the page says the password goes in clear.
+      'Password without TLS': '⚠ allowed, and sent so: no TLS (allowPlaintextBind)',
       'User filter': 'default',
     });
     expect(await page.locator('.connection-page').textContent()).not.toMatch(/null|undefined|\[object/);

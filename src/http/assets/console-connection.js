@@ -7,7 +7,7 @@ import { connectionHref, duration, el, heading, plural, principalHref, when } fr
 
 const CONNECTION = `query ConsoleConnection($id: ID!) {
   connection(id: $id) {
-    id name searchBase servers tls tlsVerify hasCaCertificate bindDn hasBindPassword includeContacts
+    id name searchBase servers tls tlsVerify hasCaCertificate bindDn hasBindPassword allowPlaintextBind includeContacts
     userFilter groupFilter contactFilter netbiosName schedule enabled deleteThreshold status heldRunId
     activeServer userCount groupCount contactCount
     domain { name }
@@ -162,6 +162,14 @@ function runRow(connectionId, run) {
   );
 }
 
+/** Whether the bind password may travel in clear, and whether it does (as the status page marks it). */
+function plaintextBind(c) {
+  if (!c.allowPlaintextBind) return 'refused';
+  return c.tls === 'NONE' && c.hasBindPassword
+    ? '⚠ allowed, and sent so: no TLS (allowPlaintextBind)'
+    : 'allowed (allowPlaintextBind)';
+}
+
 function settingsList(c, isAdmin) {
   // A reader's view withholds the bind DN and filters (null): say so rather than "default".
   const shown = (value, fallback) => value ?? (isAdmin ? fallback : 'not shown to readers');
@@ -177,6 +185,7 @@ function settingsList(c, isAdmin) {
     ['CA bundle', c.hasCaCertificate ? 'set' : 'none (system trust store)'],
     ['Bind DN', shown(c.bindDn, 'anonymous')],
     ['Bind password', c.hasBindPassword ? 'stored (write-only)' : 'none'],
+    ['Password without TLS', plaintextBind(c)],
     ['Contacts', c.includeContacts ? 'included' : 'not read'],
     ['User filter', shown(c.userFilter, 'default')],
     ['Group filter', shown(c.groupFilter, 'default')],
