@@ -101,7 +101,7 @@ function asList(raw: RawValue): readonly AttributeValue[] {
 }
 
 /** objectGUID (binary or text) or entryUUID, whichever of the schema's id attributes comes first. */
-function decodeId(values: EntryValues, idAttributes: readonly string[]): string | null {
+export function decodeId(values: EntryValues, idAttributes: readonly string[]): string | null {
   for (const name of idAttributes) {
     for (const value of values.raw(name)) {
       const id =

@@ -17,16 +17,10 @@
  * DirectoryLimitError (see ReadBounds.violation), never a hang.
  */
 import { createHash } from 'node:crypto';
-import {
-  type BerReader,
-  BindRequest,
-  type Client,
-  ExtendedRequest,
-  PagedResultsControl,
-  SearchRequest,
-} from 'ldapts';
+import { BindRequest, type Client, ExtendedRequest, PagedResultsControl, SearchRequest } from 'ldapts';
 import { DirectoryLimitError } from './errors.js';
 import { type EntryBudget, malformedMessage, messageTooLarge, pagingLoop } from './limits.js';
+import type { ParserInternals as EntryParserInternals } from './search-entry-parser.js';
 import type { ConnectionStep, LdapLimits } from './types.js';
 
 const TAG_SEQUENCE = 0x30;
@@ -162,14 +156,8 @@ export class MessageFramer {
 }
 
 /** The ldapts internals this hooks into (ldapts is pinned; a unit test checks they are there). */
-interface ParserInternals {
+interface ParserInternals extends EntryParserInternals {
   read: (data: Buffer, details: unknown) => void;
-  _getMessageFromProtocolOperation: (
-    messageId: number,
-    protocolOperation: number,
-    reader: BerReader,
-    messageDetails: unknown,
-  ) => unknown;
 }
 
 export interface ReadBoundsOptions {

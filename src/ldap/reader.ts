@@ -8,6 +8,8 @@
  * and DNS zones when searching from the domain root) are ignored: referrals
  * are not chased.
  */
+
+import type { Entry } from 'ldapts';
 import type { PrincipalKind } from '../model/principal.js';
 import type { LdapConnection } from './client.js';
 import { decodeEntry } from './entry-decoder.js';
@@ -101,29 +103,12 @@ export async function readKind(options: ReadKindOptions): Promise<ReadStats> {
   for await (const page of pages) {
     const decoded: RawEntry[] = [];
     for (const entry of page.searchEntries) {
-      let members: readonly string[] = NO_MEMBERS;
-      if (kind === 'GROUP') {
-        const list: string[] = [];
-        for (const attribute of schema.member) {
-          const collected = collectValues(entry, attribute);
-          // A loop, not push(...values): a spread of a very large group exceeds the argument limit.
-          for (const value of collected.values) list.push(value);
-          if (collected.nextStart !== null) {
-            const rest = await readRemainingValues(connection, entry.dn, attribute, collected.nextStart, {
-              rangeSize: limits.rangeSize,
-              maxValues: limits.maxValuesPerAttribute,
-              held: collected.values.length,
-              refuse: () => tooManyValues(attribute, entry.dn, limits, connection.url),
-              signal,
-              onRequest: () => {
-                rangedRequests++;
-              },
-            });
-            for (const value of rest) list.push(value);
-          }
-        }
-        members = schema.member.length > 1 ? dedupeExact(list) : list;
-      }
+      const members =
+        kind === 'GROUP'
+          ? await groupMembers(connection, entry, schema, limits, signal, () => {
+              rangedRequests++;
+            })
+          : NO_MEMBERS;
       const raw = decodeEntry(entry, kind, schema, members);
       if (raw === null) skipped++;
       else decoded.push(raw);
@@ -132,6 +117,40 @@ export async function readKind(options: ReadKindOptions): Promise<ReadStats> {
     if (decoded.length > 0) await onPage(decoded);
   }
   return { entries, skipped, rangedRequests };
+}
+
+/**
+ * A group entry's whole member list: each member attribute's values, the
+ * rest of a ranged one read by range retrieval (bounded by the values
+ * limit), member and uniqueMember merged. `onRangedRequest` counts the
+ * further requests.
+ */
+export async function groupMembers(
+  connection: LdapConnection,
+  entry: Entry,
+  schema: SchemaMap,
+  limits: LdapLimits,
+  signal: AbortSignal | undefined,
+  onRangedRequest?: () => void,
+): Promise<readonly string[]> {
+  const list: string[] = [];
+  for (const attribute of schema.member) {
+    const collected = collectValues(entry, attribute);
+    // A loop, not push(...values): a spread of a very large group exceeds the argument limit.
+    for (const value of collected.values) list.push(value);
+    if (collected.nextStart !== null) {
+      const rest = await readRemainingValues(connection, entry.dn, attribute, collected.nextStart, {
+        rangeSize: limits.rangeSize,
+        maxValues: limits.maxValuesPerAttribute,
+        held: collected.values.length,
+        refuse: () => tooManyValues(attribute, entry.dn, limits, connection.url),
+        signal,
+        ...(onRangedRequest ? { onRequest: onRangedRequest } : {}),
+      });
+      for (const value of rest) list.push(value);
+    }
+  }
+  return schema.member.length > 1 ? dedupeExact(list) : list;
 }
 
 /**

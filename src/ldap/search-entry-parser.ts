@@ -207,7 +207,7 @@ export class CompactSearchEntry extends SearchEntry {
 }
 
 /** The ldapts internals this hooks into (ldapts is pinned; install checks they are there). */
-interface ParserInternals {
+export interface ParserInternals {
   _getMessageFromProtocolOperation: (
     messageId: number,
     protocolOperation: number,

@@ -12,10 +12,10 @@ import {
   DEFAULT_LIMITS,
   LdapError,
   type LdapLimits,
-  type LdapSettings,
   openSession,
   type RawEntry,
 } from '../../src/ldap/index.js';
+import { plainSlapdSettings } from '../support/connections.js';
 import { datasetFor, directories, type SlapdInfo, sharedSlapd } from '../support/directories.js';
 import { privateSlapd } from '../support/fixtures.js';
 import { type DirectoryTarget, describeDirectoryRead } from './directory-read.suite.js';
@@ -43,23 +43,6 @@ function slapdTarget(): DirectoryTarget {
 
 describeDirectoryRead('slapd', slapdTarget);
 
-/** Plain LDAP (which slapd allows for simple binds) as the reader of `slapd`. */
-function plainSettings(slapd: Pick<SlapdInfo, 'url' | 'baseDn' | 'reader'>): LdapSettings {
-  return {
-    domain: 'corp.test',
-    searchBase: slapd.baseDn,
-    servers: [slapd.url],
-    tls: 'NONE',
-    caCertificate: null,
-    tlsVerify: true,
-    allowPlaintextBind: true,
-    bindDn: slapd.reader.dn,
-    bindPassword: slapd.reader.password,
-    includeContacts: true,
-    overrides: {},
-  };
-}
-
 describe('what only slapd shows', () => {
   let slapd: SlapdInfo;
   let dataset: Dataset;
@@ -70,7 +53,7 @@ describe('what only slapd shows', () => {
   });
 
   async function readUsers(): Promise<Map<string, RawEntry>> {
-    const session = await openSession(plainSettings(slapd), { ...LIMITS, pageSize: 500 });
+    const session = await openSession(plainSlapdSettings(slapd), { ...LIMITS, pageSize: 500 });
     try {
       const users: RawEntry[] = [];
       await session.read('USER', (entries) => void users.push(...entries));
@@ -114,7 +97,7 @@ describe('a server dying mid-read', () => {
   /** Reads users in pages of 100; while the first page is handled, `duringFirstPage` runs, then slapd dies. */
   async function readUntilKilled(duringFirstPage: () => Promise<void>) {
     const { slapd } = directory;
-    const session = await openSession(plainSettings(slapd), { ...LIMITS, pageSize: 100 });
+    const session = await openSession(plainSlapdSettings(slapd), { ...LIMITS, pageSize: 100 });
     let pages = 0;
     try {
       const err = await session

@@ -20,9 +20,9 @@ import type { Watermark } from '../../src/ldap/changes/types.js';
 import { type LdapConnection, openConnection } from '../../src/ldap/client.js';
 import { guidToString } from '../../src/ldap/guid.js';
 import { DEFAULT_LIMITS, type LdapLimits, type LdapSettings, type RawEntry } from '../../src/ldap/index.js';
-import { readKind } from '../../src/ldap/reader.js';
 import { type RootDse, readRootDse } from '../../src/ldap/root-dse.js';
 import { type SchemaMap, schemaFor } from '../../src/ldap/schema-map.js';
+import { readEverything } from '../support/connections.js';
 import { directories, type SambaInfo, sharedSamba } from '../support/directories.js';
 
 const LIMITS: LdapLimits = { ...DEFAULT_LIMITS, connectTimeoutMs: 5000, operationTimeoutMs: 20_000 };
@@ -74,21 +74,8 @@ describe('USN change reading on Samba AD', () => {
     return BigInt(watermark.usn);
   };
 
-  async function fullRead(connection: LdapConnection, searchBase = ou): Promise<Map<string, RawEntry>> {
-    const all = new Map<string, RawEntry>();
-    for (const kind of KINDS) {
-      await readKind({
-        connection,
-        kind,
-        schema,
-        searchBase,
-        limits: LIMITS,
-        onPage: (entries) => {
-          for (const entry of entries) all.set(entry.guid, entry);
-        },
-      });
-    }
-    return all;
+  function fullRead(connection: LdapConnection, searchBase = ou): Promise<Map<string, RawEntry>> {
+    return readEverything({ connection, schema, searchBase, limits: LIMITS });
   }
 
   async function addUser(name: string, extra: Record<string, string | string[]> = {}): Promise<string> {

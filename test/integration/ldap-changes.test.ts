@@ -14,10 +14,10 @@ import { changeTracking } from '../../src/ldap/changes/tracking.js';
 import type { Watermark } from '../../src/ldap/changes/types.js';
 import { TIMESTAMP_OVERLAP_SECONDS } from '../../src/ldap/changes/watermark.js';
 import { type LdapConnection, openConnection } from '../../src/ldap/client.js';
-import { DEFAULT_LIMITS, type LdapLimits, type LdapSettings, type RawEntry } from '../../src/ldap/index.js';
-import { readKind } from '../../src/ldap/reader.js';
+import { DEFAULT_LIMITS, type LdapLimits, type RawEntry } from '../../src/ldap/index.js';
 import { type RootDse, readRootDse } from '../../src/ldap/root-dse.js';
 import { schemaFor } from '../../src/ldap/schema-map.js';
+import { plainSlapdSettings, readEverything } from '../support/connections.js';
 import { privateSlapd } from '../support/fixtures.js';
 
 const LIMITS: LdapLimits = {
@@ -44,38 +44,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Past the overlap: what was stamped before is no longer re-read. */
 const pastOverlap = () => sleep((TIMESTAMP_OVERLAP_SECONDS + 1.2) * 1000);
 
-function settings(): LdapSettings {
-  const { slapd } = directory;
-  return {
-    domain: 'corp.test',
-    searchBase: slapd.baseDn,
-    servers: [slapd.url],
-    tls: 'NONE',
-    caCertificate: null,
-    tlsVerify: true,
-    allowPlaintextBind: true,
-    bindDn: slapd.reader.dn,
-    bindPassword: slapd.reader.password,
-    includeContacts: true,
-    overrides: {},
-  };
-}
-
-async function fullRead(searchBase = directory.slapd.baseDn): Promise<Map<string, RawEntry>> {
-  const all = new Map<string, RawEntry>();
-  for (const kind of KINDS) {
-    await readKind({
-      connection,
-      kind,
-      schema,
-      searchBase,
-      limits: LIMITS,
-      onPage: (entries) => {
-        for (const e of entries) all.set(e.guid, e);
-      },
-    });
-  }
-  return all;
+function fullRead(searchBase = directory.slapd.baseDn): Promise<Map<string, RawEntry>> {
+  return readEverything({ connection, schema, searchBase, limits: LIMITS });
 }
 
 async function watermarkNow(searchBase = directory.slapd.baseDn): Promise<Watermark> {
@@ -88,7 +58,7 @@ async function watermarkNow(searchBase = directory.slapd.baseDn): Promise<Waterm
 }
 
 beforeAll(async () => {
-  connection = await openConnection(directory.slapd.url, settings(), LIMITS);
+  connection = await openConnection(directory.slapd.url, plainSlapdSettings(directory.slapd), LIMITS);
   rootDse = await readRootDse(connection);
   admin = new Client({ url: directory.slapd.url });
   await admin.bind(directory.slapd.admin.dn, directory.slapd.admin.password);

@@ -4,7 +4,10 @@
  * factory, every field overridable, beside the principal factory.
  */
 
-import type { LdapLimits } from '../../src/ldap/types.js';
+import type { LdapConnection } from '../../src/ldap/client.js';
+import { readKind } from '../../src/ldap/reader.js';
+import type { SchemaMap } from '../../src/ldap/schema-map.js';
+import type { LdapLimits, LdapSettings, RawEntry } from '../../src/ldap/types.js';
 import type { ConnectionRecord } from '../../src/model/connection.js';
 
 /**
@@ -48,3 +51,44 @@ export const SHORT_LIMITS: LdapLimits = {
   maxEntries: 1_000_000,
   maxValuesPerAttribute: 1_000_000,
 };
+
+/** How the LDAP layer reaches a test slapd: plain LDAP (its simple bind allowed), as its reader, every kind. */
+export function plainSlapdSettings(slapd: {
+  readonly url: string;
+  readonly baseDn: string;
+  readonly reader: { readonly dn: string; readonly password: string };
+}): LdapSettings {
+  return {
+    domain: 'corp.test',
+    searchBase: slapd.baseDn,
+    servers: [slapd.url],
+    tls: 'NONE',
+    caCertificate: null,
+    tlsVerify: true,
+    allowPlaintextBind: true,
+    bindDn: slapd.reader.dn,
+    bindPassword: slapd.reader.password,
+    includeContacts: true,
+    overrides: {},
+  };
+}
+
+/** Every user, group and contact under `searchBase` as the full read decodes them, by guid. */
+export async function readEverything(options: {
+  readonly connection: LdapConnection;
+  readonly schema: SchemaMap;
+  readonly searchBase: string;
+  readonly limits: LdapLimits;
+}): Promise<Map<string, RawEntry>> {
+  const all = new Map<string, RawEntry>();
+  for (const kind of ['USER', 'GROUP', 'CONTACT'] as const) {
+    await readKind({
+      ...options,
+      kind,
+      onPage: (entries) => {
+        for (const entry of entries) all.set(entry.guid, entry);
+      },
+    });
+  }
+  return all;
+}

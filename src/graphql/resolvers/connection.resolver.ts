@@ -17,6 +17,18 @@ import {
 } from '../types/connection.type.js';
 import { ConnectionStepEnum } from '../types/enums.js';
 
+/** confirmSync and discardSync alike: the arguments checked, the connection known, then `settle`. */
+async function settleHeld(
+  ctx: GraphQLContext,
+  connectionId: string,
+  runId: string,
+  settle: (connectionId: string, runId: string) => Promise<SyncRunRecord>,
+): Promise<SyncRun> {
+  const id = checkText('connectionId', connectionId, LIMITS.idLength);
+  await ctx.services.connections.require(id);
+  return toSyncRun(await settle(id, checkText('runId', runId, LIMITS.idLength)));
+}
+
 function toTestResult(report: ConnectionTestReport): ConnectionTestResult {
   return {
     ok: report.ok,
@@ -205,9 +217,7 @@ export class ConnectionResolver {
     @Arg('connectionId', () => ID) connectionId: string,
     @Arg('runId', () => ID) runId: string,
   ): Promise<SyncRun> {
-    const id = checkText('connectionId', connectionId, LIMITS.idLength);
-    await ctx.services.connections.require(id);
-    return toSyncRun(await ctx.services.engine.confirmHeld(id, checkText('runId', runId, LIMITS.idLength)));
+    return settleHeld(ctx, connectionId, runId, (id, run) => ctx.services.engine.confirmHeld(id, run));
   }
 
   @Mutation(() => SyncRun, {
@@ -219,8 +229,6 @@ export class ConnectionResolver {
     @Arg('connectionId', () => ID) connectionId: string,
     @Arg('runId', () => ID) runId: string,
   ): Promise<SyncRun> {
-    const id = checkText('connectionId', connectionId, LIMITS.idLength);
-    await ctx.services.connections.require(id);
-    return toSyncRun(await ctx.services.engine.discardHeld(id, checkText('runId', runId, LIMITS.idLength)));
+    return settleHeld(ctx, connectionId, runId, (id, run) => ctx.services.engine.discardHeld(id, run));
   }
 }

@@ -10,9 +10,8 @@ import { Control, EqualityFilter } from 'ldapts';
 import { dnKey } from '../../model/dn.js';
 import type { PrincipalKind } from '../../model/principal.js';
 import type { LdapConnection } from '../client.js';
-import { EntryValues } from '../entry-decoder.js';
+import { decodeId, EntryValues } from '../entry-decoder.js';
 import { LdapError } from '../errors.js';
-import { decodeObjectGuid, normalizeEntryUuid } from '../guid.js';
 import { bufferAttributeNames, kindFilter } from '../reader.js';
 import type { RootDse } from '../root-dse.js';
 import { type SchemaMap, schemaFor } from '../schema-map.js';
@@ -34,20 +33,6 @@ export interface ReadIdsOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** The id of an entry as the full read decodes it (entry-decoder.ts), from the id attributes alone. */
-function idOf(values: EntryValues, idAttributes: readonly string[]): string | null {
-  for (const name of idAttributes) {
-    for (const value of values.raw(name)) {
-      const id =
-        name.toLowerCase() === 'entryuuid' && typeof value === 'string'
-          ? normalizeEntryUuid(value)
-          : decodeObjectGuid(value);
-      if (id) return id;
-    }
-  }
-  return null;
-}
-
 /** Every id (RawEntry.guid form) of one kind under the base: a paged read of the id attribute alone. */
 export async function readAllIds(options: ReadIdsOptions): Promise<string[]> {
   const { connection, schema, kind, searchBase, limits, signal } = options;
@@ -66,7 +51,7 @@ export async function readAllIds(options: ReadIdsOptions): Promise<string[]> {
   );
   for await (const page of pages) {
     for (const entry of page.searchEntries) {
-      const id = idOf(values.load(entry), schema.idAttributes);
+      const id = decodeId(values.load(entry), schema.idAttributes);
       if (id) ids.push(id);
     }
   }
@@ -126,7 +111,7 @@ export async function readTombstones(options: TombstoneOptions): Promise<string[
     const ids: string[] = [];
     const values = new EntryValues();
     for (const entry of result.searchEntries) {
-      const id = idOf(values.load(entry), ['objectGUID']);
+      const id = decodeId(values.load(entry), ['objectGUID']);
       if (id) ids.push(id);
     }
     return ids;

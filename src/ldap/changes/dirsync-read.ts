@@ -26,9 +26,7 @@ import type { LdapConnection } from '../client.js';
 import { decodeEntry } from '../entry-decoder.js';
 import { LdapError, SearchError } from '../errors.js';
 import { guidToBytes } from '../guid.js';
-import { tooManyValues } from '../limits.js';
-import { collectValues, readRemainingValues } from '../range-retrieval.js';
-import { requestedAttributes } from '../reader.js';
+import { groupMembers, requestedAttributes } from '../reader.js';
 import { attributesFor, dedupeCaseInsensitive, type SchemaMap } from '../schema-map.js';
 import type { LdapLimits, RawEntry } from '../types.js';
 import { DirSyncControl, DirSyncFlags } from './dirsync-control.js';
@@ -327,7 +325,7 @@ export async function readByGuid(options: ReadByGuidOptions): Promise<RawEntry[]
             entry,
             kind,
             schema,
-            await membersOf(connection, entry, kind, schema, limits, signal),
+            kind === 'GROUP' ? await groupMembers(connection, entry, schema, limits, signal) : [],
           );
           if (raw === null) continue;
           foundNow.add(raw.guid);
@@ -338,32 +336,4 @@ export async function readByGuid(options: ReadByGuidOptions): Promise<RawEntry[]
     remaining = remaining.filter((guid) => !foundNow.has(guid));
   }
   return out;
-}
-
-/** A group's whole member list, as reader.ts gathers it (range retrieval where the first chunk is not all). */
-async function membersOf(
-  connection: LdapConnection,
-  entry: Entry,
-  kind: PrincipalKind,
-  schema: SchemaMap,
-  limits: LdapLimits,
-  signal: AbortSignal | undefined,
-): Promise<readonly string[]> {
-  if (kind !== 'GROUP') return [];
-  const list: string[] = [];
-  for (const attribute of schema.member) {
-    const collected = collectValues(entry, attribute);
-    for (const value of collected.values) list.push(value);
-    if (collected.nextStart !== null) {
-      const rest = await readRemainingValues(connection, entry.dn, attribute, collected.nextStart, {
-        rangeSize: limits.rangeSize,
-        maxValues: limits.maxValuesPerAttribute,
-        held: collected.values.length,
-        refuse: () => tooManyValues(attribute, entry.dn, limits, connection.url),
-        signal,
-      });
-      for (const value of rest) list.push(value);
-    }
-  }
-  return schema.member.length > 1 ? [...new Set(list.map((value) => value.replace(/#'[01]*'B$/, '')))] : list;
 }
