@@ -4,6 +4,7 @@
  * store persists them, directory indexes them, graphql serves them), so it
  * holds types and pure functions only.
  */
+import type { Watermark } from './watermark.js';
 
 export const PRINCIPAL_KINDS = ['USER', 'GROUP', 'CONTACT'] as const;
 export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
@@ -38,6 +39,14 @@ export interface SnapshotMeta {
   /** The domain's NetBIOS name as the directory states it (AD), used for NTLM names. */
   readonly netbiosName: string | null;
   readonly counts: SnapshotCounts;
+  /**
+   * Where the next incremental read starts: read from the directory before
+   * this snapshot's own read began, so that nothing committed meanwhile is
+   * missed, and stored with it in the same pointer write. Absent from
+   * snapshots of servers that track no changes, and from snapshots written
+   * before incremental runs existed.
+   */
+  readonly watermark?: Watermark | null;
 }
 
 export interface SnapshotCounts {
