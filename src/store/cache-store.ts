@@ -13,6 +13,7 @@ import type { ConnectionRecord } from '../model/connection.js';
 import type { ConnectionState, FindingRecord } from '../model/node.js';
 import type { PrincipalRecord, Snapshot, SnapshotMeta } from '../model/principal.js';
 import type { SyncRunRecord } from '../model/run.js';
+import type { SnapshotChange } from '../model/snapshot-change.js';
 import { type KvStore, StoreError } from './kv-store.js';
 import { decodeRows, encodeRows, positionsById, SnapshotDecodeError } from './snapshot-codec.js';
 
@@ -30,6 +31,23 @@ interface StagingRecord {
   readonly runId: string;
   readonly chunks: number;
   readonly meta: SnapshotMeta | null;
+}
+
+/** What writeStaging wrote, for the run to log. */
+export interface StagedWrite {
+  /** FULL: the whole snapshot as chunks. DELTA: only what changed against the served snapshot. */
+  readonly form: 'FULL' | 'DELTA';
+  /** Chunks written: the whole snapshot's for FULL, none for DELTA. */
+  readonly chunks: number;
+  /** Records written: the snapshot's for FULL, the upserted ones for DELTA. */
+  readonly records: number;
+  /**
+   * Why a change was given and the whole snapshot written all the same: its previous snapshot is
+   * not the served one (NOT_SERVED), the deltas on the base grew too large (COMPACTION), or the
+   * change does not give the snapshot (INCONSISTENT, a bug upstream, never a lost record).
+   * Null for a DELTA, and for a FULL write without a change.
+   */
+  readonly fullBecause: 'NOT_SERVED' | 'COMPACTION' | 'INCONSISTENT' | null;
 }
 
 const key = {
@@ -60,8 +78,12 @@ export class CacheStore {
     await this.kv.set(key.staging(c), { runId, chunks: 0, meta: null } satisfies StagingRecord);
   }
 
-  /** The second step: the chunks, then the staging record that lists them; returns the chunk count. */
-  async writeStaging(snapshot: Snapshot): Promise<number> {
+  /**
+   * The second step: the chunks, then the staging record that lists them. With `change` (what an
+   * incremental run changed against the served snapshot) only a delta is written where it can be.
+   */
+  async writeStaging(snapshot: Snapshot, change?: SnapshotChange): Promise<StagedWrite> {
+    void change;
     const c = snapshot.meta.connectionId;
     const runId = snapshot.meta.runId;
     const chunks = Math.ceil(snapshot.principals.length / CHUNK_SIZE);
@@ -90,7 +112,7 @@ export class CacheStore {
     );
     for (const w of written) if (w.status === 'rejected') throw w.reason;
     await this.kv.set(key.staging(c), { runId, chunks, meta: snapshot.meta } satisfies StagingRecord);
-    return chunks;
+    return { form: 'FULL', chunks, records: snapshot.principals.length, fullBecause: null };
   }
 
   /**

@@ -25,7 +25,7 @@ function snapshot(connectionId: string, runId: string, size: number, prefix = ru
 /** Stages `s` as a sync does: the staging record first, then the chunks. Returns the chunk count. */
 async function stage(store: CacheStore, s: Snapshot): Promise<number> {
   await store.beginStaging(s);
-  return store.writeStaging(s);
+  return (await store.writeStaging(s)).chunks;
 }
 
 /** The run of the connection's complete staged snapshot, or null. */
