@@ -81,93 +81,113 @@ export function encodeRows(
         members[m] = at;
       }
     }
-    const primary = p.primaryEmail === null ? -1 : p.emails.indexOf(p.primaryEmail);
-    rows[i] = [
-      p.guid,
-      KIND_CODES.get(p.kind) as number,
-      p.dn,
-      p.displayName,
-      primary >= 0 ? primary : p.primaryEmail,
-      p.emails as string[],
-      p.samAccountName,
-      p.userPrincipalName,
-      p.enabled ? 1 : 0,
-      members,
-    ];
+    rows[i] = encodeRow(p, members);
   }
   return rows;
 }
 
+/**
+ * One record's row, its members as given: positions in a whole snapshot's
+ * rows, or (a delta, snapshot-delta.ts) member GUIDs.
+ */
+export function encodeRow(p: PrincipalRecord, members: number[] | string[]): Row {
+  const primary = p.primaryEmail === null ? -1 : p.emails.indexOf(p.primaryEmail);
+  return [
+    p.guid,
+    KIND_CODES.get(p.kind) as number,
+    p.dn,
+    p.displayName,
+    primary >= 0 ? primary : p.primaryEmail,
+    p.emails as string[],
+    p.samAccountName,
+    p.userPrincipalName,
+    p.enabled ? 1 : 0,
+    members as number[],
+  ];
+}
+
+/**
+ * The id of a stored row (`index` for messages): `${connectionId}:${guid}`,
+ * or the whole id rows written earlier hold. Throws SnapshotDecodeError.
+ */
+export function rowId(connectionId: string, row: unknown, index: number): string {
+  if (!Array.isArray(row)) {
+    const id = (row as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') throw new SnapshotDecodeError(`record ${index} has no id`);
+    return id;
+  }
+  const first: unknown = row[0];
+  if (typeof first !== 'string' || first.length === 0)
+    throw new SnapshotDecodeError(`record ${index} has no id`);
+  // A GUID never holds a colon: with one, it is a whole id (an earlier row) or another connection's.
+  if (first.startsWith(`${connectionId}:`)) return first;
+  if (first.includes(':'))
+    throw new SnapshotDecodeError(`record ${index} (${first}) belongs to another connection`);
+  return principalId(connectionId, first);
+}
+
+/**
+ * The record of a row whose id is `id` (rowId), its stored member values
+ * turned into member ids by `member` (undefined: the row names a missing
+ * member). Throws SnapshotDecodeError on a malformed row.
+ */
+export function decodeRow(
+  connectionId: string,
+  row: unknown,
+  index: number,
+  id: string,
+  member: (value: unknown) => string | undefined,
+): PrincipalRecord {
+  if (!Array.isArray(row)) return row as PrincipalRecord; // written before this format
+  const [, kindCode, dn, displayName, primary, emails, sam, upn, enabled, members] = row as Row;
+  const kind = PRINCIPAL_KINDS[kindCode];
+  if (
+    kind === undefined ||
+    typeof dn !== 'string' ||
+    typeof displayName !== 'string' ||
+    !Array.isArray(emails) ||
+    !Array.isArray(members)
+  ) {
+    throw new SnapshotDecodeError(`record ${index} (${id}) is malformed`);
+  }
+  const primaryEmail = typeof primary === 'number' ? emails[primary] : primary;
+  if (primaryEmail === undefined)
+    throw new SnapshotDecodeError(`record ${index} (${id}) names a missing address`);
+  let memberIds = NONE;
+  if (members.length > 0) {
+    const resolved: string[] = new Array(members.length);
+    for (let m = 0; m < members.length; m++) {
+      const memberId = member(members[m]);
+      if (memberId === undefined)
+        throw new SnapshotDecodeError(`record ${index} (${id}) names a missing member`);
+      resolved[m] = memberId;
+    }
+    memberIds = resolved;
+  }
+  // Same property order as the snapshot builder's records: one hidden class for both.
+  return {
+    id,
+    connectionId,
+    guid: id.slice(connectionId.length + 1),
+    kind,
+    dn,
+    displayName,
+    primaryEmail,
+    emails,
+    samAccountName: sam,
+    userPrincipalName: upn,
+    enabled: enabled === 1,
+    memberIds,
+  };
+}
+
 /** Records from the rows of a whole snapshot, in order. Throws SnapshotDecodeError on a malformed row. */
 export function decodeRows(connectionId: string, rows: readonly unknown[]): PrincipalRecord[] {
-  const prefix = `${connectionId}:`;
   const ids: string[] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i];
-    if (!Array.isArray(row)) {
-      const id = (row as { id?: unknown } | null)?.id;
-      if (typeof id !== 'string') throw new SnapshotDecodeError(`record ${i} has no id`);
-      ids[i] = id;
-      continue;
-    }
-    const first: unknown = row[0];
-    if (typeof first !== 'string' || first.length === 0)
-      throw new SnapshotDecodeError(`record ${i} has no id`);
-    // A GUID never holds a colon: with one, it is a whole id (an earlier row) or another connection's.
-    if (first.startsWith(prefix)) ids[i] = first;
-    else if (first.includes(':'))
-      throw new SnapshotDecodeError(`record ${i} (${first}) belongs to another connection`);
-    else ids[i] = principalId(connectionId, first);
-  }
-  const guidFrom = prefix.length;
+  for (let i = 0; i < rows.length; i++) ids[i] = rowId(connectionId, rows[i], i);
+  const member = (position: unknown): string | undefined => ids[position as number];
   const out: PrincipalRecord[] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i];
-    if (!Array.isArray(row)) {
-      out[i] = row as PrincipalRecord; // written before this format
-      continue;
-    }
-    const [, kindCode, dn, displayName, primary, emails, sam, upn, enabled, members] = row as Row;
-    const id = ids[i] as string;
-    const kind = PRINCIPAL_KINDS[kindCode];
-    if (
-      kind === undefined ||
-      typeof dn !== 'string' ||
-      typeof displayName !== 'string' ||
-      !Array.isArray(emails) ||
-      !Array.isArray(members)
-    ) {
-      throw new SnapshotDecodeError(`record ${i} (${id}) is malformed`);
-    }
-    const primaryEmail = typeof primary === 'number' ? emails[primary] : primary;
-    if (primaryEmail === undefined)
-      throw new SnapshotDecodeError(`record ${i} (${id}) names a missing address`);
-    let memberIds = NONE;
-    if (members.length > 0) {
-      const resolved: string[] = new Array(members.length);
-      for (let m = 0; m < members.length; m++) {
-        const memberId = ids[members[m] as number];
-        if (memberId === undefined)
-          throw new SnapshotDecodeError(`record ${i} (${id}) names a missing member`);
-        resolved[m] = memberId;
-      }
-      memberIds = resolved;
-    }
-    // Same property order as the snapshot builder's records: one hidden class for both.
-    out[i] = {
-      id,
-      connectionId,
-      guid: id.slice(guidFrom),
-      kind,
-      dn,
-      displayName,
-      primaryEmail,
-      emails,
-      samAccountName: sam,
-      userPrincipalName: upn,
-      enabled: enabled === 1,
-      memberIds,
-    };
-  }
+  for (let i = 0; i < rows.length; i++)
+    out[i] = decodeRow(connectionId, rows[i], i, ids[i] as string, member);
   return out;
 }
