@@ -32,10 +32,13 @@ import {
   buildAutocomplete,
   type SuggestOptions,
 } from './autocomplete/index.js';
+import type { Suggester } from './autocomplete/layered-autocomplete.js';
 import { lowerBound } from './binary-search.js';
 import { BoundedCache } from './bounded-cache.js';
 import { compareKeys, decodeCursor, encodeCursor, pageSize, sortName } from './cursor.js';
+import { patchParts, searchText, type ViewPatch } from './directory-view-patch.js';
 import {
+  type AccountHolders,
   consequences,
   type DuplicateConsequences,
   type DuplicateFinding,
@@ -45,6 +48,7 @@ import {
 } from './duplicate-detection.js';
 import { fold, nameQuery } from './fold.js';
 import { MembershipGraph } from './membership-graph.js';
+import type { BuildTimings, KindLists, ViewParts } from './view-parts.js';
 
 export interface DirectoryViewInput {
   /** One snapshot per connection; a later snapshot of the same connection replaces an earlier one. */
@@ -80,18 +84,6 @@ interface AddressInfo {
   readonly personalListsAllowed: boolean;
 }
 
-/** Milliseconds each step of the build took on this thread, for logs and benchmarks. */
-interface BuildTimings {
-  /** Collecting the snapshots and sorting them into display order. */
-  readonly order: number;
-  /** Starting the autocomplete index, and waiting for it at the end. */
-  readonly autocomplete: number;
-  readonly membership: number;
-  readonly duplicates: number;
-  /** From start to end, the yields between the steps included. */
-  readonly total: number;
-}
-
 type BuildStep = Exclude<keyof BuildTimings, 'total'>;
 
 const DEFAULT_LIST_PAGE = 50;
@@ -113,11 +105,11 @@ export class DirectoryView {
   private readonly sortNames: readonly string[];
   private readonly indexOf: (id: string) => number | undefined;
   /** Ascending principal numbers per kind, and per connection and kind. */
-  private readonly kindLists: Readonly<Record<PrincipalKind, Int32Array>>;
-  private readonly connectionLists: ReadonlyMap<string, Readonly<Record<PrincipalKind, Int32Array>>>;
+  private readonly kindLists: KindLists;
+  private readonly connectionLists: ReadonlyMap<string, KindLists>;
   private readonly metas: ReadonlyMap<string, SnapshotMeta>;
   private readonly countsByConnection: ReadonlyMap<string, SnapshotCounts>;
-  private readonly autocompleteIndex: AutocompleteIndex;
+  private readonly autocompleteIndex: Suggester;
   private readonly graph: MembershipGraph;
   private readonly duplicateConsequences: DuplicateConsequences;
   private readonly suggestionCache = new BoundedCache<string, AddressSuggestion[]>(
@@ -128,22 +120,22 @@ export class DirectoryView {
     SEARCH_CACHE_BUDGET,
     (l) => l.length + 16,
   );
-  private searchTexts: string[] | null = null;
+  private searchTexts: string[] | null;
   private overlapTable: ReadonlyMap<string, ReadonlyMap<string, number>> | null = null;
 
-  private constructor(parts: ViewParts) {
-    const { collected, order } = parts;
+  private constructor(private readonly parts: ViewParts) {
     this.findings = parts.findings;
     this.timings = parts.timings;
-    this.principals = order.principals;
-    this.sortNames = order.sortNames;
-    this.indexOf = order.indexOf;
-    this.kindLists = order.kindLists;
-    this.connectionLists = order.connectionLists;
-    this.metas = collected.metas;
-    this.countsByConnection = collected.counts;
-    this.autocompleteIndex = parts.index;
+    this.principals = parts.principals;
+    this.sortNames = parts.sortNames;
+    this.indexOf = parts.indexOf;
+    this.kindLists = parts.kindLists;
+    this.connectionLists = parts.connectionLists;
+    this.metas = parts.metas;
+    this.countsByConnection = parts.counts;
+    this.autocompleteIndex = parts.suggester;
     this.graph = parts.graph;
+    this.searchTexts = parts.searchTexts;
     this.duplicateConsequences = consequences(parts.findings);
   }
 
@@ -181,7 +173,15 @@ export class DirectoryView {
     await setImmediate();
     const order = step('order', () => displayOrder(collected));
     await setImmediate();
-    const graph = step('membership', () => MembershipGraph.build(order.principals, order.indexOf));
+    const unresolved = new Map<string, string[]>();
+    const graph = step('membership', () =>
+      MembershipGraph.build(order.principals, order.indexOf, (memberId, g) => {
+        const groupId = (order.principals[g] as PrincipalRecord).id;
+        const groups = unresolved.get(memberId);
+        if (groups === undefined) unresolved.set(memberId, [groupId]);
+        else groups.push(groupId);
+      }),
+    );
     await setImmediate();
     // The names are folded for the display order already; the addresses come with the index.
     const netbios = (c: string) => collected.metas.get(c)?.netbiosName ?? null;
@@ -194,7 +194,32 @@ export class DirectoryView {
     );
 
     const timings = { ...spent, total: performance.now() - started };
-    return new DirectoryView({ collected, order, index, graph, findings, timings });
+    return new DirectoryView(
+      wholeParts({
+        collected,
+        order,
+        index,
+        graph,
+        findings,
+        timings,
+        unresolved,
+        connectionDomains: input.connectionDomains,
+        accounts: scan.accountHolders(),
+      }),
+    );
+  }
+
+  /**
+   * This view with one connection's snapshot replaced by `patch.next`, which
+   * an incremental run derived from the snapshot this view holds for it
+   * (`patch.change` says how): what create() would build over the new
+   * snapshots, patched in a time that follows the change
+   * (directory-view-patch.ts). Null when it cannot be patched, or would
+   * better be built whole: then create() builds it.
+   */
+  patched(patch: ViewPatch): DirectoryView | null {
+    const parts = patchParts({ ...this.parts, searchTexts: this.searchTexts }, patch);
+    return parts === null ? null : new DirectoryView(parts);
   }
 
   /**
@@ -205,14 +230,19 @@ export class DirectoryView {
     if (empty === null) {
       const collected = collect({ snapshots: [], connectionDomains: new Map() });
       const order = displayOrder(collected);
-      empty = new DirectoryView({
-        collected,
-        order,
-        index: AutocompleteIndex.empty(),
-        graph: MembershipGraph.build(order.principals, order.indexOf),
-        findings: [],
-        timings: { order: 0, autocomplete: 0, membership: 0, duplicates: 0, total: 0 },
-      });
+      empty = new DirectoryView(
+        wholeParts({
+          collected,
+          order,
+          index: AutocompleteIndex.empty(),
+          graph: MembershipGraph.build(order.principals, order.indexOf),
+          findings: [],
+          timings: { order: 0, autocomplete: 0, membership: 0, duplicates: 0, total: 0 },
+          unresolved: new Map(),
+          connectionDomains: new Map(),
+          accounts: () => [],
+        }),
+      );
     }
     return empty;
   }
@@ -387,13 +417,7 @@ export class DirectoryView {
   /** Built on the first search only: most views are never searched. */
   private searchTextsOnce(): string[] {
     if (this.searchTexts === null) {
-      this.searchTexts = this.principals.map((p, i) => {
-        const parts = [this.sortNames[i] as string, ...p.emails.map(fold)];
-        if (p.samAccountName) parts.push(fold(p.samAccountName));
-        if (p.userPrincipalName) parts.push(fold(p.userPrincipalName));
-        // A separator no query contains (searches are trimmed text) keeps fields apart.
-        return parts.join('\u0000');
-      });
+      this.searchTexts = this.principals.map((p, i) => searchText(p, this.sortNames[i] as string));
     }
     return this.searchTexts;
   }
@@ -555,12 +579,47 @@ function overlapsOf(
   return table;
 }
 
-/** What a view is made of. */
-interface ViewParts {
+/** What a whole build is made of. */
+interface WholeBuild {
   readonly collected: Collected;
   readonly order: DisplayOrder;
   readonly index: AutocompleteIndex;
   readonly graph: MembershipGraph;
   readonly findings: readonly DuplicateFinding[];
   readonly timings: BuildTimings;
+  readonly unresolved: Map<string, string[]>;
+  readonly connectionDomains: ReadonlyMap<string, string>;
+  readonly accounts: AccountHolders;
+}
+
+/** The parts of a whole build, which is its own root. */
+function wholeParts(build: WholeBuild): ViewParts {
+  const { collected, order } = build;
+  return {
+    metas: collected.metas,
+    counts: collected.counts,
+    principals: order.principals,
+    sortNames: order.sortNames,
+    indexOf: order.indexOf,
+    kindLists: order.kindLists,
+    connectionLists: order.connectionLists,
+    suggester: build.index,
+    graph: build.graph,
+    findings: build.findings,
+    timings: build.timings,
+    lineage: {
+      root: {
+        principals: collected.all,
+        positionOf: collected.positionOf,
+        index: build.index,
+        accounts: build.accounts,
+        unresolved: build.unresolved,
+      },
+      rank: order.rank,
+      overlay: new Map(),
+      dead: 0,
+      connectionDomains: build.connectionDomains,
+    },
+    searchTexts: null,
+  };
 }

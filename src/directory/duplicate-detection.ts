@@ -71,7 +71,12 @@ export type SharedAddresses = Iterable<readonly [key: string, positions: readonl
  */
 interface DuplicateScan {
   findings(sharedAddresses: SharedAddresses): DuplicateFinding[];
+  /** After findings(): every principal of each Kerberos and NTLM name, for patching (duplicate-patch.ts). */
+  accountHolders(): AccountHolders;
 }
+
+/** The principals of a Kerberos or NTLM name (folded), in the scan's (display) order. */
+export type AccountHolders = (kind: 'KERBEROS_NAME' | 'NTLM_NAME', key: string) => readonly PrincipalRecord[];
 
 /** `names`: each principal's fold(displayName.trim()), which the caller has already. */
 export function scanDuplicates(
@@ -163,7 +168,75 @@ export function scanDuplicates(
       });
       return findings;
     },
+    accountHolders() {
+      // Only the two kinds no other index finds by value: the rest is let go.
+      const tables = (['KERBEROS_NAME', 'NTLM_NAME'] as const).map((kind) => {
+        const k = KIND_INDEX[kind];
+        return { first: first[k] as Map<string, PrincipalRecord>, shared: shared[k] as Map<string, Shared> };
+      });
+      return (kind, key) => {
+        const table = tables[kind === 'KERBEROS_NAME' ? 0 : 1] as (typeof tables)[number];
+        const group = table.shared.get(key);
+        if (group !== undefined) return group.principals;
+        const only = table.first.get(key);
+        return only === undefined ? [] : [only];
+      };
+    },
   };
+}
+
+/**
+ * The finding of one value held by `holders` (distinct principals, in
+ * display order), as findings() makes it; null when fewer than two hold it.
+ */
+export function findingOf(
+  kind: DuplicateKind,
+  key: string,
+  holders: readonly PrincipalRecord[],
+  netbios: NetbiosLookup,
+): DuplicateFinding | null {
+  if (holders.length < 2) return null;
+  return {
+    id: findingId(kind, key),
+    kind,
+    value: spelling(kind, holders[0] as PrincipalRecord, key, netbios) ?? key,
+    principalIds: holders.map((p) => p.id).sort(),
+    sameObject: sharesObject(holders),
+  };
+}
+
+/** The values of a principal that duplicates are looked for in: [kind, folded value], each once. */
+export function duplicateValues(
+  p: PrincipalRecord,
+  sortName: string,
+  netbios: NetbiosLookup,
+): [DuplicateKind, string][] {
+  const values: [DuplicateKind, string][] = [];
+  const text = (kind: DuplicateKind, raw: string | null): void => {
+    const value = raw?.trim() ?? '';
+    if (value.length > 0) values.push([kind, fold(value)]);
+  };
+  if (sortName.length > 0) values.push([NAME_KIND[p.kind], sortName]);
+  if (p.kind === 'USER') {
+    text('KERBEROS_NAME', p.userPrincipalName);
+    text('NTLM_NAME', ntlmName(p, netbios(p.connectionId) ?? null));
+  }
+  const seen = new Set<string>();
+  for (const address of p.emails) {
+    const key = fold(address.trim());
+    if (key.length > 0 && !seen.has(key)) {
+      seen.add(key);
+      values.push(['EMAIL_ADDRESS', key]);
+    }
+  }
+  return values;
+}
+
+const NAME_KIND = { USER: 'USER_NAME', GROUP: 'GROUP_NAME', CONTACT: 'CONTACT_NAME' } as const;
+
+/** Where findings of a kind sort: DUPLICATE_KINDS order. */
+export function kindRank(kind: DuplicateKind): number {
+  return KIND_INDEX[kind];
 }
 
 /**

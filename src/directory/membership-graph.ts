@@ -58,28 +58,69 @@ export class MembershipGraph {
 
   /**
    * Builds the graph; `indexOf` maps a principal id to its position.
-   * Member ids the principals do not hold are ignored.
+   * Member ids the principals do not hold are ignored, and told to
+   * `unresolved` with the group's position.
    */
   static build(
     principals: readonly PrincipalRecord[],
     indexOf: (id: string) => number | undefined,
+    unresolved?: Unresolved,
   ): MembershipGraph {
     const n = principals.length;
-    const memberOffsets = new Int32Array(n + 1);
+    const direct: Int32Array[] = [];
+    for (let p = 0; p < n; p++) direct.push(directMembers(principals, p, indexOf, unresolved));
+    return MembershipGraph.fromDirect(direct);
+  }
+
+  /**
+   * The graph of a patched display order (directory-view-patch.ts) from the
+   * graph `old` of the order before, without resolving every member id
+   * again: `fromOld` maps each new position to its old one (negative: a
+   * record new or changed), `remap` each old position to its new one
+   * (negative: dropped). Groups whose members are resolved again: new or
+   * changed ones, the old parents of every dropped record, and `alsoResolve`
+   * (new positions); every other group keeps its old list, renumbered,
+   * which stays ascending because the records it lists kept their order.
+   */
+  static patch(
+    old: MembershipGraph,
+    principals: readonly PrincipalRecord[],
+    indexOf: (id: string) => number | undefined,
+    fromOld: Int32Array,
+    remap: Int32Array,
+    alsoResolve: Iterable<number>,
+    unresolved?: Unresolved,
+  ): MembershipGraph {
+    const n = principals.length;
+    const resolve = new Uint8Array(n);
+    for (let p = 0; p < n; p++) if ((fromOld[p] as number) < 0) resolve[p] = 1;
+    for (let o = 0; o < remap.length; o++) {
+      if ((remap[o] as number) >= 0) continue;
+      for (let j = old.parentOffsets[o] as number; j < (old.parentOffsets[o + 1] as number); j++) {
+        const g = remap[old.parentList[j] as number] as number;
+        if (g >= 0) resolve[g] = 1;
+      }
+    }
+    for (const p of alsoResolve) resolve[p] = 1;
     const direct: Int32Array[] = [];
     for (let p = 0; p < n; p++) {
-      const principal = principals[p] as PrincipalRecord;
-      let members: Int32Array = EMPTY;
-      if (principal.kind === 'GROUP' && principal.memberIds.length > 0) {
-        const found: number[] = [];
-        for (const id of principal.memberIds) {
-          const m = indexOf(id);
-          if (m !== undefined) found.push(m);
-        }
-        members = uniqueSorted(found);
+      if (resolve[p] === 1) {
+        direct.push(directMembers(principals, p, indexOf, unresolved));
+        continue;
       }
-      direct.push(members);
-      memberOffsets[p + 1] = (memberOffsets[p] as number) + members.length;
+      const o = fromOld[p] as number;
+      const before = old.memberList.subarray(old.memberOffsets[o], old.memberOffsets[o + 1]);
+      direct.push(before.length === 0 ? EMPTY : before.map((m) => remap[m] as number));
+    }
+    return MembershipGraph.fromDirect(direct);
+  }
+
+  /** The graph of each position's direct members (ascending, unique). */
+  private static fromDirect(direct: readonly Int32Array[]): MembershipGraph {
+    const n = direct.length;
+    const memberOffsets = new Int32Array(n + 1);
+    for (let p = 0; p < n; p++) {
+      memberOffsets[p + 1] = (memberOffsets[p] as number) + (direct[p] as Int32Array).length;
     }
     const memberList = new Int32Array(memberOffsets[n] as number);
     for (let p = 0; p < n; p++) memberList.set(direct[p] as Int32Array, memberOffsets[p] as number);
@@ -182,6 +223,27 @@ export class MembershipGraph {
     }
     return this.stamp;
   }
+}
+
+/** Told each member id a group lists that names no principal, with the group's position. */
+export type Unresolved = (memberId: string, group: number) => void;
+
+/** The direct members of principals[p]: none unless a group. */
+function directMembers(
+  principals: readonly PrincipalRecord[],
+  p: number,
+  indexOf: (id: string) => number | undefined,
+  unresolved: Unresolved | undefined,
+): Int32Array {
+  const principal = principals[p] as PrincipalRecord;
+  if (principal.kind !== 'GROUP' || principal.memberIds.length === 0) return EMPTY;
+  const found: number[] = [];
+  for (const id of principal.memberIds) {
+    const m = indexOf(id);
+    if (m !== undefined) found.push(m);
+    else unresolved?.(id, p);
+  }
+  return uniqueSorted(found);
 }
 
 function uniqueSorted(values: number[]): Int32Array {

@@ -76,7 +76,7 @@ const DEFAULT_SUGGESTIONS = 10;
 /** Most suggestions ranked per name or account tier of one query. */
 export const CANDIDATE_CAP = 5000;
 
-interface Shard {
+export interface Shard {
   readonly domain: number;
   readonly kind: number;
   /** Per address class: ascending suggestion numbers. */
@@ -209,29 +209,93 @@ export class AutocompleteIndex {
 
   /** The suggestions for what the user typed, best first (see the module comment). */
   suggest(prefix: string, options: SuggestOptions = {}): AddressSuggestion[] {
-    const limit = Math.min(Math.max(0, Math.floor(options.first ?? DEFAULT_SUGGESTIONS)), CANDIDATE_CAP);
-    const addressQuery = fold(prefix.trim());
-    const wordQuery = nameQuery(prefix);
-    if (limit === 0 || (addressQuery.length === 0 && wordQuery.length === 0)) return [];
+    const query = suggestQuery(prefix, options);
+    if (query === null) return [];
     const shards = this.selectShards(options);
     if (shards.length === 0) return [];
 
-    const picked = new Picked(limit);
-    for (const exact of [true, false]) {
-      const tier: Tier = { shards, exact, picked };
-      if (addressQuery.length > 0) {
-        for (let cls = 0; cls < CLASS_COUNT && !picked.full; cls++) {
-          this.mergeAddresses(tier, addressQuery, cls);
-        }
-      }
-      if (wordQuery.length > 0 && !picked.full) this.pickKeyed(tier, 'names', wordQuery);
-      if (addressQuery.length > 0 && !picked.full) this.pickKeyed(tier, 'accounts', addressQuery);
+    const picked = new Picked(query.limit);
+    for (const tier of tiersOf(query)) {
       if (picked.full) break;
+      for (const s of this.tierPicks(tier, shards, picked.taken, picked.room, null)) picked.add(s);
     }
-    return picked.list.map((s) => ({
+    return picked.list.map((s) => this.suggestion(s));
+  }
+
+  /** Suggestion s as served. */
+  suggestion(s: number): AddressSuggestion {
+    return {
       address: this.suggAddress[s] as string,
       principal: this.principals[this.suggOwner[s] as number] as PrincipalRecord,
-    }));
+    };
+  }
+
+  /**
+   * For an answer layered over several indexes (layered-autocomplete.ts):
+   * the shards a query reads, or null when it reads none.
+   */
+  shardsFor(options: SuggestOptions): readonly Shard[] | null {
+    const shards = this.selectShards(options);
+    return shards.length === 0 ? null : shards;
+  }
+
+  /**
+   * The best `room` suggestions of one tier, best first, leaving out those
+   * in `taken` and those whose owner p has `live[p] < 0` (owners another
+   * layer answers for); `live` null: every owner.
+   */
+  tierPicks(
+    tier: QueryTier,
+    shards: readonly Shard[],
+    taken: ReadonlySet<number>,
+    room: number,
+    live: Int32Array | null,
+  ): number[] {
+    if (room <= 0) return [];
+    const step: Step = { shards, exact: tier.exact, taken, room, live };
+    if (tier.source === 'addresses') return this.mergeAddresses(step, tier.query, tier.cls);
+    return this.pickKeyed(step, tier.source, tier.query);
+  }
+
+  /** Compares two suggestions of an address tier, each of its own index: rule 5 (folded address, spelling, owner id). */
+  static compareAddresses(a: AutocompleteIndex, s: number, b: AutocompleteIndex, t: number): number {
+    const fa = a.suggFolded[s] as string;
+    const fb = b.suggFolded[t] as string;
+    if (fa !== fb) return fa < fb ? -1 : 1;
+    const sa = a.suggAddress[s] as string;
+    const sb = b.suggAddress[t] as string;
+    if (sa !== sb) return sa < sb ? -1 : 1;
+    const ia = (a.principals[a.suggOwner[s] as number] as PrincipalRecord).id;
+    const ib = (b.principals[b.suggOwner[t] as number] as PrincipalRecord).id;
+    return ia < ib ? -1 : ia > ib ? 1 : 0;
+  }
+
+  /** Compares two suggestions of a name or account tier, each of its own index: class, then rule 5. */
+  static compareKeyed(a: AutocompleteIndex, s: number, b: AutocompleteIndex, t: number): number {
+    const ca = a.suggClass[s] as number;
+    const cb = b.suggClass[t] as number;
+    if (ca !== cb) return ca - cb;
+    return AutocompleteIndex.compareAddresses(a, s, b, t);
+  }
+
+  /**
+   * The suggestions of the folded address, in rule-5 order (spelling, then
+   * owner id), leaving out owners p with `live[p] < 0`.
+   */
+  addressSuggestions(folded: string, live: Int32Array | null = null): number[] {
+    const out: number[] = [];
+    if (folded.length === 0) return out;
+    const suggFolded = this.suggFolded;
+    const first = lowerBound(suggFolded.length, (s) => (suggFolded[s] as string) < folded);
+    for (let s = first; suggFolded[s] === folded; s++) {
+      if (live === null || (live[this.suggOwner[s] as number] as number) >= 0) out.push(s);
+    }
+    return out;
+  }
+
+  /** The principal number (position in the build's input) of suggestion s's owner. */
+  ownerOf(s: number): number {
+    return this.suggOwner[s] as number;
   }
 
   private selectShards(options: SuggestOptions): Shard[] {
@@ -249,8 +313,9 @@ export class AutocompleteIndex {
   }
 
   /** The address matches of one class, merged across shards in rank order. */
-  private mergeAddresses({ shards, exact, picked }: Tier, query: string, cls: number): void {
+  private mergeAddresses({ shards, exact, taken, room, live }: Step, query: string, cls: number): number[] {
     const folded = this.suggFolded;
+    const out: number[] = [];
     const runs: Int32Array[] = [];
     const pos: number[] = [];
     for (const shard of shards) {
@@ -265,7 +330,7 @@ export class AutocompleteIndex {
       const f = folded[s] as string;
       return exact ? f === query : f.startsWith(query);
     };
-    while (!picked.full) {
+    while (out.length < room) {
       let best = -1;
       let bestRun = -1;
       for (let r = 0; r < runs.length; r++) {
@@ -282,15 +347,22 @@ export class AutocompleteIndex {
           bestRun = r;
         }
       }
-      if (best < 0) return;
+      if (best < 0) break;
       pos[bestRun] = (pos[bestRun] as number) + 1;
-      picked.add(best);
+      if (taken.has(best)) continue;
+      if (live !== null && (live[this.suggOwner[best] as number] as number) < 0) continue;
+      out.push(best);
     }
+    return out;
   }
 
   /** The name or account matches of one tier: collect up to the cap, then select the best. */
-  private pickKeyed({ shards, exact, picked }: Tier, source: KeySourceName, query: string): void {
-    const need = picked.room;
+  private pickKeyed(
+    { shards, exact, taken, room, live }: Step,
+    source: KeySourceName,
+    query: string,
+  ): number[] {
+    const need = room;
     const n = this.suggOwner.length;
     // Rank within a tier: class (rules 3 and 4), then suggestion number (rule 5).
     const score = (s: number): number => tierScore(this.suggClass[s] as number, s, n);
@@ -299,7 +371,7 @@ export class AutocompleteIndex {
     let collected = 0;
     const consider = (s: number): void => {
       collected++;
-      if (picked.has(s)) return;
+      if (taken.has(s)) return;
       const sc = score(s);
       if (best.length === need && sc >= score(best[need - 1] as number)) return;
       const at = lowerBound(best.length, (i) => score(best[i] as number) < sc);
@@ -313,6 +385,7 @@ export class AutocompleteIndex {
         // Owners are sorted by their best score: once the selection is full
         // and this owner cannot beat its worst, no later owner of the key can.
         if (best.length === need && (this.ownerBest[p] as number) >= score(best[need - 1] as number)) return;
+        if (live !== null && (live[p] as number) < 0) continue;
         for (let o = this.ownerOffsets[p] as number; o < (this.ownerOffsets[p + 1] as number); o++) {
           consider(this.ownerSuggs[o] as number);
         }
@@ -335,21 +408,65 @@ export class AutocompleteIndex {
         }
       }
     }
-    for (const s of best) picked.add(s);
+    return best;
   }
 }
 
-/** What one tier of a query reads: the shards chosen, exact or prefix matches, and the picks so far. */
-interface Tier {
+/** What a query asks, normalized once for every index it reads. */
+export interface SuggestQuery {
+  readonly limit: number;
+  /** fold(prefix.trim()): what addresses and account names are matched by. */
+  readonly address: string;
+  /** nameQuery(prefix): what name words are matched by. */
+  readonly words: string;
+}
+
+/** The query, or null when it asks for nothing. */
+export function suggestQuery(prefix: string, options: SuggestOptions): SuggestQuery | null {
+  const limit = Math.min(Math.max(0, Math.floor(options.first ?? DEFAULT_SUGGESTIONS)), CANDIDATE_CAP);
+  const address = fold(prefix.trim());
+  const words = nameQuery(prefix);
+  if (limit === 0 || (address.length === 0 && words.length === 0)) return null;
+  return { limit, address, words };
+}
+
+/** One tier of a query: exact or prefix matches of one address class, of names or of account names. */
+export interface QueryTier {
+  readonly exact: boolean;
+  readonly source: 'addresses' | KeySourceName;
+  /** The address class, for address tiers. */
+  readonly cls: number;
+  readonly query: string;
+}
+
+/** The tiers of a query in rank order (rules 1 and 2, and 3-4 for addresses). */
+export function tiersOf(query: SuggestQuery): QueryTier[] {
+  const tiers: QueryTier[] = [];
+  for (const exact of [true, false]) {
+    if (query.address.length > 0) {
+      for (let cls = 0; cls < CLASS_COUNT; cls++) {
+        tiers.push({ exact, source: 'addresses', cls, query: query.address });
+      }
+    }
+    if (query.words.length > 0) tiers.push({ exact, source: 'names', cls: 0, query: query.words });
+    if (query.address.length > 0) tiers.push({ exact, source: 'accounts', cls: 0, query: query.address });
+  }
+  return tiers;
+}
+
+/** What one tier of a query reads in one index. */
+interface Step {
   readonly shards: readonly Shard[];
   readonly exact: boolean;
-  readonly picked: Picked;
+  readonly taken: ReadonlySet<number>;
+  readonly room: number;
+  readonly live: Int32Array | null;
 }
 
 /** The suggestions picked for one query, best first, each once, up to its limit. */
 class Picked {
   readonly list: number[] = [];
-  private readonly taken = new Set<number>();
+  readonly taken = new Set<number>();
 
   constructor(private readonly limit: number) {}
 
@@ -360,10 +477,6 @@ class Picked {
   /** How many more fit. */
   get room(): number {
     return this.limit - this.list.length;
-  }
-
-  has(s: number): boolean {
-    return this.taken.has(s);
   }
 
   add(s: number): void {
