@@ -48,7 +48,26 @@ export interface SlapdOptions {
    * by, as Active Directory has: for benchmarks of live prefix searches.
    */
   readonly prefixIndexes?: boolean;
+  /**
+   * The accesslog overlay (slapo-accesslog) writing every successful write to
+   * a second mdb database, `cn=accesslog`, readable by the reader: how an
+   * incremental read sees deletions on OpenLDAP. Implies changeIndexes.
+   */
+  readonly accessLog?: boolean | AccessLogOptions;
+  /** Equality indexes on modifyTimestamp and entryCSN, which `(modifyTimestamp>=…)` change filters use. */
+  readonly changeIndexes?: boolean;
 }
+
+export interface AccessLogOptions {
+  /**
+   * slapo-accesslog's `logpurge AGE INTERVAL` (`[dd+]hh:mm[:ss]` each): entries older than AGE
+   * are deleted every INTERVAL. Default `07+00:00 01+00:00`.
+   */
+  readonly purge?: string;
+}
+
+/** The suffix of the access log database (slapo-accesslog's usual one). */
+export const ACCESS_LOG_SUFFIX = 'cn=accesslog';
 
 export interface SlapdInstance extends ManagedServer {
   readonly baseDn: string;
@@ -80,8 +99,35 @@ function slapdConf(options: {
   sizeLimit: number;
   certificates: TestCertificates;
   prefixIndexes: boolean;
+  accessLog: AccessLogOptions | null;
+  changeIndexes: boolean;
 }): string {
-  const { dir, baseDn, admin, sizeLimit, certificates, prefixIndexes } = options;
+  const { dir, baseDn, admin, sizeLimit, certificates, prefixIndexes, accessLog, changeIndexes } = options;
+  // Declared before the database it logs (logdb names it). The reader reads it, with the same
+  // size limit as the directory, so the log is read paged as the directory is.
+  const logDatabase = accessLog
+    ? [
+        'database mdb',
+        `suffix "${ACCESS_LOG_SUFFIX}"`,
+        `rootdn "cn=admin,${ACCESS_LOG_SUFFIX}"`,
+        `directory ${join(dir, 'accesslog')}`,
+        'maxsize 1073741824',
+        'dbnosync',
+        'index reqStart eq',
+        'index objectClass eq',
+        `limits users size.soft=${sizeLimit} size.hard=${sizeLimit} size.prtotal=unlimited`,
+        'access to * by users read by * none',
+      ]
+    : [];
+  const logOverlay = accessLog
+    ? [
+        'overlay accesslog',
+        `logdb "${ACCESS_LOG_SUFFIX}"`,
+        'logops writes',
+        'logsuccess TRUE',
+        `logpurge ${accessLog.purge ?? '07+00:00 01+00:00'}`,
+      ]
+    : [];
   const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map(
     (name) => `include ${SCHEMA_DIR}/${name}.schema`,
   );
@@ -93,12 +139,14 @@ function slapdConf(options: {
     `modulepath ${MODULE_DIR}`,
     'moduleload back_mdb',
     'moduleload memberof',
+    ...(accessLog ? ['moduleload accesslog'] : []),
     `TLSCACertificateFile ${certificates.ca.path}`,
     `TLSCertificateFile ${certificates.server.path}`,
     `TLSCertificateKeyFile ${certificates.serverKey.path}`,
     // Only the limited reader and admin read; anonymous may read the RootDSE and schema, as on AD.
     'access to dn.base="" by * read',
     'access to dn.base="cn=Subschema" by * read',
+    ...logDatabase,
     'database mdb',
     `suffix "${baseDn}"`,
     `rootdn "${admin.dn}"`,
@@ -118,6 +166,7 @@ function slapdConf(options: {
         ]
       : ['index cn,mail,uid,sAMAccountName,userPrincipalName,proxyAddresses eq']),
     'index objectGUID,entryUUID,member,memberOf eq',
+    ...(changeIndexes || accessLog ? ['index modifyTimestamp,entryCSN eq'] : []),
     `limits users size.soft=${sizeLimit} size.hard=${sizeLimit} size.prtotal=unlimited`,
     'access to attrs=userPassword by self write by anonymous auth by * none',
     'access to * by users read by * none',
@@ -126,6 +175,7 @@ function slapdConf(options: {
     'memberof-member-ad member',
     'memberof-memberof-ad memberOf',
     'memberof-refint TRUE',
+    ...logOverlay,
     '',
   ].join('\n');
 }
@@ -184,6 +234,9 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
   const baseDn = options.baseDn ?? 'dc=corp,dc=test';
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'dirgate-slapd-'));
   mkdirSync(join(dir, 'data'), { recursive: true });
+  const accessLog =
+    options.accessLog === true ? {} : options.accessLog === false ? null : (options.accessLog ?? null);
+  if (accessLog) mkdirSync(join(dir, 'accesslog'), { recursive: true });
   const certificates = options.certificates ?? (await makeCertificates({ dir: join(dir, 'tls') }));
   const admin: BindAccount = { dn: `cn=admin,${baseDn}`, password: options.adminPassword ?? 'admin-secret' };
   const reader: BindAccount = {
@@ -201,11 +254,14 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
       sizeLimit: options.sizeLimit ?? 1000,
       certificates,
       prefixIndexes: options.prefixIndexes ?? false,
+      accessLog,
+      changeIndexes: options.changeIndexes ?? false,
     }),
   );
 
   const slapaddLdif = async (ldifPath: string): Promise<void> => {
-    await run(slapadd, ['-q', '-f', conf, '-l', ldifPath]);
+    // -b: with an access log, the directory is not the first database.
+    await run(slapadd, ['-q', '-f', conf, '-b', baseDn, '-l', ldifPath]);
   };
   // The skeleton goes in offline: the base entry, the OUs and the reader.
   const skeleton = join(dir, 'skeleton.ldif');

@@ -12,7 +12,7 @@ import {
   type GeneratorOptions,
   generateDirectory,
 } from '../../scripts/directories/generator.js';
-import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
+import { type SlapdInstance, type SlapdOptions, startSlapd } from '../../scripts/directories/slapd.js';
 import { type GatewayProcess, launchGateway, untilReady } from './gateway-process.js';
 
 export interface PrivateSlapd {
@@ -26,11 +26,18 @@ export interface PrivateSlapd {
  * (base `dc=corp,dc=test` unless given): for tests that stop, kill or
  * change the directory, which the shared one must not be.
  */
-export function privateSlapd(options: Omit<GeneratorOptions, 'baseDn'> & { baseDn?: string }): PrivateSlapd {
+export function privateSlapd(
+  options: Omit<GeneratorOptions, 'baseDn'> & {
+    baseDn?: string;
+    /** The server's own settings (an access log, indexes); the dataset's come from the rest. */
+    server?: Pick<SlapdOptions, 'accessLog' | 'changeIndexes' | 'sizeLimit'>;
+  },
+): PrivateSlapd {
   let started: PrivateSlapd | null = null;
   beforeAll(async () => {
-    const dataset = generateDirectory({ baseDn: 'dc=corp,dc=test', ...options });
-    started = { slapd: await startSlapd({ dataset }), dataset };
+    const { server, ...generator } = options;
+    const dataset = generateDirectory({ baseDn: 'dc=corp,dc=test', ...generator });
+    started = { slapd: await startSlapd({ dataset, ...server }), dataset };
   }, 60_000);
   afterAll(async () => {
     await started?.slapd.dispose();

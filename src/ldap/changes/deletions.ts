@@ -72,18 +72,20 @@ function showDeleted(): Control {
 }
 
 /**
- * objectGUIDs of objects deleted since `usn`, or null when this account
- * cannot see tombstones (no tombstone visible at all in Deleted Objects: a
- * plain user reads only the container itself) or the server refuses.
+ * Whether this account sees tombstones: at least one in Deleted Objects (a
+ * plain user reads only the container itself). An account that sees none
+ * cannot be told apart from a domain without deletions, so it is not trusted:
+ * ids are compared instead (correct, only dearer).
  */
-export async function readTombstones(options: TombstoneOptions): Promise<string[] | null> {
-  const { connection, rootDse, usn, signal } = options;
+export async function tombstonesVisible(
+  connection: LdapConnection,
+  rootDse: RootDse,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const domain = rootDse.defaultNamingContext;
-  if (rootDse.flavour !== 'ACTIVE_DIRECTORY' || !domain) return null;
-  if (!rootDse.supportedControls.includes(SHOW_DELETED_OID)) return null;
+  if (rootDse.flavour !== 'ACTIVE_DIRECTORY' || !domain) return false;
+  if (!rootDse.supportedControls.includes(SHOW_DELETED_OID)) return false;
   try {
-    // An account that sees no tombstone at all cannot be told apart from a domain without
-    // deletions, so it is not trusted: ids are compared instead (correct, only dearer).
     const visible = await connection.search(
       `<WKGUID=${DELETED_OBJECTS_WKGUID},${domain}>`,
       {
@@ -96,7 +98,22 @@ export async function readTombstones(options: TombstoneOptions): Promise<string[
       },
       signal,
     );
-    if (visible.searchEntries.length === 0) return null;
+    return visible.searchEntries.length > 0;
+  } catch (err) {
+    if (err instanceof LdapError && err.code === 'SEARCH_FAILED') return false;
+    throw err;
+  }
+}
+
+/**
+ * objectGUIDs of objects deleted since `usn`, or null when this account
+ * cannot see tombstones (tombstonesVisible) or the server refuses.
+ */
+export async function readTombstones(options: TombstoneOptions): Promise<string[] | null> {
+  const { connection, rootDse, usn, signal } = options;
+  const domain = rootDse.defaultNamingContext;
+  if (!domain || !(await tombstonesVisible(connection, rootDse, signal))) return null;
+  try {
     const result = await connection.search(
       domain,
       {
@@ -136,7 +153,13 @@ export interface DeletionOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-export type DeletionMethod = 'TOMBSTONES' | 'ID_COMPARISON';
+/**
+ * How deletions were found: AD tombstones, OpenLDAP's access log
+ * (access-log.ts), or a read of every id. With the first two, objects that
+ * left the read without being deleted are found from the ids stamped since
+ * the watermark (stamped-ids.ts).
+ */
+export type DeletionMethod = 'TOMBSTONES' | 'CHANGE_LOG' | 'ID_COMPARISON';
 
 export interface Deletions {
   /** Known ids deleted or moved out of the base (TOMBSTONES: ids of any deleted object, known or not). */
@@ -166,12 +189,29 @@ export async function readDeletions(options: DeletionOptions): Promise<Deletions
     const tombstones = await readTombstones({ connection, rootDse, usn, signal });
     if (tombstones !== null) return { deletedGuids: tombstones, method: 'TOMBSTONES' };
   }
+  const compared = await compareIds({ connection, schema, searchBase, limits, kinds, knownGuids, signal });
+  return { deletedGuids: compared.deletedGuids, method: 'ID_COMPARISON' };
+}
+
+export interface ComparedIds {
+  /** Known ids no longer under the base as one of the kinds. */
+  readonly deletedGuids: readonly string[];
+  /** Ids read: every object of the kinds under the base. */
+  readonly idsRead: number;
+}
+
+/** The known ids no longer read: a paged read of every id of the kinds under the base. */
+export async function compareIds(options: Omit<DeletionOptions, 'rootDse' | 'usn'>): Promise<ComparedIds> {
+  const { connection, schema, searchBase, limits, kinds, knownGuids, signal } = options;
   const present = new Set<string>();
+  let idsRead = 0;
   for (const kind of kinds) {
-    for (const id of await readAllIds({ connection, schema, kind, searchBase, limits, signal }))
+    for (const id of await readAllIds({ connection, schema, kind, searchBase, limits, signal })) {
       present.add(id);
+      idsRead++;
+    }
   }
   const deletedGuids: string[] = [];
   for (const id of knownGuids) if (!present.has(id)) deletedGuids.push(id);
-  return { deletedGuids, method: 'ID_COMPARISON' };
+  return { deletedGuids, idsRead };
 }

@@ -173,6 +173,8 @@ export interface DirSyncChangesOptions {
    * Changes", false to use the rights it has; 'AUTO' tries without and falls back to it.
    */
   readonly objectSecurity: boolean | 'AUTO';
+  /** The gateway's clock, for the watermark's readAt (tests). */
+  readonly now?: (() => Date) | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -221,6 +223,8 @@ function dirSyncAttributes(schema: SchemaMap, kinds: readonly PrincipalKind[]): 
 export async function readDirSyncChanges(options: DirSyncChangesOptions): Promise<DirSyncChanges> {
   const { connection, schema, kinds, signal } = options;
   const cookie = options.cookie === null ? Buffer.alloc(0) : Buffer.from(options.cookie, 'base64');
+  // Before the read: the cookie says nothing of what is committed after it was asked for.
+  const readAt = (options.now ?? (() => new Date()))().toISOString();
   const read = (objectSecurity: boolean) =>
     readDirSync({
       connection,
@@ -257,6 +261,7 @@ export async function readDirSyncChanges(options: DirSyncChangesOptions): Promis
         server: options.server,
         invocationId: options.invocationId,
         cookie: answer.cookie.toString('base64'),
+        readAt,
       },
     },
     delta,

@@ -58,7 +58,16 @@ export function changeFilter(watermark: Watermark): string {
  * invocationId, a USN gone backwards): the caller then runs a full read.
  */
 export async function readChangesSince(options: ReadChangesOptions): Promise<ChangedEntries> {
-  const { connection, rootDse, schema, searchBase, limits, kinds, watermark: stored, signal } = options;
+  return readChangedEntries(options, await nextWatermark(options));
+}
+
+/**
+ * The server's watermark now, once the stored one is found valid on it (else
+ * WatermarkRefusedError): where the next read starts. Read it BEFORE anything
+ * else of the incremental read, so that what is committed meanwhile comes again.
+ */
+export async function nextWatermark(options: ReadChangesOptions): Promise<Watermark> {
+  const { connection, rootDse, searchBase, limits, watermark: stored, signal } = options;
   if (stored.kind === 'DIRSYNC') {
     throw new WatermarkRefusedError('KIND_CHANGED', 'a DIRSYNC watermark is read by DirSync', connection.url);
   }
@@ -73,12 +82,20 @@ export async function readChangesSince(options: ReadChangesOptions): Promise<Cha
   const problem = watermarkProblem(stored, tracking.watermark);
   if (problem) throw new WatermarkRefusedError(problem.reason, problem.message, connection.url);
 
-  let next = tracking.watermark;
+  const next = tracking.watermark;
   // The newest entry may have been deleted since: the stored time stays the floor.
   if (next.kind === 'TIMESTAMP' && stored.kind === 'TIMESTAMP') {
-    next = { ...next, time: laterTime(next.time, stored.time) };
+    return { ...next, time: laterTime(next.time, stored.time) };
   }
+  return next;
+}
 
+/** Each kind's entries stamped since the stored watermark; `next` is what nextWatermark returned. */
+export async function readChangedEntries(
+  options: ReadChangesOptions,
+  next: Watermark,
+): Promise<ChangedEntries> {
+  const { connection, schema, searchBase, limits, kinds, watermark: stored, signal } = options;
   const extraFilter = changeFilter(stored);
   const changed: RawEntry[] = [];
   let rangedRequests = 0;

@@ -18,6 +18,7 @@ import { LdapError } from '../errors.js';
 import { decodeObjectGuid } from '../guid.js';
 import type { RootDse } from '../root-dse.js';
 import type { LdapLimits } from '../types.js';
+import { changeLogState } from './access-log.js';
 import type { Watermark } from './types.js';
 import {
   csnTime,
@@ -69,7 +70,11 @@ async function tolerant<T>(read: () => Promise<T>): Promise<T | null> {
   }
 }
 
-async function activeDirectory(connection: LdapConnection, signal?: AbortSignal): Promise<ChangeTracking> {
+async function activeDirectory(
+  connection: LdapConnection,
+  readAt: string,
+  signal?: AbortSignal,
+): Promise<ChangeTracking> {
   // Read fresh, not the session's RootDSE: the USN must be the one from BEFORE the changes are read.
   const root = await connection.search(
     '',
@@ -111,6 +116,7 @@ async function activeDirectory(connection: LdapConnection, signal?: AbortSignal)
       server: values.first('dnsHostName') ?? connection.url,
       invocationId,
       usn,
+      readAt,
     },
   };
 }
@@ -171,13 +177,25 @@ async function openLdap(
   }
   const skew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
   const now = (options.now ?? (() => new Date()))();
+  // The log as it stands before the changes are read: a later read trusts it only if it was there.
+  const changeLog = await changeLogState(connection, rootDse, searchBase, signal);
   const floor = formatGeneralizedTime(new Date(now.getTime() - Math.max(0, skew) * 1000));
   const since = options.sinceTime && parseGeneralizedTime(options.sinceTime) ? options.sinceTime : null;
   // Only entries stamped after the floor (or the previous watermark) are scanned for the newest:
   // older ones cannot move the watermark, so the cost follows the changes.
   const from = since ? laterTime(since, floor) : floor;
   time = laterTime(time ?? (await newestModifyTimestamp(connection, searchBase, from, options)), floor);
-  return { supported: true, watermark: { kind: 'TIMESTAMP', server: connection.url, time, contextCsn } };
+  return {
+    supported: true,
+    watermark: {
+      kind: 'TIMESTAMP',
+      server: connection.url,
+      time,
+      contextCsn,
+      readAt: now.toISOString(),
+      changeLog,
+    },
+  };
 }
 
 /** The newest modifyTimestamp under the base stamped since `since` (less the overlap); at least `since`. */
@@ -222,6 +240,8 @@ export async function changeTracking(
   searchBase: string,
   options: ChangeTrackingOptions,
 ): Promise<ChangeTracking> {
-  if (rootDse.flavour === 'ACTIVE_DIRECTORY') return activeDirectory(connection, options.signal);
+  if (rootDse.flavour === 'ACTIVE_DIRECTORY') {
+    return activeDirectory(connection, (options.now ?? (() => new Date()))().toISOString(), options.signal);
+  }
   return openLdap(connection, rootDse, searchBase, options);
 }

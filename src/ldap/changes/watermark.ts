@@ -83,7 +83,9 @@ export type WatermarkRefusal =
   | 'KIND_CHANGED'
   | 'OTHER_SERVER'
   | 'INVOCATION_ID_CHANGED'
-  | 'USN_WENT_BACKWARDS';
+  | 'USN_WENT_BACKWARDS'
+  /** AD: the watermark is older than the forest's tombstoneLifetime (tombstone-lifetime.ts). */
+  | 'TOMBSTONE_LIFETIME_PASSED';
 
 export interface WatermarkProblem {
   readonly reason: WatermarkRefusal;
