@@ -177,24 +177,30 @@ export class CacheStore {
       return this.writeFull(snapshot, 'NOT_SERVED');
     const on = pointer.meta.runId;
     const layout = pointerLayout(pointer);
-    const chainRecords = layout.chainRecords + change.upserted.length + change.removed.length;
+    // A run id the layout already names would share its keys: never reused, but never overwritten either.
+    if (layout.base === runId || layout.deltas.includes(runId)) return this.writeFull(snapshot, 'NOT_SERVED');
+    const size = change.upserted.length + change.removed.length;
+    const chainRecords = layout.chainRecords + size;
     const { maxDeltas, ratio, floor } = this.compaction;
     if (
-      layout.deltas.length >= maxDeltas ||
-      chainRecords > Math.max(floor, ratio * layout.baseRecords) ||
-      layout.deltas.includes(runId)
+      size > 0 &&
+      (layout.deltas.length >= maxDeltas || chainRecords > Math.max(floor, ratio * layout.baseRecords))
     )
       return this.writeFull(snapshot, 'COMPACTION');
-    const delta = encodeDelta(c, snapshot.principals, change, on);
+    // Each delta names the one before it in the chain (or the base): what a load checks.
+    const delta = encodeDelta(c, snapshot.principals, change, layout.deltas.at(-1) ?? layout.base);
     if (delta === null) return this.writeFull(snapshot, 'INCONSISTENT');
-    await this.kv.set(key.delta(c, runId), delta satisfies StoredDelta);
+    // A run that changed nothing (most incremental runs) writes no delta: its pointer keeps the
+    // layout and takes the run's meta (the new watermark), so idle minutes never lengthen the chain.
+    const deltas = size > 0 ? [...layout.deltas, runId] : layout.deltas;
+    if (size > 0) await this.kv.set(key.delta(c, runId), delta satisfies StoredDelta);
     await this.kv.set(key.staging(c), {
       runId,
       meta: snapshot.meta,
       base: layout.base,
       chunks: layout.chunks,
       baseRecords: layout.baseRecords,
-      deltas: [...layout.deltas, runId],
+      deltas,
       chainRecords,
       on,
     } satisfies StagingRecord);

@@ -166,6 +166,28 @@ describe('CacheStore deltas', () => {
       expect(await o.cache.loadSnapshot(C)).toEqual(d.snapshot);
     });
 
+    it('writes no delta for a run that changed nothing, yet keeps its watermark', async () => {
+      const a = firstSnapshot(C, 'run-a', 6);
+      await runOnce(o.cache, a);
+      const b = nextSnapshot(a, [['update', 1]], 'run-b');
+      await runOnce(o.cache, b.snapshot, b.change);
+      let served = b.snapshot;
+      for (let i = 0; i < 3; i++) {
+        const idle = nextSnapshot(served, [], `run-idle-${i}`);
+        const snapshot = withWatermark(idle.snapshot, i);
+        expect(await runOnce(o.cache, snapshot, idle.change)).toMatchObject({ form: 'DELTA', records: 0 });
+        expect(await o.cache.loadSnapshot(C)).toEqual(snapshot);
+        served = snapshot;
+      }
+      expect(await recordKeys(o.kv)).toEqual([`chunk:${C}:run-a:0`, `delta:${C}:run-b`]);
+      // The next delta follows run-b's in the chain, though the served run was an idle one.
+      const c = nextSnapshot(served, [['add', 1]], 'run-c');
+      expect((await runOnce(o.cache, c.snapshot, c.change)).form).toBe('DELTA');
+      await reopen(o);
+      expect(await o.cache.loadSnapshot(C)).toEqual(c.snapshot);
+      expect(await recordKeys(o.kv)).toEqual([`chunk:${C}:run-a:0`, `delta:${C}:run-b`, `delta:${C}:run-c`]);
+    });
+
     it('writes the whole snapshot when the change is not against the served snapshot', async () => {
       const a = firstSnapshot(C, 'run-a', 6);
       const b = nextSnapshot(a, [['add', 1]], 'run-b');
