@@ -252,11 +252,12 @@ export class CacheStore {
    * Makes the staged snapshot of `runId` the visible one: the pointer write
    * is the commit, and once it resolves the run's snapshot is the served
    * one whatever happens next. Tidying after it (the staging record, the
-   * replaced snapshot's chunks) cannot undo that: whatever it leaves is
-   * either guarded (a staging record naming the pointer's run never has
-   * its chunks deleted, see dropStaging) or swept at the next start. Its
+   * replaced snapshot's chunks and deltas) cannot undo that: whatever it
+   * leaves is either guarded (dropping a staging record never deletes what
+   * the pointer names, see dropStaging) or swept at the next start. Its
    * failure is returned, not thrown, so that the caller can say so. A
-   * staged delta is promoted only over the snapshot it applies to.
+   * staged delta is promoted only over the snapshot it applies to (or again
+   * over itself, when a promotion was cut short).
    */
   async promoteStaged(connectionId: string, runId: string): Promise<{ tidyError: Error | null }> {
     const staged = await this.kv.get<StagingRecord>(key.staging(connectionId));
@@ -264,7 +265,7 @@ export class CacheStore {
       throw new Error(`no complete staged snapshot ${runId} for connection ${connectionId}`);
     }
     const old = await this.kv.get<SnapshotPointer>(key.pointer(connectionId));
-    if (staged.on !== undefined && old?.meta.runId !== staged.on) {
+    if (staged.on !== undefined && old?.meta.runId !== staged.on && old?.meta.runId !== runId) {
       throw new Error(
         `the staged delta ${runId} of connection ${connectionId} applies to run ${staged.on}, not to the served ${old?.meta.runId ?? 'none'}`,
       );
