@@ -24,6 +24,12 @@ export interface LdifOptions {
   readonly memberOf?: boolean;
   /** Include the base entry and the three OUs. Default true. */
   readonly containers?: boolean;
+  /**
+   * Write modifyTimestamp and createTimestamp from each entry's whenChanged (slapadd only: they
+   * are operational). Without them slapadd stamps every entry with the time of the load, so a
+   * directory loaded a moment ago looks as if everything in it had just changed. Default false.
+   */
+  readonly stamps?: boolean;
 }
 
 /** RFC 2849 SAFE-STRING, plus no trailing space (parsers strip it). */
@@ -90,6 +96,19 @@ export function containerEntries(dataset: Dataset): LdifEntry[] {
 
 function optional(name: string, value: string | null): Array<readonly [string, readonly LdifValue[]]> {
   return value === null ? [] : [[name, [value]]];
+}
+
+/** `20240101000000.0Z` (AD's whenChanged) → `20240101000000Z` (OpenLDAP's modifyTimestamp). */
+function stampOf(whenChanged: string): string {
+  return whenChanged.replace(/\.\d+Z$/, 'Z');
+}
+
+function stamps(entry: DirectoryEntry): Array<readonly [string, readonly LdifValue[]]> {
+  const at = stampOf(entry.whenChanged);
+  return [
+    ['createTimestamp', [at]],
+    ['modifyTimestamp', [at]],
+  ];
 }
 
 function common(entry: DirectoryEntry): Array<readonly [string, readonly LdifValue[]]> {
@@ -172,9 +191,11 @@ export function* datasetLdifEntries(dataset: Dataset, options: LdifOptions = {})
   if (options.containers ?? true) yield* containerEntries(dataset);
   const index = options.memberOf ? memberOfIndex(dataset) : new Map<string, string[]>();
   const of = (dn: string): readonly string[] => index.get(dn) ?? [];
-  for (const user of dataset.users) yield userEntry(user, of(user.dn));
-  for (const contact of dataset.contacts) yield contactEntry(contact, of(contact.dn));
-  for (const group of dataset.groups) yield groupEntry(group, of(group.dn));
+  const stamped = (entry: LdifEntry, source: DirectoryEntry): LdifEntry =>
+    options.stamps ? { ...entry, attributes: [...entry.attributes, ...stamps(source)] } : entry;
+  for (const user of dataset.users) yield stamped(userEntry(user, of(user.dn)), user);
+  for (const contact of dataset.contacts) yield stamped(contactEntry(contact, of(contact.dn)), contact);
+  for (const group of dataset.groups) yield stamped(groupEntry(group, of(group.dn)), group);
 }
 
 /** The whole dataset as one LDIF string (fine up to tens of thousands of entries). */

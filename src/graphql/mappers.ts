@@ -4,11 +4,16 @@ import { consequenceText } from '../directory/duplicate-detection.js';
 import type { ConnectionRecord } from '../model/connection.js';
 import type { ConnectionState, FindingRecord } from '../model/node.js';
 import type { SyncRunRecord } from '../model/run.js';
+import type { Watermark } from '../model/watermark.js';
 import type { DuplicateFinding } from './types/cluster.type.js';
 import type { Connection, SyncRun } from './types/connection.type.js';
 import type {
+  ChangeTrackingEnum,
+  DeletionCheckEnum,
   DuplicateKindEnum,
+  IncrementalFallbackEnum,
   PrincipalKindEnum,
+  SyncModeEnum,
   SyncPhaseEnum,
   SyncStatusEnum,
   SyncTriggerEnum,
@@ -42,10 +47,26 @@ export function toSyncRun(run: SyncRunRecord): SyncRun {
         }
       : null,
     progress: run.progress,
+    mode: (run.mode ?? 'FULL') as SyncModeEnum,
+    fallbackReason: (run.fallback ?? null) as IncrementalFallbackEnum | null,
+    fallbackMessage: run.fallbackMessage ?? null,
+    deletionCheck: (run.deletionCheck ?? null) as DeletionCheckEnum | null,
   };
 }
 
-export function toConnection(record: ConnectionRecord, state: ConnectionState): Connection {
+/** What the served snapshot's watermark says of the directory: undefined, no snapshot or one from before. */
+function changeTracking(watermark: Watermark | null | undefined): ChangeTrackingEnum {
+  if (watermark === undefined) return 'UNKNOWN' as ChangeTrackingEnum;
+  if (watermark === null) return 'NONE' as ChangeTrackingEnum;
+  return watermark.kind as ChangeTrackingEnum;
+}
+
+/** `watermark`: the served snapshot's (DirectoryView.snapshotMeta), for changeTracking. */
+export function toConnection(
+  record: ConnectionRecord,
+  state: ConnectionState,
+  watermark: Watermark | null | undefined,
+): Connection {
   return {
     id: record.id,
     name: record.name,
@@ -60,6 +81,8 @@ export function toConnection(record: ConnectionRecord, state: ConnectionState): 
     hasBindPassword: record.bindPasswordSealed !== null,
     includeContacts: record.includeContacts,
     schedule: record.schedule,
+    incrementalSchedule: record.incrementalSchedule,
+    changeTracking: changeTracking(watermark),
     enabled: record.enabled,
     deleteThreshold: record.deleteThreshold,
     userFilter: record.overrides.userFilter ?? null,

@@ -13,7 +13,9 @@
  * - a failed run's `error` is a generic text naming the phase it failed in,
  *   wherever a run appears (a connection's last runs, `syncRuns`, the
  *   `syncEvents` subscription); a held run's text is the gateway's own
- *   (counts and the threshold) and stays.
+ *   (counts and the threshold) and stays;
+ * - a run's `fallbackMessage` (the directory's words for why an incremental
+ *   run read in full) is null; its `fallbackReason` code stays.
  *
  * The admin role sees everything. Fields keep their types: each hidden one
  * was nullable already.

@@ -5,6 +5,11 @@
  */
 
 export { computeEmails, type EmailSet, type ProxySmtpAddress, parseProxyAddresses } from './addresses.js';
+export type { ChangeSetRead } from './changes/change-set.js';
+export type { DeletionMethod } from './changes/deletions.js';
+export { type ChangeRefusal, WatermarkRefusedError } from './changes/errors.js';
+export type { ChangeTracking } from './changes/tracking.js';
+export type { ChangeSet } from './changes/types.js';
 export {
   AbortedError,
   AD_BIND_REASONS,
@@ -24,7 +29,7 @@ export { filterProblem } from './filter-check.js';
 export { guidToBytes, guidToString } from './guid.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export type { ReadStats } from './reader.js';
-export { type DirectorySession, openSession } from './session.js';
+export { type ChangeReadOptions, type DirectorySession, openSession } from './session.js';
 export { type DiscoveryResult, discoverServers, orderSrvRecords } from './srv-discovery.js';
 export { testConnection } from './test-connection.js';
 export type {

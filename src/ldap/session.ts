@@ -7,6 +7,13 @@
  * uses a connection of its own, so kinds can be read in parallel.
  */
 import type { PrincipalKind } from '../model/principal.js';
+import type { Watermark } from '../model/watermark.js';
+import { type ChangeSetRead, readChangeSet } from './changes/change-set.js';
+import { readDeletions } from './changes/deletions.js';
+import { readDirSyncChanges } from './changes/dirsync-read.js';
+import { WatermarkRefusedError } from './changes/errors.js';
+import { type ChangeTracking, changeTracking } from './changes/tracking.js';
+import { watermarkProblem } from './changes/watermark.js';
 import { type LdapConnection, openConnection } from './client.js';
 import {
   AbortedError,
@@ -42,7 +49,38 @@ export interface DirectorySession {
     onPage: (entries: RawEntry[]) => void | Promise<void>,
     signal?: AbortSignal,
   ): Promise<ReadStats>;
+  /**
+   * Whether this server can say what changed, and where it stands now: what a
+   * full read keeps as its snapshot's watermark, read BEFORE the read starts.
+   * `previous` (the served snapshot's watermark) lets an OpenLDAP server scan
+   * only what was stamped since.
+   */
+  tracking(previous: Watermark | null, signal?: AbortSignal): Promise<ChangeTracking>;
+  /**
+   * What changed since `since`, deletions included, decoded as a full read
+   * decodes it. Throws WatermarkRefusedError (its `reason` says why) when the
+   * watermark cannot be used here: the caller runs a full read instead.
+   */
+  readChanges(options: ChangeReadOptions): Promise<ChangeSetRead>;
+  /** The groups (whole entries) whose member values name any of these DNs. */
+  readGroupsNaming(dns: readonly string[], signal?: AbortSignal): Promise<RawEntry[]>;
   close(): Promise<void>;
+}
+
+export interface ChangeReadOptions {
+  readonly since: Watermark;
+  readonly kinds: readonly PrincipalKind[];
+  /** Every id (RawEntry.guid form) of the snapshot the watermark belongs to. */
+  readonly knownGuids: ReadonlySet<string>;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Member DNs per group search: an OR of this many equality terms is a small request. */
+const DNS_PER_GROUP_SEARCH = 50;
+
+/** An assertion value for a filter: the characters RFC 4515 reserves escaped, the rest as it is (LAB.md). */
+function filterValue(value: string): string {
+  return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /**
@@ -121,6 +159,7 @@ class Session implements DirectorySession {
   warnings: readonly string[] = [];
   private readonly settings: LdapSettings;
   private readonly limits: LdapLimits;
+  private readonly rootDse: RootDse;
   private readonly schema: SchemaMap;
   private readonly searchBase: string;
   /** Bound connections not in use; the one that opened the session is the first. */
@@ -143,25 +182,20 @@ class Session implements DirectorySession {
     this.netbiosName = netbiosName;
     this.settings = settings;
     this.limits = limits;
+    this.rootDse = rootDse;
     this.schema = schemaFor(rootDse.flavour, settings.overrides);
     // An empty search base means the whole domain.
     this.searchBase = settings.searchBase.trim() || rootDse.defaultNamingContext || '';
     this.idle = [first];
   }
 
-  async read(
+  read(
     kind: PrincipalKind,
     onPage: (entries: RawEntry[]) => void | Promise<void>,
     signal?: AbortSignal,
   ): Promise<ReadStats> {
-    const combined = signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
-    if (combined.aborted) throw new AbortedError('SEARCH', this.server);
-    const connection = await this.acquire(combined);
-    // Close at once on abort, even while the caller's onPage is running: nothing waits for the server.
-    const onAbort = (): void => connection.kill();
-    combined.addEventListener('abort', onAbort, { once: true });
-    try {
-      const stats = await readKind({
+    return this.withConnection(signal, (connection, combined) =>
+      readKind({
         connection,
         kind,
         schema: this.schema,
@@ -169,11 +203,154 @@ class Session implements DirectorySession {
         limits: this.limits,
         onPage,
         signal: combined,
-      });
+      }),
+    );
+  }
+
+  tracking(previous: Watermark | null, signal?: AbortSignal): Promise<ChangeTracking> {
+    return this.withConnection(signal, (connection, combined) =>
+      changeTracking(connection, this.rootDse, this.searchBase, {
+        limits: this.limits,
+        sinceTime: previous?.kind === 'TIMESTAMP' ? previous.time : undefined,
+        signal: combined,
+      }),
+    );
+  }
+
+  readChanges(options: ChangeReadOptions): Promise<ChangeSetRead> {
+    const { since, kinds, knownGuids } = options;
+    return this.withConnection(options.signal, async (connection, signal) => {
+      if (since.kind !== 'DIRSYNC') {
+        return readChangeSet({
+          connection,
+          rootDse: this.rootDse,
+          schema: this.schema,
+          searchBase: this.searchBase,
+          limits: this.limits,
+          kinds,
+          watermark: since,
+          knownGuids,
+          signal,
+        });
+      }
+      return this.readDirSync(connection, since, kinds, knownGuids, signal);
+    });
+  }
+
+  async readGroupsNaming(dns: readonly string[], signal?: AbortSignal): Promise<RawEntry[]> {
+    const found = new Map<string, RawEntry>();
+    const attributes = this.schema.member;
+    for (let at = 0; at < dns.length; at += DNS_PER_GROUP_SEARCH) {
+      const terms = dns
+        .slice(at, at + DNS_PER_GROUP_SEARCH)
+        .flatMap((dn) => attributes.map((a) => `(${a}=${filterValue(dn)})`));
+      await this.withConnection(signal, (connection, combined) =>
+        readKind({
+          connection,
+          kind: 'GROUP',
+          schema: this.schema,
+          searchBase: this.searchBase,
+          limits: this.limits,
+          extraFilter: `(|${terms.join('')})`,
+          onPage: (entries) => {
+            for (const entry of entries) found.set(entry.guid, entry);
+          },
+          signal: combined,
+        }),
+      );
+    }
+    return [...found.values()];
+  }
+
+  /**
+   * DirSync from the stored cookie. Without replication rights it asks with
+   * OBJECT_SECURITY, which returns no tombstones: deletions are then found by
+   * comparing ids. A refused cookie or DirSync refused altogether is a
+   * WatermarkRefusedError, so that the run becomes a full one.
+   */
+  private async readDirSync(
+    connection: LdapConnection,
+    since: Extract<Watermark, { kind: 'DIRSYNC' }>,
+    kinds: readonly PrincipalKind[],
+    knownGuids: ReadonlySet<string>,
+    signal: AbortSignal,
+  ): Promise<ChangeSetRead> {
+    const tracking = await changeTracking(connection, this.rootDse, this.searchBase, {
+      limits: this.limits,
+      signal,
+    });
+    if (!tracking.supported) throw new WatermarkRefusedError('NOT_SUPPORTED', tracking.reason, this.server);
+    const current = tracking.watermark;
+    if (current.kind !== 'USN')
+      throw new WatermarkRefusedError('KIND_CHANGED', 'this server does not do DirSync', this.server);
+    // The cookie is the server's to judge; its server and database incarnation are ours.
+    const problem = watermarkProblem(since, { ...current, kind: 'DIRSYNC', cookie: since.cookie });
+    if (problem) throw new WatermarkRefusedError(problem.reason, problem.message, this.server);
+    const answer = await readDirSyncChanges({
+      connection,
+      schema: this.schema,
+      searchBase: this.searchBase,
+      namingContext: this.rootDse.defaultNamingContext ?? this.searchBase,
+      limits: this.limits,
+      kinds,
+      server: since.server,
+      invocationId: since.invocationId,
+      cookie: since.cookie,
+      objectSecurity: 'AUTO',
+      signal,
+    });
+    if (!answer.ok)
+      throw new WatermarkRefusedError(
+        answer.refusal === 'COOKIE_REFUSED' ? 'COOKIE_REFUSED' : 'NOT_SUPPORTED',
+        answer.message,
+        this.server,
+      );
+    const { changeSet } = answer;
+    if (answer.tombstonesComplete) return { changeSet, deletions: 'TOMBSTONES', rangedRequests: 0 };
+    // Without replication rights DirSync shows no tombstones: the ids are compared.
+    const deletions = await readDeletions({
+      connection,
+      rootDse: this.rootDse,
+      schema: this.schema,
+      searchBase: this.searchBase,
+      limits: this.limits,
+      kinds,
+      knownGuids,
+      signal,
+    });
+    const deleted = new Set([...changeSet.deletedGuids, ...deletions.deletedGuids]);
+    return {
+      changeSet: {
+        changed: changeSet.changed.filter((entry) => !deleted.has(entry.guid)),
+        deletedGuids: [...deleted],
+        watermark: changeSet.watermark,
+      },
+      deletions: deletions.method,
+      rangedRequests: 0,
+    };
+  }
+
+  /**
+   * Runs `work` on a bound connection of the session's server: an idle one,
+   * or a new one. Aborting (the caller's signal, or close()) kills the
+   * connection at once, even while the caller's callbacks run.
+   */
+  private async withConnection<T>(
+    signal: AbortSignal | undefined,
+    work: (connection: LdapConnection, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const combined = signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+    if (combined.aborted) throw new AbortedError('SEARCH', this.server);
+    const connection = await this.acquire(combined);
+    const onAbort = (): void => connection.kill();
+    combined.addEventListener('abort', onAbort, { once: true });
+    try {
+      const result = await work(connection, combined);
       if (combined.aborted) throw new AbortedError('SEARCH', this.server);
-      return stats;
+      return result;
     } catch (err) {
-      connection.kill();
+      // A refusal is an answer, not a broken connection: the connection stays usable.
+      if (!(err instanceof WatermarkRefusedError)) connection.kill();
       if (combined.aborted) throw new AbortedError('SEARCH', this.server);
       throw err instanceof LdapError
         ? err

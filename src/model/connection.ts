@@ -56,6 +56,11 @@ export interface ConnectionRecord extends DirectoryAccess {
   /** AES-256-GCM sealed bind password (see store/secret-box.ts); never leaves the store layer in clear except to bind. */
   readonly bindPasswordSealed: string | null;
   readonly schedule: string;
+  /**
+   * Cron expression of the incremental runs between the full ones (`schedule`); null: full runs
+   * only. Runs only where the directory tracks changes (the first run of each finds out).
+   */
+  readonly incrementalSchedule: string | null;
   readonly enabled: boolean;
   /** Share of the cache a sync may remove before it is held (default from DIRGATE_DELETE_THRESHOLD). */
   readonly deleteThreshold: number | null;
@@ -64,3 +69,5 @@ export interface ConnectionRecord extends DirectoryAccess {
 }
 
 export const DEFAULT_SCHEDULE = '*/30 * * * *';
+/** Every minute: a change reaches the gateway within about a minute, at the cost of the change. */
+export const DEFAULT_INCREMENTAL_SCHEDULE = '* * * * *';

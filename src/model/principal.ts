@@ -47,6 +47,12 @@ export interface SnapshotMeta {
    * before incremental runs existed.
    */
   readonly watermark?: Watermark | null;
+  /**
+   * What was read, as a key (the search base, the filters, the attributes,
+   * whether contacts): a watermark says nothing of a read with other
+   * settings, so an incremental run from a snapshot with another key runs in full.
+   */
+  readonly readKey?: string;
 }
 
 export interface SnapshotCounts {

@@ -8,6 +8,31 @@ import type { PrincipalKind, SnapshotCounts } from './principal.js';
 
 export type SyncStatus = 'NEVER' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'HELD';
 export type SyncTrigger = 'SCHEDULE' | 'MANUAL' | 'STARTUP';
+/** FULL reads every object; INCREMENTAL reads what changed since the served snapshot's watermark. */
+export type SyncMode = 'FULL' | 'INCREMENTAL';
+/**
+ * Why a run asked to be incremental became a full one. The first three are
+ * the gateway's own reasons; the rest are the directory's refusal of the
+ * watermark (src/ldap/changes/errors.ts ChangeRefusal).
+ */
+export type IncrementalFallback =
+  /** No snapshot yet, or one without a watermark (written before, or by a server that tracks none). */
+  | 'NO_WATERMARK'
+  /** The search base, a filter or what is read changed since the snapshot: its watermark says nothing of the new read. */
+  | 'SETTINGS_CHANGED'
+  /** The served snapshot is older than the mass-deletion hold it would be compared with (a held run waits). */
+  | 'RUN_HELD'
+  | 'NOT_SUPPORTED'
+  | 'OTHER_SERVER'
+  | 'INVOCATION_ID_CHANGED'
+  | 'USN_WENT_BACKWARDS'
+  | 'KIND_CHANGED'
+  | 'COOKIE_REFUSED'
+  | 'TOMBSTONE_LIFETIME_PASSED'
+  /** Anything else the directory refused. */
+  | 'REFUSED';
+/** How an incremental run found deletions (src/ldap/changes/deletions.ts). */
+export type DeletionCheck = 'TOMBSTONES' | 'CHANGE_LOG' | 'ID_COMPARISON';
 export type SyncPhase = 'CONNECTING' | 'READING' | 'BUILDING' | 'SAVING' | 'DETECTING' | 'DONE';
 /** The phases of a run in progress. */
 export type ActivePhase = Exclude<SyncPhase, 'DONE'>;
@@ -45,6 +70,13 @@ interface RunFields {
   /** Known once the snapshot is built. */
   readonly counts: SnapshotCounts | null;
   readonly changes: RunChanges | null;
+  /** Absent from runs recorded before incremental runs existed: those were FULL. */
+  readonly mode?: SyncMode;
+  /** Asked for INCREMENTAL and run FULL: why (with `fallbackMessage`, the directory's words). */
+  readonly fallback?: IncrementalFallback;
+  readonly fallbackMessage?: string;
+  /** INCREMENTAL runs, once their changes are read: how deletions were found. */
+  readonly deletionCheck?: DeletionCheck;
 }
 
 export interface RunningRun extends RunFields {
@@ -93,6 +125,7 @@ export function startedRun(fields: {
   readonly node: string;
   readonly trigger: SyncTrigger;
   readonly startedAt: string;
+  readonly mode: SyncMode;
 }): RunningRun {
   return {
     ...fields,
@@ -110,7 +143,20 @@ export function startedRun(fields: {
 /** A run in progress, further on. */
 export function advanced(
   run: RunningRun,
-  patch: Partial<Pick<RunningRun, 'phase' | 'server' | 'progress' | 'counts' | 'changes'>>,
+  patch: Partial<
+    Pick<
+      RunningRun,
+      | 'phase'
+      | 'server'
+      | 'progress'
+      | 'counts'
+      | 'changes'
+      | 'mode'
+      | 'fallback'
+      | 'fallbackMessage'
+      | 'deletionCheck'
+    >
+  >,
 ): RunningRun {
   return { ...run, ...patch };
 }

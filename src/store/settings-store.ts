@@ -2,7 +2,7 @@
  * Connection settings and the cluster node table: the state every node of a
  * cluster shares (SQLite in the data folder, or Redis for several nodes).
  */
-import type { ConnectionRecord } from '../model/connection.js';
+import { type ConnectionRecord, DEFAULT_INCREMENTAL_SCHEDULE } from '../model/connection.js';
 import type { NodeRow } from '../model/node.js';
 import type { KvStore } from './kv-store.js';
 
@@ -43,10 +43,16 @@ export interface ConnectionListing {
 
 /**
  * A record as stored by an earlier version lacks the fields added since: each gets the value that
- * keeps the safe meaning (a password is never sent without TLS unless a record says so).
+ * keeps the safe meaning (a password is never sent without TLS unless a record says so), or the
+ * default a connection added now gets (incremental runs every minute).
  */
 function withDefaults(record: ConnectionRecord): ConnectionRecord {
-  return { ...record, allowPlaintextBind: record.allowPlaintextBind === true };
+  return {
+    ...record,
+    allowPlaintextBind: record.allowPlaintextBind === true,
+    incrementalSchedule:
+      record.incrementalSchedule === undefined ? DEFAULT_INCREMENTAL_SCHEDULE : record.incrementalSchedule,
+  };
 }
 
 export class SettingsStore {

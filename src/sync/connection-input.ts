@@ -6,7 +6,11 @@ import { X509Certificate } from 'node:crypto';
 import cronParser from 'cron-parser';
 import { filterProblem } from '../ldap/index.js';
 import type { TlsMode } from '../ldap/types.js';
-import { type ConnectionRecord, DEFAULT_SCHEDULE } from '../model/connection.js';
+import {
+  type ConnectionRecord,
+  DEFAULT_INCREMENTAL_SCHEDULE,
+  DEFAULT_SCHEDULE,
+} from '../model/connection.js';
 import { DnSyntaxError, normalizeDn } from '../model/dn.js';
 import { ValidationError } from '../model/errors.js';
 import { isCleanText } from '../model/text.js';
@@ -24,6 +28,8 @@ export interface ConnectionInput {
   bindPassword?: string | null;
   includeContacts?: boolean | null;
   schedule?: string | null;
+  /** Absent or null: every minute (on update: unchanged); empty: off. */
+  incrementalSchedule?: string | null;
   enabled?: boolean | null;
   deleteThreshold?: number | null;
   userFilter?: string | null;
@@ -113,12 +119,12 @@ export function validateServerUrl(field: string, value: string, tls: TlsMode): s
   return `${url.protocol}//${url.host.toLowerCase()}`;
 }
 
-export function validateSchedule(value: string): string {
-  const schedule = text('schedule', value, LIMITS.schedule).trim();
+export function validateSchedule(value: string, field = 'schedule'): string {
+  const schedule = text(field, value, LIMITS.schedule).trim();
   const fields = schedule.split(/\s+/);
   if (fields.length < 5 || fields.length > 6) {
     throw new ValidationError(
-      'schedule',
+      field,
       `"${schedule}" is not a cron expression (5 or 6 fields)`,
       'INVALID_CRON',
     );
@@ -127,7 +133,7 @@ export function validateSchedule(value: string): string {
     cronParser.parseExpression(schedule);
   } catch (err) {
     throw new ValidationError(
-      'schedule',
+      field,
       `"${schedule}" is not a cron expression: ${(err as Error).message}`,
       'INVALID_CRON',
     );
@@ -190,6 +196,30 @@ export function validateScheduleInterval(schedule: string, minMs: number): strin
       'schedule',
       `"${schedule}" runs ${describeMs(shortest.ms)} apart (at ${shortest.between}); the shortest ` +
         `interval allowed is ${describeMs(minMs)} (DIRGATE_MIN_SCHEDULE_INTERVAL_MS)`,
+      'INTERVAL_TOO_SHORT',
+    );
+  }
+  return schedule;
+}
+
+/**
+ * Incremental runs read only what changed, so they may come often, but not more than once a
+ * minute: a six-field expression firing every second is a typo, and each run still binds and
+ * asks the directory for its watermark.
+ */
+export const MIN_INCREMENTAL_INTERVAL_MS = 60_000;
+
+/** Absent: every minute (the default); empty: incremental runs off (null); else a cron expression. */
+export function validateIncrementalSchedule(value: string | null | undefined): string | null {
+  if (value === undefined || value === null) return DEFAULT_INCREMENTAL_SCHEDULE;
+  if (value.trim() === '') return null;
+  const schedule = validateSchedule(value, 'incrementalSchedule');
+  const shortest = shortestInterval(schedule);
+  if (shortest.ms < MIN_INCREMENTAL_INTERVAL_MS) {
+    throw new ValidationError(
+      'incrementalSchedule',
+      `"${schedule}" runs ${describeMs(shortest.ms)} apart (at ${shortest.between}); incremental runs ` +
+        `may come at most once a minute`,
       'INTERVAL_TOO_SHORT',
     );
   }
@@ -298,6 +328,7 @@ export function validateNew(
       validateSchedule(input.schedule ?? DEFAULT_SCHEDULE),
       rules.minScheduleIntervalMs,
     ),
+    incrementalSchedule: validateIncrementalSchedule(input.incrementalSchedule),
     enabled: input.enabled ?? true,
     deleteThreshold: threshold,
     overrides,

@@ -101,6 +101,8 @@ function mergeUpdate(current: ConnectionRecord, input: ConnectionInput): NewConn
     bindDn: input.bindDn ?? current.bindDn,
     includeContacts: input.includeContacts ?? current.includeContacts,
     schedule: input.schedule ?? current.schedule,
+    // The stored null (off) is entered as '' (off): null in an update means "unchanged".
+    incrementalSchedule: input.incrementalSchedule ?? current.incrementalSchedule ?? '',
     enabled: input.enabled ?? current.enabled,
     deleteThreshold: input.deleteThreshold ?? current.deleteThreshold,
     userFilter: input.userFilter ?? current.overrides.userFilter ?? null,

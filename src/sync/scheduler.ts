@@ -1,8 +1,13 @@
 /**
- * Schedules syncs with node-schedule: one job per enabled connection, on its
- * cron expression; a start-up run for connections whose cache is older than
- * one interval (or empty). Reconciled against the stored settings whenever
- * they change, here or on another node.
+ * Schedules syncs with node-schedule: per enabled connection, one job on its
+ * full `schedule` and one on its `incrementalSchedule` (when set); a start-up
+ * run for connections whose cache is older than one full interval (or
+ * empty). Reconciled against the stored settings whenever they change, here
+ * or on another node.
+ *
+ * An incremental firing starts a run only when one can be incremental (the
+ * engine's incrementalDue): a directory that tracks no changes keeps full
+ * runs only, instead of a full read every minute.
  */
 import cronParser from 'cron-parser';
 import schedule, { type Job } from 'node-schedule';
@@ -18,8 +23,14 @@ export function scheduleInterval(cron: string, from = new Date()): number {
   return b - a;
 }
 
+interface ScheduledJob {
+  readonly job: Job;
+  readonly cron: string;
+}
+
 export class Scheduler {
-  private readonly jobs = new Map<string, { job: Job; cron: string }>();
+  private readonly jobs = new Map<string, ScheduledJob>();
+  private readonly incrementalJobs = new Map<string, ScheduledJob>();
   private stopped = false;
 
   constructor(
@@ -37,7 +48,15 @@ export class Scheduler {
         this.jobs.delete(id);
       }
     }
+    for (const [id, { job, cron }] of this.incrementalJobs) {
+      if (wanted.get(id)?.incrementalSchedule !== cron) {
+        job.cancel();
+        this.incrementalJobs.delete(id);
+      }
+    }
     for (const c of wanted.values()) {
+      if (c.incrementalSchedule && !this.incrementalJobs.has(c.id))
+        this.scheduleIncremental(c.id, c.incrementalSchedule);
       const existing = this.jobs.get(c.id);
       if (existing && existing.cron === c.schedule) continue;
       existing?.job.cancel();
@@ -62,6 +81,19 @@ export class Scheduler {
     }
   }
 
+  private scheduleIncremental(connectionId: string, cron: string): void {
+    const job = schedule.scheduleJob(cron, () => {
+      if (!this.engine.incrementalDue(connectionId)) return;
+      this.engine.start(connectionId, 'SCHEDULE', 'INCREMENTAL').catch((err: unknown) => {
+        this.logger.warn(
+          { connectionId, err: (err as Error).message },
+          'scheduled incremental sync did not start',
+        );
+      });
+    });
+    if (job) this.incrementalJobs.set(connectionId, { job, cron });
+  }
+
   private isStale(c: ConnectionRecord): boolean {
     const state = this.engine.state(c.id);
     const last = state.lastSuccessfulRun?.finishedAt;
@@ -71,7 +103,8 @@ export class Scheduler {
 
   stop(): void {
     this.stopped = true;
-    for (const { job } of this.jobs.values()) job.cancel();
+    for (const { job } of [...this.jobs.values(), ...this.incrementalJobs.values()]) job.cancel();
     this.jobs.clear();
+    this.incrementalJobs.clear();
   }
 }

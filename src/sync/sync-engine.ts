@@ -20,11 +20,13 @@ import type { Snapshot } from '../model/principal.js';
 import {
   type EndedRun,
   failed,
+  type SyncMode,
   type SyncRunRecord,
   type SyncTrigger,
   startedRun,
   succeeded,
 } from '../model/run.js';
+import type { SnapshotChange } from '../model/snapshot-change.js';
 import type { CacheStore } from '../store/cache-store.js';
 import { SealedSecretError, type SecretBox } from '../store/secret-box.js';
 import type { ConnectionListing, SettingsStore } from '../store/settings-store.js';
@@ -109,7 +111,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       state: (id) => this.state(id),
       setState: (state) => this.setState(state),
       publish: (run) => this.publish(run),
-      prepare: (id, next) => this.prepare(id, next),
+      prepare: (id, next, change) => this.prepare(id, next, change),
       serve: (id, next, prepared) => this.serve(id, next, prepared),
     };
   }
@@ -239,8 +241,13 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     return stored.map((r) => (r.id === live?.id ? live : (this.unrecorded.get(r.id) ?? r)));
   }
 
-  /** Starts a run, or returns the one in progress for this connection. */
-  async start(connectionId: string, trigger: SyncTrigger): Promise<SyncRunRecord> {
+  /**
+   * Starts a run, or returns the one in progress for this connection (of
+   * whichever mode). An INCREMENTAL run is refused while a run is held for
+   * confirmation: it would compare with the same served snapshot and hold
+   * again, replacing the run the administrator is looking at.
+   */
+  async start(connectionId: string, trigger: SyncTrigger, mode: SyncMode = 'FULL'): Promise<SyncRunRecord> {
     const existing = this.running.get(connectionId);
     if (existing) {
       if (existing.run.current.status === 'RUNNING') return existing.run.current;
@@ -248,6 +255,10 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       await existing.done;
     }
     if (this.stopping) throw new ConflictError('the node is shutting down');
+    if (mode === 'INCREMENTAL' && this.state(connectionId).heldRunId)
+      throw new ConflictError(
+        'a run is held for confirmation: confirm or discard it first (a full run may start meanwhile)',
+      );
     const connection = await this.deps.settings.getConnection(connectionId);
     if (!connection) throw new NotFoundError('connection', connectionId);
     // Checked again: another caller may have started a run while we read the settings.
@@ -263,6 +274,7 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       node: this.deps.nodeName,
       trigger,
       startedAt: new Date().toISOString(),
+      mode,
     });
     const abort = new AbortController();
     const run = new SyncRun(this.host, connection, record, () => this.ldapSettings(connection), abort.signal);
@@ -276,6 +288,18 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
       resolve(ended);
     });
     return record;
+  }
+
+  /**
+   * Whether a scheduled incremental run should start now: a snapshot is
+   * served (the first one is a full run's), its server tracks changes (a
+   * full run found a watermark, or the snapshot predates watermarks and the
+   * run will find out), nothing runs, and no run is held for confirmation.
+   */
+  incrementalDue(connectionId: string): boolean {
+    const served = this.deps.snapshots.get(connectionId);
+    if (!served || served.meta.watermark === null) return false;
+    return !this.running.has(connectionId) && !this.state(connectionId).heldRunId;
   }
 
   /** Waits for the connection's run in progress, if any. */
@@ -382,8 +406,12 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
   }
 
   /** The consumer's preparation; a failure is reported when it would be served, not here. */
-  private prepare(connectionId: string, next: Snapshot | null): Promise<PreparedSnapshot | null> {
-    const prepared = this.deps.consumer.prepare(connectionId, next);
+  private prepare(
+    connectionId: string,
+    next: Snapshot | null,
+    change?: SnapshotChange,
+  ): Promise<PreparedSnapshot | null> {
+    const prepared = this.deps.consumer.prepare(connectionId, next, change);
     prepared.catch(() => {});
     return prepared;
   }

@@ -3,6 +3,13 @@
  *
  *   begin → read → plan → stage → (hold | commit → serve → record)
  *
+ * A FULL run reads everything and compares it with the served snapshot; an
+ * INCREMENTAL run reads what changed since the served snapshot's watermark
+ * and applies it (directory-read.ts), and the rest is the same steps: the
+ * mass-deletion hold, the staging (a delta in the store, a patch of the
+ * view) and the one commit. An incremental run that cannot be done reads
+ * in full and says why (`fallback`).
+ *
  * Every step before `commit` may fail, and the run then ends FAILED with
  * the last good snapshot served (`fail`). `commit` is the store's pointer
  * write: from there on the run has succeeded whatever happens, because a
@@ -28,8 +35,10 @@ import {
   type SyncRunRecord,
   succeeded,
 } from '../model/run.js';
+import type { SnapshotChange } from '../model/snapshot-change.js';
 import type { CacheStore } from '../store/cache-store.js';
 import type { DirectoryReadOptions, DirectoryReadResult } from './directory-read.js';
+import { readKey } from './read-key.js';
 import type { PreparedSnapshot } from './snapshot-consumer.js';
 import { diffSnapshots } from './snapshot-diff.js';
 import type { SnapshotSet } from './snapshot-set.js';
@@ -86,7 +95,7 @@ export interface RunHost {
   /** The run as it is now: to its listeners, and to the connection's state while it is the last run. */
   publish(run: SyncRunRecord): void;
   /** The consumer's preparation of a connection's next snapshot (see SnapshotConsumer). */
-  prepare(connectionId: string, next: Snapshot): Promise<PreparedSnapshot | null>;
+  prepare(connectionId: string, next: Snapshot, change?: SnapshotChange): Promise<PreparedSnapshot | null>;
   /** Serves a snapshot the store has committed. */
   serve(connectionId: string, next: Snapshot, prepared: Promise<PreparedSnapshot | null>): Promise<void>;
 }
@@ -96,6 +105,8 @@ interface Plan {
   readonly snapshot: Snapshot;
   readonly server: string;
   readonly changes: RunChanges;
+  /** INCREMENTAL: the change whole, for the store's delta and the view's patch. */
+  readonly change: SnapshotChange | null;
   readonly unresolvedMembers: number;
   /** Objects cached before the run. */
   readonly before: number;
@@ -166,7 +177,7 @@ export class SyncRun {
       unrecorded.delete(runId);
     }
     this.host.publish(this.run);
-    logger.info({ ...this.log, trigger: this.run.trigger }, 'sync started');
+    logger.info({ ...this.log, trigger: this.run.trigger, mode: this.run.mode }, 'sync started');
   }
 
   private async read(): Promise<DirectoryReadResult> {
@@ -176,8 +187,18 @@ export class SyncRun {
       settings: this.settings(),
       limits: this.host.limits,
       signal: this.signal,
+      mode: this.run.mode ?? 'FULL',
+      previous: this.host.snapshots.get(this.connection.id) ?? null,
+      readKey: readKey(this.connection),
       progressIntervalMs: this.host.progressIntervalMs,
       onWarning: (message) => this.host.logger.warn({ ...this.log }, message),
+      onFallback: (fallback, fallbackMessage) => {
+        this.advance({ mode: 'FULL', fallback, fallbackMessage });
+        this.host.logger.info(
+          { ...this.log, fallback, reason: fallbackMessage },
+          'incremental run reads in full',
+        );
+      },
       onBound: (server, flavour) => {
         this.advance({ server, phase: 'READING' });
         this.phaseDone('bind', { server, flavour });
@@ -189,14 +210,15 @@ export class SyncRun {
       },
     });
     this.checkAbort();
+    if (read.incremental) this.advance({ deletionCheck: read.incremental.deletionCheck });
     return read;
   }
 
   /** Compares with the served snapshot; a run that would remove too much is held, not applied. */
   private plan(read: DirectoryReadResult): Plan {
-    const { snapshot } = read;
+    const { snapshot, incremental } = read;
     const previous = this.host.snapshots.get(this.connection.id);
-    const changes = diffSnapshots(previous?.principals ?? [], snapshot.principals);
+    const changes = incremental?.changes ?? diffSnapshots(previous?.principals ?? [], snapshot.principals);
     const threshold = this.connection.deleteThreshold ?? this.host.deleteThreshold;
     const before = previous?.principals.length ?? 0;
     this.phaseDone('build', { ...snapshot.meta.counts, unresolvedMembers: read.unresolvedMembers });
@@ -205,6 +227,7 @@ export class SyncRun {
       snapshot,
       server: read.server,
       changes,
+      change: incremental?.change ?? null,
       unresolvedMembers: read.unresolvedMembers,
       before,
       threshold,
@@ -222,11 +245,12 @@ export class SyncRun {
   private async stage(plan: Plan): Promise<{ readonly prepared: Promise<PreparedSnapshot | null> }> {
     const { cache } = this.host;
     await cache.beginStaging(plan.snapshot);
+    const change = plan.change ?? undefined;
     const prepared: Promise<PreparedSnapshot | null> = plan.held
       ? Promise.resolve(null)
-      : this.host.prepare(this.connection.id, plan.snapshot);
-    await cache.writeStaging(plan.snapshot);
-    this.phaseDone('save');
+      : this.host.prepare(this.connection.id, plan.snapshot, change);
+    const written = await cache.writeStaging(plan.snapshot, change);
+    this.phaseDone('save', { form: written.form, chunks: written.chunks, records: written.records });
     return { prepared };
   }
 
@@ -298,6 +322,7 @@ export class SyncRun {
       {
         ...this.log,
         ...plan.snapshot.meta.counts,
+        mode: ended.mode,
         added: plan.changes.addedCount,
         updated: plan.changes.updatedCount,
         removed: plan.changes.removedCount,

@@ -12,7 +12,8 @@ import type { ConnectionRecord } from '../../src/model/connection.js';
 
 /**
  * Connection `c1` of corp.test: one plain LDAP server, anonymous, no sealed
- * password, contacts not read, every 30 minutes, enabled, created and
+ * password, contacts not read, every 30 minutes (no incremental runs: the
+ * records these tests store go straight to the engine), enabled, created and
  * updated 2025-01-01, unless `fields` say otherwise.
  */
 export function connectionRecord(fields: Partial<ConnectionRecord> = {}): ConnectionRecord {
@@ -30,6 +31,7 @@ export function connectionRecord(fields: Partial<ConnectionRecord> = {}): Connec
     bindPasswordSealed: null,
     includeContacts: false,
     schedule: '*/30 * * * *',
+    incrementalSchedule: null,
     enabled: true,
     deleteThreshold: null,
     overrides: {},

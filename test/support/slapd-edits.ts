@@ -33,3 +33,66 @@ export async function deleteEntry(slapd: SlapdInstance, dn: string): Promise<voi
     await client.unbind();
   }
 }
+
+/** Adds one entry. Binary values (objectGUID) as Buffers. */
+export async function addEntry(
+  slapd: SlapdInstance,
+  dn: string,
+  attributes: Record<string, string | Buffer | readonly (string | Buffer)[]>,
+): Promise<void> {
+  const client = new Client({ url: slapd.url });
+  try {
+    await client.bind(slapd.admin.dn, slapd.admin.password);
+    await client.add(
+      dn,
+      Object.entries(attributes).map(
+        ([type, v]) =>
+          new Attribute({ type, values: (Array.isArray(v) ? [...v] : [v]) as string[] | Buffer[] }),
+      ),
+    );
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** Renames or moves one entry (modrdn): the object keeps its id and changes its DN. */
+export async function moveEntry(slapd: SlapdInstance, dn: string, newDn: string): Promise<void> {
+  const client = new Client({ url: slapd.url });
+  try {
+    await client.bind(slapd.admin.dn, slapd.admin.password);
+    await client.modifyDN(dn, newDn);
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** Adds and removes values of one attribute of one entry (a group's members). */
+export async function changeValues(
+  slapd: SlapdInstance,
+  dn: string,
+  attribute: string,
+  change: { readonly add?: readonly string[]; readonly remove?: readonly string[] },
+): Promise<void> {
+  const client = new Client({ url: slapd.url });
+  try {
+    await client.bind(slapd.admin.dn, slapd.admin.password);
+    const changes: Change[] = [];
+    if (change.add?.length)
+      changes.push(
+        new Change({
+          operation: 'add',
+          modification: new Attribute({ type: attribute, values: [...change.add] }),
+        }),
+      );
+    if (change.remove?.length)
+      changes.push(
+        new Change({
+          operation: 'delete',
+          modification: new Attribute({ type: attribute, values: [...change.remove] }),
+        }),
+      );
+    await client.modify(dn, changes);
+  } finally {
+    await client.unbind();
+  }
+}

@@ -5,6 +5,7 @@ import {
   type AddConnectionInput,
   ConnectionByIdDocument,
   StartSyncDocument,
+  type SyncMode,
 } from '../gql/graphql.js';
 
 /** Anything that sends typed operations and fails on errors: an in-process gateway or a spawned one. */
@@ -52,9 +53,14 @@ export function waitForFirstSync(
   return pollConnection(gw, id, timeoutMs, (status) => status !== 'RUNNING' && status !== 'NEVER');
 }
 
-/** Starts a sync through the API and waits for its end. */
-export async function syncNow(gw: GraphQLClient, id: string, timeoutMs?: number): Promise<ConnectionView> {
-  await gw.ok(StartSyncDocument, { connectionId: id });
+/** Starts a sync through the API (FULL unless told) and waits for its end. */
+export async function syncNow(
+  gw: GraphQLClient,
+  id: string,
+  timeoutMs?: number,
+  mode: SyncMode = 'FULL',
+): Promise<ConnectionView> {
+  await gw.ok(StartSyncDocument, { connectionId: id, mode });
   return waitForSync(gw, id, timeoutMs);
 }
 

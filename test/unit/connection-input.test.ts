@@ -66,11 +66,25 @@ describe('validateNew defaults', () => {
       bindDn: null,
       includeContacts: false,
       schedule: '*/30 * * * *',
+      incrementalSchedule: '* * * * *',
       enabled: true,
       deleteThreshold: null,
       overrides: {},
     });
     expect(DEFAULT_SCHEDULE).toBe('*/30 * * * *');
+  });
+
+  it('takes an empty incremental schedule as off, and refuses one firing more than once a minute', () => {
+    expect(validateNew({ ...BASE, incrementalSchedule: '  ' }).incrementalSchedule).toBeNull();
+    expect(validateNew({ ...BASE, incrementalSchedule: '*/5 * * * *' }).incrementalSchedule).toBe(
+      '*/5 * * * *',
+    );
+    expect(() => validateNew({ ...BASE, incrementalSchedule: '*/30 * * * * *' })).toThrow(
+      expect.objectContaining({ field: 'incrementalSchedule', code: 'INTERVAL_TOO_SHORT' }),
+    );
+    expect(() => validateNew({ ...BASE, incrementalSchedule: 'every minute' })).toThrow(
+      expect.objectContaining({ field: 'incrementalSchedule', code: 'INVALID_CRON' }),
+    );
   });
 
   it('treats nulls like absent values', () => {

@@ -13,6 +13,7 @@ function runningIn(phase: 'CONNECTING' | 'SAVING') {
     node: 'n1',
     trigger: 'MANUAL',
     startedAt: new Date(0).toISOString(),
+    mode: 'FULL',
   });
   return advanced(run, { phase });
 }

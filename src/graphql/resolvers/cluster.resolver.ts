@@ -16,7 +16,7 @@ async function toClusterNode(ctx: GraphQLContext, row: NodeRow): Promise<Cluster
   const records = new Map((await ctx.loaders.connections.load(ALL_CONNECTIONS)).map((c) => [c.id, c]));
   const connections = row.connections.flatMap((state) => {
     const record = records.get(state.connectionId) ?? ctx.services.connections.orphaned(state.connectionId);
-    return record ? [toConnection(record, state)] : [];
+    return record ? [toConnection(record, state, ctx.view.snapshotMeta(record.id)?.watermark)] : [];
   });
   const findings = row.findings.map(toFinding);
   return {

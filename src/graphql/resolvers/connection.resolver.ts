@@ -15,7 +15,7 @@ import {
   SyncRun,
   UpdateConnectionInput,
 } from '../types/connection.type.js';
-import { ConnectionStepEnum } from '../types/enums.js';
+import { ConnectionStepEnum, SyncModeEnum } from '../types/enums.js';
 
 /** confirmSync and discardSync alike: the arguments checked, the connection known, then `settle`. */
 async function settleHeld(
@@ -42,7 +42,11 @@ function toTestResult(report: ConnectionTestReport): ConnectionTestResult {
 }
 
 function view(ctx: GraphQLContext, record: ConnectionRecord): Connection {
-  return toConnection(record, ctx.services.engine.state(record.id));
+  return toConnection(
+    record,
+    ctx.services.engine.state(record.id),
+    ctx.view.snapshotMeta(record.id)?.watermark,
+  );
 }
 
 /** After a change, later fields of the same request must read the settings anew. */
@@ -194,18 +198,20 @@ export class ConnectionResolver {
 
   @Mutation(() => [SyncRun], {
     description:
-      'Starts a synchronization now, of one connection or of all; returns the runs started (or already running).',
+      'Starts a synchronization now, of one connection or of all; returns the runs started (or already running, of either mode). INCREMENTAL is refused (CONFLICT) while a run of the connection is held for confirmation.',
   })
   async startSync(
     @Ctx() ctx: GraphQLContext,
     @Arg('connectionId', () => ID, { nullable: true }) connectionId: string | null,
+    @Arg('mode', () => SyncModeEnum, { nullable: true, defaultValue: SyncModeEnum.FULL })
+    mode: SyncModeEnum | null,
   ): Promise<SyncRun[]> {
     const id = checkOptionalText('connectionId', connectionId, LIMITS.idLength);
     const targets = id
       ? [await ctx.services.connections.require(id)]
       : await ctx.loaders.connections.load(ALL_CONNECTIONS);
     const runs: SyncRunRecord[] = [];
-    for (const c of targets) runs.push(await ctx.services.engine.start(c.id, 'MANUAL'));
+    for (const c of targets) runs.push(await ctx.services.engine.start(c.id, 'MANUAL', mode ?? 'FULL'));
     return runs.map(toSyncRun);
   }
 

@@ -13,7 +13,11 @@ export class PrincipalResolver {
   async connection(@Root() p: PrincipalRecord, @Ctx() ctx: GraphQLContext): Promise<Connection> {
     const record = await ctx.loaders.connection.load(p.connectionId);
     if (!record) throw new Error(`connection ${p.connectionId} of principal ${p.id} is gone`);
-    return toConnection(record, ctx.services.engine.state(record.id));
+    return toConnection(
+      record,
+      ctx.services.engine.state(record.id),
+      ctx.view.snapshotMeta(record.id)?.watermark,
+    );
   }
 
   @FieldResolver(() => [Group], {

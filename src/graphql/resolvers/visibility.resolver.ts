@@ -33,4 +33,10 @@ export class SyncRunVisibilityResolver {
   error(@Root() run: SyncRun, @Ctx() ctx: GraphQLContext): string | null {
     return runErrorFor(ctx.role, run);
   }
+
+  /** The directory's words, like a failed run's error: an administrator's. */
+  @FieldResolver(() => String, { nullable: true })
+  fallbackMessage(@Root() run: SyncRun, @Ctx() ctx: GraphQLContext): string | null {
+    return adminOnly(ctx.role, run.fallbackMessage);
+  }
 }

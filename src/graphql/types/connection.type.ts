@@ -1,8 +1,12 @@
 import { DateTimeResolver } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import {
+  ChangeTrackingEnum,
   ConnectionStepEnum,
+  DeletionCheckEnum,
+  IncrementalFallbackEnum,
   PrincipalKindEnum,
+  SyncModeEnum,
   SyncPhaseEnum,
   SyncStatusEnum,
   SyncTriggerEnum,
@@ -70,6 +74,26 @@ export class SyncRun {
   failedPhase!: string | null;
   @Field(() => SyncChanges, { nullable: true }) changes!: SyncChanges | null;
   @Field(() => Int, { description: 'Entries read so far.' }) progress!: number;
+  @Field(() => SyncModeEnum, {
+    description:
+      'What the run is: an INCREMENTAL run that could not be done reads in full, and says so here as FULL.',
+  })
+  mode!: SyncModeEnum;
+  @Field(() => IncrementalFallbackEnum, {
+    nullable: true,
+    description: 'Asked to be INCREMENTAL and run FULL: why.',
+  })
+  fallbackReason!: IncrementalFallbackEnum | null;
+  @Field(() => String, {
+    nullable: true,
+    description: `The directory's words for fallbackReason. ${ADMIN_ONLY}`,
+  })
+  fallbackMessage!: string | null;
+  @Field(() => DeletionCheckEnum, {
+    nullable: true,
+    description: 'INCREMENTAL runs, once their changes are read: how deletions were found.',
+  })
+  deletionCheck!: DeletionCheckEnum | null;
 }
 
 @ObjectType('Domain', {
@@ -114,6 +138,17 @@ export class Connection {
     description: 'Cron expression of the synchronization schedule (default: every 30 minutes).',
   })
   schedule!: string;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Cron expression of the incremental synchronizations between full ones; null: full synchronizations only.',
+  })
+  incrementalSchedule!: string | null;
+  @Field(() => ChangeTrackingEnum, {
+    description:
+      "How the directory says what changed, as the served snapshot's run found; NONE: full runs only, whatever incrementalSchedule says.",
+  })
+  changeTracking!: ChangeTrackingEnum;
   @Field(() => Boolean) enabled!: boolean;
   @Field(() => Float, {
     nullable: true,
@@ -192,6 +227,12 @@ export class AddConnectionInput {
   @Field(() => String, { nullable: true }) bindPassword?: string | null;
   @Field(() => Boolean, { nullable: true, defaultValue: false }) includeContacts?: boolean | null;
   @Field(() => String, { nullable: true, defaultValue: '*/30 * * * *' }) schedule?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Default: every minute where the directory supports incremental reads. Empty string: full runs only.',
+  })
+  incrementalSchedule?: string | null;
   @Field(() => Boolean, { nullable: true, defaultValue: true }) enabled?: boolean | null;
   @Field(() => Float, { nullable: true }) deleteThreshold?: number | null;
   @Field(() => String, { nullable: true }) userFilter?: string | null;
@@ -222,6 +263,8 @@ export class UpdateConnectionInput {
   bindPassword?: string | null;
   @Field(() => Boolean, { nullable: true }) includeContacts?: boolean | null;
   @Field(() => String, { nullable: true }) schedule?: string | null;
+  @Field(() => String, { nullable: true, description: 'Empty string: incremental runs off.' })
+  incrementalSchedule?: string | null;
   @Field(() => Boolean, { nullable: true }) enabled?: boolean | null;
   @Field(() => Float, { nullable: true }) deleteThreshold?: number | null;
   @Field(() => String, { nullable: true }) userFilter?: string | null;

@@ -90,3 +90,104 @@ registerEnumType(RoleEnum, {
     READER: { description: 'The reader token: queries and subscriptions; every mutation is refused.' },
   },
 });
+
+export enum SyncModeEnum {
+  FULL = 'FULL',
+  INCREMENTAL = 'INCREMENTAL',
+}
+registerEnumType(SyncModeEnum, {
+  name: 'SyncMode',
+  valuesConfig: {
+    FULL: { description: 'Reads every object under the search base; what is not read any more is removed.' },
+    INCREMENTAL: {
+      description:
+        "Reads only what changed since the connection's last run, deletions included (Active Directory: DirSync or uSNChanged).",
+    },
+  },
+});
+
+export enum IncrementalFallbackEnum {
+  NO_WATERMARK = 'NO_WATERMARK',
+  SETTINGS_CHANGED = 'SETTINGS_CHANGED',
+  NOT_SUPPORTED = 'NOT_SUPPORTED',
+  OTHER_SERVER = 'OTHER_SERVER',
+  INVOCATION_ID_CHANGED = 'INVOCATION_ID_CHANGED',
+  USN_WENT_BACKWARDS = 'USN_WENT_BACKWARDS',
+  KIND_CHANGED = 'KIND_CHANGED',
+  COOKIE_REFUSED = 'COOKIE_REFUSED',
+  TOMBSTONE_LIFETIME_PASSED = 'TOMBSTONE_LIFETIME_PASSED',
+  REFUSED = 'REFUSED',
+}
+registerEnumType(IncrementalFallbackEnum, {
+  name: 'IncrementalFallback',
+  description: 'Why a run asked to be incremental read everything instead.',
+  valuesConfig: {
+    NO_WATERMARK: {
+      description:
+        'No snapshot yet, or one without a watermark (read before incremental runs existed, or from a server that tracks no changes).',
+    },
+    SETTINGS_CHANGED: {
+      description:
+        'The search base, a filter, an attribute or includeContacts changed since the served snapshot.',
+    },
+    NOT_SUPPORTED: { description: 'The directory (or this account) cannot say what changed.' },
+    OTHER_SERVER: {
+      description: 'The watermark is from another domain controller or server than the one bound now.',
+    },
+    INVOCATION_ID_CHANGED: {
+      description: "The domain controller's database was restored from a backup (new invocationID).",
+    },
+    USN_WENT_BACKWARDS: {
+      description: "The domain controller's highestCommittedUSN is below the watermark.",
+    },
+    KIND_CHANGED: {
+      description: 'The directory now tracks changes another way than when the watermark was read.',
+    },
+    COOKIE_REFUSED: { description: 'The domain controller refused the DirSync cookie.' },
+    TOMBSTONE_LIFETIME_PASSED: {
+      description: 'The watermark is older than the tombstone lifetime: deletions since may be forgotten.',
+    },
+    REFUSED: { description: 'The directory refused the watermark for another reason (see fallbackMessage).' },
+  },
+});
+
+export enum DeletionCheckEnum {
+  TOMBSTONES = 'TOMBSTONES',
+  CHANGE_LOG = 'CHANGE_LOG',
+  ID_COMPARISON = 'ID_COMPARISON',
+}
+registerEnumType(DeletionCheckEnum, {
+  name: 'DeletionCheck',
+  description: 'How an incremental run found what was deleted.',
+  valuesConfig: {
+    TOMBSTONES: {
+      description: "The directory's deleted objects (Active Directory, with the rights to see them).",
+    },
+    CHANGE_LOG: { description: "The directory's log of deletions (OpenLDAP's accesslog overlay)." },
+    ID_COMPARISON: {
+      description:
+        "Every object's id read (nothing else) and compared with the cache: where deletions cannot be seen otherwise.",
+    },
+  },
+});
+
+export enum ChangeTrackingEnum {
+  UNKNOWN = 'UNKNOWN',
+  DIRSYNC = 'DIRSYNC',
+  USN = 'USN',
+  TIMESTAMP = 'TIMESTAMP',
+  NONE = 'NONE',
+}
+registerEnumType(ChangeTrackingEnum, {
+  name: 'ChangeTracking',
+  description: "How the connection's directory says what changed, as its last full run found.",
+  valuesConfig: {
+    UNKNOWN: { description: 'No run has told yet (no snapshot, or one from before incremental runs).' },
+    DIRSYNC: { description: 'Active Directory DirSync.' },
+    USN: { description: "Active Directory uSNChanged against the domain controller's highestCommittedUSN." },
+    TIMESTAMP: { description: 'modifyTimestamp (OpenLDAP and other servers).' },
+    NONE: {
+      description: 'The directory tracks no changes: full runs only (incremental runs are not scheduled).',
+    },
+  },
+});

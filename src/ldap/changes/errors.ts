@@ -2,7 +2,8 @@
 import { LdapError } from '../errors.js';
 import type { WatermarkRefusal } from './watermark.js';
 
-export type ChangeRefusal = WatermarkRefusal | 'NOT_SUPPORTED';
+/** A watermark problem, a server that tracks no changes, or a DirSync cookie the server refused. */
+export type ChangeRefusal = WatermarkRefusal | 'NOT_SUPPORTED' | 'COOKIE_REFUSED';
 
 export class WatermarkRefusedError extends LdapError {
   readonly code = 'WATERMARK_REFUSED' as const;

@@ -59,6 +59,7 @@ import {
   type SnapshotMeta,
 } from '../../model/principal.js';
 import type { RunChanges } from '../../model/run.js';
+import type { SnapshotChange } from '../../model/snapshot-change.js';
 import { type BuildingRecord, memberResolver, recordOf, resolveMemberIds } from '../snapshot-builder.js';
 import { CHANGE_LIST_LIMIT, sameRecord } from '../snapshot-diff.js';
 
@@ -95,6 +96,8 @@ export interface AppliedChanges {
   readonly rereadGroupsNaming: readonly string[];
   /** Member DNs of the changed groups that named nothing in the new snapshot. */
   readonly unresolvedMembers: number;
+  /** The same changes whole (not capped), for the store's delta and the view's patch. */
+  readonly change: SnapshotChange;
 }
 
 type Counts = { -readonly [K in keyof SnapshotCounts]: SnapshotCounts[K] };
@@ -198,12 +201,16 @@ export function applyChanges(
   for (const p of added) tally(counts, p, 1);
   const updated: string[] = [];
   let updatedCount = 0;
+  const upserted: PrincipalRecord[] = [];
   for (const { index, before } of touched) {
     const after = principals[index] as PrincipalRecord;
     tally(counts, before, -1);
     tally(counts, after, 1);
-    if (!sameRecord(before, after) && updatedCount++ < CHANGE_LIST_LIMIT) updated.push(after.id);
+    if (sameRecord(before, after)) continue;
+    upserted.push(after);
+    if (updatedCount++ < CHANGE_LIST_LIMIT) updated.push(after.id);
   }
+  for (const p of added) upserted.push(p);
 
   const listedRemoved = removed.slice(0, CHANGE_LIST_LIMIT);
   return {
@@ -219,5 +226,6 @@ export function applyChanges(
     },
     rereadGroupsNaming: reread,
     unresolvedMembers,
+    change: { previous, upserted, removed: removed.map((p) => p.id) },
   };
 }
