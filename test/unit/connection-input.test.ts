@@ -80,10 +80,10 @@ describe('validateNew defaults', () => {
       '*/5 * * * *',
     );
     expect(() => validateNew({ ...BASE, incrementalSchedule: '*/30 * * * * *' })).toThrow(
-      expect.objectContaining({ field: 'incrementalSchedule', code: 'INTERVAL_TOO_SHORT' }),
+      expect.objectContaining({ field: 'incrementalSchedule', reason: 'INTERVAL_TOO_SHORT' }),
     );
     expect(() => validateNew({ ...BASE, incrementalSchedule: 'every minute' })).toThrow(
-      expect.objectContaining({ field: 'incrementalSchedule', code: 'INVALID_CRON' }),
+      expect.objectContaining({ field: 'incrementalSchedule', reason: 'INVALID_CRON' }),
     );
   });
 
