@@ -31,9 +31,7 @@ import {
   type Snapshot,
 } from '../model/principal.js';
 import type { SnapshotChange } from '../model/snapshot-change.js';
-import { AutocompleteIndex } from './autocomplete/index.js';
-import { autocompleteSources, buildHalves } from './autocomplete/index-halves.js';
-import { LayeredAutocomplete } from './autocomplete/layered-autocomplete.js';
+import { buildAutocompleteHere, LayeredAutocomplete } from './autocomplete/index.js';
 import { lowerBound } from './binary-search.js';
 import { compareKeys, sortName } from './cursor.js';
 import { duplicateValues } from './duplicate-detection.js';
@@ -174,9 +172,11 @@ export function patchParts(old: ViewParts, patch: ViewPatch): ViewParts | null {
     overlayRecords.push(principals[at] as PrincipalRecord);
     overlayNames.push(sortNames[at] as string);
   }
-  const domainOf = (c: string) => patch.connectionDomains.get(c);
-  const sources = autocompleteSources(overlayRecords, overlayNames, domainOf);
-  const overlayIndex = AutocompleteIndex.assemble(overlayRecords, sources.domains, buildHalves(sources));
+  const overlayIndex = buildAutocompleteHere({
+    principals: overlayRecords,
+    foldedNames: overlayNames,
+    connectionDomain: (c) => patch.connectionDomains.get(c),
+  });
   const suggester = new LayeredAutocomplete(root.index, rank, overlayIndex);
   const autocomplete = performance.now();
 
@@ -239,6 +239,7 @@ export function patchParts(old: ViewParts, patch: ViewPatch): ViewParts | null {
     old.searchTexts === null ? null : patchTexts(old.searchTexts, principals, sortNames, fromOld);
   const ended = performance.now();
   return {
+    build: 'patched',
     metas,
     counts,
     principals,

@@ -30,9 +30,9 @@ import {
   AutocompleteIndex,
   type AutocompleteWorker,
   buildAutocomplete,
+  type Suggester,
   type SuggestOptions,
 } from './autocomplete/index.js';
-import type { Suggester } from './autocomplete/layered-autocomplete.js';
 import { lowerBound } from './binary-search.js';
 import { BoundedCache } from './bounded-cache.js';
 import { compareKeys, decodeCursor, encodeCursor, pageSize, sortName } from './cursor.js';
@@ -101,6 +101,8 @@ let empty: DirectoryView | null = null;
 export class DirectoryView {
   readonly findings: readonly DuplicateFinding[];
   readonly timings: BuildTimings;
+  /** Built from every snapshot (create), or patched from an earlier view (patched). */
+  readonly build: 'whole' | 'patched';
   private readonly principals: readonly PrincipalRecord[];
   private readonly sortNames: readonly string[];
   private readonly indexOf: (id: string) => number | undefined;
@@ -126,6 +128,7 @@ export class DirectoryView {
   private constructor(private readonly parts: ViewParts) {
     this.findings = parts.findings;
     this.timings = parts.timings;
+    this.build = parts.build;
     this.principals = parts.principals;
     this.sortNames = parts.sortNames;
     this.indexOf = parts.indexOf;
@@ -596,6 +599,7 @@ interface WholeBuild {
 function wholeParts(build: WholeBuild): ViewParts {
   const { collected, order } = build;
   return {
+    build: 'whole',
     metas: collected.metas,
     counts: collected.counts,
     principals: order.principals,

@@ -11,6 +11,7 @@ import type { Logger } from '../model/logger.js';
 import type { FindingRecord } from '../model/node.js';
 import type { Snapshot } from '../model/principal.js';
 import { SerialQueue } from '../model/serial-queue.js';
+import type { SnapshotChange } from '../model/snapshot-change.js';
 import type { CacheStore } from '../store/cache-store.js';
 import type { PreparedSnapshot, SnapshotConsumer } from '../sync/snapshot-consumer.js';
 import type { SnapshotSet } from '../sync/snapshot-set.js';
@@ -42,6 +43,8 @@ export interface LiveDirectoryDeps {
 
 export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> implements SnapshotConsumer {
   private current: DirectoryView = DirectoryView.empty();
+  /** The snapshots the current view was built from. */
+  private currentSources: ReadonlyMap<string, Snapshot> = new Map();
   private detectedAt = new Map<string, string>();
   /** Views are installed one at a time, in the order their changes were committed. */
   private readonly installs = new SerialQueue();
@@ -61,8 +64,9 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> implements 
   /** Builds the first view from the loaded snapshots, keeping the persisted detection times. */
   async load(): Promise<void> {
     for (const f of await this.deps.cache.getFindings()) this.detectedAt.set(f.id, f.detectedAt);
-    const view = await this.build(this.deps.snapshots.current);
-    await this.installs.run(() => this.install(null, view));
+    const sources = new Map(this.deps.snapshots.current);
+    const view = await this.build(sources);
+    await this.installs.run(() => this.install(null, view, sources));
   }
 
   /**
@@ -71,18 +75,32 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> implements 
    * served now. Its commit installs it; if the served snapshots moved
    * meanwhile (another connection's change committed first), it builds
    * again from what they are then, so that no change is lost.
+   *
+   * With `change` (an incremental run), the view is the current one
+   * patched (DirectoryView.patched), in a time that follows the change,
+   * when the current view holds exactly the snapshots served but for
+   * `change.previous` in the connection's place; else, and when the view
+   * will not patch, it is built whole.
    */
-  async prepare(connectionId: string, next: Snapshot | null): Promise<PreparedSnapshot> {
+  async prepare(
+    connectionId: string,
+    next: Snapshot | null,
+    change?: SnapshotChange,
+  ): Promise<PreparedSnapshot> {
     const base = new Map(this.deps.snapshots.current);
     if (next) base.set(connectionId, next);
     else base.delete(connectionId);
-    const view = await this.build(base);
+    const view = await this.viewOf(base, connectionId, next, change);
     return {
       commit: () =>
         this.installs.run(async () => {
-          const served = this.deps.snapshots.current;
-          const same = served.size === base.size && [...base].every(([id, s]) => served.get(id) === s);
-          await this.install(connectionId, same ? view : await this.build(served));
+          const served = new Map(this.deps.snapshots.current);
+          const same = sameSnapshots(served, base);
+          await this.install(
+            connectionId,
+            same ? view : await this.viewOf(served, connectionId, next, change),
+            same ? base : served,
+          );
         }),
     };
   }
@@ -109,16 +127,46 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> implements 
     };
   }
 
-  private async build(snapshots: ReadonlyMap<string, Snapshot>): Promise<DirectoryView> {
+  /** The view of `target`: the current one patched with the change when it can be, else built whole. */
+  private async viewOf(
+    target: ReadonlyMap<string, Snapshot>,
+    connectionId: string,
+    next: Snapshot | null,
+    change: SnapshotChange | undefined,
+  ): Promise<DirectoryView> {
+    const connectionDomains = await this.deps.connectionDomains();
+    if (change && next && target.get(connectionId) === next) {
+      const before = new Map(target);
+      before.set(connectionId, change.previous);
+      if (sameSnapshots(this.currentSources, before)) {
+        const patched = this.current.patched({ connectionId, next, change, connectionDomains });
+        if (patched !== null) return patched;
+      }
+    }
+    return this.build(target, connectionDomains);
+  }
+
+  private async build(
+    snapshots: ReadonlyMap<string, Snapshot>,
+    domains?: ReadonlyMap<string, string>,
+  ): Promise<DirectoryView> {
     return DirectoryView.create(
-      { snapshots: [...snapshots.values()], connectionDomains: await this.deps.connectionDomains() },
+      {
+        snapshots: [...snapshots.values()],
+        connectionDomains: domains ?? (await this.deps.connectionDomains()),
+      },
       this.builder,
     );
   }
 
-  private async install(connectionId: string | null, view: DirectoryView): Promise<void> {
+  private async install(
+    connectionId: string | null,
+    view: DirectoryView,
+    sources: ReadonlyMap<string, Snapshot>,
+  ): Promise<void> {
     const before = this.current.findings;
     this.current = view;
+    this.currentSources = sources;
     this.emit('view', view);
     const now = new Date().toISOString();
     const live = new Map<string, string>();
@@ -131,6 +179,7 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> implements 
         connectionId,
         principals: view.size,
         findings: records.length,
+        build: view.build,
         ...view.timings,
       },
       'directory view built',
@@ -142,4 +191,16 @@ export class LiveDirectory extends EventEmitter<LiveDirectoryEvents> implements 
       }
     }
   }
+}
+
+/** Whether the two sets hold the very same snapshots, in the same order (a view lists connections in it). */
+function sameSnapshots(a: ReadonlyMap<string, Snapshot>, b: ReadonlyMap<string, Snapshot>): boolean {
+  if (a.size !== b.size) return false;
+  const others = [...b];
+  let i = 0;
+  for (const [id, s] of a) {
+    const [otherId, other] = others[i++] as [string, Snapshot];
+    if (id !== otherId || s !== other) return false;
+  }
+  return true;
 }

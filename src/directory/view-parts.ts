@@ -4,8 +4,7 @@
  * the same parts, and the view answers from them alike.
  */
 import type { PrincipalKind, PrincipalRecord, SnapshotCounts, SnapshotMeta } from '../model/principal.js';
-import type { AutocompleteIndex } from './autocomplete/index.js';
-import type { Suggester } from './autocomplete/layered-autocomplete.js';
+import type { AutocompleteIndex, Suggester } from './autocomplete/index.js';
 import type { AccountHolders, DuplicateFinding } from './duplicate-detection.js';
 import type { MembershipGraph } from './membership-graph.js';
 
@@ -55,6 +54,8 @@ export interface Lineage {
 }
 
 export interface ViewParts {
+  /** Built from every snapshot, or patched from an earlier view. */
+  readonly build: 'whole' | 'patched';
   readonly metas: ReadonlyMap<string, SnapshotMeta>;
   readonly counts: ReadonlyMap<string, SnapshotCounts>;
   /** In display order (folded display name, then id). */

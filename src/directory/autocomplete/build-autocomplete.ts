@@ -28,6 +28,12 @@ interface AutocompleteInput {
   readonly connectionDomain: (connectionId: string) => string | null | undefined;
 }
 
+/** The index over `input.principals` at once, on this thread: for small ones (a patched view's overlay). */
+export function buildAutocompleteHere(input: AutocompleteInput): AutocompleteIndex {
+  const sources = autocompleteSources(input.principals, input.foldedNames, input.connectionDomain);
+  return AutocompleteIndex.assemble(input.principals, sources.domains, buildHalves(sources));
+}
+
 /**
  * The autocomplete index over `input.principals`; a large one on `worker`
  * as well as this thread. It does not fail for the worker's sake: what the

@@ -12,5 +12,6 @@ export {
   CANDIDATE_CAP,
   type SuggestOptions,
 } from './autocomplete-index.js';
-export { buildAutocomplete } from './build-autocomplete.js';
+export { buildAutocomplete, buildAutocompleteHere } from './build-autocomplete.js';
+export { LayeredAutocomplete, type Suggester } from './layered-autocomplete.js';
 export { AutocompleteWorker } from './worker-thread.js';
