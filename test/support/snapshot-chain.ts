@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import type { PrincipalRecord, Snapshot } from '../../src/model/principal.js';
 import type { SnapshotChange } from '../../src/model/snapshot-change.js';
+import type { Watermark } from '../../src/model/watermark.js';
 import { principal, snapshotOf } from './principals.js';
 
 export type Op = readonly ['add' | 'update' | 'remove' | 'members', number];
@@ -57,6 +58,7 @@ export function nextSnapshot(
   previous: Snapshot,
   ops: readonly Op[],
   runId: string,
+  watermark?: Watermark,
 ): { snapshot: Snapshot; change: SnapshotChange } {
   const c = previous.meta.connectionId;
   const current = new Map<string, PrincipalRecord>(previous.principals.map((p) => [p.id, p]));
@@ -125,7 +127,7 @@ export function nextSnapshot(
     upserted.push(r);
   }
   return {
-    snapshot: snapshotOf(c, principals, { runId }),
+    snapshot: snapshotOf(c, principals, watermark ? { runId, watermark } : { runId }),
     change: { previous, upserted, removed: [...removed] },
   };
 }

@@ -24,6 +24,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../src/model/principal.js';
 import type { SnapshotChange } from '../../src/model/snapshot-change.js';
+import type { Watermark } from '../../src/model/watermark.js';
 import { CacheStore, type Compaction, DEFAULT_COMPACTION } from '../../src/store/cache-store.js';
 import { type KvStore, openKvStore, StoreError } from '../../src/store/kv-store.js';
 import { firstSnapshot, nextSnapshot } from '../support/snapshot-chain.js';
@@ -98,6 +99,13 @@ const VARIANTS: Variant[] = [
 const MODES = ['once', 'from', 'crash'] as const;
 
 /** A's base and its delta, then B's change against A. Deterministic: every store gets the same. */
+/** The watermarks go with their snapshots: what is served keeps the one it was read with. */
+const usn = (value: string): Watermark => ({
+  kind: 'USN',
+  server: 'dc1.corp.test',
+  invocationId: 'inv-1',
+  usn: value,
+});
 const base = firstSnapshot(C, 'run-a0', 40);
 const a = nextSnapshot(
   base,
@@ -106,6 +114,7 @@ const a = nextSnapshot(
     ['add', 2],
   ],
   'run-a1',
+  usn('1000'),
 );
 const b = nextSnapshot(
   a.snapshot,
@@ -116,6 +125,7 @@ const b = nextSnapshot(
     ['members', 5],
   ],
   'run-b',
+  usn('1010'),
 );
 
 async function makeStore(
@@ -227,6 +237,7 @@ describe.each(VARIANTS)('$name whose store writes fail', (variant) => {
               ['remove', 1],
             ],
             'run-c',
+            usn('1020'),
           );
           const { tidyError } = await runOnce(second.cache, c.snapshot, c.change);
           expect(tidyError, label).toBeNull();
