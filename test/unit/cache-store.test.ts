@@ -40,6 +40,7 @@ function run(connectionId: string, id: string, status: SyncRunRecord['status'] =
     node: 'node-a',
     trigger: 'MANUAL',
     startedAt: '2025-01-01T00:00:00.000Z',
+    mode: 'FULL',
   });
   const running = advanced(started, { phase: 'READING', server: 'ldap://dc1.corp.test' });
   const at = '2025-01-01T00:00:05.000Z';
