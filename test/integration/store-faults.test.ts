@@ -25,7 +25,10 @@
  *  4. the next sync of the restarted node succeeds, serves B, and leaves the
  *     pointer's chunks only.
  * Two directories: a few hundred objects (one chunk) and just over 5,000
- * (CHUNK_SIZE in cache-store.ts: two chunks, written concurrently).
+ * (CHUNK_SIZE in cache-store.ts: two chunks, written concurrently); and
+ * the few hundred again with B made by an INCREMENTAL run (#18), whose
+ * snapshot is written as a delta on top of A's chunks: the same four
+ * checks hold for its writes, and its next run is incremental too.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -41,7 +44,7 @@ import type { LdapLimits } from '../../src/ldap/types.js';
 import type { ConnectionRecord } from '../../src/model/connection.js';
 import type { Logger } from '../../src/model/logger.js';
 import type { PrincipalRecord, Snapshot, SnapshotCounts, SnapshotMeta } from '../../src/model/principal.js';
-import type { SyncRunRecord } from '../../src/model/run.js';
+import type { SyncMode, SyncRunRecord } from '../../src/model/run.js';
 import { CacheStore } from '../../src/store/cache-store.js';
 import { type KvStore, openKvStore, StoreError } from '../../src/store/kv-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
@@ -220,8 +223,8 @@ async function closeNode(node: Node): Promise<void> {
   await node.cache.close();
 }
 
-async function syncOnce(node: Node, connectionId: string): Promise<SyncRunRecord> {
-  const started = await node.engine.start(connectionId, 'MANUAL');
+async function syncOnce(node: Node, connectionId: string, mode: SyncMode = 'FULL'): Promise<SyncRunRecord> {
+  const started = await node.engine.start(connectionId, 'MANUAL', mode);
   const ended = await node.engine.wait(connectionId);
   if (!ended) throw new Error(`run ${started.id} was not tracked`);
   return ended;
@@ -290,32 +293,38 @@ function identify(principals: readonly PrincipalRecord[], a: Whole, b: Whole): W
 // ---------------------------------------------------------------------------------------------
 // The pointer and staging records as stored (the layout of cache-store.ts)
 
-interface StoredPointer {
-  readonly meta: SnapshotMeta;
+/** The base chunks' run (absent: the record's own run) and the deltas on top. */
+interface StoredLayout {
   readonly chunks: number;
+  readonly base?: string;
+  readonly deltas?: readonly string[];
 }
 
-interface StoredStaging {
+interface StoredPointer extends StoredLayout {
+  readonly meta: SnapshotMeta;
+}
+
+interface StoredStaging extends StoredLayout {
   readonly runId: string;
-  readonly chunks: number;
   readonly meta: SnapshotMeta | null;
 }
 
 /**
- * What is wrong with the chunks on disk: a chunk that neither the pointer
- * nor a complete staging record uses (a sweep leaves none), or a chunk
+ * What is wrong with the chunks and deltas on disk: one that neither the
+ * pointer nor a complete staging record uses (a sweep leaves none), or one
  * that the pointer or a complete staging record names and that is missing.
  */
 async function chunkProblems(kv: KvStore, connectionId: string): Promise<string[]> {
   const pointer = await kv.get<StoredPointer>(`snapshot:${connectionId}`);
   const staging = await kv.get<StoredStaging>(`staging:${connectionId}`);
   const used = new Set<string>();
-  const use = (runId: string, chunks: number): void => {
-    for (let i = 0; i < chunks; i++) used.add(`chunk:${connectionId}:${runId}:${i}`);
+  const use = (runId: string, layout: StoredLayout): void => {
+    for (let i = 0; i < layout.chunks; i++) used.add(`chunk:${connectionId}:${layout.base ?? runId}:${i}`);
+    for (const d of layout.deltas ?? []) used.add(`delta:${connectionId}:${d}`);
   };
-  if (pointer) use(pointer.meta.runId, pointer.chunks);
-  if (staging?.meta) use(staging.runId, staging.chunks);
-  const present = new Set((await kv.keys()).filter((k) => k.startsWith('chunk:')));
+  if (pointer) use(pointer.meta.runId, pointer);
+  if (staging?.meta) use(staging.runId, staging);
+  const present = new Set((await kv.keys()).filter((k) => k.startsWith('chunk:') || k.startsWith('delta:')));
   const problems: string[] = [];
   for (const k of present) if (!used.has(k)) problems.push(`stray ${k}`);
   for (const k of used) if (!present.has(k)) problems.push(`missing ${k}`);
@@ -415,10 +424,20 @@ interface Scenario {
   readonly contacts: number;
   readonly added: number;
   readonly removed: number;
+  /** How B is made, and the next run after the faults. */
+  readonly mode: SyncMode;
 }
 
 const SCENARIOS: readonly Scenario[] = [
-  { name: 'a few hundred objects (one chunk)', users: 300, groups: 20, contacts: 30, added: 25, removed: 20 },
+  {
+    name: 'a few hundred objects (one chunk)',
+    users: 300,
+    groups: 20,
+    contacts: 30,
+    added: 25,
+    removed: 20,
+    mode: 'FULL',
+  },
   {
     name: 'just over 5,000 objects (two chunks)',
     users: 4960,
@@ -426,6 +445,16 @@ const SCENARIOS: readonly Scenario[] = [
     contacts: 40,
     added: 30,
     removed: 20,
+    mode: 'FULL',
+  },
+  {
+    name: 'a few hundred objects, B by an incremental run (a delta)',
+    users: 300,
+    groups: 20,
+    contacts: 30,
+    added: 25,
+    removed: 20,
+    mode: 'INCREMENTAL',
   },
 ];
 
@@ -542,9 +571,16 @@ for (const scenario of SCENARIOS) {
       await copySqlite(baseline, dry);
       const clean = await openNode(dry, shared);
       clean.kv.arm(null);
-      const runB = await syncOnce(clean, connection.id);
+      const runB = await syncOnce(clean, connection.id, scenario.mode);
       expect(runB.status).toBe('SUCCEEDED');
       writes = clean.kv.writes.map((w) => labelOf(w, connection.id, a.runId));
+      if (scenario.mode === 'INCREMENTAL') {
+        // Incremental indeed, and written as a delta: no chunk.
+        expect(runB.mode).toBe('INCREMENTAL');
+        expect(runB.fallback).toBeUndefined();
+        expect(writes).toContain('set delta:C:B');
+        expect(writes.filter((w) => w.startsWith('set chunk:'))).toEqual([]);
+      }
       const snapshotB = clean.snapshots.get(connection.id);
       if (!snapshotB) throw new Error('snapshot B is not served');
       b = whole('B', snapshotB);
@@ -575,7 +611,7 @@ for (const scenario of SCENARIOS) {
 
         // 1. The run ends, FAILED or SUCCEEDED.
         node.kv.arm(plan);
-        const ended = await syncOnce(node, id);
+        const ended = await syncOnce(node, id, scenario.mode);
         p.check(
           node.kv.writes.length > plan.at,
           `the sync made ${node.kv.writes.length} writes: the fault at ${plan.at} never fired`,
@@ -686,8 +722,10 @@ for (const scenario of SCENARIOS) {
 
           // 4. The next sync succeeds and serves B, leaving only the pointer's chunks.
           restarted.kv.arm(null);
-          const next = await syncOnce(restarted, id);
+          const next = await syncOnce(restarted, id, scenario.mode);
           p.check(next.status === 'SUCCEEDED', `the next sync ended ${next.status} (${next.error})`);
+          if (scenario.mode === 'INCREMENTAL')
+            p.check(next.fallback === undefined, `the next sync ran in full: ${next.fallback}`);
           const after = checkServed(p, 'after the next sync', restarted, id, a, b);
           p.check(after?.name === 'B', `the next sync serves ${after?.name ?? 'no whole snapshot'}`);
           p.check(
