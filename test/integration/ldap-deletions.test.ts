@@ -9,6 +9,7 @@
 import { Attribute, Change, Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SlapdInstance } from '../../scripts/directories/slapd.js';
+import { idOfDnIn } from '../../src/ldap/changes/access-log.js';
 import { type ChangeSetRead, readChangeSet } from '../../src/ldap/changes/change-set.js';
 import { changeTracking } from '../../src/ldap/changes/tracking.js';
 import type { Watermark } from '../../src/ldap/changes/types.js';
@@ -17,7 +18,6 @@ import { type LdapConnection, openConnection } from '../../src/ldap/client.js';
 import { DEFAULT_LIMITS, type LdapLimits, type RawEntry } from '../../src/ldap/index.js';
 import { type RootDse, readRootDse } from '../../src/ldap/root-dse.js';
 import { type SchemaMap, schemaFor } from '../../src/ldap/schema-map.js';
-import { dnKey } from '../../src/model/dn.js';
 import { plainSlapdSettings, readEverything } from '../support/connections.js';
 import { privateSlapd } from '../support/fixtures.js';
 
@@ -92,8 +92,7 @@ async function snapshotOf(bound: Bound, schema: SchemaMap, searchBase: string) {
     searchBase,
     limits: LIMITS,
   });
-  const byDn = new Map([...entries.values()].map((entry) => [dnKey(entry.dn), entry.guid]));
-  return { entries, known: new Set(entries.keys()), idOfDn: (dn: string) => byDn.get(dnKey(dn)) };
+  return { entries, known: new Set(entries.keys()), idOfDn: idOfDnIn([...entries.values()]) };
 }
 
 function readFrom(

@@ -271,3 +271,23 @@ export async function readLoggedDeletions(options: LoggedDeletionsOptions): Prom
   }
   return { ok: true, deletedGuids: [...deleted], entriesRead };
 }
+
+/**
+ * An idOfDn over a snapshot's records (guid and DN), built on its first call
+ * only: a read whose log deletions all resolve by entryUUID never pays for it.
+ * DNs as the server spelled them first (the log's reqDN is spelled as the
+ * entry's own DN), then by dnKey (another case or spacing), each map built once.
+ */
+export function idOfDnIn(
+  records: readonly { readonly guid: string; readonly dn: string }[],
+): (dn: string) => string | undefined {
+  let exact: Map<string, string> | null = null;
+  let keyed: Map<string, string> | null = null;
+  return (dn) => {
+    exact ??= new Map(records.map((record) => [record.dn, record.guid]));
+    const found = exact.get(dn);
+    if (found !== undefined) return found;
+    keyed ??= new Map(records.map((record) => [dnKey(record.dn), record.guid]));
+    return keyed.get(dnKey(dn));
+  };
+}
