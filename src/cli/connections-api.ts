@@ -49,7 +49,7 @@ export interface RecordedObject {
 
 export const CONNECTION_FIELDS = `id name domain { name } searchBase servers tls tlsVerify hasCaCertificate
   allowPlaintextBind bindDn hasBindPassword includeContacts userFilter groupFilter contactFilter
-  netbiosName schedule enabled deleteThreshold status activeServer userCount groupCount contactCount
+  netbiosName schedule incrementalSchedule changeTracking enabled deleteThreshold status activeServer userCount groupCount contactCount
   heldRunId overlapsWith { id name } lastSync { ${RUN_FIELDS} } lastSuccessfulSync { id finishedAt }`;
 
 export interface ApiConnection {
@@ -70,6 +70,8 @@ export interface ApiConnection {
   readonly contactFilter: string | null;
   readonly netbiosName: string | null;
   readonly schedule: string;
+  readonly incrementalSchedule: string | null;
+  readonly changeTracking: string;
   readonly enabled: boolean;
   readonly deleteThreshold: number | null;
   readonly status: string;

@@ -10,7 +10,7 @@ import type { PrincipalKind } from '../model/principal.js';
 import type { Watermark } from '../model/watermark.js';
 import { type ChangeSetRead, readChangeSet } from './changes/change-set.js';
 import { readDeletions } from './changes/deletions.js';
-import { readDirSyncChanges } from './changes/dirsync-read.js';
+import { readDirSyncChanges, startDirSync } from './changes/dirsync-read.js';
 import { WatermarkRefusedError } from './changes/errors.js';
 import { type ChangeTracking, changeTracking } from './changes/tracking.js';
 import { watermarkProblem } from './changes/watermark.js';
@@ -55,7 +55,11 @@ export interface DirectorySession {
    * `previous` (the served snapshot's watermark) lets an OpenLDAP server scan
    * only what was stamped since.
    */
-  tracking(previous: Watermark | null, signal?: AbortSignal): Promise<ChangeTracking>;
+  tracking(
+    previous: Watermark | null,
+    kinds: readonly PrincipalKind[],
+    signal?: AbortSignal,
+  ): Promise<ChangeTracking>;
   /**
    * What changed since `since`, deletions included, decoded as a full read
    * decodes it. Throws WatermarkRefusedError (its `reason` says why) when the
@@ -207,14 +211,31 @@ class Session implements DirectorySession {
     );
   }
 
-  tracking(previous: Watermark | null, signal?: AbortSignal): Promise<ChangeTracking> {
-    return this.withConnection(signal, (connection, combined) =>
-      changeTracking(connection, this.rootDse, this.searchBase, {
+  tracking(
+    previous: Watermark | null,
+    kinds: readonly PrincipalKind[],
+    signal?: AbortSignal,
+  ): Promise<ChangeTracking> {
+    return this.withConnection(signal, async (connection, combined) => {
+      const tracking = await changeTracking(connection, this.rootDse, this.searchBase, {
         limits: this.limits,
         sinceTime: previous?.kind === 'TIMESTAMP' ? previous.time : undefined,
         signal: combined,
-      }),
-    );
+      });
+      const namingContext = this.rootDse.defaultNamingContext;
+      if (!tracking.supported || tracking.watermark.kind !== 'USN' || !namingContext) return tracking;
+      // Active Directory: DirSync where this account may use it, uSNChanged otherwise.
+      const dirSync = await startDirSync({
+        connection,
+        namingContext,
+        schema: this.schema,
+        kinds,
+        server: tracking.watermark.server,
+        invocationId: tracking.watermark.invocationId,
+        signal: combined,
+      });
+      return dirSync ? { supported: true, watermark: dirSync } : tracking;
+    });
   }
 
   readChanges(options: ChangeReadOptions): Promise<ChangeSetRead> {
@@ -296,7 +317,7 @@ class Session implements DirectorySession {
       server: since.server,
       invocationId: since.invocationId,
       cookie: since.cookie,
-      objectSecurity: 'AUTO',
+      objectSecurity: since.objectSecurity === true ? true : 'AUTO',
       signal,
     });
     if (!answer.ok)

@@ -24,6 +24,11 @@ export type Watermark =
       readonly cookie: string;
       /** See ReadAt. */
       readonly readAt?: string;
+      /**
+       * Read with OBJECT_SECURITY (the account lacks "Replicating Directory Changes"): the next
+       * read asks the same way at once, and finds deletions by comparing ids (no tombstones).
+       */
+      readonly objectSecurity?: boolean;
     }
   | {
       readonly kind: 'TIMESTAMP';

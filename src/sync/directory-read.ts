@@ -176,7 +176,7 @@ async function readEverything(
 ): Promise<DirectoryReadResult> {
   const { signal } = options;
   // Before the read: a change committed while it runs is read again next time, never missed.
-  const tracking = await session.tracking(options.previous?.meta.watermark ?? null, signal);
+  const tracking = await session.tracking(options.previous?.meta.watermark ?? null, kinds, signal);
   const builder = new SnapshotBuilder(options.connectionId);
   let lastProgress = Date.now();
   const results = await Promise.all(

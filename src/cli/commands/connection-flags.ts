@@ -61,6 +61,11 @@ export const CONNECTION_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   contacts: { type: 'boolean', help: 'read contacts too' },
   'no-contacts': { type: 'boolean', help: 'do not read contacts (the default for add)' },
   schedule: { type: 'string', value: 'CRON', help: "cron expression of the syncs (add: '*/30 * * * *')" },
+  'incremental-schedule': {
+    type: 'string',
+    value: 'CRON',
+    help: "cron expression of the incremental syncs between them (add: '* * * * *'; '' : none)",
+  },
   enabled: { type: 'boolean', help: 'sync on the schedule (the default for add)' },
   disabled: { type: 'boolean', help: 'sync by hand only (dirgate sync)' },
   'delete-threshold': {
@@ -98,6 +103,7 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   bindPassword: '--password-file',
   includeContacts: '--contacts',
   schedule: '--schedule',
+  incrementalSchedule: '--incremental-schedule',
   enabled: '--enabled',
   deleteThreshold: '--delete-threshold',
   userFilter: '--user-filter',
@@ -170,6 +176,7 @@ export async function inputFromFlags(values: ParsedValues, mode: 'add' | 'update
   text('base', 'searchBase');
   text('bind-dn', 'bindDn');
   text('schedule', 'schedule');
+  text('incremental-schedule', 'incrementalSchedule');
   text('user-filter', 'userFilter');
   text('group-filter', 'groupFilter');
   text('contact-filter', 'contactFilter');

@@ -52,6 +52,14 @@ export function formatConnection(conn: ApiConnection, stream: NodeJS.WriteStream
       ['NetBIOS name', conn.netbiosName],
       ['schedule', conn.enabled ? conn.schedule : `${conn.schedule} (disabled: by hand only)`],
       [
+        'incremental',
+        conn.incrementalSchedule === null
+          ? 'off (full syncs only)'
+          : conn.changeTracking === 'NONE'
+            ? `${conn.incrementalSchedule} (the directory tracks no changes: full syncs only)`
+            : `${conn.incrementalSchedule}${conn.changeTracking === 'UNKNOWN' ? '' : ` (${conn.changeTracking})`}`,
+      ],
+      [
         'delete threshold',
         conn.deleteThreshold === null
           ? 'the node default'

@@ -20,7 +20,7 @@
 import { type Config, commandSettings } from '../../config/environment.js';
 import { createLogger } from '../../logging.js';
 import type { SnapshotCounts } from '../../model/principal.js';
-import type { RunChanges, SyncRunRecord } from '../../model/run.js';
+import type { RunChanges, SyncMode, SyncRunRecord } from '../../model/run.js';
 import { answers, GatewayApi } from '../api.js';
 import { type Command, type ParsedValues, stringOption, UsageError } from '../command.js';
 import { adminToken, cliConfig, gatewayBase, requireDataDir } from '../context.js';
@@ -39,6 +39,10 @@ interface RunView {
   readonly finishedAt: string | null;
   readonly counts: SnapshotCounts | null;
   readonly changes: Pick<RunChanges, 'addedCount' | 'updatedCount' | 'removedCount'> | null;
+  /** Absent from runs of gateways that predate incremental runs. */
+  readonly mode?: string;
+  readonly fallback?: string | null;
+  readonly fallbackReason?: string | null;
 }
 
 interface Target {
@@ -75,8 +79,15 @@ export function summary(outcome: Outcome, stream: NodeJS.WriteStream = process.s
         : run.status === 'HELD'
           ? c.yellow(run.status)
           : c.red(run.status);
+    const fellBack = run.fallbackReason ?? run.fallback ?? null;
+    const mode =
+      run.mode === 'INCREMENTAL'
+        ? ' (incremental)'
+        : fellBack
+          ? ` (full: incremental not possible, ${fellBack})`
+          : '';
     lines.push(
-      line`${c.bold(target?.name ?? run.connectionId)} ${status} in ${took}${run.server ? ` from ${run.server}` : ''}`,
+      line`${c.bold(target?.name ?? run.connectionId)} ${status}${mode} in ${took}${run.server ? ` from ${run.server}` : ''}`,
     );
     if (run.counts) {
       const { users, groups, contacts, addresses } = run.counts;
@@ -135,6 +146,7 @@ async function runLocal(
   config: Config,
   connectionId: string | undefined,
   verbose: boolean,
+  mode: SyncMode,
 ): Promise<Outcome> {
   requireDataDir(config);
   const tty = process.stderr.isTTY === true;
@@ -177,7 +189,7 @@ async function runLocal(
       if (targets.some((t) => t.id === run.connectionId)) follow(progress, targets, run);
     };
     if (!verbose || !tty) engine.on('run', onRun);
-    const started = await Promise.all(targets.map((t) => engine.start(t.id, 'MANUAL')));
+    const started = await Promise.all(targets.map((t) => engine.start(t.id, 'MANUAL', mode)));
     const finished: RunView[] = [];
     for (const run of started) finished.push((await engine.wait(run.connectionId)) ?? run);
     engine.off('run', onRun);
@@ -197,7 +209,7 @@ async function runLocal(
 
 // ---------------------------------------------------------------- over the API
 
-const RUN_FIELDS = `id connectionId status phase progress server error startedAt finishedAt
+const RUN_FIELDS = `id connectionId status phase progress server error startedAt finishedAt mode fallbackReason
   counts { users groups contacts addresses } changes { addedCount updatedCount removedCount }`;
 
 interface ApiConnection {
@@ -209,7 +221,11 @@ interface ApiConnection {
   lastSync: RunView | null;
 }
 
-async function runRemote(api: GatewayApi, connectionId: string | undefined): Promise<Outcome> {
+async function runRemote(
+  api: GatewayApi,
+  connectionId: string | undefined,
+  mode: SyncMode,
+): Promise<Outcome> {
   const listQuery = `query CliConnections { connections { id name userCount groupCount contactCount lastSync { ${RUN_FIELDS} } } }`;
   const before = (await api.call<{ connections: ApiConnection[] }>(listQuery)).connections;
   const chosen = connectionId ? chooseConnection(before, connectionId) : before;
@@ -222,8 +238,8 @@ async function runRemote(api: GatewayApi, connectionId: string | undefined): Pro
   });
   const started = (
     await api.call<{ startSync: RunView[] }>(
-      `mutation CliStartSync($connectionId: ID) { startSync(connectionId: $connectionId) { ${RUN_FIELDS} } }`,
-      { connectionId: connectionId ? (chosen[0]?.id ?? null) : null },
+      `mutation CliStartSync($connectionId: ID, $mode: SyncMode) { startSync(connectionId: $connectionId, mode: $mode) { ${RUN_FIELDS} } }`,
+      { connectionId: connectionId ? (chosen[0]?.id ?? null) : null, mode },
     )
   ).startSync;
   const progress = new Progress();
@@ -277,6 +293,8 @@ the data folder's admin token, so the running node's cache is refreshed.
 Otherwise (or with --local) the sync engine runs in this process on the data
 folder (DIRGATE_DATA_DIR), which it then owns: if a gateway owns the folder,
 it refuses and changes nothing. A gateway started later serves the result.
+With --incremental the run reads only what changed since the last one (a
+run that cannot be incremental reads everything and says why).
 A progress bar shows on a terminal; the summary goes to standard output.
 Exit status: 0 succeeded, 1 failed, 2 held for confirmation (confirmSync).`,
   options: {
@@ -292,23 +310,25 @@ Exit status: 0 succeeded, 1 failed, 2 held for confirmation (confirmSync).`,
       help: 'the gateway to run the sync on (default: $DIRGATE_URL or HOST:PORT)',
     },
     local: { type: 'boolean', help: 'run the engine in this process even if a gateway answers' },
+    incremental: { type: 'boolean', help: 'read only what changed since the last run' },
     json: { type: 'boolean', help: 'print the outcome as JSON instead of a summary' },
     verbose: { type: 'boolean', short: 'v', help: 'log every phase (in-process runs)' },
   },
   async run(values: ParsedValues) {
     const connectionId = stringOption(values, 'connection');
     const url = stringOption(values, 'url');
+    const mode: SyncMode = values.incremental === true ? 'INCREMENTAL' : 'FULL';
     const config = cliConfig(values, { DIRGATE_SCHEDULER: 'false' });
     if (values.local && url) throw new UsageError('--local and --url exclude each other');
     let outcome: Outcome;
     const base = gatewayBase(config, url);
     const explicit = url !== undefined || commandSettings().gatewayUrl !== null;
     if (!values.local && (await answers(base))) {
-      outcome = await runRemote(new GatewayApi(base, await adminToken(config)), connectionId);
+      outcome = await runRemote(new GatewayApi(base, await adminToken(config)), connectionId, mode);
     } else if (explicit && !values.local) {
       throw new UsageError(`no gateway answers at ${base}/readyz`);
     } else {
-      outcome = await runLocal(config, connectionId, values.verbose === true);
+      outcome = await runLocal(config, connectionId, values.verbose === true, mode);
     }
     if (values.json) process.stdout.write(json(outcome));
     else print(process.stdout, ...summary(outcome));

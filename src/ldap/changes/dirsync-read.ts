@@ -31,7 +31,7 @@ import { attributesFor, dedupeCaseInsensitive, type SchemaMap } from '../schema-
 import type { LdapLimits, RawEntry } from '../types.js';
 import { DirSyncControl, DirSyncFlags } from './dirsync-control.js';
 import { type DirSyncDelta, dirSyncDelta } from './dirsync-delta.js';
-import type { ChangeSet } from './types.js';
+import type { ChangeSet, Watermark } from './types.js';
 
 /** Why a DirSync read could not be done; each leads the caller to another way of reading. */
 export type DirSyncRefusal =
@@ -262,12 +262,64 @@ export async function readDirSyncChanges(options: DirSyncChangesOptions): Promis
         invocationId: options.invocationId,
         cookie: answer.cookie.toString('base64'),
         readAt,
+        objectSecurity,
       },
     },
     delta,
     objectSecurity,
     tombstonesComplete: !objectSecurity,
     rounds: answer.rounds,
+  };
+}
+
+// ---------------------------------------------------------------- the first cookie
+
+export interface DirSyncStartOptions {
+  readonly connection: LdapConnection;
+  readonly namingContext: string;
+  readonly schema: SchemaMap;
+  readonly kinds: readonly PrincipalKind[];
+  readonly server: string;
+  readonly invocationId: string;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * A DIRSYNC watermark for a full read about to start: the first cookie comes
+ * only from a read with an empty cookie, which returns every object, so it
+ * asks for the id alone (the cookie holds the server's USN marks, not the
+ * attribute list: the next read asks for every attribute it needs). Read
+ * BEFORE the full read, like any watermark. With OBJECT_SECURITY when the
+ * account lacks replication rights; null when DirSync is refused either way.
+ */
+export async function startDirSync(
+  options: DirSyncStartOptions,
+): Promise<Extract<Watermark, { kind: 'DIRSYNC' }> | null> {
+  const read = (objectSecurity: boolean) =>
+    readDirSync({
+      connection: options.connection,
+      namingContext: options.namingContext,
+      flags: (DirSyncFlags.INCREMENTAL_VALUES | (objectSecurity ? DirSyncFlags.OBJECT_SECURITY : 0)) >>> 0,
+      cookie: Buffer.alloc(0),
+      filter: dirSyncFilter(options.schema, options.kinds),
+      attributes: ['objectGUID'],
+      explicitBufferAttributes: ['objectGUID', 'objectguid'],
+      signal: options.signal,
+    });
+  let objectSecurity = false;
+  let answer = await read(false);
+  if (!answer.ok && answer.refusal === 'NEEDS_REPLICATION_RIGHTS') {
+    objectSecurity = true;
+    answer = await read(true);
+  }
+  if (!answer.ok) return null;
+  return {
+    kind: 'DIRSYNC',
+    server: options.server,
+    invocationId: options.invocationId,
+    cookie: answer.cookie.toString('base64'),
+    readAt: new Date().toISOString(),
+    objectSecurity,
   };
 }
 
