@@ -8,6 +8,7 @@
  */
 import type { PrincipalKind } from '../model/principal.js';
 import type { Watermark } from '../model/watermark.js';
+import { idOfDnIn } from './changes/access-log.js';
 import { type ChangeSetRead, readChangeSet } from './changes/change-set.js';
 import { readDeletions } from './changes/deletions.js';
 import { readDirSyncChanges, startDirSync } from './changes/dirsync-read.js';
@@ -76,6 +77,8 @@ export interface ChangeReadOptions {
   readonly kinds: readonly PrincipalKind[];
   /** Every id (RawEntry.guid form) of the snapshot the watermark belongs to. */
   readonly knownGuids: ReadonlySet<string>;
+  /** That snapshot's records (id and DN): what a deletion logged by DN was (OpenLDAP's access log). */
+  readonly records: readonly { readonly guid: string; readonly dn: string }[];
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -251,6 +254,7 @@ class Session implements DirectorySession {
           kinds,
           watermark: since,
           knownGuids,
+          idOfDn: idOfDnIn(options.records),
           signal,
         });
       }

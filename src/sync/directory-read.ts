@@ -142,7 +142,13 @@ async function readIncrement(
   const { signal } = options;
   const knownGuids = new Set<string>();
   for (const p of previous.principals) knownGuids.add(p.guid);
-  const read = await session.readChanges({ since, kinds, knownGuids, signal });
+  const read = await session.readChanges({
+    since,
+    kinds,
+    knownGuids,
+    records: previous.principals,
+    signal,
+  });
   const { changeSet } = read;
   const meta: SnapshotIdentity = {
     ...identity(options, session),
