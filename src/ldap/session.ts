@@ -13,6 +13,7 @@ import { type ChangeSetRead, readChangeSet } from './changes/change-set.js';
 import { readDeletions } from './changes/deletions.js';
 import { readDirSyncChanges, startDirSync } from './changes/dirsync-read.js';
 import { WatermarkRefusedError } from './changes/errors.js';
+import { assertWithinTombstoneLifetime } from './changes/tombstone-lifetime.js';
 import { type ChangeTracking, changeTracking } from './changes/tracking.js';
 import { watermarkProblem } from './changes/watermark.js';
 import { type LdapConnection, openConnection } from './client.js';
@@ -311,6 +312,8 @@ class Session implements DirectorySession {
     // The cookie is the server's to judge; its server and database incarnation are ours.
     const problem = watermarkProblem(since, { ...current, kind: 'DIRSYNC', cookie: since.cookie });
     if (problem) throw new WatermarkRefusedError(problem.reason, problem.message, this.server);
+    // A cookie older than the tombstone lifetime would miss deletions whose tombstones are gone.
+    await assertWithinTombstoneLifetime(connection, this.rootDse, since, { signal });
     const answer = await readDirSyncChanges({
       connection,
       schema: this.schema,
