@@ -269,7 +269,11 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
   await slapaddLdif(skeleton);
   if (options.dataset) {
     const started = Date.now();
-    await writeLdifFile(options.dataset, join(dir, 'dataset.ldif'), { memberOf: true, containers: false });
+    await writeLdifFile(options.dataset, join(dir, 'dataset.ldif'), {
+      memberOf: true,
+      containers: false,
+      stamps: true,
+    });
     const written = Date.now();
     await slapaddLdif(join(dir, 'dataset.ldif'));
     log(
@@ -385,7 +389,7 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
       const wasRunning = child !== null;
       await stopWith('SIGTERM');
       const path = join(dir, 'dataset.ldif');
-      await writeLdifFile(dataset, path, { memberOf: true, containers: false });
+      await writeLdifFile(dataset, path, { memberOf: true, containers: false, stamps: true });
       await slapaddLdif(path);
       if (wasRunning) await start();
     },
