@@ -43,11 +43,12 @@ const RUNS_KEPT = 100;
  * the start only) at most about a tenth more. A delta costs its own size,
  * compaction a whole write (~0.25 s at 130,000 records): with ten changes
  * a run, a tenth of 130,000 records lasts far past `maxDeltas` runs, so it
- * is the count that compacts, once an hour at the default minute schedule
- * when no full run (every 30 minutes by default, always FULL) came first.
- * `maxDeltas` bounds the pointer's list and the keys a load reads. The floor:
- * below ~10,000 records a whole write takes a few milliseconds either way,
- * so a small directory need not rewrite itself for every few changes.
+ * is the count that compacts, after 64 runs that changed something (a run
+ * that changes nothing writes no delta), unless a full run (every 30
+ * minutes by default, always FULL) came first. `maxDeltas` bounds the
+ * pointer's list and the keys a load reads. The floor: under 10,000 records
+ * (where a tenth is under 1,000) a whole write takes some 20 ms, so a small
+ * directory need not rewrite itself for every few changes.
  */
 export interface Compaction {
   readonly maxDeltas: number;
