@@ -24,21 +24,17 @@
  */
 
 import type { DuplicateKind } from '../model/finding.js';
-import {
-  countSnapshot,
-  type PrincipalKind,
-  type PrincipalRecord,
-  type Snapshot,
-} from '../model/principal.js';
+import type { PrincipalKind, PrincipalRecord, Snapshot, SnapshotCounts } from '../model/principal.js';
 import type { SnapshotChange } from '../model/snapshot-change.js';
 import { buildAutocompleteHere, LayeredAutocomplete } from './autocomplete/index.js';
 import { lowerBound } from './binary-search.js';
 import { compareKeys, sortName } from './cursor.js';
+import { patchOrder } from './display-order-patch.js';
 import { duplicateValues } from './duplicate-detection.js';
 import { patchFindings, valueKey } from './duplicate-patch.js';
 import { fold } from './fold.js';
 import { MembershipGraph } from './membership-graph.js';
-import type { KindLists, ViewParts, ViewRoot } from './view-parts.js';
+import type { ViewParts, ViewRoot } from './view-parts.js';
 
 /**
  * Most records changed since the last whole build that a patch carries.
@@ -104,43 +100,12 @@ export function patchParts(old: ViewParts, patch: ViewPatch): ViewParts | null {
   // The display order: one merge of the kept positions and the inserted records.
   const inserted = change.upserted.map((p) => ({ p, name: sortName(p.displayName) }));
   inserted.sort((a, b) => compareKeys(a.name, a.p.id, b.name, b.p.id));
-  const n = oldN - droppedList.length + inserted.length;
-  const principals = new Array<PrincipalRecord>(n);
-  const sortNames = new Array<string>(n);
-  const fromOld = new Int32Array(n);
-  const remap = new Int32Array(oldN).fill(-1);
-  let w = 0;
-  let k = 0;
-  for (let o = 0; o <= oldN; o++) {
-    const keep = o < oldN && dropped[o] === 0;
-    if (o < oldN && !keep) continue;
-    // The inserted records that sort before the kept one (all, at the end).
-    while (k < inserted.length) {
-      const ins = inserted[k] as (typeof inserted)[number];
-      if (
-        o < oldN &&
-        compareKeys(
-          ins.name,
-          ins.p.id,
-          old.sortNames[o] as string,
-          (old.principals[o] as PrincipalRecord).id,
-        ) > 0
-      )
-        break;
-      principals[w] = ins.p;
-      sortNames[w] = ins.name;
-      fromOld[w] = -1;
-      w++;
-      k++;
-    }
-    if (o === oldN) break;
-    principals[w] = old.principals[o] as PrincipalRecord;
-    sortNames[w] = old.sortNames[o] as string;
-    fromOld[w] = o;
-    remap[o] = w;
-    w++;
-  }
-  const { kindLists, connectionLists } = listsOf(principals);
+  droppedList.sort((a, b) => a - b);
+  const { principals, sortNames, fromOld, remap, insertedAt, kindLists, connectionLists } = patchOrder(
+    old,
+    droppedList,
+    inserted,
+  );
 
   // Lookup by id.
   const rank = new Int32Array(lineage.rank.length);
@@ -153,8 +118,7 @@ export function patchParts(old: ViewParts, patch: ViewPatch): ViewParts | null {
     const now = remap[at] as number;
     if (now >= 0) overlay.set(id, now);
   }
-  for (let p = 0; p < n; p++)
-    if ((fromOld[p] as number) < 0) overlay.set((principals[p] as PrincipalRecord).id, p);
+  for (const p of insertedAt) overlay.set((principals[p] as PrincipalRecord).id, p);
   const indexOf = (id: string): number | undefined => {
     const at = overlay.get(id);
     if (at !== undefined) return at;
@@ -193,6 +157,7 @@ export function patchParts(old: ViewParts, patch: ViewPatch): ViewParts | null {
   }
   const graph = MembershipGraph.patch(
     old.graph,
+    old.principals,
     principals,
     indexOf,
     fromOld,
@@ -234,7 +199,14 @@ export function patchParts(old: ViewParts, patch: ViewPatch): ViewParts | null {
   const findings = patchFindings(old.findings, touched, holdersOf, netbios);
 
   const counts = new Map(old.counts);
-  counts.set(connectionId, countSnapshot(ownRecords(principals, connectionLists.get(connectionId))));
+  counts.set(
+    connectionId,
+    recount(
+      old.counts.get(connectionId),
+      droppedList.map((at) => old.principals[at] as PrincipalRecord),
+      change.upserted,
+    ),
+  );
   const searchTexts =
     old.searchTexts === null ? null : patchTexts(old.searchTexts, principals, sortNames, fromOld);
   const ended = performance.now();
@@ -318,41 +290,22 @@ function accountsOf(
   return map;
 }
 
-/** The kind lists and per-connection kind lists of a display order. */
-function listsOf(principals: readonly PrincipalRecord[]): {
-  kindLists: KindLists;
-  connectionLists: Map<string, KindLists>;
-} {
-  const byKind: Record<PrincipalKind, number[]> = { USER: [], GROUP: [], CONTACT: [] };
-  const byConnection = new Map<string, Record<PrincipalKind, number[]>>();
-  for (let i = 0; i < principals.length; i++) {
-    const p = principals[i] as PrincipalRecord;
-    byKind[p.kind].push(i);
-    let own = byConnection.get(p.connectionId);
-    if (own === undefined) {
-      own = { USER: [], GROUP: [], CONTACT: [] };
-      byConnection.set(p.connectionId, own);
-    }
-    own[p.kind].push(i);
-  }
-  const freeze = (l: Record<PrincipalKind, number[]>): KindLists => ({
-    USER: Int32Array.from(l.USER),
-    GROUP: Int32Array.from(l.GROUP),
-    CONTACT: Int32Array.from(l.CONTACT),
-  });
-  return {
-    kindLists: freeze(byKind),
-    connectionLists: new Map([...byConnection].map(([c, l]) => [c, freeze(l)])),
+/** The counts of a connection's records, some of them replaced by others. */
+function recount(
+  before: SnapshotCounts | undefined,
+  gone: readonly PrincipalRecord[],
+  come: readonly PrincipalRecord[],
+): SnapshotCounts {
+  const counts = { users: 0, groups: 0, contacts: 0, addresses: 0, ...before };
+  const tally = (p: PrincipalRecord, sign: number) => {
+    if (p.kind === 'USER') counts.users += sign;
+    else if (p.kind === 'GROUP') counts.groups += sign;
+    else counts.contacts += sign;
+    counts.addresses += sign * p.emails.length;
   };
-}
-
-function ownRecords(principals: readonly PrincipalRecord[], lists: KindLists | undefined): PrincipalRecord[] {
-  if (lists === undefined) return [];
-  const out: PrincipalRecord[] = [];
-  for (const list of [lists.USER, lists.GROUP, lists.CONTACT]) {
-    for (const at of list) out.push(principals[at] as PrincipalRecord);
-  }
-  return out;
+  for (const p of gone) tally(p, -1);
+  for (const p of come) tally(p, 1);
+  return counts;
 }
 
 function patchTexts(

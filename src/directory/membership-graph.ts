@@ -78,12 +78,16 @@ export class MembershipGraph {
    * again: `fromOld` maps each new position to its old one (negative: a
    * record new or changed), `remap` each old position to its new one
    * (negative: dropped). Groups whose members are resolved again: new or
-   * changed ones, the old parents of every dropped record, and `alsoResolve`
-   * (new positions); every other group keeps its old list, renumbered,
-   * which stays ascending because the records it lists kept their order.
+   * changed ones and `alsoResolve` (new positions). The old parents of a
+   * dropped record list it still (they did not change): their old lists
+   * are renumbered and the dropped members looked up again by id (a
+   * changed one is back elsewhere, a removed one is gone). Every other group
+   * keeps its old list renumbered, which stays ascending because the
+   * records it lists kept their order.
    */
   static patch(
     old: MembershipGraph,
+    oldPrincipals: readonly PrincipalRecord[],
     principals: readonly PrincipalRecord[],
     indexOf: (id: string) => number | undefined,
     fromOld: Int32Array,
@@ -98,21 +102,49 @@ export class MembershipGraph {
       if ((remap[o] as number) >= 0) continue;
       for (let j = old.parentOffsets[o] as number; j < (old.parentOffsets[o + 1] as number); j++) {
         const g = remap[old.parentList[j] as number] as number;
-        if (g >= 0) resolve[g] = 1;
+        if (g >= 0 && resolve[g] === 0) resolve[g] = REPAIR;
       }
     }
     for (const p of alsoResolve) resolve[p] = 1;
-    const direct: Int32Array[] = [];
+    // Direct members into flat arrays at once: resolved lists are few, the
+    // rest are the old ones renumbered.
+    const resolved = new Map<number, Int32Array>();
+    const memberOffsets = new Int32Array(n + 1);
     for (let p = 0; p < n; p++) {
-      if (resolve[p] === 1) {
-        direct.push(directMembers(principals, p, indexOf, unresolved));
+      let size: number;
+      if (resolve[p] !== 0) {
+        const o = fromOld[p] as number;
+        const list =
+          resolve[p] === REPAIR
+            ? old.repaired(o, p, oldPrincipals, remap, indexOf, unresolved)
+            : directMembers(principals, p, indexOf, unresolved);
+        resolved.set(p, list);
+        size = list.length;
+      } else {
+        const o = fromOld[p] as number;
+        size = (old.memberOffsets[o + 1] as number) - (old.memberOffsets[o] as number);
+      }
+      memberOffsets[p + 1] = (memberOffsets[p] as number) + size;
+    }
+    const memberList = new Int32Array(memberOffsets[n] as number);
+    for (let p = 0; p < n; p++) {
+      const start = memberOffsets[p] as number;
+      if (start === memberOffsets[p + 1]) continue;
+      const list = resolved.get(p);
+      if (list !== undefined) {
+        memberList.set(list, start);
         continue;
       }
       const o = fromOld[p] as number;
-      const before = old.memberList.subarray(old.memberOffsets[o], old.memberOffsets[o + 1]);
-      direct.push(before.length === 0 ? EMPTY : before.map((m) => remap[m] as number));
+      for (
+        let j = old.memberOffsets[o] as number, w = start;
+        j < (old.memberOffsets[o + 1] as number);
+        j++, w++
+      ) {
+        memberList[w] = remap[old.memberList[j] as number] as number;
+      }
     }
-    return MembershipGraph.fromDirect(direct);
+    return MembershipGraph.fromLists(memberOffsets, memberList);
   }
 
   /** The graph of each position's direct members (ascending, unique). */
@@ -124,7 +156,12 @@ export class MembershipGraph {
     }
     const memberList = new Int32Array(memberOffsets[n] as number);
     for (let p = 0; p < n; p++) memberList.set(direct[p] as Int32Array, memberOffsets[p] as number);
+    return MembershipGraph.fromLists(memberOffsets, memberList);
+  }
 
+  /** The graph of the direct member lists (ascending, unique), flat. */
+  private static fromLists(memberOffsets: Int32Array, memberList: Int32Array): MembershipGraph {
+    const n = memberOffsets.length - 1;
     // Parents: the inverse edges. Filling in ascending group order keeps each
     // parent list ascending.
     const parentOffsets = new Int32Array(n + 1);
@@ -142,6 +179,31 @@ export class MembershipGraph {
     }
 
     return new MembershipGraph(memberOffsets, memberList, parentOffsets, parentList);
+  }
+
+  /** The direct members of group o renumbered through `remap`, the dropped ones looked up again by id (patch). */
+  private repaired(
+    o: number,
+    p: number,
+    oldPrincipals: readonly PrincipalRecord[],
+    remap: Int32Array,
+    indexOf: (id: string) => number | undefined,
+    unresolved: Unresolved | undefined,
+  ): Int32Array {
+    const found: number[] = [];
+    for (let j = this.memberOffsets[o] as number; j < (this.memberOffsets[o + 1] as number); j++) {
+      const m = this.memberList[j] as number;
+      const now = remap[m] as number;
+      if (now >= 0) {
+        found.push(now);
+        continue;
+      }
+      const id = (oldPrincipals[m] as PrincipalRecord).id;
+      const again = indexOf(id);
+      if (again !== undefined) found.push(again);
+      else unresolved?.(id, p);
+    }
+    return uniqueSorted(found);
   }
 
   /**
@@ -224,6 +286,9 @@ export class MembershipGraph {
     return this.stamp;
   }
 }
+
+/** MembershipGraph.patch: an unchanged group some of whose members were dropped. */
+const REPAIR = 2;
 
 /** Told each member id a group lists that names no principal, with the group's position. */
 export type Unresolved = (memberId: string, group: number) => void;

@@ -115,6 +115,7 @@ function randomChange(
   random: Random,
   previous: Snapshot,
   run: number,
+  graveyard: string[],
 ): { next: Snapshot; change: SnapshotChange } {
   const c = previous.meta.connectionId;
   const pool = memberPool([...DOMAINS.keys()]);
@@ -148,8 +149,11 @@ function randomChange(
     } else if (target && roll < 0.75) {
       removed.add(target.id);
       replaced.delete(target.id);
+      graveyard.push(target.id);
     } else {
-      const guid = guidOf(random.int(30));
+      // Often one removed before: groups that still list it must find it again.
+      const buried = graveyard.filter((id) => id.startsWith(`${c}:`)).map((id) => id.slice(c.length + 1));
+      const guid = buried.length > 0 && random.chance(0.6) ? random.pick(buried) : guidOf(random.int(30));
       const id = principalId(c, guid);
       if (!held.has(id) && !added.some((p) => p.id === id)) added.push(fields(random, c, guid, pool));
     }
@@ -186,11 +190,12 @@ describe('a patched directory view', () => {
         const random = randomOf(seed);
         let snapshots = initialSnapshots(random);
         const history = [snapshots];
+        const graveyard: string[] = [];
         let view = await wholeView(snapshots);
         const steps: { snapshots: Map<string, Snapshot>; view: DirectoryView }[] = [];
         for (let step = 0; step < 5; step++) {
           const c = random.pick([...snapshots.keys()]);
-          const { next, change } = randomChange(random, snapshots.get(c) as Snapshot, step);
+          const { next, change } = randomChange(random, snapshots.get(c) as Snapshot, step, graveyard);
           const patch: ViewPatch = { connectionId: c, next, change, connectionDomains: DOMAINS };
           const patched = view.patched(patch);
           expect(patched, 'a small change patches').not.toBeNull();
@@ -210,4 +215,127 @@ describe('a patched directory view', () => {
       { numRuns: Number(process.env.RUNS ?? 30) },
     );
   }, 120_000);
+
+  /** The view of the snapshots patched with `next` for c1's, and a whole build of them. */
+  async function bothViews(
+    before: Map<string, Snapshot>,
+    next: Snapshot,
+    change: SnapshotChange,
+  ): Promise<[DirectoryView, DirectoryView]> {
+    const patched = (await wholeView(before)).patched({
+      connectionId: 'c1',
+      next,
+      change,
+      connectionDomains: DOMAINS,
+    });
+    const after = new Map(before);
+    after.set('c1', next);
+    return [patched as DirectoryView, await wholeView(after)];
+  }
+
+  it('finds a member again that an unchanged group listed when it was removed, once it is back', async () => {
+    const anna = principal({
+      connectionId: 'c1',
+      guid: 'anna',
+      displayName: 'Anna',
+      emails: ['anna@corp.test'],
+    });
+    const team = principal({
+      connectionId: 'c1',
+      guid: 'team',
+      kind: 'GROUP',
+      displayName: 'Team',
+      memberIds: [anna.id],
+    });
+    const first = snapshotOf('c1', [anna, team]);
+    const gone: Snapshot = { meta: { ...first.meta, runId: 'gone' }, principals: [team] };
+    const patched = (await wholeView(new Map([['c1', first]]))).patched({
+      connectionId: 'c1',
+      next: gone,
+      change: { previous: first, upserted: [], removed: [anna.id] },
+      connectionDomains: DOMAINS,
+    }) as DirectoryView;
+    expect(patched.members(team.id).nodes).toEqual([]);
+    const back: Snapshot = { meta: { ...first.meta, runId: 'back' }, principals: [team, anna] };
+    const again = patched.patched({
+      connectionId: 'c1',
+      next: back,
+      change: { previous: gone, upserted: [anna], removed: [] },
+      connectionDomains: DOMAINS,
+    }) as DirectoryView;
+    expect(again.members(team.id).nodes.map((p) => p.id)).toEqual([anna.id]);
+    expect(again.memberOf(anna.id).map((p) => p.id)).toEqual([team.id]);
+  });
+
+  it('resolves a member id an unchanged group listed before anything held it', async () => {
+    const team = principal({
+      connectionId: 'c1',
+      guid: 'team',
+      kind: 'GROUP',
+      displayName: 'Team',
+      memberIds: ['c1:later'],
+    });
+    const first = snapshotOf('c1', [team]);
+    const later = principal({ connectionId: 'c1', guid: 'later', displayName: 'Later' });
+    const next: Snapshot = { meta: { ...first.meta, runId: 'next' }, principals: [team, later] };
+    const [patched, whole] = await bothViews(new Map([['c1', first]]), next, {
+      previous: first,
+      upserted: [later],
+      removed: [],
+    });
+    expect(patched.members(team.id)).toEqual(whole.members(team.id));
+    expect(patched.members(team.id).nodes.map((p) => p.id)).toEqual([later.id]);
+  });
+
+  it('moves a renamed record in every list, and its findings with it', async () => {
+    const a = principal({
+      connectionId: 'c1',
+      guid: 'a',
+      displayName: 'Anna',
+      userPrincipalName: 'x@corp.test',
+    });
+    const b = principal({
+      connectionId: 'c1',
+      guid: 'b',
+      displayName: 'Bob',
+      userPrincipalName: 'X@corp.test',
+    });
+    const z = principal({ connectionId: 'c1', guid: 'z', displayName: 'Zed' });
+    const first = snapshotOf('c1', [a, b, z]);
+    const renamed = { ...b, displayName: 'Zed', userPrincipalName: 'b@corp.test' };
+    const next: Snapshot = { meta: { ...first.meta, runId: 'next' }, principals: [a, renamed, z] };
+    const [patched, whole] = await bothViews(new Map([['c1', first]]), next, {
+      previous: first,
+      upserted: [renamed],
+      removed: [],
+    });
+    expect(patched.list('USER').nodes.map((p) => p.displayName)).toEqual(['Anna', 'Zed', 'Zed']);
+    expect(patched.findings.map((f) => [f.kind, f.value])).toEqual([['USER_NAME', 'Zed']]);
+    expect(patched.findings).toEqual(whole.findings);
+  });
+
+  it('is refused where a whole build must be made: a change of another snapshot, another NetBIOS name, other domains', async () => {
+    const a = principal({ connectionId: 'c1', guid: 'a' });
+    const first = snapshotOf('c1', [a], { netbiosName: 'CORP' });
+    const view = await wholeView(new Map([['c1', first]]));
+    const next: Snapshot = { meta: { ...first.meta, runId: 'next' }, principals: [] };
+    const change = { previous: first, upserted: [], removed: [a.id] };
+    expect(view.patched({ connectionId: 'c1', next, change, connectionDomains: DOMAINS })).not.toBeNull();
+    const other = snapshotOf('c1', [a], { netbiosName: 'CORP' });
+    expect(
+      view.patched({
+        connectionId: 'c1',
+        next,
+        change: { ...change, previous: other },
+        connectionDomains: DOMAINS,
+      }),
+    ).toBeNull();
+    const renamed: Snapshot = { meta: { ...next.meta, netbiosName: 'NEW' }, principals: [] };
+    expect(
+      view.patched({ connectionId: 'c1', next: renamed, change, connectionDomains: DOMAINS }),
+    ).toBeNull();
+    expect(
+      view.patched({ connectionId: 'c1', next, change, connectionDomains: new Map([['c1', 'new.test']]) }),
+    ).toBeNull();
+  });
 });

@@ -1,0 +1,155 @@
+/**
+ * What an incremental run's change costs the directory view: a chain of
+ * patches of `changes` records each (renames, new addresses, group member
+ * changes, a user disabled, one removed, one added) against a whole build
+ * of the same snapshots, over the synthetic directory (100,000 users,
+ * 10,000 groups, 20,000 contacts by default), and what the patched view's
+ * autocomplete costs a query against the whole build's.
+ *
+ *   npx tsx scripts/bench/view-patch.ts [users] [changes] [patches]
+ */
+import { DirectoryView } from '../../src/directory/directory-view.js';
+import { countSnapshot, type PrincipalRecord, type Snapshot } from '../../src/model/principal.js';
+import type { SnapshotChange } from '../../src/model/snapshot-change.js';
+import { generateDirectory } from './directory-synthetic.js';
+
+const USERS = Number(process.argv[2] ?? 100_000);
+const CHANGES = Number(process.argv[3] ?? 10);
+const PATCHES = Number(process.argv[4] ?? 30);
+const CONTACTS = Math.round(USERS / 5);
+
+const { snapshots, domains } = generateDirectory(USERS);
+// The generator makes a contact per 20 users; the target directory has one per 5.
+const c1 = snapshots[0] as Snapshot;
+const extra: PrincipalRecord[] = [];
+const have = c1.principals.filter((p) => p.kind === 'CONTACT').length;
+for (let c = have; c < CONTACTS; c++) {
+  extra.push({
+    id: `c1:k${c}`,
+    connectionId: 'c1',
+    guid: `k${c}`,
+    kind: 'CONTACT',
+    dn: `CN=Partner ${c},OU=Contacts,DC=corp,DC=test`,
+    displayName: `Partner Contact ${c}`,
+    primaryEmail: `contact${c}@partner${c % 50}.example`,
+    emails: [`contact${c}@partner${c % 50}.example`],
+    samAccountName: null,
+    userPrincipalName: null,
+    enabled: true,
+    memberIds: [],
+  });
+}
+snapshots[0] = withPrincipals(c1, [...c1.principals, ...extra]);
+
+function withPrincipals(s: Snapshot, principals: readonly PrincipalRecord[]): Snapshot {
+  return { meta: { ...s.meta, counts: countSnapshot(principals) }, principals };
+}
+
+/** `CHANGES` changes of the kinds an hourly directory sees, as applyChanges would apply them. */
+function changeOf(previous: Snapshot, round: number): { next: Snapshot; change: SnapshotChange } {
+  const records = previous.principals;
+  const pick = (i: number) => records[(round * 7919 + i * 104729) % records.length] as PrincipalRecord;
+  const replaced = new Map<string, PrincipalRecord>();
+  const removed: string[] = [];
+  const added: PrincipalRecord[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    const p = replaced.get(pick(i).id) ?? pick(i);
+    switch (i % 5) {
+      case 0:
+        replaced.set(p.id, { ...p, displayName: `${p.displayName} (renamed ${round})` });
+        break;
+      case 1:
+        replaced.set(p.id, { ...p, emails: [...p.emails, `alias${round}.${i}@corp.test`] });
+        break;
+      case 2: {
+        const group = records.find((g, j) => g.kind === 'GROUP' && j % 97 === (round + i) % 97) ?? p;
+        replaced.set(group.id, { ...group, memberIds: [...group.memberIds.slice(1), p.id] });
+        break;
+      }
+      case 3:
+        if (i === 3 && !replaced.has(p.id)) removed.push(p.id);
+        else replaced.set(p.id, { ...p, enabled: !p.enabled });
+        break;
+      default:
+        added.push({
+          ...p,
+          id: `${p.connectionId}:new${round}.${i}`,
+          guid: `new${round}.${i}`,
+          displayName: `New Person ${round} ${i}`,
+          emails: [`new${round}.${i}@corp.test`],
+          primaryEmail: `new${round}.${i}@corp.test`,
+          memberIds: [],
+        });
+    }
+  }
+  const gone = new Set(removed);
+  const principals: PrincipalRecord[] = [];
+  const upserted: PrincipalRecord[] = [];
+  for (const p of records) {
+    if (gone.has(p.id)) continue;
+    const r = replaced.get(p.id) ?? p;
+    if (r !== p) upserted.push(r);
+    principals.push(r);
+  }
+  principals.push(...added);
+  upserted.push(...added);
+  return { next: withPrincipals(previous, principals), change: { previous, upserted, removed } };
+}
+
+const served = new Map(snapshots.map((s) => [s.meta.connectionId, s]));
+const principals = [...served.values()].reduce((n, s) => n + s.principals.length, 0);
+console.log(`${principals} principals; patches of ${CHANGES} changes, ${PATCHES} in a chain`);
+
+const whole = await DirectoryView.create({ snapshots: [...served.values()], connectionDomains: domains });
+const t0 = performance.now();
+const rebuilt = await DirectoryView.create({ snapshots: [...served.values()], connectionDomains: domains });
+const wholeMs = performance.now() - t0;
+console.log(`whole build (no worker): ${wholeMs.toFixed(0)} ms  ${JSON.stringify(round(rebuilt.timings))}`);
+
+let view = whole;
+const times: number[] = [];
+let last = whole.timings;
+for (let r = 0; r < PATCHES; r++) {
+  const c = 'c1';
+  const { next, change } = changeOf(served.get(c) as Snapshot, r);
+  const t = performance.now();
+  const patched = view.patched({ connectionId: c, next, change, connectionDomains: domains });
+  times.push(performance.now() - t);
+  if (patched === null) throw new Error(`patch ${r} did not apply`);
+  served.set(c, next);
+  view = patched;
+  last = patched.timings;
+}
+const sorted = [...times].sort((a, b) => a - b);
+const at = (p: number) =>
+  (sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] as number).toFixed(1);
+console.log(
+  `patch: first ${(times[0] as number).toFixed(1)} ms, p50 ${at(50)} ms, p90 ${at(90)} ms, max ${at(100)} ms, last ${(times[times.length - 1] as number).toFixed(1)} ms  ${JSON.stringify(round(last))}`,
+);
+
+// Autocomplete: distinct prefixes, so that no answer comes from the memo.
+const fresh = await DirectoryView.create({ snapshots: [...served.values()], connectionDomains: domains });
+const prefixes: string[] = [];
+for (const s of 'abcdefghijklmnopqrstuvwxyz') for (const t of 'aeiounrst') prefixes.push(`${s}${t}`);
+for (let i = 0; i < 2000; i++)
+  prefixes.push(`user${i}`, `anna.${String.fromCharCode(97 + (i % 26))}`, `team${i}`);
+function suggestAll(v: DirectoryView): number {
+  const t = performance.now();
+  for (const p of prefixes) v.autocomplete(p);
+  return ((performance.now() - t) * 1000) / prefixes.length;
+}
+for (let round = 0; round < 2; round++) {
+  const a = suggestAll(
+    await DirectoryView.create({ snapshots: [...served.values()], connectionDomains: domains }),
+  );
+  const once = changeOf(served.get('c1') as Snapshot, 999);
+  const b = suggestAll(fresh.patched({ connectionId: 'c1', ...once, connectionDomains: domains }) ?? fresh);
+  const layered = suggestAll(view);
+  console.log(
+    `autocomplete per query (${prefixes.length} distinct): whole ${a.toFixed(1)} µs, patched once ${b.toFixed(1)} µs, patched ${PATCHES}× ${layered.toFixed(1)} µs`,
+  );
+}
+
+function round(t: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round((v as number) * 10) / 10]));
+}
