@@ -51,6 +51,7 @@ export function toSyncRun(run: SyncRunRecord): SyncRun {
     fallbackReason: (run.fallback ?? null) as IncrementalFallbackEnum | null,
     fallbackMessage: run.fallbackMessage ?? null,
     deletionCheck: (run.deletionCheck ?? null) as DeletionCheckEnum | null,
+    idsRead: run.idsRead ?? null,
   };
 }
 

@@ -77,6 +77,11 @@ interface RunFields {
   readonly fallbackMessage?: string;
   /** INCREMENTAL runs, once their changes are read: how deletions were found. */
   readonly deletionCheck?: DeletionCheck;
+  /**
+   * INCREMENTAL runs: entries read for their id alone (ids stamped since the watermark,
+   * tombstones, access-log entries, or every id when ids were compared), besides `progress`.
+   */
+  readonly idsRead?: number;
 }
 
 export interface RunningRun extends RunFields {
@@ -155,6 +160,7 @@ export function advanced(
       | 'fallback'
       | 'fallbackMessage'
       | 'deletionCheck'
+      | 'idsRead'
     >
   >,
 ): RunningRun {

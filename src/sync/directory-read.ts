@@ -66,6 +66,10 @@ export interface IncrementalResult {
   readonly changes: RunChanges;
   readonly change: SnapshotChange;
   readonly deletionCheck: DeletionCheck;
+  /** Entries read for their id alone, where the reader counted them. */
+  readonly idsRead: number | null;
+  /** Why every id was compared, when the read would rather not have. */
+  readonly comparedBecause: string | null;
 }
 
 export interface DirectoryReadResult {
@@ -171,7 +175,13 @@ async function readIncrement(
     snapshot: applied.snapshot,
     server: session.server,
     unresolvedMembers: applied.unresolvedMembers,
-    incremental: { changes: applied.changes, change: applied.change, deletionCheck: read.deletions },
+    incremental: {
+      changes: applied.changes,
+      change: applied.change,
+      deletionCheck: read.deletions,
+      idsRead: read.idsRead ?? null,
+      comparedBecause: read.comparedBecause ?? null,
+    },
   };
 }
 

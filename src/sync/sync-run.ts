@@ -210,7 +210,16 @@ export class SyncRun {
       },
     });
     this.checkAbort();
-    if (read.incremental) this.advance({ deletionCheck: read.incremental.deletionCheck });
+    const { incremental } = read;
+    if (incremental) {
+      const { deletionCheck, idsRead, comparedBecause } = incremental;
+      this.advance({ deletionCheck, ...(idsRead === null ? {} : { idsRead }) });
+      if (comparedBecause)
+        this.host.logger.info(
+          { ...this.log, reason: comparedBecause },
+          'deletions found by comparing every id',
+        );
+    }
     return read;
   }
 
@@ -250,7 +259,18 @@ export class SyncRun {
       ? Promise.resolve(null)
       : this.host.prepare(this.connection.id, plan.snapshot, change);
     const written = await cache.writeStaging(plan.snapshot, change);
-    this.phaseDone('save', { form: written.form, chunks: written.chunks, records: written.records });
+    this.phaseDone('save', {
+      form: written.form,
+      chunks: written.chunks,
+      records: written.records,
+      ...(written.fullBecause ? { fullBecause: written.fullBecause } : {}),
+    });
+    // The applier's change did not give its own snapshot: correct (written whole), but a bug to see.
+    if (written.fullBecause === 'INCONSISTENT')
+      this.host.logger.warn(
+        { ...this.log },
+        'the incremental change did not match its snapshot; written whole',
+      );
     return { prepared };
   }
 

@@ -94,6 +94,12 @@ export class SyncRun {
     description: 'INCREMENTAL runs, once their changes are read: how deletions were found.',
   })
   deletionCheck!: DeletionCheckEnum | null;
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'INCREMENTAL runs: entries read for their id alone (ids changed since the last run, tombstones, access-log entries, or every id when ids were compared), besides `progress`.',
+  })
+  idsRead!: number | null;
 }
 
 @ObjectType('Domain', {
