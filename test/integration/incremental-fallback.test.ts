@@ -7,9 +7,7 @@
  * the run after it is incremental again. (The reset invocationId, which
  * only Active Directory has, is incremental-fallback-samba.test.ts.)
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guidFromBytes, guidToBytes } from '../../scripts/directories/identifiers.js';
 import {
   AutocompleteDocument,
   type ConnectionFieldsFragment,
@@ -19,7 +17,7 @@ import { editServedWatermark } from '../support/cache-edits.js';
 import { privateSlapd, temporaryFolder } from '../support/fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { servedDirectory } from '../support/served-directory.js';
-import { addEntry } from '../support/slapd-edits.js';
+import { addUser as addSlapdUser } from '../support/slapd-edits.js';
 import { addSlapdConnection, syncNow } from '../support/sync.js';
 
 type Run = NonNullable<ConnectionFieldsFragment['lastSync']>;
@@ -54,19 +52,7 @@ async function incremental(): Promise<Run> {
 
 /** A user added to the directory; its id as this connection serves it. */
 async function addUser(name: string): Promise<{ id: string; mail: string }> {
-  const guid = guidFromBytes(randomBytes(16));
-  const mail = `${name.toLowerCase()}@corp.test`;
-  await addEntry(ldap.slapd, `cn=${name},${ldap.dataset.containers.user}`, {
-    objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'user'],
-    cn: name,
-    sn: name,
-    displayName: name,
-    mail,
-    sAMAccountName: name.toLowerCase(),
-    userPrincipalName: mail,
-    userAccountControl: '512',
-    objectGUID: guidToBytes(guid),
-  });
+  const { guid, mail } = await addSlapdUser(ldap.slapd, ldap.dataset.containers.user, name);
   return { id: `${connectionId}:${guid}`, mail };
 }
 

@@ -1,5 +1,7 @@
 /** Changes to a test slapd's data, made as its admin: what an administrator fixing the directory does. */
+import { randomBytes } from 'node:crypto';
 import { Attribute, Change, Client } from 'ldapts';
+import { guidFromBytes, guidToBytes } from '../../scripts/directories/identifiers.js';
 import type { SlapdInstance } from '../../scripts/directories/slapd.js';
 
 /** Replaces attributes of one entry. */
@@ -95,4 +97,27 @@ export async function changeValues(
   } finally {
     await client.unbind();
   }
+}
+
+/** Adds an enabled user named `name` (also its account name) under `container`, with `name@corp.test`. */
+export async function addUser(
+  slapd: SlapdInstance,
+  container: string,
+  name: string,
+): Promise<{ readonly dn: string; readonly guid: string; readonly mail: string }> {
+  const guid = guidFromBytes(randomBytes(16));
+  const dn = `cn=${name},${container}`;
+  const mail = `${name.toLowerCase()}@corp.test`;
+  await addEntry(slapd, dn, {
+    objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'user'],
+    cn: name,
+    sn: name,
+    displayName: name,
+    mail,
+    sAMAccountName: name.toLowerCase(),
+    userPrincipalName: mail,
+    userAccountControl: '512',
+    objectGUID: guidToBytes(guid),
+  });
+  return { dn, guid, mail };
 }
