@@ -196,7 +196,13 @@ export function patchParts(old: ViewParts, patch: ViewPatch): ViewParts | null {
     const positions = found.map((p) => indexOf(p.id) as number).sort((a, b) => a - b);
     return positions.map((at) => principals[at] as PrincipalRecord);
   };
-  const findings = patchFindings(old.findings, touched, holdersOf, netbios);
+  const { findings, keys: findingKeys } = patchFindings(
+    old.findings,
+    old.findingKeys,
+    touched,
+    holdersOf,
+    netbios,
+  );
 
   const counts = new Map(old.counts);
   counts.set(
@@ -222,6 +228,7 @@ export function patchParts(old: ViewParts, patch: ViewPatch): ViewParts | null {
     suggester,
     graph,
     findings,
+    findingKeys,
     timings: {
       order: order - started,
       autocomplete: autocomplete - order,
@@ -279,8 +286,8 @@ function accountsOf(
 ): Map<string, PrincipalRecord[]> {
   const map = new Map<string, PrincipalRecord[]>();
   records.forEach((p, i) => {
-    for (const [kind, key] of duplicateValues(p, names[i] as string, netbios)) {
-      if (kind !== 'KERBEROS_NAME' && kind !== 'NTLM_NAME') continue;
+    if (p.kind !== 'USER') return;
+    for (const [kind, key] of duplicateValues(p, names[i] as string, netbios, true)) {
       const k = valueKey(kind, key);
       const own = map.get(k);
       if (own) own.push(p);

@@ -610,6 +610,7 @@ function wholeParts(build: WholeBuild): ViewParts {
     suggester: build.index,
     graph: build.graph,
     findings: build.findings,
+    findingKeys: null,
     timings: build.timings,
     lineage: {
       root: {

@@ -205,22 +205,27 @@ export function findingOf(
   };
 }
 
-/** The values of a principal that duplicates are looked for in: [kind, folded value], each once. */
+/**
+ * The values of a principal that duplicates are looked for in: [kind,
+ * folded value], each once; `accountsOnly`: its Kerberos and NTLM names.
+ */
 export function duplicateValues(
   p: PrincipalRecord,
   sortName: string,
   netbios: NetbiosLookup,
+  accountsOnly = false,
 ): [DuplicateKind, string][] {
   const values: [DuplicateKind, string][] = [];
   const text = (kind: DuplicateKind, raw: string | null): void => {
     const value = raw?.trim() ?? '';
     if (value.length > 0) values.push([kind, fold(value)]);
   };
-  if (sortName.length > 0) values.push([NAME_KIND[p.kind], sortName]);
   if (p.kind === 'USER') {
     text('KERBEROS_NAME', p.userPrincipalName);
     text('NTLM_NAME', ntlmName(p, netbios(p.connectionId) ?? null));
   }
+  if (accountsOnly) return values;
+  if (sortName.length > 0) values.push([NAME_KIND[p.kind], sortName]);
   const seen = new Set<string>();
   for (const address of p.emails) {
     const key = fold(address.trim());

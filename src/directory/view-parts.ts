@@ -68,6 +68,8 @@ export interface ViewParts {
   readonly suggester: Suggester;
   readonly graph: MembershipGraph;
   readonly findings: readonly DuplicateFinding[];
+  /** Each finding's folded value, once a patch has known them (a whole build leaves them to the first patch). */
+  readonly findingKeys: readonly string[] | null;
   readonly timings: BuildTimings;
   readonly lineage: Lineage;
   /** What list() searches in, per display position, when already known. */
