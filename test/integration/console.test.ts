@@ -318,6 +318,88 @@ describe('console', () => {
     await page.context().close();
   });
 
+  it('sets an incremental schedule: one too frequent refused on its field, empty turns it off', async () => {
+    const page = await open(gw.adminToken);
+    await go(page, `#/connections/${syncedId}/edit`);
+    const field = page.locator('input[name=incrementalSchedule]');
+    // The API's default, as stored.
+    expect(await field.inputValue()).toBe('* * * * *');
+    const preview = page.locator('.incremental-preview');
+    expect(await preview.locator('.words').textContent()).toBe('every minute');
+    await page.fill('input[name=incrementalSchedule]', '*/20 * * * * *');
+    // Refused as typed, with the gap and two runs that make it.
+    expect(await preview.getAttribute('data-valid')).toBe('false');
+    expect(await preview.textContent()).toBe(
+      'it runs 20 seconds apart (at 00:00:00 and 00:00:20); incremental runs may come at most once a minute',
+    );
+    await page.click('form.connection-form button[type=submit]');
+    // The gateway refuses it too (INTERVAL_TOO_SHORT), on the field.
+    const error = page.locator('[data-field=incrementalSchedule] .field-error');
+    await expect.poll(() => error.textContent()).toContain('at most once a minute');
+    expect(await field.getAttribute('aria-invalid')).toBe('true');
+    expect((await gw.ok(ConnectionByIdDocument, { id: syncedId })).connection?.incrementalSchedule).toBe(
+      '* * * * *',
+    );
+
+    await page.fill('input[name=incrementalSchedule]', '*/5 * * * *');
+    expect(await preview.locator('.words').textContent()).toBe('every 5 minutes');
+    await page.click('form.connection-form button[type=submit]');
+    await page.locator('.connection-page').waitFor();
+    expect((await gw.ok(ConnectionByIdDocument, { id: syncedId })).connection?.incrementalSchedule).toBe(
+      '*/5 * * * *',
+    );
+    expect(await page.locator('dd.incremental-schedule').textContent()).toBe('*/5 * * * * (every 5 minutes)');
+    expect(await page.locator('dd.change-tracking').textContent()).toBe(
+      'modification times (modifyTimestamp)',
+    );
+
+    // Empty: off, and said so as typed; an edit that leaves it alone keeps it off.
+    await go(page, `#/connections/${syncedId}/edit`);
+    await page.fill('input[name=incrementalSchedule]', '');
+    expect(await preview.getAttribute('data-valid')).toBe('off');
+    await page.click('form.connection-form button[type=submit]');
+    await page.locator('.connection-page').waitFor();
+    expect(
+      (await gw.ok(ConnectionByIdDocument, { id: syncedId })).connection?.incrementalSchedule,
+    ).toBeNull();
+    expect(await page.locator('dd.incremental-schedule').textContent()).toBe('off: full runs only');
+    await go(page, `#/connections/${syncedId}/edit`);
+    expect(await field.inputValue()).toBe('');
+    await page.fill('input[name=schedule]', '0 3 * * *');
+    await page.click('form.connection-form button[type=submit]');
+    await page.locator('.connection-page').waitFor();
+    expect((await gw.ok(ConnectionByIdDocument, { id: syncedId })).connection).toMatchObject({
+      schedule: '0 3 * * *',
+      incrementalSchedule: null,
+    });
+    await page.context().close();
+  });
+
+  it('syncs the changes only from the connection page: the run is listed as incremental, with how it found deletions', async () => {
+    const page = await open(gw.adminToken);
+    await go(page, `#/connections/${syncedId}`);
+    const first = page.locator('table.runs tbody tr[data-run-id]').first();
+    const before = await first.getAttribute('data-run-id');
+    await page.click('button.sync-changes');
+    await expect.poll(() => first.getAttribute('data-run-id'), { timeout: 15_000 }).not.toBe(before);
+    await expect.poll(() => first.getAttribute('data-status'), { timeout: 15_000 }).toBe('SUCCEEDED');
+    const runId = (await first.getAttribute('data-run-id')) ?? '';
+    const { syncRuns } = await query<{ syncRuns: { id: string; mode: string; deletionCheck: string }[] }>(
+      'query ($id: ID!) { syncRuns(connectionId: $id, last: 1) { id mode deletionCheck } }',
+      { id: syncedId },
+    );
+    expect(syncRuns[0]).toMatchObject({ id: runId, mode: 'INCREMENTAL' });
+    const mode = first.locator('td.mode');
+    expect(await mode.getAttribute('data-mode')).toBe('INCREMENTAL');
+    expect(await mode.locator('.deletion-check').getAttribute('data-check')).toBe(syncRuns[0]?.deletionCheck);
+    expect(await mode.locator('.deletion-check').textContent()).toMatch(/^deletions (from|by) /);
+    expect(await mode.locator('.mode-name').textContent()).toBe('Incremental');
+    // The full run before it says Full, without a reason: it was asked to be full.
+    const full = page.locator(`table.runs tr[data-run-id="${before}"] td.mode`);
+    expect(await full.textContent()).toBe('Full');
+    await page.context().close();
+  });
+
   it('syncs from the connection page, follows the run live, and names what it changed', async () => {
     const id = await addSlapdConnection(gw, directory.slapd, {
       name: 'groups-only',
@@ -345,9 +427,11 @@ describe('console', () => {
     expect(seen.some((t) => /^Running: [a-z]+, \d+ entr(y|ies) read/.test(t))).toBe(true);
     const cells = await row.locator('td').allTextContents();
     expect(cells[1]).toBe('manual');
-    expect(cells[3]).toBe(directory.slapd.url);
-    expect(cells[4]).toMatch(/\d+ ms|\d+\.\d s/);
-    expect(cells[5]).toBe(`+${directory.dataset.groups.length} ~0 −0`);
+    // Its first run: full, and asked to be (no reason given).
+    expect(cells[2]).toBe('Full');
+    expect(cells[4]).toBe(directory.slapd.url);
+    expect(cells[5]).toMatch(/\d+ ms|\d+\.\d s/);
+    expect(cells[6]).toBe(`+${directory.dataset.groups.length} ~0 −0`);
     await row.locator('summary').click();
     const added = row.locator('[data-change=added]');
     await added.waitFor();
@@ -380,6 +464,11 @@ describe('console', () => {
     expect(removed.sort()).toEqual(others.slice(0, 15).sort());
     expect(await held.locator('h4').textContent()).toBe(`It would remove (${others.length})`);
 
+    // While it waits, an incremental run is refused (CONFLICT), and the page says why.
+    await page.click('button.sync-changes');
+    await expect
+      .poll(() => page.locator('.connection-page > p.error[role=alert]').textContent())
+      .toContain('a run is held for confirmation');
     const heldRunId = (await gw.ok(ConnectionByIdDocument, { id })).connection?.heldRunId ?? '';
     await held.locator('button.keep-held').click();
     // Discarded (discardSync): said where the panel was, with the focus there.
@@ -421,6 +510,27 @@ describe('console', () => {
     const goneNames = await gone.locator('.name').allTextContents();
     expect(goneNames.sort()).toEqual(others.slice(0, 15).sort());
     expect(await gone.first().textContent()).toMatch(/^contact .+ \(no longer in the directory\)$/);
+
+    // The filter dropped again: an incremental run asked for reads in full, and says why.
+    await gw.ok(UpdateConnectionDocument, { id, input: { contactFilter: '' } });
+    await page.click('button.sync-changes');
+    const latest = page.locator('table.runs tbody tr[data-run-id]').first();
+    await expect.poll(() => latest.getAttribute('data-run-id'), { timeout: 15_000 }).not.toBe(confirmedId);
+    await expect.poll(() => latest.getAttribute('data-status'), { timeout: 15_000 }).toBe('SUCCEEDED');
+    const { syncRuns } = await query<{
+      syncRuns: { mode: string; fallbackReason: string; fallbackMessage: string | null }[];
+    }>('query ($id: ID!) { syncRuns(connectionId: $id, last: 1) { mode fallbackReason fallbackMessage } }', {
+      id,
+    });
+    expect(syncRuns[0]).toMatchObject({ mode: 'FULL', fallbackReason: 'SETTINGS_CHANGED' });
+    const mode = latest.locator('td.mode');
+    expect(await mode.getAttribute('data-mode')).toBe('FULL');
+    expect(await mode.locator('.fallback').textContent()).toBe(
+      'asked to be incremental; full because the search base, a filter or the contacts setting changed since the last run',
+    );
+    // An administrator sees the gateway's own words too.
+    if (syncRuns[0]?.fallbackMessage)
+      expect(await mode.locator('.fallback-message').textContent()).toBe(syncRuns[0].fallbackMessage);
     await page.context().close();
   });
 

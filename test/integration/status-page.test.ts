@@ -191,6 +191,15 @@ describe('status page', () => {
       .toBe(clicked);
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 15_000 }).toBe('SUCCEEDED');
     expect(await page.evaluate('window.noReload')).toBe(true);
+    // The last run's mode: that one was full; an incremental one says so once it is the last.
+    const lastRun = row.locator('td.last-run');
+    await expect.poll(() => lastRun.textContent()).toMatch(/^SUCCEEDED manual · full(?! \()/);
+    const incremental = (await gw.ok(StartSyncDocument, { connectionId, mode: 'INCREMENTAL' })).startSync[0]
+      ?.id;
+    await waitForSync(gw, connectionId);
+    await expect.poll(() => lastRun.getAttribute('data-run-id'), { timeout: 15_000 }).toBe(incremental);
+    await expect.poll(() => lastRun.getAttribute('data-mode')).toBe('INCREMENTAL');
+    await expect.poll(() => lastRun.textContent()).toMatch(/^SUCCEEDED manual · incremental/);
     await page.context().close();
   });
 

@@ -7,7 +7,14 @@
 import cronParser from 'cron-parser';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CronError, describeCron, nextRuns, parseCron } from '../../src/http/assets/console-cron.js';
+import {
+  CronError,
+  describeCron,
+  nextRuns,
+  parseCron,
+  shortestGap,
+} from '../../src/http/assets/console-cron.js';
+import { shortestInterval } from '../../src/sync/connection-input.js';
 
 function serverRuns(expression: string, from: Date, count: number, tz?: string): number[] {
   const it = cronParser.parseExpression(expression, { currentDate: from, ...(tz ? { tz } : {}) });
@@ -242,5 +249,31 @@ describe('console cron preview', () => {
   it('says L and # are accepted but not previewed', () => {
     expect(() => parseCron('0 0 L * *')).toThrow(expect.objectContaining({ unsupported: true }));
     expect(cronParser.parseExpression('0 0 L * *').next()).toBeTruthy();
+  });
+
+  it('finds the shortest gap between runs as the gateway does, which refuses incremental schedules under a minute', () => {
+    const withSeconds = fc.tuple(field(0, 59), expression).map(([seconds, rest]) => `${seconds} ${rest}`);
+    fc.assert(
+      fc.property(fc.oneof(expression, withSeconds), (expr) => {
+        let server: { ms: number; between: string };
+        try {
+          server = shortestInterval(expr);
+          parseCron(expr);
+        } catch {
+          return;
+        }
+        const gap = shortestGap(expr);
+        // A list item given twice ("0,30,0") is one run, here; the gateway's shortestInterval
+        // (cron-parser keeps the duplicate) counts it as two, 0 s apart: those are left out.
+        if (server.ms === 0) expect(gap.seconds, expr).toBeGreaterThan(0);
+        else expect({ ms: gap.seconds * 1000, between: gap.between }, expr).toEqual(server);
+      }),
+      { numRuns: 400 },
+    );
+    expect(shortestGap('*/20 * * * * *')).toEqual({ seconds: 20, between: '00:00:00 and 00:00:20' });
+    expect(shortestGap('0 23 * * *')).toEqual({
+      seconds: 86_400,
+      between: '23:00:00 and 23:00:00 the next day',
+    });
   });
 });

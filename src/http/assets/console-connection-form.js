@@ -1,13 +1,13 @@
 // Add and edit a connection: every field of AddConnectionInput / UpdateConnectionInput, each API
 // error on its field, the schedule previewed as it is typed, and Test (testConnection) with its steps.
 import { ApiError, gatewayTimeZone, gql } from './console-api.js';
-import { CronError, describeCron, nextRuns } from './console-cron.js';
+import { CronError, describeCron, nextRuns, shortestGap } from './console-cron.js';
 import { connectionHref, el, field, heading, ms, plural, setFieldError } from './console-dom.js';
 
 const SETTINGS = `query ConsoleConnectionSettings($id: ID!) {
   connection(id: $id) {
     id name searchBase servers tls tlsVerify hasCaCertificate ...PlaintextBind bindDn hasBindPassword includeContacts
-    userFilter groupFilter contactFilter netbiosName schedule enabled deleteThreshold
+    userFilter groupFilter contactFilter netbiosName schedule incrementalSchedule enabled deleteThreshold
     domain { name }
   }
 }`;
@@ -58,20 +58,42 @@ function checkbox(name, checked) {
   return el('input', { name, type: 'checkbox', checked });
 }
 
+/** Incremental runs may come at most once a minute (the gateway's MIN_INCREMENTAL_INTERVAL_MS). */
+const INCREMENTAL_MIN_GAP_S = 60;
+
+function gapWords(seconds) {
+  return seconds % 60 === 0 ? plural(seconds / 60, 'minute') : plural(seconds, 'second');
+}
+
 /**
  * The schedule's words and next five runs, or why it is refused. The runs are computed in the
  * gateway's zone (`gatewayZone`, where its scheduler fires) and shown in this browser's, with the
- * gateway's wall clock beside each when the zones differ.
+ * gateway's wall clock beside each when the zones differ. `minGapSeconds`: runs closer than this
+ * are refused, as the gateway refuses them (`tooShort` says what may come how often).
  */
-export function schedulePreview(expression, gatewayZone) {
+export function schedulePreview(
+  expression,
+  gatewayZone,
+  { className = 'schedule-preview', minGapSeconds = 0, tooShort = '' } = {},
+) {
   const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const zone = gatewayZone ?? browserZone;
   const sameZone = zone === browserZone;
   try {
     const runs = nextRuns(expression, 5, new Date(), { timeZone: zone });
+    const gap = minGapSeconds > 0 ? shortestGap(expression) : null;
+    if (gap && gap.seconds < minGapSeconds)
+      return el(
+        'div',
+        { class: className, 'data-valid': 'false' },
+        el('p', {
+          class: 'error refused',
+          text: `it runs ${gapWords(gap.seconds)} apart (at ${gap.between}); ${tooShort}`,
+        }),
+      );
     return el(
       'div',
-      { class: 'schedule-preview', 'data-valid': 'true', 'data-zone': zone },
+      { class: className, 'data-valid': 'true', 'data-zone': zone },
       el('p', { class: 'words', text: describeCron(expression) }),
       el(
         'ol',
@@ -103,7 +125,7 @@ export function schedulePreview(expression, gatewayZone) {
     if (!(err instanceof CronError)) throw err;
     return el(
       'div',
-      { class: 'schedule-preview', 'data-valid': err.unsupported ? 'unknown' : 'false' },
+      { class: className, 'data-valid': err.unsupported ? 'unknown' : 'false' },
       el('p', { class: err.unsupported ? 'hint' : 'error refused', text: err.message }),
       err.unsupported
         ? null
@@ -113,6 +135,24 @@ export function schedulePreview(expression, gatewayZone) {
           }),
     );
   }
+}
+
+/**
+ * The incremental schedule's preview: off when empty (full runs only), else as the schedule's,
+ * refused under a minute between runs.
+ */
+export function incrementalPreview(expression, gatewayZone) {
+  if (String(expression ?? '').trim() === '')
+    return el(
+      'div',
+      { class: 'incremental-preview', 'data-valid': 'off' },
+      el('p', { class: 'words', text: 'off: full runs only, on the schedule above' }),
+    );
+  return schedulePreview(expression, gatewayZone, {
+    className: 'incremental-preview',
+    minGapSeconds: INCREMENTAL_MIN_GAP_S,
+    tooShort: 'incremental runs may come at most once a minute',
+  });
 }
 
 function testReport(result) {
@@ -163,6 +203,8 @@ export async function connectionForm(id) {
     bindDn: '',
     includeContacts: false,
     schedule: '*/30 * * * *',
+    // The API's default for a new connection: every minute (where the directory tracks changes).
+    incrementalSchedule: '* * * * *',
     enabled: true,
     deleteThreshold: null,
     domain: { name: '' },
@@ -192,6 +234,7 @@ export async function connectionForm(id) {
     contactFilter: input('contactFilter', { value: c.contactFilter ?? '' }),
     netbiosName: input('netbiosName', { value: c.netbiosName ?? '' }),
     schedule: input('schedule', { value: c.schedule }),
+    incrementalSchedule: input('incrementalSchedule', { value: c.incrementalSchedule ?? '' }),
     enabled: checkbox('enabled', c.enabled),
     deleteThreshold: el('input', {
       name: 'deleteThreshold',
@@ -225,6 +268,11 @@ export async function connectionForm(id) {
     { class: 'preview-slot', 'aria-live': 'polite' },
     schedulePreview(c.schedule, zone),
   );
+  const incrementalSlot = el(
+    'div',
+    { class: 'preview-slot', 'aria-live': 'polite' },
+    incrementalPreview(controls.incrementalSchedule.value, zone),
+  );
   const formError = el('p', { class: 'error form-error', role: 'alert' });
   const testSlot = el('div', { class: 'test-slot', 'aria-live': 'polite' });
   const serversField = field(
@@ -241,6 +289,9 @@ export async function connectionForm(id) {
   showServers();
   controls.schedule.addEventListener('input', () =>
     preview.replaceChildren(schedulePreview(controls.schedule.value, zone)),
+  );
+  controls.incrementalSchedule.addEventListener('input', () =>
+    incrementalSlot.replaceChildren(incrementalPreview(controls.incrementalSchedule.value, zone)),
   );
   controls.caCertificate.addEventListener('change', async () => {
     const file = controls.caCertificate.files?.[0];
@@ -319,6 +370,13 @@ export async function connectionForm(id) {
       field('schedule', 'Schedule (cron)', controls.schedule),
       preview,
       field(
+        'incrementalSchedule',
+        'Incremental schedule (cron)',
+        controls.incrementalSchedule,
+        'Runs that read only what changed since the last run, between the full runs above; at most once a minute. Empty: off (full runs only). Where the directory does not say what changed, every run is full.',
+      ),
+      incrementalSlot,
+      field(
         'deleteThreshold',
         'Hold a run that would remove more than (%)',
         controls.deleteThreshold,
@@ -380,6 +438,8 @@ export async function connectionForm(id) {
     v.includeContacts = controls.includeContacts.checked;
     v.enabled = controls.enabled.checked;
     v.schedule = controls.schedule.value.trim();
+    // Empty is sent as such: it turns incremental runs off (left out, a new connection gets the default).
+    v.incrementalSchedule = controls.incrementalSchedule.value.trim();
     const pct = controls.deleteThreshold.value.trim();
     v.deleteThreshold = pct === '' ? null : Number(pct) / 100;
     return v;
@@ -399,7 +459,8 @@ export async function connectionForm(id) {
     const v = values();
     const out = {};
     const was = { ...c, servers: c.servers };
-    for (const name of [...TEXT_FIELDS, 'schedule']) if (v[name] !== (was[name] ?? '')) out[name] = v[name];
+    for (const name of [...TEXT_FIELDS, 'schedule', 'incrementalSchedule'])
+      if (v[name] !== (was[name] ?? '')) out[name] = v[name];
     if (v.servers.join('\n') !== was.servers.join('\n')) out.servers = v.servers;
     for (const name of ['tls', 'tlsVerify', 'allowPlaintextBind', 'includeContacts', 'enabled'])
       if (v[name] !== undefined && v[name] !== (was[name] ?? false)) out[name] = v[name];

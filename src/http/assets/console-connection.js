@@ -1,19 +1,22 @@
 // One connection: its settings, its schedule with the next runs, its run history with what each run
 // changed (by name), a held run to confirm or keep, live progress of a running run (graphql-ws), and,
-// for an admin, Edit, Sync now and Delete (with what deleting removes).
+// for an admin, Edit, Sync now, Sync changes now (an incremental run) and Delete (with what deleting
+// removes).
 import { gatewayTimeZone, gql } from './console-api.js';
 import { schedulePreview } from './console-connection-form.js';
+import { CronError, describeCron } from './console-cron.js';
 import { connectionHref, duration, el, heading, plural, principalHref, when } from './console-dom.js';
 
 const CONNECTION = `query ConsoleConnection($id: ID!) {
   connection(id: $id) {
     id name searchBase servers tls tlsVerify hasCaCertificate bindDn hasBindPassword allowPlaintextBind includeContacts
-    userFilter groupFilter contactFilter netbiosName schedule enabled deleteThreshold status heldRunId
-    activeServer userCount groupCount contactCount
+    userFilter groupFilter contactFilter netbiosName schedule incrementalSchedule changeTracking enabled
+    deleteThreshold status heldRunId activeServer userCount groupCount contactCount
     domain { name }
   }
   syncRuns(connectionId: $id, last: 20) {
-    id node trigger status phase progress startedAt finishedAt server error
+    id node trigger mode fallbackReason fallbackMessage deletionCheck status phase progress startedAt
+    finishedAt server error
     counts { users groups contacts }
     changes { addedCount updatedCount removedCount }
   }
@@ -23,7 +26,9 @@ const RUN_CHANGES = `query ConsoleRunChanges($id: ID!) {
     id changes { added updated removed addedCount updatedCount removedCount removedObjects { id kind name } }
   }
 }`;
-const START_SYNC = `mutation ConsoleStartSync($id: ID) { startSync(connectionId: $id) { id status } }`;
+const START_SYNC = `mutation ConsoleStartSync($id: ID, $mode: SyncMode) {
+  startSync(connectionId: $id, mode: $mode) { id status }
+}`;
 const CONFIRM = `mutation ConsoleConfirmSync($connectionId: ID!, $runId: ID!) {
   confirmSync(connectionId: $connectionId, runId: $runId) { id status }
 }`;
@@ -32,7 +37,7 @@ const DISCARD = `mutation ConsoleDiscardSync($connectionId: ID!, $runId: ID!) {
 }`;
 const DELETE = `mutation ConsoleDeleteConnection($id: ID!) { deleteConnection(id: $id) }`;
 const RUN_EVENTS = `subscription ConsoleRunEvents($id: ID) {
-  syncEvents(connectionId: $id) { run { id status phase progress server error startedAt finishedAt } }
+  syncEvents(connectionId: $id) { run { id mode status phase progress server error startedAt finishedAt } }
 }`;
 
 /** Names shown per list of a run's changes; the API allows 50 aliases of one field per request. */
@@ -121,6 +126,66 @@ function changeSummary(run) {
   return `+${ch.addedCount} ~${ch.updatedCount} −${ch.removedCount}`;
 }
 
+/** How the directory says what changed (Connection.changeTracking), in words. */
+export const CHANGE_TRACKING = {
+  UNKNOWN: 'not known yet: the next full run finds out',
+  DIRSYNC: 'Active Directory DirSync',
+  USN: 'Active Directory update sequence numbers (uSNChanged)',
+  TIMESTAMP: 'modification times (modifyTimestamp)',
+  NONE: 'full runs only: the directory does not say what changed',
+};
+
+/** Why a run asked to be incremental read in full (SyncRun.fallbackReason), in words. */
+export const FALLBACK = {
+  NO_WATERMARK:
+    'there was nothing to compare with yet (no snapshot, or one that does not say where it read up to)',
+  SETTINGS_CHANGED: 'the search base, a filter or the contacts setting changed since the last run',
+  NOT_SUPPORTED: 'the directory (or this account) does not say what changed',
+  OTHER_SERVER: 'the last run read another server or domain controller',
+  INVOCATION_ID_CHANGED: "the domain controller's database was restored from a backup",
+  USN_WENT_BACKWARDS: "the domain controller's update sequence number went backwards",
+  KIND_CHANGED: 'the directory now tracks changes another way',
+  COOKIE_REFUSED: 'the domain controller refused the DirSync cookie',
+  TOMBSTONE_LIFETIME_PASSED:
+    'the last run is older than the tombstone lifetime: deletions since may be forgotten',
+  REFUSED: 'the directory refused to say what changed since the last run',
+};
+
+/** How an incremental run found deletions (SyncRun.deletionCheck), in words. */
+export const DELETION_CHECK = {
+  TOMBSTONES: "deletions from the directory's deleted objects",
+  CHANGE_LOG: "deletions from the directory's change log",
+  ID_COMPARISON: "deletions by comparing every object's id",
+};
+
+/** The Mode cell of a run: Full or Incremental, why a run asked to be incremental was full, how deletions were found. */
+function modeCell(run) {
+  const incremental = run.mode === 'INCREMENTAL';
+  return el(
+    'td',
+    { class: 'mode', 'data-mode': run.mode },
+    el('span', { class: 'mode-name', text: incremental ? 'Incremental' : 'Full' }),
+    !incremental && run.fallbackReason
+      ? el('span', {
+          class: 'sub fallback',
+          'data-reason': run.fallbackReason,
+          text: `asked to be incremental; full because ${FALLBACK[run.fallbackReason] ?? run.fallbackReason}`,
+        })
+      : null,
+    // Null for readers: the directory's own words are an administrator's.
+    !incremental && run.fallbackMessage
+      ? el('span', { class: 'sub fallback-message', text: run.fallbackMessage })
+      : null,
+    incremental && run.deletionCheck
+      ? el('span', {
+          class: 'sub deletion-check',
+          'data-check': run.deletionCheck,
+          text: DELETION_CHECK[run.deletionCheck] ?? run.deletionCheck,
+        })
+      : null,
+  );
+}
+
 function runRow(connectionId, run) {
   const details = el(
     'details',
@@ -144,6 +209,7 @@ function runRow(connectionId, run) {
     { 'data-run-id': run.id, 'data-status': run.status },
     el('td', { text: when(run.startedAt) }),
     el('td', { text: run.trigger.toLowerCase() }),
+    modeCell(run),
     el(
       'td',
       {},
@@ -159,6 +225,39 @@ function runRow(connectionId, run) {
     el('td', { text: run.server ?? '—' }),
     el('td', { text: duration(run) }),
     el('td', {}, run.changes ? details : el('span', { class: 'muted', text: '—' })),
+  );
+}
+
+/** The incremental schedule (or off) in words, and how the directory says what changed. */
+function incrementalSummary(c) {
+  let words = '';
+  if (c.incrementalSchedule) {
+    try {
+      words = ` (${describeCron(c.incrementalSchedule)})`;
+    } catch (err) {
+      if (!(err instanceof CronError)) throw err;
+    }
+  }
+  return el(
+    'dl',
+    { class: 'settings incremental' },
+    el('dt', { text: 'Incremental runs' }),
+    el(
+      'dd',
+      { class: 'incremental-schedule' },
+      c.incrementalSchedule
+        ? [el('code', { class: 'cron', text: c.incrementalSchedule }), words]
+        : 'off: full runs only',
+      c.incrementalSchedule && c.changeTracking === 'NONE'
+        ? ' (not run: the directory tracks no changes)'
+        : '',
+    ),
+    el('dt', { text: 'Changes tracked by' }),
+    el('dd', {
+      class: 'change-tracking',
+      'data-tracking': c.changeTracking,
+      text: CHANGE_TRACKING[c.changeTracking] ?? c.changeTracking,
+    }),
   );
 }
 
@@ -316,6 +415,21 @@ export async function connectionPage(id, context) {
     const dialog = isAdmin ? deleteDialog(c) : null;
     const message = el('p', { class: 'error', role: 'alert' });
     const held = c.heldRunId ? data.syncRuns.find((r) => r.id === c.heldRunId) : null;
+    const syncButton = (cls, text, mode) =>
+      el('button', {
+        type: 'button',
+        class: cls,
+        text,
+        disabled: c.status === 'RUNNING',
+        onclick: async () => {
+          message.textContent = '';
+          try {
+            await gql(START_SYNC, { id: c.id, mode });
+          } catch (err) {
+            message.textContent = err.message;
+          }
+        },
+      });
     box.dataset.status = c.status;
     // replaceChildren would write null as text: absent parts are dropped first.
     const parts = [
@@ -332,19 +446,9 @@ export async function connectionPage(id, context) {
             'div',
             { class: 'actions' },
             el('a', { class: 'button', href: connectionHref(c.id, '/edit'), text: 'Edit settings' }),
-            el('button', {
-              type: 'button',
-              class: 'sync-now',
-              text: 'Sync now',
-              disabled: c.status === 'RUNNING',
-              onclick: async () => {
-                try {
-                  await gql(START_SYNC, { id: c.id });
-                } catch (err) {
-                  message.textContent = err.message;
-                }
-              },
-            }),
+            syncButton('sync-now', 'Sync now', 'FULL'),
+            // An incremental run while one is held is refused (CONFLICT): its message shows below.
+            syncButton('sync-changes', 'Sync changes now', 'INCREMENTAL'),
             el('button', {
               type: 'button',
               class: 'danger delete',
@@ -379,6 +483,7 @@ export async function connectionPage(id, context) {
           c.enabled ? '' : ' (disabled: not run on schedule)',
         ),
         schedulePreview(c.schedule, zone),
+        incrementalSummary(c),
       ),
       el(
         'section',
@@ -396,7 +501,7 @@ export async function connectionPage(id, context) {
               el(
                 'tr',
                 {},
-                ['Started', 'Trigger', 'Status', 'Server', 'Duration', 'Changes'].map((h) =>
+                ['Started', 'Trigger', 'Mode', 'Status', 'Server', 'Duration', 'Changes'].map((h) =>
                   el('th', { text: h }),
                 ),
               ),
@@ -406,7 +511,7 @@ export async function connectionPage(id, context) {
               {},
               data.syncRuns.length
                 ? data.syncRuns.map((r) => runRow(c.id, r))
-                : el('tr', {}, el('td', { colspan: '6', class: 'muted', text: 'No runs yet.' })),
+                : el('tr', {}, el('td', { colspan: '7', class: 'muted', text: 'No runs yet.' })),
             ),
           ),
         ),
@@ -422,7 +527,15 @@ export async function connectionPage(id, context) {
     // A run's event re-renders too, maybe just after the render that focused the note: the focus
     // stays on the note that replaces it.
     const noteFocused = box.contains(document.activeElement) && document.activeElement.matches('.kept');
+    // A run's changes opened before the re-render stay open (they load again).
+    const opened = [...box.querySelectorAll('tr[data-run-id] details.run-changes[open]')].map(
+      (d) => d.closest('tr').dataset.runId,
+    );
     box.replaceChildren(...parts.filter(Boolean));
+    for (const runId of opened) {
+      const details = box.querySelector(`tr[data-run-id="${CSS.escape(runId)}"] details.run-changes`);
+      if (details) details.open = true;
+    }
     if (kept?.focus || noteFocused) {
       if (kept) kept.focus = false;
       box.querySelector('.kept')?.focus();
@@ -452,7 +565,7 @@ function follow(id, box, render, context) {
           box.dataset.status = 'RUNNING';
           const live = box.querySelector('.live-run') ?? el('p', { class: 'live-run', role: 'status' });
           live.dataset.runId = run.id;
-          live.textContent = `Running: ${run.phase.toLowerCase()}, ${plural(run.progress, 'entry', 'entries')} read${run.server ? ` from ${run.server}` : ''}`;
+          live.textContent = `Running${run.mode === 'INCREMENTAL' ? ' (incremental)' : ''}: ${run.phase.toLowerCase()}, ${plural(run.progress, 'entry', 'entries')} read${run.server ? ` from ${run.server}` : ''}`;
           if (!live.isConnected) box.querySelector('.summary')?.after(live);
           for (const b of box.querySelectorAll('button.sync-now')) b.disabled = true;
         } else {

@@ -26,3 +26,7 @@ export function nextRuns(
   options?: { readonly timeZone?: string },
 ): Date[];
 export function describeCron(expression: string | Cron): string;
+export function shortestGap(expression: string | Cron): {
+  readonly seconds: number;
+  readonly between: string;
+};

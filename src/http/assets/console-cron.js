@@ -435,3 +435,35 @@ export function describeCron(expression) {
     text += `, in ${list(cron.month.values.map((m) => MONTH_NAMES[m - 1]))}`;
   return text;
 }
+
+function clock(s) {
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
+}
+
+/**
+ * The shortest gap between two runs, in seconds, and two times of day that make it, worked out as
+ * the gateway does (connection-input.ts shortestInterval): the closest two times of day it runs at,
+ * or the last of a day and the first of the next. The gateway refuses an incremental schedule
+ * whose gap is under a minute; the form says so as it is typed.
+ */
+export function shortestGap(expression) {
+  const cron = typeof expression === 'string' ? parseCron(expression) : expression;
+  const times = [];
+  for (const h of cron.hour.values)
+    for (const m of cron.minute.values) for (const s of cron.second.values) times.push(h * 3600 + m * 60 + s);
+  times.sort((x, y) => x - y);
+  let seconds = Number.POSITIVE_INFINITY;
+  let between = '';
+  for (let i = 1; i < times.length; i++) {
+    if (times[i] - times[i - 1] < seconds) {
+      seconds = times[i] - times[i - 1];
+      between = `${clock(times[i - 1])} and ${clock(times[i])}`;
+    }
+  }
+  const wrap = 86_400 - (times.at(-1) - times[0]);
+  if (wrap < seconds) {
+    seconds = wrap;
+    between = `${clock(times.at(-1))} and ${clock(times[0])} the next day`;
+  }
+  return { seconds, between };
+}

@@ -20,7 +20,7 @@
       overlapsWith { id name }
       domain { name }
       lastSync {
-        id status trigger phase progress startedAt finishedAt server error
+        id status trigger mode fallbackReason phase progress startedAt finishedAt server error
         changes { addedCount updatedCount removedCount }
       }
       lastSuccessfulSync { id finishedAt }
@@ -34,7 +34,7 @@
     startSync(connectionId: $connectionId) { id connectionId status phase progress }
   }`;
   const SYNC_EVENTS = `subscription SyncEvents {
-    syncEvents { node run { id connectionId status phase progress server error startedAt finishedAt } }
+    syncEvents { node run { id connectionId mode status phase progress server error startedAt finishedAt } }
   }`;
   const DUPLICATE_WARNINGS = `subscription DuplicateWarnings {
     duplicateWarnings { node connectionId resolved added { id kind value } }
@@ -215,6 +215,13 @@
     return `${text}, from overlapping connections ${names([...overlapping].map(connectionName).sort())}`;
   }
 
+  // The run's mode; a full run that was asked to be incremental says so (the console says why).
+  function modeWord(run) {
+    if (run.mode === 'INCREMENTAL') return 'incremental';
+    if (run.mode !== 'FULL') return '';
+    return run.fallbackReason ? 'full (asked to be incremental)' : 'full';
+  }
+
   function runCell(run) {
     if (!run) return el('td', { class: 'muted', text: 'never' });
     const changes = run.changes
@@ -222,10 +229,10 @@
       : '';
     return el(
       'td',
-      { class: 'last-run', 'data-run-id': run.id },
+      { class: 'last-run', 'data-run-id': run.id, 'data-mode': run.mode },
       statusBadge(run.status, run),
       ' ',
-      run.trigger ? run.trigger.toLowerCase() : '',
+      [run.trigger?.toLowerCase(), modeWord(run)].filter(Boolean).join(' · '),
       el('span', {
         class: 'sub',
         text: [when(run.finishedAt ?? run.startedAt), duration(run), changes].filter(Boolean).join(' · '),
