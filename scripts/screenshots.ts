@@ -60,7 +60,8 @@ try {
     ).addConnection.id;
   const corp = await add('corp', slapd.baseDn, { schedule: '*/30 * * * *' });
   await syncNow(gw, corp);
-  await syncNow(gw, corp);
+  // The second run incremental: the runs list shows both modes.
+  await syncNow(gw, corp, undefined, 'INCREMENTAL');
   const contacts = await add('partners', dataset.containers.contact, {
     deleteThreshold: 0.2,
     schedule: '0 2 * * 1-5',
