@@ -7,7 +7,10 @@
  * field, the schedule's next runs and words, runs with what they changed by
  * name, live progress, a held run kept (discarded) and the next one
  * confirmed (the objects it removed named after), deletion with the counts
- * it removes, the directory search and principal pages with their findings, a reader's read-only view, and no horizontal scroll at a
+ * it removes, an incremental schedule (one too frequent refused on its
+ * field, empty turning it off), an incremental run started from the page and
+ * listed as such (a full one asked to be incremental saying why, a CONFLICT
+ * while a run is held), the directory search and principal pages with their findings, a reader's read-only view, and no horizontal scroll at a
  * phone's width. Nothing is fetched from outside the gateway; the token
  * never appears in a URL.
  */

@@ -7,7 +7,7 @@ import { connectionHref, el, field, heading, ms, plural, setFieldError } from '.
 const SETTINGS = `query ConsoleConnectionSettings($id: ID!) {
   connection(id: $id) {
     id name searchBase servers tls tlsVerify hasCaCertificate ...PlaintextBind bindDn hasBindPassword includeContacts
-    userFilter groupFilter contactFilter netbiosName schedule incrementalSchedule enabled deleteThreshold
+    userFilter groupFilter contactFilter netbiosName schedule incrementalSchedule changeTracking enabled deleteThreshold
     domain { name }
   }
 }`;
@@ -373,7 +373,9 @@ export async function connectionForm(id) {
         'incrementalSchedule',
         'Incremental schedule (cron)',
         controls.incrementalSchedule,
-        'Runs that read only what changed since the last run, between the full runs above; at most once a minute. Empty: off (full runs only). Where the directory does not say what changed, every run is full.',
+        current?.changeTracking === 'NONE'
+          ? 'Runs that read only what changed since the last run, between the full runs above; at most once a minute. Empty: off (full runs only). As its last run found, this directory does not say what changed: every run is full.'
+          : 'Runs that read only what changed since the last run, between the full runs above; at most once a minute. Empty: off (full runs only). Where the directory does not say what changed, every run is full.',
       ),
       incrementalSlot,
       field(
