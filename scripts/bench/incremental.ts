@@ -225,7 +225,11 @@ async function tenChanges(
   return { added: 3, updated: 6, removed: 1 };
 }
 
-/** The `sync phase …` lines the gateway logged for one run, one line: `read 120 ms (entries 14), …`. */
+/**
+ * The `sync phase …` lines the gateway logged for one run, on one line (`read 120 ms (entries 14); …`),
+ * with the `directory view built` line logged during the run (whether the view was patched or built
+ * whole, and its timings).
+ */
 function phaseLines(gw: GatewayProcess, runId: string): string {
   const quiet = new Set([
     'level',
@@ -242,20 +246,31 @@ function phaseLines(gw: GatewayProcess, runId: string): string {
     'ms',
     'node',
   ]);
+  const extras = (entry: Record<string, unknown>) =>
+    Object.entries(entry)
+      .filter(([k, v]) => !quiet.has(k) && v !== undefined)
+      .map(
+        ([k, v]) =>
+          `${k} ${typeof v === 'number' ? fmt(v, 0) : typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
+      )
+      .join(', ');
   const parts: string[] = [];
+  let during = false;
   for (const line of gw.output().split('\n')) {
-    if (!line.includes('"sync phase')) continue;
+    if (!line.includes('"sync phase') && !line.includes('"directory view built')) continue;
     let entry: Record<string, unknown>;
     try {
       entry = JSON.parse(line) as Record<string, unknown>;
     } catch {
       continue;
     }
+    if (entry.msg === 'directory view built') {
+      if (during) parts.push(`[view ${extras(entry)}]`);
+      continue;
+    }
     if (entry.runId !== runId) continue;
-    const extra = Object.entries(entry)
-      .filter(([k]) => !quiet.has(k))
-      .map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-      .join(', ');
+    during = entry.phase !== 'index';
+    const extra = extras(entry);
     parts.push(`${String(entry.phase)} ${String(entry.ms)} ms${extra ? ` (${extra})` : ''}`);
   }
   return parts.length ? parts.join('; ') : '(no phase lines logged)';
@@ -422,8 +437,28 @@ export async function changeToAutocomplete(options: ChangeToAutocompleteOptions)
     console.log(
       `  runs meanwhile                    ${during.map((r) => `${r.trigger} ${r.mode} ${r.status}`).join(', ') || 'none'}; the incremental ones took ${runMs.map((ms) => `${fmt(ms)} ms`).join(', ')}`,
     );
-    const last = incrementalRuns.find((r) => (r.changes?.addedCount ?? 0) > 0);
-    if (last) console.log(`  phases of one that served a trial: ${phaseLines(gw, last.id)}`);
+    for (const r of incrementalRuns.filter((r) => (r.changes?.addedCount ?? 0) > 0))
+      console.log(`  phases of a run that served a trial: ${phaseLines(gw, r.id)}`);
+    // The same gateway, one more user, an incremental run started by hand: whether a scheduled
+    // run costs what a manual one does in this process.
+    const address = `latency.manual.${randomBytes(4).toString('hex')}@corp.test`;
+    await addEntry(
+      slapd,
+      `cn=Latency Probe Manual,${users}`,
+      newUser('Latency Probe Manual', address).attributes,
+    );
+    await untilIdle(gw, connectionId);
+    try {
+      const manual = await timedSync(gw, connectionId, 'INCREMENTAL');
+      console.log(
+        `  the same gateway, 1 user added, startSync(INCREMENTAL): ${fmt(manual.runMs)} ms (${manual.run.deletionCheck}; ${fmt(manual.run.progress)} entries read): ${phaseLines(gw, manual.run.id)}`,
+      );
+    } catch (err) {
+      // A scheduled run may have begun at the same instant: this line is only a comparison.
+      console.log(
+        `  the same gateway, startSync(INCREMENTAL) by hand: not measured (${(err as Error).message})`,
+      );
+    }
     console.log('');
   });
 }

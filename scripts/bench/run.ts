@@ -45,14 +45,19 @@ const { values } = parseArgs({
     users: { type: 'string', default: '100000' },
     seconds: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '16' },
-    // Some parts only, for quick runs: `--only incremental`.
+    // Some parts only, for quick runs: `--only incremental` (its own parts: beside, latency, nolog).
     only: { type: 'string', default: 'sync,autocomplete,incremental' },
   },
 });
-const PARTS = new Set(values.only.split(',').map((p) => p.trim()));
+const PART_NAMES = ['sync', 'autocomplete', 'incremental', 'beside', 'latency', 'nolog'];
+const PARTS = new Set(
+  values.only
+    .split(',')
+    .map((p) => p.trim())
+    .flatMap((p) => (p === 'incremental' ? ['beside', 'latency', 'nolog'] : [p])),
+);
 for (const p of PARTS)
-  if (!['sync', 'autocomplete', 'incremental'].includes(p))
-    throw new Error(`--only: unknown part ${p} (sync, autocomplete, incremental)`);
+  if (!PART_NAMES.includes(p)) throw new Error(`--only: unknown part ${p} (${PART_NAMES.join(', ')})`);
 const USERS = Number(values.users);
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
@@ -351,13 +356,17 @@ try {
   }
 
   // 3. Incremental runs.
-  if (PARTS.has('incremental')) {
+  if (PARTS.has('beside') || PARTS.has('latency') || PARTS.has('nolog'))
     console.log('== 3. incremental runs (issue 18)');
+  if (PARTS.has('beside'))
     await incrementalBesideFull({ slapd, dataset, label: "with slapd's access log", tag: 'a' });
-    await changeToAutocomplete({ slapd, dataset });
+  if (PARTS.has('latency')) await changeToAutocomplete({ slapd, dataset });
+  if (PARTS.has('nolog')) {
     // Without the access log, deletions are found by reading every id: a second slapd of the same
     // data, with the change indexes an operator would add but no log. The first one is idle meanwhile.
+    t = performance.now();
     const plain = await startSlapd({ dataset, changeIndexes: true });
+    console.log(`(a second slapd, without the access log, loaded in ${fmt(performance.now() - t)} ms)`);
     try {
       await incrementalBesideFull({ slapd: plain, dataset, label: 'without the access log', tag: 'p' });
     } finally {
