@@ -159,6 +159,8 @@ export function shortestInterval(schedule: string): { readonly ms: number; reado
   const { second, minute, hour } = cronParser.parseExpression(schedule).fields;
   const times: number[] = [];
   for (const h of hour) for (const m of minute) for (const s of second) times.push(h * 3600 + m * 60 + s);
+  // A value listed twice (`0,30,0`) is one run, not two 0 s apart: cron-parser keeps the repeat.
+  times.splice(0, times.length, ...new Set(times));
   times.sort((x, y) => x - y);
   const first = times[0] ?? 0;
   const last = times.at(-1) ?? 0;

@@ -82,6 +82,10 @@ describe('validateNew defaults', () => {
     expect(() => validateNew({ ...BASE, incrementalSchedule: '*/30 * * * * *' })).toThrow(
       expect.objectContaining({ field: 'incrementalSchedule', reason: 'INTERVAL_TOO_SHORT' }),
     );
+    // A value listed twice is one run (cron-parser keeps the repeat).
+    expect(validateNew({ ...BASE, incrementalSchedule: '0,30,0 * * * *' }).incrementalSchedule).toBe(
+      '0,30,0 * * * *',
+    );
     expect(() => validateNew({ ...BASE, incrementalSchedule: 'every minute' })).toThrow(
       expect.objectContaining({ field: 'incrementalSchedule', reason: 'INVALID_CRON' }),
     );
