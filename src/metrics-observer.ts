@@ -11,9 +11,12 @@ import type { SyncEngine } from './sync/sync-engine.js';
 export function observeMetrics(metrics: Metrics, engine: SyncEngine, directory: LiveDirectory): void {
   engine.on('run', (run) => {
     if (run.status === 'RUNNING') return;
-    metrics.syncRuns.inc({ connection: run.connectionId, status: run.status });
+    metrics.syncRuns.inc({ connection: run.connectionId, status: run.status, mode: run.mode ?? 'FULL' });
     const seconds = (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
-    metrics.syncDuration.observe({ connection: run.connectionId, status: run.status }, seconds);
+    metrics.syncDuration.observe(
+      { connection: run.connectionId, status: run.status, mode: run.mode ?? 'FULL' },
+      seconds,
+    );
     if (run.status === 'SUCCEEDED')
       metrics.lastSuccess.set({ connection: run.connectionId }, Date.parse(run.finishedAt) / 1000);
   });

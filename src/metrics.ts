@@ -88,14 +88,14 @@ export class Metrics {
   private readonly labelledOperations: ReadonlySet<string>;
   readonly syncRuns = new Counter({
     name: 'dirgate_sync_runs_total',
-    help: 'Sync runs by outcome',
-    labelNames: ['connection', 'status'] as const,
+    help: 'Sync runs by outcome and mode (FULL, or INCREMENTAL: a run asked to be incremental that read everything counts as FULL)',
+    labelNames: ['connection', 'status', 'mode'] as const,
     registers: [this.registry],
   });
   readonly syncDuration = new Histogram({
     name: 'dirgate_sync_duration_seconds',
-    help: 'Duration of finished sync runs',
-    labelNames: ['connection', 'status'] as const,
+    help: 'Duration of finished sync runs, by outcome and mode',
+    labelNames: ['connection', 'status', 'mode'] as const,
     buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
     registers: [this.registry],
   });

@@ -103,11 +103,18 @@ describe('/metrics', () => {
     const first = await syncNow(gw, okId);
     expect(first.status).toBe('SUCCEEDED');
     await syncNow(gw, okId);
+    const changes = await syncNow(gw, okId, undefined, 'INCREMENTAL');
+    expect(changes.lastSync?.mode).toBe('INCREMENTAL');
     const failed = await syncNow(gw, deadId);
     expect(failed.status).toBe('FAILED');
 
     const m = await metrics();
-    expect(value(m, 'dirgate_sync_runs_total', { connection: okId, status: 'SUCCEEDED' })).toBe(2);
+    expect(value(m, 'dirgate_sync_runs_total', { connection: okId, status: 'SUCCEEDED', mode: 'FULL' })).toBe(
+      2,
+    );
+    expect(
+      value(m, 'dirgate_sync_runs_total', { connection: okId, status: 'SUCCEEDED', mode: 'INCREMENTAL' }),
+    ).toBe(1);
     expect(value(m, 'dirgate_sync_runs_total', { connection: deadId, status: 'FAILED' })).toBe(1);
     expect(value(m, 'dirgate_sync_runs_total', { connection: okId, status: 'FAILED' })).toBeUndefined();
     // RUNNING is a state, not an outcome: never counted.
