@@ -1,10 +1,10 @@
 /**
  * The display order of a patched view (directory-view-patch.ts): the old
  * order without the dropped positions, with the inserted records placed by
- * binary search, as runs of the old arrays copied whole; and the kind and
+ * binary search, in one copy of the old arrays; and the kind and
  * connection lists renumbered, the inserted positions merged in. Nothing
- * is compared or allocated per record but in plain copies, so a patch of a
- * few records over 100,000 costs a few milliseconds.
+ * is compared or allocated per record, so a patch of a few records over
+ * 100,000 costs a few milliseconds.
  */
 import type { PrincipalKind, PrincipalRecord } from '../model/principal.js';
 import { lowerBound } from './binary-search.js';
@@ -59,29 +59,28 @@ export function patchOrder(
   const fromOld = new Int32Array(n);
   const remap = new Int32Array(oldN).fill(-1);
   const insertedAt = new Int32Array(inserted.length);
-  const principalRuns: (readonly PrincipalRecord[])[] = [];
-  const nameRuns: (readonly string[])[] = [];
+  // Filled in order, each slot once: one copy of each array.
+  const principals = new Array<PrincipalRecord>(n);
+  const sortNames = new Array<string>(n);
+  const oldPrincipals = old.principals;
+  const oldNames = old.sortNames;
   let w = 0;
   let o = 0;
   let k = 0;
   let d = 0;
-  const copy = (end: number) => {
-    if (end <= o) return;
-    principalRuns.push(old.principals.slice(o, end));
-    nameRuns.push(old.sortNames.slice(o, end));
-    for (; o < end; o++, w++) {
-      fromOld[w] = o;
-      remap[o] = w;
-    }
-  };
   for (;;) {
     const nextInsert = k < at.length ? (at[k] as number) : oldN;
     const nextDrop = d < dropped.length ? (dropped[d] as number) : oldN;
-    copy(Math.min(nextInsert, nextDrop));
+    for (const end = Math.min(nextInsert, nextDrop); o < end; o++, w++) {
+      principals[w] = oldPrincipals[o] as PrincipalRecord;
+      sortNames[w] = oldNames[o] as string;
+      fromOld[w] = o;
+      remap[o] = w;
+    }
     if (k < at.length && at[k] === o) {
       const ins = inserted[k] as Inserted;
-      principalRuns.push([ins.p]);
-      nameRuns.push([ins.name]);
+      principals[w] = ins.p;
+      sortNames[w] = ins.name;
       fromOld[w] = -1;
       insertedAt[k] = w;
       w++;
@@ -93,8 +92,6 @@ export function patchOrder(
       break;
     }
   }
-  const principals = ([] as PrincipalRecord[]).concat(...principalRuns);
-  const sortNames = ([] as string[]).concat(...nameRuns);
 
   // Lists: the old ones renumbered, the inserted positions merged in.
   const insertedOf = (keep: (p: PrincipalRecord) => boolean): number[] => {
