@@ -135,6 +135,17 @@ const key = {
   findings: 'findings',
 };
 
+/** An incremental run that succeeded and changed nothing: the history keeps only the latest in a row. */
+function quiet(run: SyncRunRecord | undefined): boolean {
+  const changes = run?.changes;
+  return (
+    run?.status === 'SUCCEEDED' &&
+    run.mode === 'INCREMENTAL' &&
+    changes != null &&
+    changes.addedCount + changes.updatedCount + changes.removedCount === 0
+  );
+}
+
 export class CacheStore {
   constructor(
     private readonly kv: KvStore,
@@ -356,16 +367,35 @@ export class CacheStore {
     }
   }
 
+  /**
+   * Records a run (again, as it goes). The last RUNS_KEPT runs are kept; of
+   * consecutive incremental runs that succeeded and changed nothing only the
+   * latest is, so that a quiet directory synced every minute does not push
+   * the full runs and the runs that changed something out of the history
+   * within two hours.
+   */
   async putRun(run: SyncRunRecord): Promise<void> {
     const c = run.connectionId;
     await this.kv.set(key.run(c, run.id), run);
     const index = (await this.kv.get<string[]>(key.runIndex(c))) ?? [];
+    const dropped: string[] = [];
+    let changed = false;
     if (!index.includes(run.id)) {
       index.push(run.id);
-      const dropped = index.splice(0, Math.max(0, index.length - RUNS_KEPT));
-      await this.kv.set(key.runIndex(c), index);
-      for (const id of dropped) await this.kv.delete(key.run(c, id));
+      dropped.push(...index.splice(0, Math.max(0, index.length - RUNS_KEPT)));
+      changed = true;
     }
+    const at = index.lastIndexOf(run.id);
+    const before = at > 0 ? index[at - 1] : undefined;
+    if (quiet(run) && before !== undefined && quiet(await this.kv.get<SyncRunRecord>(key.run(c, before)))) {
+      index.splice(at - 1, 1);
+      dropped.push(before);
+      changed = true;
+    }
+    // The records first: an index left naming a deleted run (a crash between the two) lists it as
+    // nothing (listRuns skips it), while a record no index names would outlive its connection.
+    for (const id of dropped) await this.kv.delete(key.run(c, id));
+    if (changed) await this.kv.set(key.runIndex(c), index);
   }
 
   async getRun(connectionId: string, runId: string): Promise<SyncRunRecord | undefined> {

@@ -303,6 +303,51 @@ describe('CacheStore on SQLite', () => {
     expect((await cache.listRuns('a', 3)).map((r) => r.id)).toEqual(['run-105', 'run-104', 'run-103']);
   });
 
+  it('keeps only the latest of consecutive incremental runs that changed nothing', async () => {
+    const incremental = (id: string, changed: number, status: SyncRunRecord['status'] = 'SUCCEEDED') => {
+      const r = run('a', id, status);
+      const changes = {
+        added: [],
+        updated: [],
+        removed: [],
+        addedCount: 0,
+        updatedCount: changed,
+        removedCount: 0,
+      };
+      return { ...r, mode: 'INCREMENTAL' as const, changes } as SyncRunRecord;
+    };
+    await cache.putRun(run('a', 'full-1'));
+    for (const [id, changed] of [
+      ['quiet-1', 0],
+      ['quiet-2', 0],
+      ['busy-1', 3],
+      ['quiet-3', 0],
+      ['quiet-4', 0],
+      ['quiet-5', 0],
+    ] as const) {
+      // Each recorded first as RUNNING, then as it ended, as the engine does.
+      await cache.putRun(run('a', id, 'RUNNING'));
+      await cache.putRun(incremental(id, changed));
+    }
+    expect((await cache.listRuns('a', 100)).map((r) => r.id)).toEqual([
+      'quiet-5',
+      'busy-1',
+      'quiet-2',
+      'full-1',
+    ]);
+    expect((await keys(kv)).filter((k) => k.startsWith('run:')).sort()).toEqual([
+      'run:a:busy-1',
+      'run:a:full-1',
+      'run:a:quiet-2',
+      'run:a:quiet-5',
+    ]);
+    // A failed incremental run breaks the row; a full run that changed nothing is kept.
+    await cache.putRun(incremental('failed-1', 0, 'FAILED'));
+    await cache.putRun(incremental('quiet-6', 0));
+    await cache.putRun(run('a', 'full-2'));
+    expect((await cache.listRuns('a', 3)).map((r) => r.id)).toEqual(['full-2', 'quiet-6', 'failed-1']);
+  });
+
   it('updates a run in place instead of listing it twice', async () => {
     await cache.putRun(run('a', 'run-1', 'RUNNING'));
     await cache.putRun(run('a', 'run-2', 'RUNNING'));
