@@ -4,52 +4,25 @@
  * same directory serves, object for object (#18). Two connections to one
  * private slapd: one runs INCREMENTAL after each round of random changes,
  * the other (incremental runs off) runs in full; their served directories
- * must be equal with the ids mapped between the connections. The seed is
- * printed on failure; DIRGATE_PROPERTY_SEED replays one.
+ * must be equal with the ids mapped between the connections, and so must
+ * the changes each run lists and the duplicate findings. Twice: with the
+ * default filters, and with filters that leave out objects marked hidden,
+ * so that objects also leave and enter the read (as moved out of the search
+ * base and back). The seed is printed on failure; DIRGATE_PROPERTY_SEED
+ * replays one.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRandom } from '../../scripts/directories/prng.js';
+import type { AddConnectionInput } from '../gql/graphql.js';
 import { DuplicateFindingsDocument } from '../gql/graphql.js';
 import { privateSlapd } from '../support/fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { randomEditor } from '../support/random-edits.js';
+import { HIDING_FILTERS, randomEditor } from '../support/random-edits.js';
 import { type ServedObject, servedDirectory } from '../support/served-directory.js';
 import { addSlapdConnection, syncNow } from '../support/sync.js';
 
 const SEED = process.env.DIRGATE_PROPERTY_SEED ?? String(Math.floor(Math.random() * 2 ** 31));
-const ROUNDS = 10;
-
-const ldap = privateSlapd({
-  users: 40,
-  groups: 12,
-  contacts: 10,
-  seed: 'incremental-property',
-  largeGroupSize: 0,
-});
-// Two gateways, one connection each: a gateway refuses a second connection over the same search
-// base of a domain, and the two must read the directory under the same settings.
-let gw: TestGateway;
-let reference: TestGateway;
-let incremental: string;
-let full: string;
-
-beforeAll(async () => {
-  [gw, reference] = await Promise.all([startTestGateway(), startTestGateway()]);
-  incremental = await addSlapdConnection(gw, ldap.slapd);
-  full = await addSlapdConnection(reference, ldap.slapd, { incrementalSchedule: '' });
-  expect((await syncNow(gw, incremental)).status).toBe('SUCCEEDED');
-  expect((await syncNow(reference, full)).status).toBe('SUCCEEDED');
-  return async () => {
-    await gw.dispose();
-    await reference.dispose();
-  };
-});
-
-/** The incremental connection's directory with its ids as the full connection names them. */
-function mapped(objects: readonly ServedObject[]): ServedObject[] {
-  const json = JSON.stringify(objects).replaceAll(`"${incremental}:`, `"${full}:`);
-  return JSON.parse(json) as ServedObject[];
-}
+const ROUNDS = 8;
 
 /** The duplicate findings of a connection, without what differs between nodes (ids, times). */
 async function findings(client: TestGateway, connectionId: string) {
@@ -73,37 +46,78 @@ function listed(changes: Changes, connectionId: string) {
   return { added: guids(changes?.added), updated: guids(changes?.updated), removed: guids(changes?.removed) };
 }
 
-describe(`incremental runs over random change sets (seed ${SEED})`, () => {
-  it('serve what a full run of the same directory serves, round after round', async () => {
-    const random = createRandom(SEED, 'incremental-property');
-    const editor = randomEditor(ldap.slapd, ldap.dataset, random);
-    const history: string[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      const edits = await editor.edit(1 + random.int(8));
-      history.push(`round ${round}:`, ...edits.map((e) => `  ${e}`));
-      const why = `seed ${SEED} (DIRGATE_PROPERTY_SEED=${SEED} replays it)\n${history.join('\n')}`;
+const scenarios: readonly (readonly [string, Partial<AddConnectionInput>])[] = [
+  ['the default filters', {}],
+  ['filters that leave hidden objects out', HIDING_FILTERS],
+];
 
-      const inc = await syncNow(gw, incremental, undefined, 'INCREMENTAL');
-      expect(inc.lastSync?.status, `${why}\n${inc.lastSync?.error ?? ''}`).toBe('SUCCEEDED');
-      expect(inc.lastSync?.mode, why).toBe('INCREMENTAL');
-      expect(inc.lastSync?.fallbackReason, why).toBeNull();
-      const whole = await syncNow(reference, full);
-      expect(whole.lastSync?.status, why).toBe('SUCCEEDED');
+for (const [name, filters] of scenarios) {
+  describe(`incremental runs over random change sets, ${name} (seed ${SEED})`, () => {
+    const ldap = privateSlapd({
+      users: 40,
+      groups: 12,
+      contacts: 10,
+      seed: 'incremental-property',
+      largeGroupSize: 0,
+    });
+    // Two gateways, one connection each: a gateway refuses a second connection over the same
+    // search base of a domain, and the two must read the directory under the same settings.
+    let gw: TestGateway;
+    let reference: TestGateway;
+    let incremental: string;
+    let full: string;
 
-      const [served, truth] = await Promise.all([
-        servedDirectory(gw, incremental),
-        servedDirectory(reference, full),
-      ]);
-      expect(mapped(served), why).toEqual(truth);
-      // The duplicate findings recomputed from the touched values are the whole recomputation's.
-      expect(await findings(gw, incremental), why).toEqual(await findings(reference, full));
-      // And it lists exactly what changed: what the full run, from the same state to the same
-      // state, found by comparing the snapshots.
-      expect(listed(inc.lastSync?.changes, incremental), why).toEqual(listed(whole.lastSync?.changes, full));
-      expect(whole.lastSync?.mode, why).toBe('FULL');
-      expect(inc.userCount, why).toBe(whole.userCount);
-      expect(inc.groupCount, why).toBe(whole.groupCount);
-      expect(inc.contactCount, why).toBe(whole.contactCount);
+    beforeAll(async () => {
+      [gw, reference] = await Promise.all([startTestGateway(), startTestGateway()]);
+      incremental = await addSlapdConnection(gw, ldap.slapd, filters);
+      full = await addSlapdConnection(reference, ldap.slapd, { ...filters, incrementalSchedule: '' });
+      expect((await syncNow(gw, incremental)).status).toBe('SUCCEEDED');
+      expect((await syncNow(reference, full)).status).toBe('SUCCEEDED');
+      return async () => {
+        await gw.dispose();
+        await reference.dispose();
+      };
+    });
+
+    /** The incremental connection's directory with its ids as the full connection names them. */
+    function mapped(objects: readonly ServedObject[]): ServedObject[] {
+      const json = JSON.stringify(objects).replaceAll(`"${incremental}:`, `"${full}:`);
+      return JSON.parse(json) as ServedObject[];
     }
-  }, 60_000);
-});
+
+    it('serve what a full run of the same directory serves, round after round', async () => {
+      const random = createRandom(SEED, `incremental-property ${name}`);
+      const editor = randomEditor(ldap.slapd, ldap.dataset, random);
+      const history: string[] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        const edits = await editor.edit(1 + random.int(8));
+        history.push(`round ${round}:`, ...edits.map((e) => `  ${e}`));
+        const why = `seed ${SEED} (DIRGATE_PROPERTY_SEED=${SEED} replays it), ${name}\n${history.join('\n')}`;
+
+        const inc = await syncNow(gw, incremental, undefined, 'INCREMENTAL');
+        expect(inc.lastSync?.status, `${why}\n${inc.lastSync?.error ?? ''}`).toBe('SUCCEEDED');
+        expect(inc.lastSync?.mode, why).toBe('INCREMENTAL');
+        expect(inc.lastSync?.fallbackReason, why).toBeNull();
+        const whole = await syncNow(reference, full);
+        expect(whole.lastSync?.status, why).toBe('SUCCEEDED');
+        expect(whole.lastSync?.mode, why).toBe('FULL');
+
+        const [served, truth] = await Promise.all([
+          servedDirectory(gw, incremental),
+          servedDirectory(reference, full),
+        ]);
+        expect(mapped(served), why).toEqual(truth);
+        // The duplicate findings recomputed from the touched values are the whole recomputation's.
+        expect(await findings(gw, incremental), why).toEqual(await findings(reference, full));
+        // And it lists exactly what changed: what the full run, from the same state to the same
+        // state, found by comparing the snapshots.
+        expect(listed(inc.lastSync?.changes, incremental), why).toEqual(
+          listed(whole.lastSync?.changes, full),
+        );
+        expect(inc.userCount, why).toBe(whole.userCount);
+        expect(inc.groupCount, why).toBe(whole.groupCount);
+        expect(inc.contactCount, why).toBe(whole.contactCount);
+      }
+    }, 60_000);
+  });
+}

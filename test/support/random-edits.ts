@@ -22,7 +22,21 @@ interface LiveEntry {
   readonly guid: string;
   /** Users: userAccountControl as last written. */
   uac: number;
+  /** Marked `description: hidden`: outside the read of a connection with HIDING_FILTERS. */
+  hidden: boolean;
 }
+
+/**
+ * Filters that leave out whatever is marked `description: hidden`: with them, the edit that
+ * marks and unmarks objects makes them leave and enter the read, as objects moved out of the
+ * search base and back do (the case tombstones never show, and groups that did not change must
+ * be read again for).
+ */
+export const HIDING_FILTERS = {
+  userFilter: '(&(objectClass=inetOrgPerson)(!(description=hidden)))',
+  groupFilter: '(&(objectClass=groupOfNames)(!(description=hidden)))',
+  contactFilter: '(&(objectClass=contact)(!(description=hidden)))',
+} as const;
 
 /** The group DNs that list `dn` as a member, with how many members each has. */
 async function groupsListing(slapd: SlapdInstance, dn: string): Promise<{ dn: string; members: number }[]> {
@@ -74,9 +88,16 @@ export function randomEditor(slapd: SlapdInstance, dataset: Dataset, random: Ran
       dn: u.dn,
       guid: u.guid,
       uac: u.userAccountControl,
+      hidden: false,
     })),
-    ...dataset.groups.map((g) => ({ kind: 'group' as const, dn: g.dn, guid: g.guid, uac: 0 })),
-    ...dataset.contacts.map((c) => ({ kind: 'contact' as const, dn: c.dn, guid: c.guid, uac: 0 })),
+    ...dataset.groups.map((g) => ({ kind: 'group' as const, dn: g.dn, guid: g.guid, uac: 0, hidden: false })),
+    ...dataset.contacts.map((c) => ({
+      kind: 'contact' as const,
+      dn: c.dn,
+      guid: c.guid,
+      uac: 0,
+      hidden: false,
+    })),
   ];
   const { containers } = dataset;
   let serial = 0;
@@ -107,14 +128,14 @@ export function randomEditor(slapd: SlapdInstance, dataset: Dataset, random: Ran
         userPrincipalName: `${sam}@corp.test`,
         userAccountControl: '512',
       });
-      live.push({ kind, dn, guid, uac: 512 });
+      live.push({ kind, dn, guid, uac: 512, hidden: false });
     } else if (kind === 'contact') {
       await addEntry(slapd, dn, {
         objectClass: ['top', 'person', 'organizationalPerson', 'contact'],
         ...common,
         sn: 'Prop',
       });
-      live.push({ kind, dn, guid, uac: 0 });
+      live.push({ kind, dn, guid, uac: 0, hidden: false });
     } else {
       // groupOfNames must have a member; nested now and then.
       const first = random.chance(0.3) && of('group').length > 0 ? random.pick(of('group')) : any();
@@ -125,7 +146,7 @@ export function randomEditor(slapd: SlapdInstance, dataset: Dataset, random: Ran
         groupType: '-2147483646',
         member: [first.dn],
       });
-      live.push({ kind, dn, guid, uac: 0 });
+      live.push({ kind, dn, guid, uac: 0, hidden: false });
       return `add group ${dn} with member ${first.dn}`;
     }
     return `add ${kind} ${dn}`;
@@ -213,6 +234,17 @@ export function randomEditor(slapd: SlapdInstance, dataset: Dataset, random: Ran
         user.uac ^= 2;
         await modifyEntry(slapd, user.dn, { userAccountControl: [String(user.uac)] });
         return `userAccountControl of ${user.dn} = ${user.uac}`;
+      },
+    ],
+    [
+      'hide or show',
+      async () => {
+        // Half the time one hidden before comes back: an object entering the read again.
+        const hidden = live.filter((x) => x.hidden);
+        const e = hidden.length > 0 && random.chance(0.5) ? random.pick(hidden) : any();
+        e.hidden = !e.hidden;
+        await modifyEntry(slapd, e.dn, { description: e.hidden ? ['hidden'] : [] });
+        return `${e.hidden ? 'hide' : 'show'} ${e.dn}`;
       },
     ],
     ['add member', addMember],
