@@ -87,6 +87,9 @@ export interface Shard {
 }
 
 export class AutocompleteIndex {
+  /** Every key, sorted (mayMatch). */
+  private allKeys: string[] | null = null;
+
   private constructor(
     private readonly principals: readonly PrincipalRecord[],
     /** Per suggestion, in rule-5 order: owner, spelling, folded address, class. */
@@ -213,11 +216,15 @@ export class AutocompleteIndex {
     if (query === null) return [];
     const shards = this.selectShards(options);
     if (shards.length === 0) return [];
+    return this.suggestIn(query, shards, null);
+  }
 
+  /** The suggestions of the query in these shards, leaving out owners p with `live[p] < 0`. */
+  suggestIn(query: SuggestQuery, shards: readonly Shard[], live: Int32Array | null): AddressSuggestion[] {
     const picked = new Picked(query.limit);
     for (const tier of tiersOf(query)) {
       if (picked.full) break;
-      for (const s of this.tierPicks(tier, shards, picked.taken, picked.room, null)) picked.add(s);
+      for (const s of this.tierPicks(tier, query, shards, picked.taken, picked.room, live)) picked.add(s);
     }
     return picked.list.map((s) => this.suggestion(s));
   }
@@ -246,15 +253,18 @@ export class AutocompleteIndex {
    */
   tierPicks(
     tier: QueryTier,
+    query: SuggestQuery,
     shards: readonly Shard[],
     taken: ReadonlySet<number>,
     room: number,
     live: Int32Array | null,
   ): number[] {
     if (room <= 0) return [];
-    const step: Step = { shards, exact: tier.exact, taken, room, live };
-    if (tier.source === 'addresses') return this.mergeAddresses(step, tier.query, tier.cls);
-    return this.pickKeyed(step, tier.source, tier.query);
+    if (tier.source === 'addresses') {
+      return this.mergeAddresses(shards, tier.exact, taken, room, live, query.address, tier.cls);
+    }
+    const text = tier.source === 'names' ? query.words : query.address;
+    return this.pickKeyed(shards, tier.exact, taken, room, live, tier.source, text);
   }
 
   /** Compares two suggestions of an address tier, each of its own index: rule 5 (folded address, spelling, owner id). */
@@ -293,6 +303,29 @@ export class AutocompleteIndex {
     return out;
   }
 
+  /**
+   * Whether any suggestion, name key or account key of this index starts
+   * with what the query matches by: a layered answer skips an overlay
+   * that cannot add anything with one binary search. Its sorted keys are
+   * made on the first call; meant for small indexes.
+   */
+  mayMatch(query: SuggestQuery): boolean {
+    if (this.allKeys === null) {
+      const keys = new Set<string>(this.suggFolded);
+      for (const shard of this.shards) {
+        for (const run of [...shard.names, ...shard.accounts]) for (const key of run.keys) keys.add(key);
+      }
+      this.allKeys = [...keys].sort();
+    }
+    const keys = this.allKeys;
+    const starts = (q: string): boolean => {
+      if (q.length === 0) return false;
+      const at = lowerBound(keys.length, (i) => (keys[i] as string) < q);
+      return at < keys.length && (keys[at] as string).startsWith(q);
+    };
+    return starts(query.address) || starts(query.words);
+  }
+
   /** The principal number (position in the build's input) of suggestion s's owner. */
   ownerOf(s: number): number {
     return this.suggOwner[s] as number;
@@ -313,7 +346,15 @@ export class AutocompleteIndex {
   }
 
   /** The address matches of one class, merged across shards in rank order. */
-  private mergeAddresses({ shards, exact, taken, room, live }: Step, query: string, cls: number): number[] {
+  private mergeAddresses(
+    shards: readonly Shard[],
+    exact: boolean,
+    taken: ReadonlySet<number>,
+    room: number,
+    live: Int32Array | null,
+    query: string,
+    cls: number,
+  ): number[] {
     const folded = this.suggFolded;
     const out: number[] = [];
     const runs: Int32Array[] = [];
@@ -358,7 +399,11 @@ export class AutocompleteIndex {
 
   /** The name or account matches of one tier: collect up to the cap, then select the best. */
   private pickKeyed(
-    { shards, exact, taken, room, live }: Step,
+    shards: readonly Shard[],
+    exact: boolean,
+    taken: ReadonlySet<number>,
+    room: number,
+    live: Int32Array | null,
     source: KeySourceName,
     query: string,
   ): number[] {
@@ -436,31 +481,26 @@ export interface QueryTier {
   readonly source: 'addresses' | KeySourceName;
   /** The address class, for address tiers. */
   readonly cls: number;
-  readonly query: string;
 }
 
-/** The tiers of a query in rank order (rules 1 and 2, and 3-4 for addresses). */
-export function tiersOf(query: SuggestQuery): QueryTier[] {
+function tierList(addresses: boolean, names: boolean): readonly QueryTier[] {
   const tiers: QueryTier[] = [];
   for (const exact of [true, false]) {
-    if (query.address.length > 0) {
-      for (let cls = 0; cls < CLASS_COUNT; cls++) {
-        tiers.push({ exact, source: 'addresses', cls, query: query.address });
-      }
-    }
-    if (query.words.length > 0) tiers.push({ exact, source: 'names', cls: 0, query: query.words });
-    if (query.address.length > 0) tiers.push({ exact, source: 'accounts', cls: 0, query: query.address });
+    if (addresses)
+      for (let cls = 0; cls < CLASS_COUNT; cls++) tiers.push({ exact, source: 'addresses', cls });
+    if (names) tiers.push({ exact, source: 'names', cls: 0 });
+    if (addresses) tiers.push({ exact, source: 'accounts', cls: 0 });
   }
   return tiers;
 }
 
-/** What one tier of a query reads in one index. */
-interface Step {
-  readonly shards: readonly Shard[];
-  readonly exact: boolean;
-  readonly taken: ReadonlySet<number>;
-  readonly room: number;
-  readonly live: Int32Array | null;
+/** The tier lists, made once: [address and names, addresses only, names only]. */
+const TIERS = [tierList(true, true), tierList(true, false), tierList(false, true)] as const;
+
+/** The tiers of a query in rank order (rules 1 and 2, and 3-4 for addresses). */
+export function tiersOf(query: SuggestQuery): readonly QueryTier[] {
+  if (query.words.length === 0) return TIERS[1];
+  return query.address.length === 0 ? TIERS[2] : TIERS[0];
 }
 
 /** The suggestions picked for one query, best first, each once, up to its limit. */

@@ -57,16 +57,20 @@ export class LayeredAutocomplete implements Suggester {
     const query = suggestQuery(prefix, options);
     if (query === null) return [];
     const baseShards = this.base.shardsFor(options);
-    const overlayShards = this.overlay.shardsFor(options);
-    if (baseShards === null && overlayShards === null) return [];
+    // Most queries match nothing in the few records changed since the base: then the base answers alone.
+    const overlayShards = this.overlay.mayMatch(query) ? this.overlay.shardsFor(options) : null;
+    if (overlayShards === null)
+      return baseShards === null ? [] : this.base.suggestIn(query, baseShards, this.live);
     const takenBase = new Set<number>();
     const takenOverlay = new Set<number>();
     const out: AddressSuggestion[] = [];
     for (const tier of tiersOf(query)) {
       const room = query.limit - out.length;
       if (room <= 0) break;
-      const a = baseShards ? this.base.tierPicks(tier, baseShards, takenBase, room, this.live) : [];
-      const b = overlayShards ? this.overlay.tierPicks(tier, overlayShards, takenOverlay, room, null) : [];
+      const a = baseShards ? this.base.tierPicks(tier, query, baseShards, takenBase, room, this.live) : [];
+      const b = overlayShards
+        ? this.overlay.tierPicks(tier, query, overlayShards, takenOverlay, room, null)
+        : [];
       const compare = compareOf(tier);
       // Both lists are in the tier's rank order: the merge's first `room` are the union's.
       let i = 0;
