@@ -5,15 +5,17 @@
  * private slapd: one runs INCREMENTAL after each round of random changes,
  * the other (incremental runs off) runs in full; their served directories
  * must be equal with the ids mapped between the connections, and so must
- * the changes each run lists and the duplicate findings. Twice: with the
- * default filters, and with filters that leave out objects marked hidden,
+ * the changes each run lists and the duplicate findings. Three times: with
+ * the default filters; with filters that leave out objects marked hidden,
  * so that objects also leave and enter the read (as moved out of the search
- * base and back). The seed is printed on failure; DIRGATE_PROPERTY_SEED
- * replays one.
+ * base and back); and with those filters on a slapd whose access log finds
+ * the deletions (objects leaving the read are then found from the ids
+ * stamped since the watermark). The seed is printed on failure;
+ * DIRGATE_PROPERTY_SEED replays one.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRandom } from '../../scripts/directories/prng.js';
-import type { AddConnectionInput } from '../gql/graphql.js';
+import type { AddConnectionInput, DeletionCheck } from '../gql/graphql.js';
 import { DuplicateFindingsDocument } from '../gql/graphql.js';
 import { privateSlapd } from '../support/fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -46,12 +48,31 @@ function listed(changes: Changes, connectionId: string) {
   return { added: guids(changes?.added), updated: guids(changes?.updated), removed: guids(changes?.removed) };
 }
 
-const scenarios: readonly (readonly [string, Partial<AddConnectionInput>])[] = [
-  ['the default filters', {}],
-  ['filters that leave hidden objects out', HIDING_FILTERS],
+interface Scenario {
+  readonly name: string;
+  readonly filters: Partial<AddConnectionInput>;
+  /** slapd with an access log: deletions found in the log instead of by comparing ids. */
+  readonly accessLog: boolean;
+  readonly deletionCheck: DeletionCheck;
+}
+
+const scenarios: readonly Scenario[] = [
+  { name: 'the default filters', filters: {}, accessLog: false, deletionCheck: 'ID_COMPARISON' },
+  {
+    name: 'filters that leave hidden objects out',
+    filters: HIDING_FILTERS,
+    accessLog: false,
+    deletionCheck: 'ID_COMPARISON',
+  },
+  {
+    name: 'hiding filters and an access log',
+    filters: HIDING_FILTERS,
+    accessLog: true,
+    deletionCheck: 'CHANGE_LOG',
+  },
 ];
 
-for (const [name, filters] of scenarios) {
+for (const { name, filters, accessLog, deletionCheck } of scenarios) {
   describe(`incremental runs over random change sets, ${name} (seed ${SEED})`, () => {
     const ldap = privateSlapd({
       users: 40,
@@ -59,6 +80,7 @@ for (const [name, filters] of scenarios) {
       contacts: 10,
       seed: 'incremental-property',
       largeGroupSize: 0,
+      server: { accessLog },
     });
     // Two gateways, one connection each: a gateway refuses a second connection over the same
     // search base of a domain, and the two must read the directory under the same settings.
@@ -98,6 +120,7 @@ for (const [name, filters] of scenarios) {
         expect(inc.lastSync?.status, `${why}\n${inc.lastSync?.error ?? ''}`).toBe('SUCCEEDED');
         expect(inc.lastSync?.mode, why).toBe('INCREMENTAL');
         expect(inc.lastSync?.fallbackReason, why).toBeNull();
+        expect(inc.lastSync?.deletionCheck, why).toBe(deletionCheck);
         const whole = await syncNow(reference, full);
         expect(whole.lastSync?.status, why).toBe('SUCCEEDED');
         expect(whole.lastSync?.mode, why).toBe('FULL');
