@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client } from 'ldapts';
 import { type GatewayProcess, spawnGateway } from '../../test/support/gateway-process.js';
 import {
   addEntry,
@@ -35,6 +36,7 @@ import { slapdSettings } from '../../test/support/sync.js';
 import type { Dataset } from '../directories/generator.js';
 import { guidFromBytes, guidToBytes } from '../directories/identifiers.js';
 import type { SlapdInstance } from '../directories/slapd.js';
+import { type CpuSpent, cpuBetween, cpuRecorder, cpuSample } from './cpu.js';
 
 /** The run's fields the bench reads. */
 interface BenchRun {
@@ -113,14 +115,19 @@ interface TimedRun {
   readonly runMs: number;
   /** From sending startSync to the poll seeing the run ended. */
   readonly wallMs: number;
+  /** CPU the gateway and slapd spent meanwhile, and how busy the machine was. */
+  readonly cpu: CpuSpent;
 }
 
 /** startSync(mode) through the API, waited for; the run as recorded. */
 async function timedSync(
   gw: GatewayProcess,
+  slapd: SlapdInstance,
   connectionId: string,
   mode: 'FULL' | 'INCREMENTAL',
 ): Promise<TimedRun> {
+  const pids = [gw.child.pid, slapd.pid];
+  const before = await cpuSample(pids);
   const t = performance.now();
   const { startSync } = await post<{ startSync: { id: string }[] }>(
     gw,
@@ -129,12 +136,13 @@ async function timedSync(
   );
   await untilIdle(gw, connectionId);
   const wallMs = performance.now() - t;
+  const cpu = cpuBetween(before, await cpuSample(pids));
   const runId = startSync[0]?.id;
   const run = runId ? await runById(gw, connectionId, runId) : null;
   if (!run) throw new Error(`the ${mode} run is not recorded`);
   if (run.status !== 'SUCCEEDED') throw new Error(`the ${mode} run ended ${run.status}: ${run.error}`);
   const runMs = Date.parse(run.finishedAt ?? '') - Date.parse(run.startedAt);
-  return { run, runMs, wallMs };
+  return { run, runMs, wallMs, cpu };
 }
 
 interface Expected {
@@ -276,6 +284,38 @@ function phaseLines(gw: GatewayProcess, runId: string): string {
   return parts.length ? parts.join('; ') : '(no phase lines logged)';
 }
 
+/** `gateway 120 ms CPU, slapd 80 ms, machine 95% busy`: where a run's wall time went. */
+function cpuLine(cpu: CpuSpent | null): string {
+  if (!cpu) return 'CPU not sampled';
+  const [gateway = 0, directory = 0] = cpu.processes;
+  return `CPU: gateway ${fmt(gateway)} ms, slapd ${fmt(directory)} ms, both cores ${fmt(cpu.machineBusy * 100)}% busy (all tenants)`;
+}
+
+/**
+ * slapd's own cost of a change filter over the whole base, as the reader, outside any run: what an
+ * incremental read's `(modifyTimestamp>=…)` searches cost the directory, whatever the gateway does.
+ */
+async function changeFilterCost(slapd: SlapdInstance): Promise<string> {
+  const client = new Client({ url: slapd.url, timeout: 30_000 });
+  try {
+    await client.bind(slapd.reader.dn, slapd.reader.password);
+    const since = new Date(Date.now() - 600_000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+    const before = await cpuSample([slapd.pid]);
+    const t = performance.now();
+    const { searchEntries } = await client.search(slapd.baseDn, {
+      scope: 'sub',
+      filter: `(&(objectClass=inetOrgPerson)(modifyTimestamp>=${since}Z))`,
+      attributes: ['1.1'],
+      paged: { pageSize: 1000 },
+    });
+    const ms = performance.now() - t;
+    const [slapdMs = 0] = cpuBetween(before, await cpuSample([slapd.pid])).processes;
+    return `(&(objectClass=inetOrgPerson)(modifyTimestamp>=10 minutes ago)) as the reader: ${fmt(ms)} ms, slapd CPU ${fmt(slapdMs)} ms, ${searchEntries.length} entries`;
+  } finally {
+    await client.unbind();
+  }
+}
+
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -311,14 +351,14 @@ export async function incrementalBesideFull(options: BesideFullOptions): Promise
   // Schedules off: only the bench's runs, none of the scheduler's in between.
   await withGateway({ DIRGATE_SCHEDULER: 'false' }, async (gw) => {
     const connectionId = await addConnection(gw, slapd);
-    const first = await timedSync(gw, connectionId, 'FULL');
+    const first = await timedSync(gw, slapd, connectionId, 'FULL');
     const incrementals: (TimedRun & { expected: Expected })[] = [];
     const fulls: TimedRun[] = [];
     for (let turn = 0; turn < turns; turn++) {
       const expected = await tenChanges(slapd, dataset, turn, tag);
-      const inc = await timedSync(gw, connectionId, 'INCREMENTAL');
+      const inc = await timedSync(gw, slapd, connectionId, 'INCREMENTAL');
       incrementals.push({ ...inc, expected });
-      fulls.push(await timedSync(gw, connectionId, 'FULL'));
+      fulls.push(await timedSync(gw, slapd, connectionId, 'FULL'));
     }
     const best = <R extends TimedRun>(list: R[]): R => list.reduce((b, r) => (r.runMs < b.runMs ? r : b));
     const inc = best(incrementals);
@@ -365,7 +405,10 @@ export async function incrementalBesideFull(options: BesideFullOptions): Promise
       `  ${problems.length ? `PROBLEMS: ${problems.join('; ')}` : 'every turn: INCREMENTAL, exactly the 10 changes; the full run after it found nothing more'}`,
     );
     console.log(`  phases, incremental: ${phaseLines(gw, inc.run.id)}`);
-    console.log(`  phases, full:        ${phaseLines(gw, full.run.id)}\n`);
+    console.log(`    ${cpuLine(inc.cpu)}`);
+    console.log(`  phases, full:        ${phaseLines(gw, full.run.id)}`);
+    console.log(`    ${cpuLine(full.cpu)}`);
+    console.log(`  slapd alone: ${await changeFilterCost(slapd)}\n`);
   });
 }
 
@@ -396,6 +439,7 @@ export async function changeToAutocomplete(options: ChangeToAutocompleteOptions)
     }>(gw, 'query($id: ID!) { connection(id: $id) { incrementalSchedule schedule } }', { id: connectionId });
     const users = dataset.containers.user;
     const began = Date.now();
+    const recorder = cpuRecorder([gw.child.pid, slapd.pid]);
     const one = async (trial: number) => {
       await sleep(trial * spacingMs);
       const address = `latency.${trial}.${randomBytes(4).toString('hex')}@corp.test`;
@@ -416,6 +460,10 @@ export async function changeToAutocomplete(options: ChangeToAutocompleteOptions)
       return { trial, ms: Date.now() - written, secondInMinute: new Date(written).getUTCSeconds() };
     };
     const results = await Promise.all(Array.from({ length: trials }, (_, i) => one(i)));
+    // The run that served the last trial is recorded as ended just after it serves.
+    await untilIdle(gw, connectionId);
+    await sleep(300);
+    await recorder.stop();
     const { syncRuns } = await post<{ syncRuns: BenchRun[] }>(
       gw,
       `query($c: ID!) { syncRuns(connectionId: $c, last: 20) { ${RUN_FIELDS} } }`,
@@ -438,7 +486,9 @@ export async function changeToAutocomplete(options: ChangeToAutocompleteOptions)
       `  runs meanwhile                    ${during.map((r) => `${r.trigger} ${r.mode} ${r.status}`).join(', ') || 'none'}; the incremental ones took ${runMs.map((ms) => `${fmt(ms)} ms`).join(', ')}`,
     );
     for (const r of incrementalRuns.filter((r) => (r.changes?.addedCount ?? 0) > 0))
-      console.log(`  phases of a run that served a trial: ${phaseLines(gw, r.id)}`);
+      console.log(
+        `  phases of a run that served a trial: ${phaseLines(gw, r.id)}\n    ${cpuLine(recorder.between(Date.parse(r.startedAt), Date.parse(r.finishedAt ?? '')))}`,
+      );
     // The same gateway, one more user, an incremental run started by hand: whether a scheduled
     // run costs what a manual one does in this process.
     const address = `latency.manual.${randomBytes(4).toString('hex')}@corp.test`;
@@ -449,9 +499,9 @@ export async function changeToAutocomplete(options: ChangeToAutocompleteOptions)
     );
     await untilIdle(gw, connectionId);
     try {
-      const manual = await timedSync(gw, connectionId, 'INCREMENTAL');
+      const manual = await timedSync(gw, slapd, connectionId, 'INCREMENTAL');
       console.log(
-        `  the same gateway, 1 user added, startSync(INCREMENTAL): ${fmt(manual.runMs)} ms (${manual.run.deletionCheck}; ${fmt(manual.run.progress)} entries read): ${phaseLines(gw, manual.run.id)}`,
+        `  the same gateway, 1 user added, startSync(INCREMENTAL): ${fmt(manual.runMs)} ms (${manual.run.deletionCheck}; ${fmt(manual.run.progress)} entries read): ${phaseLines(gw, manual.run.id)}\n    ${cpuLine(manual.cpu)}`,
       );
     } catch (err) {
       // A scheduled run may have begun at the same instant: this line is only a comparison.

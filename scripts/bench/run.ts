@@ -17,7 +17,7 @@
  *   npm run bench [-- --users 100000 --seconds 10 --concurrency 16 --only sync,autocomplete,incremental]
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,6 +34,7 @@ import { slapdSettings } from '../../test/support/sync.js';
 import { generateDirectory } from '../directories/generator.js';
 import { ensurePackages } from '../directories/packages.js';
 import { startSlapd } from '../directories/slapd.js';
+import { cpuMsOf } from './cpu.js';
 import { graphqlClient } from './graphql-client.js';
 import { changeToAutocomplete, incrementalBesideFull } from './incremental.js';
 import { timeLdapsearch } from './ldapsearch.js';
@@ -62,16 +63,6 @@ const USERS = Number(values.users);
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
 const ROOT = path.resolve(import.meta.dirname, '../..');
-
-/** CPU time (user + system) a process has used, from /proc; the bench runs on Linux. */
-async function cpuMsOf(pid: number | null): Promise<number> {
-  if (pid === null) return 0;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
-}
 
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
