@@ -172,9 +172,9 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('an incremental run stopped by the process ending', () => {
-  // Ten entries a page: the id comparison that finds deletions reads every id, so the read of an
+  // Five entries a page: the id comparison that finds deletions reads every id, so the read of an
   // incremental run lasts long enough to be caught in it.
-  const env = { DIRGATE_LDAP_PAGE_SIZE: '10', DIRGATE_LOG_LEVEL: 'info' };
+  const env = { DIRGATE_LDAP_PAGE_SIZE: '5', DIRGATE_LOG_LEVEL: 'info' };
 
   /** A gateway with a connection whose incremental runs are started by hand, after its first run. */
   async function synced(
