@@ -15,8 +15,13 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRandom } from '../../scripts/directories/prng.js';
-import type { AddConnectionInput, DeletionCheck } from '../gql/graphql.js';
-import { DuplicateFindingsDocument } from '../gql/graphql.js';
+import {
+  type AddConnectionInput,
+  AutocompleteDocument,
+  type DeletionCheck,
+  DuplicateFindingsDocument,
+  GroupMembersDocument,
+} from '../gql/graphql.js';
 import { privateSlapd } from '../support/fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { HIDING_FILTERS, randomEditor } from '../support/random-edits.js';
@@ -37,6 +42,32 @@ async function findings(client: TestGateway, connectionId: string) {
       principals: f.principals.map((p) => p.id.slice(connectionId.length + 1)).sort(),
     }))
     .sort((a, b) => `${a.kind} ${a.value}`.localeCompare(`${b.kind} ${b.value}`));
+}
+
+/** Prefixes typed into autocomplete: the generated names' and the added objects' first letters. */
+const PREFIXES = ['prop', 'p', 'a', 'e', 'm', 's'];
+
+/**
+ * What the view derives from the records, as guids: each group's transitive members, and the
+ * suggestions for a few prefixes in their order.
+ */
+async function derived(client: TestGateway, connectionId: string, objects: readonly ServedObject[]) {
+  const guid = (id: string) => id.slice(connectionId.length + 1);
+  const groups = objects.filter((o) => o.principal.__typename === 'Group').map((o) => o.principal.id);
+  const transitive = await Promise.all(
+    groups.map(async (id) => {
+      const { principal } = await client.ok(GroupMembersDocument, { id, transitive: true, first: 500 });
+      const members = principal?.__typename === 'Group' ? principal.members.nodes : [];
+      return [guid(id), members.map((n) => guid(n.id)).sort()] as const;
+    }),
+  );
+  const suggestions = await Promise.all(
+    PREFIXES.map(async (prefix) => {
+      const { autocomplete } = await client.ok(AutocompleteDocument, { prefix, first: 50 });
+      return [prefix, autocomplete.map((s) => `${s.address} ${guid(s.principal.id)}`)] as const;
+    }),
+  );
+  return { transitive, suggestions };
 }
 
 type Changes = { added: string[]; updated: string[]; removed: string[] } | null | undefined;
@@ -130,6 +161,8 @@ for (const { name, filters, accessLog, deletionCheck } of scenarios) {
           servedDirectory(reference, full),
         ]);
         expect(mapped(served), why).toEqual(truth);
+        // The membership graph and the autocomplete index, patched, are the ones built whole.
+        expect(await derived(gw, incremental, served), why).toEqual(await derived(reference, full, truth));
         // The duplicate findings recomputed from the touched values are the whole recomputation's.
         expect(await findings(gw, incremental), why).toEqual(await findings(reference, full));
         // And it lists exactly what changed: what the full run, from the same state to the same
