@@ -136,6 +136,12 @@ for (let r = 0; r < PATCHES; r++) {
   }
   times.push(performance.now() - t);
   cpu.push((used.user + used.system) / 1000);
+  if (r % 20 === 19) {
+    const took = (times[times.length - 1] as number).toFixed(1);
+    console.log(
+      `  patch ${r + 1}: ${took} ms wall, ${(cpu[cpu.length - 1] as number).toFixed(1)} ms CPU  ${JSON.stringify(round(patched.timings))}`,
+    );
+  }
   view = patched;
   last = patched.timings;
 }

@@ -37,13 +37,15 @@ import { MembershipGraph } from './membership-graph.js';
 import type { ViewParts, ViewRoot } from './view-parts.js';
 
 /**
- * Most records changed since the last whole build that a patch carries.
- * The overlay's index is rebuilt by every patch (about 10 µs a record), so
- * at the limit a patch costs about 10 ms more than at the root; and a whole
- * build, a few seconds at 100,000 principals, comes at most once per 2,000
- * changed records, which at ten a minute is every few hours.
+ * Most records changed or removed since the last whole build that a patch
+ * carries (and at most a tenth of the view, at least 64). The overlay's
+ * index is rebuilt by every patch, about 10 µs a record, so at the limit a
+ * patch costs about 10 ms more than right after a whole build (measured:
+ * scripts/bench/view-patch.ts); a whole build, 1.5-4 s at 130,000
+ * principals (its autocomplete index on the worker), then comes at most
+ * once per 1,000 changed records: at ten a minute, every hour and a half.
  */
-export const PATCH_LIMIT = 2000;
+export const PATCH_LIMIT = 1000;
 
 export interface ViewPatch {
   readonly connectionId: string;
