@@ -338,4 +338,26 @@ describe('a patched directory view', () => {
       view.patched({ connectionId: 'c1', next, change, connectionDomains: new Map([['c1', 'new.test']]) }),
     ).toBeNull();
   });
+
+  it('is refused past the patch limit: so much changed that a whole build is due', async () => {
+    const records = Array.from({ length: 200 }, (_, i) => principal({ connectionId: 'c1', guid: `r${i}` }));
+    const first = snapshotOf('c1', records);
+    const view = await wholeView(new Map([['c1', first]]));
+    const patchRemoving = (count: number) => {
+      const removed = records.slice(0, count).map((p) => p.id);
+      const next: Snapshot = {
+        meta: { ...first.meta, runId: `minus-${count}` },
+        principals: records.slice(count),
+      };
+      return view.patched({
+        connectionId: 'c1',
+        next,
+        change: { previous: first, upserted: [], removed },
+        connectionDomains: DOMAINS,
+      });
+    };
+    // At most a tenth of the view, but never fewer than 64 records.
+    expect(patchRemoving(64)?.size).toBe(136);
+    expect(patchRemoving(65)).toBeNull();
+  });
 });
