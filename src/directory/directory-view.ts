@@ -3,6 +3,8 @@
  * snapshot, with the indexes built once when a snapshot is swapped in.
  * A view never changes; swapping a snapshot builds a new view and replaces
  * the reference, so a request that holds a view sees one consistent cache.
+ * The new view is built whole (create) or, after an incremental run, patched
+ * from the one before (patched, directory-view-patch.ts): the same answers.
  *
  * Principals are numbered in display order (folded display name, then id);
  * every list here (kind lists, members, memberOf) is therefore an ascending
