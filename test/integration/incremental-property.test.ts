@@ -18,9 +18,12 @@ import { createRandom } from '../../scripts/directories/prng.js';
 import {
   type AddConnectionInput,
   AutocompleteDocument,
+  ContactsDocument,
   type DeletionCheck,
   DuplicateFindingsDocument,
   GroupMembersDocument,
+  GroupsDocument,
+  UsersDocument,
 } from '../gql/graphql.js';
 import { privateSlapd } from '../support/fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -48,8 +51,8 @@ async function findings(client: TestGateway, connectionId: string) {
 const PREFIXES = ['prop', 'p', 'a', 'e', 'm', 's'];
 
 /**
- * What the view derives from the records, as guids: each group's transitive members, and the
- * suggestions for a few prefixes in their order.
+ * What the view derives from the records, as guids: each group's transitive members, the
+ * suggestions for a few prefixes in their order, and the display order of each kind.
  */
 async function derived(client: TestGateway, connectionId: string, objects: readonly ServedObject[]) {
   const guid = (id: string) => id.slice(connectionId.length + 1);
@@ -67,7 +70,17 @@ async function derived(client: TestGateway, connectionId: string, objects: reado
       return [prefix, autocomplete.map((s) => `${s.address} ${guid(s.principal.id)}`)] as const;
     }),
   );
-  return { transitive, suggestions };
+  // The display order, as the lists page through it (one page holds these directories).
+  const order = await Promise.all([
+    client.ok(UsersDocument, { connectionId, first: 200 }).then((d) => d.users.nodes.map((n) => guid(n.id))),
+    client
+      .ok(GroupsDocument, { connectionId, first: 200 })
+      .then((d) => d.groups.nodes.map((n) => guid(n.id))),
+    client
+      .ok(ContactsDocument, { connectionId, first: 200 })
+      .then((d) => d.contacts.nodes.map((n) => guid(n.id))),
+  ]);
+  return { transitive, suggestions, order };
 }
 
 type Changes = { added: string[]; updated: string[]; removed: string[] } | null | undefined;
@@ -161,7 +174,8 @@ for (const { name, filters, accessLog, deletionCheck } of scenarios) {
           servedDirectory(reference, full),
         ]);
         expect(mapped(served), why).toEqual(truth);
-        // The membership graph and the autocomplete index, patched, are the ones built whole.
+        // The membership graph, the autocomplete index and the display order, patched, are the
+        // ones built whole.
         expect(await derived(gw, incremental, served), why).toEqual(await derived(reference, full, truth));
         // The duplicate findings recomputed from the touched values are the whole recomputation's.
         expect(await findings(gw, incremental), why).toEqual(await findings(reference, full));
