@@ -87,8 +87,8 @@ export interface Shard {
 }
 
 export class AutocompleteIndex {
-  /** Every key, sorted (mayMatch). */
-  private allKeys: string[] | null = null;
+  /** Every key of each source, sorted (mayMatch). */
+  private keysBySource: Readonly<Record<QueryTier['source'], readonly string[]>> | null = null;
 
   private constructor(
     private readonly principals: readonly PrincipalRecord[],
@@ -304,26 +304,33 @@ export class AutocompleteIndex {
   }
 
   /**
-   * Whether any suggestion, name key or account key of this index starts
-   * with what the query matches by: a layered answer skips an overlay
-   * that cannot add anything with one binary search. Its sorted keys are
-   * made on the first call; meant for small indexes.
+   * Which tiers of the query may find anything here at all: by addresses,
+   * name keys, account keys (some start with what the query matches them
+   * by). A layered answer skips the tiers of a small overlay that cannot
+   * add anything, with a binary search each. The sorted keys are made on
+   * the first call; meant for small indexes.
    */
-  mayMatch(query: SuggestQuery): boolean {
-    if (this.allKeys === null) {
-      const keys = new Set<string>(this.suggFolded);
+  mayMatch(query: SuggestQuery): Readonly<Record<QueryTier['source'], boolean>> {
+    if (this.keysBySource === null) {
+      const names = new Set<string>();
+      const accounts = new Set<string>();
       for (const shard of this.shards) {
-        for (const run of [...shard.names, ...shard.accounts]) for (const key of run.keys) keys.add(key);
+        for (const run of shard.names) for (const key of run.keys) names.add(key);
+        for (const run of shard.accounts) for (const key of run.keys) accounts.add(key);
       }
-      this.allKeys = [...keys].sort();
+      // suggFolded is sorted already (rule 5 starts with it).
+      this.keysBySource = {
+        addresses: this.suggFolded,
+        names: [...names].sort(),
+        accounts: [...accounts].sort(),
+      };
     }
-    const keys = this.allKeys;
-    const starts = (q: string): boolean => {
-      if (q.length === 0) return false;
-      const at = lowerBound(keys.length, (i) => (keys[i] as string) < q);
-      return at < keys.length && (keys[at] as string).startsWith(q);
+    const { addresses, names, accounts } = this.keysBySource;
+    return {
+      addresses: startsAny(addresses, query.address),
+      names: startsAny(names, query.words),
+      accounts: startsAny(accounts, query.address),
     };
-    return starts(query.address) || starts(query.words);
   }
 
   /** The principal number (position in the build's input) of suggestion s's owner. */
@@ -455,6 +462,13 @@ export class AutocompleteIndex {
     }
     return best;
   }
+}
+
+/** Whether some of the sorted keys start with q (a non-empty q). */
+function startsAny(keys: readonly string[], q: string): boolean {
+  if (q.length === 0) return false;
+  const at = lowerBound(keys.length, (i) => (keys[i] as string) < q);
+  return at < keys.length && (keys[at] as string).startsWith(q);
 }
 
 /** What a query asks, normalized once for every index it reads. */

@@ -58,7 +58,11 @@ export class LayeredAutocomplete implements Suggester {
     if (query === null) return [];
     const baseShards = this.base.shardsFor(options);
     // Most queries match nothing in the few records changed since the base: then the base answers alone.
-    const overlayShards = this.overlay.mayMatch(query) ? this.overlay.shardsFor(options) : null;
+    const overlayMay = this.overlay.mayMatch(query);
+    const overlayShards =
+      overlayMay.addresses || overlayMay.names || overlayMay.accounts
+        ? this.overlay.shardsFor(options)
+        : null;
     if (overlayShards === null)
       return baseShards === null ? [] : this.base.suggestIn(query, baseShards, this.live);
     const takenBase = new Set<number>();
@@ -68,7 +72,7 @@ export class LayeredAutocomplete implements Suggester {
       const room = query.limit - out.length;
       if (room <= 0) break;
       const a = baseShards ? this.base.tierPicks(tier, query, baseShards, takenBase, room, this.live) : [];
-      const b = overlayShards
+      const b = overlayMay[tier.source]
         ? this.overlay.tierPicks(tier, query, overlayShards, takenOverlay, room, null)
         : [];
       const compare = compareOf(tier);
