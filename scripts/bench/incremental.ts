@@ -204,7 +204,7 @@ function newUser(label: string, address: string) {
 }
 
 /** Ten changes as the directory's admin; what the incremental run must list. */
-async function tenChanges(
+export async function tenChanges(
   slapd: SlapdInstance,
   dataset: Dataset,
   turn: number,
