@@ -139,6 +139,8 @@ describe('connections add, update, show', () => {
       '--contacts',
       '--schedule',
       '*/15 * * * *',
+      '--incremental-schedule',
+      '*/5 * * * *',
       '--disabled',
       '--delete-threshold',
       '50%',
@@ -152,6 +154,7 @@ describe('connections add, update, show', () => {
     expect(r.stdout).toMatch(/^added connection corp \(/m);
     expect(r.stdout).toMatch(/domain\s+corp\.test/);
     expect(r.stdout).toMatch(/schedule\s+\*\/15 \* \* \* \* \(disabled/);
+    expect(r.stdout).toMatch(/incremental\s+\*\/5 \* \* \* \*/);
     expect(r.stdout).toMatch(/delete threshold\s+50%/);
     expect(r.stdout).toContain(`${ldap.slapd.reader.dn} (password set)`);
     expect(r.stdout).not.toContain(ldap.slapd.reader.password);
@@ -170,6 +173,7 @@ describe('connections add, update, show', () => {
       hasBindPassword: true,
       includeContacts: true,
       schedule: '*/15 * * * *',
+      incrementalSchedule: '*/5 * * * *',
       enabled: false,
     });
   });
@@ -192,6 +196,20 @@ describe('connections add, update, show', () => {
       'dirgate connections add: --schedule: "every 5 minutes" is not a cron expression',
     );
     expect(cron.stderr).toContain('INVALID_CRON');
+    const often = await cli([
+      'connections',
+      'add',
+      '--name',
+      'x',
+      '--base',
+      'dc=x,dc=test',
+      '--srv',
+      '--incremental-schedule',
+      '*/10 * * * * *',
+    ]);
+    expect(often.code).toBe(1);
+    expect(often.stderr).toContain('--incremental-schedule:');
+    expect(often.stderr).toContain('INTERVAL_TOO_SHORT');
     const url = await cli([
       'connections',
       'add',
