@@ -36,6 +36,7 @@ export type {
   ConnectionStep,
   ConnectionTestReport,
   DirectoryFlavour,
+  KnownIds,
   LdapLimits,
   LdapSettings,
   MappedAttribute,

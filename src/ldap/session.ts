@@ -31,7 +31,7 @@ import { type ReadStats, readKind } from './reader.js';
 import { type RootDse, readNetbiosName, readRootDse } from './root-dse.js';
 import { type SchemaMap, schemaFor } from './schema-map.js';
 import { candidateServers } from './servers.js';
-import type { DirectoryFlavour, LdapLimits, LdapSettings, RawEntry } from './types.js';
+import type { DirectoryFlavour, KnownIds, LdapLimits, LdapSettings, RawEntry } from './types.js';
 
 export interface DirectorySession {
   /** URL of the server chosen. */
@@ -77,10 +77,20 @@ export interface ChangeReadOptions {
   readonly since: Watermark;
   readonly kinds: readonly PrincipalKind[];
   /** Every id (RawEntry.guid form) of the snapshot the watermark belongs to. */
-  readonly knownGuids: ReadonlySet<string>;
+  readonly knownGuids: KnownIds;
   /** That snapshot's records (id and DN): what a deletion logged by DN was (OpenLDAP's access log). */
   readonly records: readonly { readonly guid: string; readonly dn: string }[];
+  /** The id of the record with exactly this DN, where the caller keeps such a lookup (else `records` are indexed). */
+  readonly guidOfDn?: ((dn: string) => string | undefined) | undefined;
   readonly signal?: AbortSignal | undefined;
+}
+
+/** An exact lookup kept by the caller, then (other spellings, or none kept) the records indexed on first use. */
+function exactFirst(
+  exact: ((dn: string) => string | undefined) | undefined,
+  indexed: (dn: string) => string | undefined,
+): (dn: string) => string | undefined {
+  return exact ? (dn) => exact(dn) ?? indexed(dn) : indexed;
 }
 
 /** Member DNs per group search: an OR of this many equality terms is a small request. */
@@ -255,7 +265,7 @@ class Session implements DirectorySession {
           kinds,
           watermark: since,
           knownGuids,
-          idOfDn: idOfDnIn(options.records),
+          idOfDn: exactFirst(options.guidOfDn, idOfDnIn(options.records)),
           signal,
         });
       }
@@ -298,7 +308,7 @@ class Session implements DirectorySession {
     connection: LdapConnection,
     since: Extract<Watermark, { kind: 'DIRSYNC' }>,
     kinds: readonly PrincipalKind[],
-    knownGuids: ReadonlySet<string>,
+    knownGuids: KnownIds,
     signal: AbortSignal,
   ): Promise<ChangeSetRead> {
     const tracking = await changeTracking(connection, this.rootDse, this.searchBase, {

@@ -80,3 +80,14 @@ export interface ConnectionTestReport {
   readonly groups: number | null;
   readonly contacts: number | null;
 }
+
+/**
+ * The ids a snapshot holds (RawEntry.guid form), as an incremental read asks
+ * of them: a few lookups, and, only when ids are compared, every one. A Set
+ * is one; the sync layer passes a lookup it keeps from run to run instead of
+ * building a Set of the whole snapshot each time.
+ */
+export interface KnownIds {
+  has(id: string): boolean;
+  [Symbol.iterator](): Iterator<string>;
+}

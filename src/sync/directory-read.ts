@@ -24,11 +24,12 @@ import {
   openSession,
   WatermarkRefusedError,
 } from '../ldap/index.js';
-import type { PrincipalKind, Snapshot, SnapshotMeta } from '../model/principal.js';
+import { type PrincipalKind, principalId, type Snapshot, type SnapshotMeta } from '../model/principal.js';
 import type { DeletionCheck, IncrementalFallback, RunChanges, SyncMode } from '../model/run.js';
 import type { SnapshotChange } from '../model/snapshot-change.js';
 import { type AppliedChanges, applyChanges } from './incremental/apply-changes.js';
 import { SnapshotBuilder } from './snapshot-builder.js';
+import { SnapshotIndex } from './snapshot-index.js';
 
 export interface DirectoryReadOptions {
   readonly connectionId: string;
@@ -144,13 +145,14 @@ async function readIncrement(
   since: NonNullable<SnapshotMeta['watermark']>,
 ): Promise<DirectoryReadResult> {
   const { signal } = options;
-  const knownGuids = new Set<string>();
-  for (const p of previous.principals) knownGuids.add(p.guid);
+  // Kept from the run before (snapshot-index.ts): no table of the whole snapshot per run.
+  const index = SnapshotIndex.of(previous);
   const read = await session.readChanges({
     since,
     kinds,
-    knownGuids,
+    knownGuids: index,
     records: previous.principals,
+    guidOfDn: (dn) => index.guidOfDn(dn),
     signal,
   });
   const { changeSet } = read;
@@ -158,18 +160,25 @@ async function readIncrement(
     ...identity(options, session),
     watermark: changeSet.watermark,
   };
-  const memberValues = session.flavour === 'ACTIVE_DIRECTORY' ? 'LINKED' : 'LITERAL';
+  const apply = {
+    memberValues: session.flavour === 'ACTIVE_DIRECTORY' ? ('LINKED' as const) : ('LITERAL' as const),
+    previousIdOfDn: (dn: string) => {
+      const guid = index.guidOfDn(dn);
+      return guid === undefined ? undefined : principalId(options.connectionId, guid);
+    },
+  };
   let changed = changeSet.changed;
-  let applied: AppliedChanges = applyChanges(previous, changeSet, meta, { memberValues });
+  let applied: AppliedChanges = applyChanges(previous, changeSet, meta, apply);
   if (applied.rereadGroupsNaming.length > 0) {
     // Objects that entered the read (or, LITERAL, were renamed) may be named by groups that did not
     // change: those groups are read once and applied again, from the same previous snapshot.
     const groups = await session.readGroupsNaming(applied.rereadGroupsNaming, signal);
     if (groups.length > 0) {
       changed = [...changed, ...groups];
-      applied = applyChanges(previous, { ...changeSet, changed }, meta, { memberValues });
+      applied = applyChanges(previous, { ...changeSet, changed }, meta, apply);
     }
   }
+  SnapshotIndex.derive(applied.snapshot, applied.change);
   options.onRead({ entries: changed.length, skipped: 0, rangedRequests: read.rangedRequests });
   return {
     snapshot: applied.snapshot,

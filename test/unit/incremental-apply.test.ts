@@ -21,6 +21,7 @@ import {
 } from '../../src/sync/incremental/apply-changes.js';
 import { SnapshotBuilder } from '../../src/sync/snapshot-builder.js';
 import { CHANGE_LIST_LIMIT, diffSnapshots } from '../../src/sync/snapshot-diff.js';
+import { SnapshotIndex } from '../../src/sync/snapshot-index.js';
 
 // Counted, not replaced: the cost tests read how often addresses and DN keys were computed.
 vi.mock('../../src/ldap/index.js', async (importOriginal) => {
@@ -327,32 +328,69 @@ function play(memberValues: MemberValues, s: Scenario): Played {
   return { before, changeSet: { changed, deletedGuids }, after, directory };
 }
 
-/** applyChanges as the wiring calls it: once, and again with the re-read groups when it asks. */
-function incremental(memberValues: MemberValues, p: Played) {
-  const first = applyChanges(p.before, p.changeSet, AFTER_META, { memberValues });
+/**
+ * applyChanges as the wiring calls it: once, and again with the re-read groups when it asks;
+ * with `indexed`, resolving members through the previous snapshot's SnapshotIndex as the run does.
+ */
+function incremental(memberValues: MemberValues, p: Played, indexed = false) {
+  const index = SnapshotIndex.of(p.before);
+  const options = {
+    memberValues,
+    ...(indexed
+      ? {
+          previousIdOfDn: (d: string) => {
+            const guid = index.guidOfDn(d);
+            return guid === undefined ? undefined : `${CONN}:${guid}`;
+          },
+        }
+      : {}),
+  };
+  const first = applyChanges(p.before, p.changeSet, AFTER_META, options);
   const groups = p.directory.groupsNaming(first.rereadGroupsNaming);
   if (groups.length === 0) return first;
   const changed = [...p.changeSet.changed, ...groups];
-  return applyChanges(p.before, { changed, deletedGuids: p.changeSet.deletedGuids }, AFTER_META, {
-    memberValues,
-  });
+  return applyChanges(p.before, { changed, deletedGuids: p.changeSet.deletedGuids }, AFTER_META, options);
+}
+
+/** Every answer of an index over `snapshot`'s records, and of a few ids and DNs it does not hold. */
+function indexAnswers(index: SnapshotIndex, snapshot: Snapshot, others: readonly Snapshot[]) {
+  const guids = new Set([...snapshot.principals, ...others.flatMap((o) => o.principals)].map((r) => r.guid));
+  const dns = new Set([...snapshot.principals, ...others.flatMap((o) => o.principals)].map((r) => r.dn));
+  guids.add('g-never-seen');
+  return {
+    ids: [...index],
+    byGuid: [...guids].sort().map((g) => [g, index.has(g), index.dnOf(g)]),
+    byDn: [...dns].sort().map((d) => [d, index.guidOfDn(d)]),
+  };
 }
 
 describe.each<MemberValues>(['LINKED', 'LITERAL'])(
   'applyChanges equals a full build (%s member values)',
   (memberValues) => {
-    it('for random directories and random change sets', () => {
-      fc.assert(
-        fc.property(scenario, (s) => {
-          const p = play(memberValues, s);
-          const full = build(p.after);
-          const result = incremental(memberValues, p);
-          expect(result.snapshot).toStrictEqual(full);
-          expect(result.changes).toStrictEqual(diffSnapshots(p.before.principals, full.principals));
-        }),
-        { numRuns: 400 },
-      );
-    });
+    it.each([false, true])(
+      'for random directories and random change sets (members by the index: %s)',
+      (indexed) => {
+        fc.assert(
+          fc.property(scenario, (s) => {
+            const p = play(memberValues, s);
+            const full = build(p.after);
+            const result = incremental(memberValues, p, indexed);
+            expect(result.snapshot).toStrictEqual(full);
+            expect(result.changes).toStrictEqual(diffSnapshots(p.before.principals, full.principals));
+            if (indexed) {
+              // The index derived for the new snapshot answers as one made of it afresh.
+              SnapshotIndex.of(p.before).has('g-never-seen'); // its tables built, as a run's reads build them
+              const derived = SnapshotIndex.derive(result.snapshot, result.change);
+              const fresh = SnapshotIndex.of({ ...result.snapshot });
+              expect(indexAnswers(derived, result.snapshot, [p.before])).toStrictEqual(
+                indexAnswers(fresh, result.snapshot, [p.before]),
+              );
+            }
+          }),
+          { numRuns: 400 },
+        );
+      },
+    );
   },
 );
 

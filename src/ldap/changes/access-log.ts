@@ -23,7 +23,7 @@ import { EntryValues } from '../entry-decoder.js';
 import { LdapError } from '../errors.js';
 import { normalizeEntryUuid } from '../guid.js';
 import type { RootDse } from '../root-dse.js';
-import type { LdapLimits } from '../types.js';
+import type { KnownIds, LdapLimits } from '../types.js';
 import { isUnder, namingContextOf } from './naming-context.js';
 import { csnTime, formatGeneralizedTime, parseGeneralizedTime } from './watermark.js';
 
@@ -164,7 +164,7 @@ export interface LoggedDeletionsOptions {
   /** The window's start (generalized time). */
   readonly since: string;
   /** Ids the snapshot holds. */
-  readonly knownGuids: ReadonlySet<string>;
+  readonly knownGuids: KnownIds;
   /**
    * Id → DN now, of objects stamped since the watermark (stamped-ids.ts) or read as changed. An
    * object added and deleted since, by another DN than its last, is found by the next read.

@@ -20,6 +20,7 @@
  */
 
 import type { ChangeLogState } from '../../model/watermark.js';
+import type { KnownIds } from '../types.js';
 import { changeLogState, type LogTrust, logTrust, readLoggedDeletions } from './access-log.js';
 import { compareIds, type DeletionMethod, readTombstones, tombstonesVisible } from './deletions.js';
 import {
@@ -35,7 +36,7 @@ import { formatGeneralizedTime, parseGeneralizedTime, TIMESTAMP_OVERLAP_SECONDS 
 
 export interface ReadChangeSetOptions extends ReadChangesOptions {
   /** Every id of the snapshot the watermark belongs to, of the kinds read. */
-  readonly knownGuids: ReadonlySet<string>;
+  readonly knownGuids: KnownIds;
   /**
    * The snapshot's id of the object it holds at this DN (any spelling of it), or undefined.
    * Used with OpenLDAP's access log when the directory's ids are not its entryUUIDs (the log

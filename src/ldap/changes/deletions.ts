@@ -15,7 +15,7 @@ import { LdapError } from '../errors.js';
 import { bufferAttributeNames, kindFilter } from '../reader.js';
 import type { RootDse } from '../root-dse.js';
 import { type SchemaMap, schemaFor } from '../schema-map.js';
-import type { LdapLimits } from '../types.js';
+import type { KnownIds, LdapLimits } from '../types.js';
 import { usnFilter } from './watermark.js';
 
 /** LDAP_SERVER_SHOW_DELETED_OID: a search also returns tombstones. */
@@ -147,7 +147,7 @@ export interface DeletionOptions {
   readonly limits: LdapLimits;
   readonly kinds: readonly PrincipalKind[];
   /** Every id the snapshot holds (all kinds read). */
-  readonly knownGuids: ReadonlySet<string>;
+  readonly knownGuids: KnownIds;
   /** AD: the stored watermark's USN, to read tombstones since; omit to compare ids. */
   readonly usn?: string | undefined;
   readonly signal?: AbortSignal | undefined;

@@ -82,6 +82,13 @@ export interface ChangesToApply {
 
 export interface ApplyOptions {
   readonly memberValues: MemberValues;
+  /**
+   * The previous snapshot's id of the record with exactly this DN, where the
+   * caller keeps such a lookup (snapshot-index.ts): changed groups' members
+   * are then resolved without a DN table of the whole new snapshot, which is
+   * built only should a member DN not be found as spelled.
+   */
+  readonly previousIdOfDn?: ((dn: string) => string | undefined) | undefined;
 }
 
 export interface AppliedChanges {
@@ -109,6 +116,38 @@ function tally(counts: Counts, p: PrincipalRecord, sign: 1 | -1): void {
   counts.addresses += sign * p.emails.length;
 }
 
+/**
+ * The new snapshot's DN → id as memberResolver over its whole DN table would
+ * answer it, from the previous snapshot's exact lookup and the changed
+ * records: a DN of a changed or added record is its; another one is the
+ * previous record's unless that was deleted or changed (a changed record
+ * that kept its DN is found among the changed). Only a DN not found as
+ * spelled builds the whole table, for memberResolver's other tiers.
+ */
+function changedStateResolver(
+  principals: readonly PrincipalRecord[],
+  latest: ReadonlyMap<string, RawEntry>,
+  deleted: ReadonlySet<string>,
+  previousIdOfDn: ((dn: string) => string | undefined) | undefined,
+): (dn: string) => string | undefined {
+  const changedByDn = new Map<string, string>();
+  for (const [id, e] of latest) changedByDn.set(e.dn, id);
+  let tiers: ((dn: string) => string | undefined) | null = null;
+  const whole = (): ((dn: string) => string | undefined) => {
+    const idByDn = new Map<string, string>();
+    for (const p of principals) idByDn.set(p.dn, p.id);
+    return memberResolver(idByDn);
+  };
+  return (dn) => {
+    const changed = changedByDn.get(dn);
+    if (changed !== undefined) return changed;
+    const id = previousIdOfDn?.(dn);
+    if (id !== undefined && !deleted.has(id) && !latest.has(id)) return id;
+    tiers ??= whole();
+    return tiers(dn);
+  };
+}
+
 export function applyChanges(
   previous: Snapshot,
   changes: ChangesToApply,
@@ -134,8 +173,9 @@ export function applyChanges(
   }
   const records = new Map(fresh);
 
-  // The one pass over the previous records.
-  const idByDn = groupsToResolve ? new Map<string, string>() : null;
+  // The one pass over the previous records. The new snapshot's DN table is built in it only when
+  // changed groups have members to resolve and no lookup of the previous DNs was given.
+  const idByDn = groupsToResolve && !options.previousIdOfDn ? new Map<string, string>() : null;
   const principals: PrincipalRecord[] = [];
   const removed: PrincipalRecord[] = [];
   /** Positions whose record may differ from the one before it (replaced, or a group losing members), and that one. */
@@ -175,8 +215,10 @@ export function applyChanges(
   }
 
   let unresolvedMembers = 0;
-  if (idByDn !== null) {
-    const resolve = memberResolver(idByDn);
+  if (groupsToResolve) {
+    const resolve = idByDn
+      ? memberResolver(idByDn)
+      : changedStateResolver(principals, latest, deleted, options.previousIdOfDn);
     for (const [id, e] of latest) {
       if (e.kind !== 'GROUP' || e.memberDns.length === 0) continue;
       const { ids, unresolved } = resolveMemberIds(e.memberDns, resolve);
