@@ -91,6 +91,32 @@ export function countSnapshot(principals: readonly PrincipalRecord[]): SnapshotC
   return { users, groups, contacts, addresses };
 }
 
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether two versions of one record (the same id) are alike in every field
+ * a run reports as an update and the store writes: what a diff does not list
+ * and a delta may leave out.
+ */
+export function sameRecord(a: PrincipalRecord, b: PrincipalRecord): boolean {
+  return (
+    a === b ||
+    (a.dn === b.dn &&
+      a.displayName === b.displayName &&
+      a.primaryEmail === b.primaryEmail &&
+      a.samAccountName === b.samAccountName &&
+      a.userPrincipalName === b.userPrincipalName &&
+      a.enabled === b.enabled &&
+      a.kind === b.kind &&
+      sameStrings(a.emails, b.emails) &&
+      sameStrings(a.memberIds, b.memberIds))
+  );
+}
+
 /** NETBIOS\samAccountName, where both are known. */
 export function ntlmName(p: PrincipalRecord, netbiosName: string | null): string | null {
   if (p.kind !== 'USER' || !p.samAccountName || !netbiosName) return null;

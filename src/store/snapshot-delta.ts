@@ -15,7 +15,7 @@
  * that does not is refused (null) and the caller writes the whole snapshot,
  * so a delta never stores other records than the run serves.
  */
-import { type PrincipalRecord, principalId } from '../model/principal.js';
+import { type PrincipalRecord, principalId, sameRecord } from '../model/principal.js';
 import type { SnapshotChange } from '../model/snapshot-change.js';
 import { decodeRow, encodeRow, rowId, SnapshotDecodeError } from './snapshot-codec.js';
 
@@ -28,29 +28,9 @@ export interface StoredDelta {
   readonly removed: readonly string[];
 }
 
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Whether two records store the same row: what a delta may leave out. */
 function sameStored(a: PrincipalRecord, b: PrincipalRecord): boolean {
-  return (
-    a === b ||
-    (a.id === b.id &&
-      a.connectionId === b.connectionId &&
-      a.guid === b.guid &&
-      a.kind === b.kind &&
-      a.dn === b.dn &&
-      a.displayName === b.displayName &&
-      a.primaryEmail === b.primaryEmail &&
-      a.samAccountName === b.samAccountName &&
-      a.userPrincipalName === b.userPrincipalName &&
-      a.enabled === b.enabled &&
-      sameStrings(a.emails, b.emails) &&
-      sameStrings(a.memberIds, b.memberIds))
-  );
+  return a.id === b.id && a.connectionId === b.connectionId && a.guid === b.guid && sameRecord(a, b);
 }
 
 /**

@@ -1,26 +1,11 @@
 /** What a new snapshot changes against the one it replaces, by principal id. */
-import type { PrincipalRecord } from '../model/principal.js';
+import { type PrincipalRecord, sameRecord } from '../model/principal.js';
 import type { RunChanges } from '../model/run.js';
 
 /** Runs record at most this many ids per list; the counts stay exact. */
 export const CHANGE_LIST_LIMIT = 1000;
 
-/** Whether two versions of a record are alike in everything a run reports as an update. */
-export function sameRecord(a: PrincipalRecord, b: PrincipalRecord): boolean {
-  return (
-    a.dn === b.dn &&
-    a.displayName === b.displayName &&
-    a.primaryEmail === b.primaryEmail &&
-    a.samAccountName === b.samAccountName &&
-    a.userPrincipalName === b.userPrincipalName &&
-    a.enabled === b.enabled &&
-    a.kind === b.kind &&
-    a.emails.length === b.emails.length &&
-    a.emails.every((e, i) => e === b.emails[i]) &&
-    a.memberIds.length === b.memberIds.length &&
-    a.memberIds.every((m, i) => m === b.memberIds[i])
-  );
-}
+export { sameRecord };
 
 export function diffSnapshots(
   before: readonly PrincipalRecord[],

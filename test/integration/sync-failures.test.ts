@@ -13,7 +13,6 @@
  * TLS mode (ldap-timeouts.test.ts).
  */
 
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -40,6 +39,7 @@ import {
 import { gatewayProcesses, privateSlapd } from '../support/fixtures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import type { GatewayProcess } from '../support/gateway-process.js';
+import { sqliteLocker } from '../support/sqlite-locker.js';
 import { addSlapdConnection, syncNow } from '../support/sync.js';
 
 const STRESS = process.env.DIRGATE_STRESS === '1';
@@ -220,50 +220,6 @@ describe('a directory that misbehaves', () => {
     await gw.ok(DeleteConnectionDocument, { id: lockedId });
   });
 });
-
-interface SqliteLocker {
-  /** Resolves once the other process holds an exclusive lock. */
-  lock(): Promise<void>;
-  /** Rolls back, closes and waits for the other process to exit. */
-  release(): Promise<void>;
-}
-
-/** Another process with the database open, ready to take `BEGIN EXCLUSIVE` on demand. */
-async function sqliteLocker(file: string): Promise<SqliteLocker> {
-  const script = `
-    const { DatabaseSync } = require('node:sqlite');
-    const db = new DatabaseSync(process.argv[1], { timeout: 10000 });
-    const rl = require('node:readline').createInterface({ input: process.stdin });
-    console.log('open');
-    rl.on('line', (line) => {
-      if (line === 'lock') { db.exec('BEGIN EXCLUSIVE'); console.log('locked'); }
-      if (line === 'release') { try { db.exec('ROLLBACK'); } catch {} db.close(); console.log('released'); process.exit(0); }
-    });`;
-  const child = spawn(process.execPath, ['-e', script, file], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  const waiters: [string, () => void][] = [];
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    for (const [word, resolve] of waiters) if (out.includes(word)) resolve();
-  });
-  const said = (word: string) =>
-    new Promise<void>((resolve) => {
-      if (out.includes(word)) resolve();
-      else waiters.push([word, resolve]);
-    });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await said('open');
-  return {
-    lock() {
-      child.stdin.write('lock\n');
-      return said('locked');
-    },
-    async release() {
-      if (child.exitCode === null) child.stdin.write('release\n');
-      await exited;
-    },
-  };
-}
 
 describe('SIGKILL across a sync: reading, saving and the swap', () => {
   const USERS = 6000;

@@ -33,16 +33,25 @@ export interface ReadIdsOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** Every id (RawEntry.guid form) of one kind under the base: a paged read of the id attribute alone. */
-export async function readAllIds(options: ReadIdsOptions): Promise<string[]> {
-  const { connection, schema, kind, searchBase, limits, signal } = options;
-  const ids: string[] = [];
+/**
+ * A paged read of the id attribute alone under `base` with `filter`: each
+ * entry's id (RawEntry.guid form) and DN, as they come. Returns the entries read.
+ */
+export async function eachId(
+  options: Pick<ReadIdsOptions, 'connection' | 'schema' | 'limits' | 'signal'> & {
+    readonly base: string;
+    readonly filter: string;
+  },
+  onId: (id: string, dn: string) => void,
+): Promise<number> {
+  const { connection, schema, limits, signal } = options;
   const values = new EntryValues();
+  let entries = 0;
   const pages = connection.pages(
-    searchBase,
+    options.base,
     {
       scope: 'sub',
-      filter: kindFilter(schema, kind),
+      filter: options.filter,
       attributes: [...schema.idAttributes],
       explicitBufferAttributes: bufferAttributeNames(schema),
       pageSize: limits.pageSize,
@@ -51,10 +60,21 @@ export async function readAllIds(options: ReadIdsOptions): Promise<string[]> {
   );
   for await (const page of pages) {
     for (const entry of page.searchEntries) {
+      entries++;
       const id = decodeId(values.load(entry), schema.idAttributes);
-      if (id) ids.push(id);
+      if (id) onId(id, entry.dn);
     }
   }
+  return entries;
+}
+
+/** Every id (RawEntry.guid form) of one kind under the base: a paged read of the id attribute alone. */
+export async function readAllIds(options: ReadIdsOptions): Promise<string[]> {
+  const ids: string[] = [];
+  await eachId(
+    { ...options, base: options.searchBase, filter: kindFilter(options.schema, options.kind) },
+    (id) => ids.push(id),
+  );
   return ids;
 }
 

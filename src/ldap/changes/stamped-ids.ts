@@ -8,11 +8,10 @@
  * the read. The cost is one id per object changed, not one per object held.
  */
 import type { LdapConnection } from '../client.js';
-import { decodeId, EntryValues } from '../entry-decoder.js';
-import { bufferAttributeNames } from '../reader.js';
 import type { RootDse } from '../root-dse.js';
 import type { SchemaMap } from '../schema-map.js';
 import type { LdapLimits } from '../types.js';
+import { eachId } from './deletions.js';
 import { namingContextOf } from './naming-context.js';
 import { changeFilter } from './read-changes.js';
 import type { Watermark } from './types.js';
@@ -46,25 +45,9 @@ export async function readStampedIds(options: StampedIdsOptions): Promise<Stampe
   const namingContext = namingContextOf(rootDse, searchBase);
   if (namingContext === null) return null;
   const ids = new Map<string, string>();
-  let entriesRead = 0;
-  const values = new EntryValues();
-  const pages = connection.pages(
-    namingContext,
-    {
-      scope: 'sub',
-      filter: changeFilter(since),
-      attributes: [...schema.idAttributes],
-      explicitBufferAttributes: bufferAttributeNames(schema),
-      pageSize: limits.pageSize,
-    },
-    signal,
+  const entriesRead = await eachId(
+    { connection, schema, limits, signal, base: namingContext, filter: changeFilter(since) },
+    (id, dn) => ids.set(id, dn),
   );
-  for await (const page of pages) {
-    for (const entry of page.searchEntries) {
-      entriesRead++;
-      const id = decodeId(values.load(entry), schema.idAttributes);
-      if (id) ids.set(id, entry.dn);
-    }
-  }
   return { ids, namingContext, entriesRead };
 }
