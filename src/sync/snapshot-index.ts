@@ -97,6 +97,11 @@ export class SnapshotIndex {
     return index;
   }
 
+  /** Builds the tables now if they are not yet: after a full run, so that its first incremental run does not. */
+  warm(): void {
+    this.tables();
+  }
+
   has(guid: string): boolean {
     return this.dnOf(guid) !== undefined;
   }

@@ -41,6 +41,7 @@ import type { DirectoryReadOptions, DirectoryReadResult } from './directory-read
 import { readKey } from './read-key.js';
 import type { PreparedSnapshot } from './snapshot-consumer.js';
 import { diffSnapshots } from './snapshot-diff.js';
+import { SnapshotIndex } from './snapshot-index.js';
 import type { SnapshotSet } from './snapshot-set.js';
 
 export type DirectoryReader = (options: DirectoryReadOptions) => Promise<DirectoryReadResult>;
@@ -351,6 +352,10 @@ export class SyncRun {
       },
       'sync succeeded',
     );
+    // The lookups the next incremental runs start from (snapshot-index.ts), built after the run has
+    // ended so that they cost the full run nothing; incremental runs derive their own from them.
+    if (plan.change === null && plan.snapshot.meta.watermark && this.connection.incrementalSchedule !== null)
+      setImmediate(() => SnapshotIndex.of(plan.snapshot).warm());
     return ended;
   }
 
