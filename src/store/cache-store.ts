@@ -146,6 +146,15 @@ function quiet(run: SyncRunRecord | undefined): boolean {
   );
 }
 
+function failedIncrementally(run: SyncRunRecord | undefined): boolean {
+  return run?.status === 'FAILED' && run.mode === 'INCREMENTAL';
+}
+
+/** Two incremental runs that failed with the same words: a directory down, every minute. */
+function sameFailure(a: SyncRunRecord | undefined, b: SyncRunRecord | undefined): boolean {
+  return failedIncrementally(a) && failedIncrementally(b) && a?.error === b?.error;
+}
+
 export class CacheStore {
   constructor(
     private readonly kv: KvStore,
@@ -370,9 +379,10 @@ export class CacheStore {
   /**
    * Records a run (again, as it goes). The last RUNS_KEPT runs are kept; of
    * consecutive incremental runs that succeeded and changed nothing only the
-   * latest is, so that a quiet directory synced every minute does not push
-   * the full runs and the runs that changed something out of the history
-   * within two hours.
+   * latest is, and of consecutive incremental runs that failed the same way
+   * the first and the latest, so that a quiet directory synced every minute,
+   * or one that is down for hours, does not push the full runs and the runs
+   * that changed something out of the history within two hours.
    */
   async putRun(run: SyncRunRecord): Promise<void> {
     const c = run.connectionId;
@@ -387,10 +397,23 @@ export class CacheStore {
     }
     const at = index.lastIndexOf(run.id);
     const before = at > 0 ? index[at - 1] : undefined;
-    if (quiet(run) && before !== undefined && quiet(await this.kv.get<SyncRunRecord>(key.run(c, before)))) {
-      index.splice(at - 1, 1);
-      dropped.push(before);
-      changed = true;
+    if (before !== undefined && (quiet(run) || failedIncrementally(run))) {
+      const previous = await this.kv.get<SyncRunRecord>(key.run(c, before));
+      // A quiet run replaces the quiet one before it. A failure repeating the one before it
+      // replaces that one only when it too repeated an earlier one: a row keeps its first and its
+      // latest, so that the history says when an outage began.
+      let repeats = quiet(run) && quiet(previous);
+      if (!repeats && sameFailure(run, previous)) {
+        const earlier = at > 1 ? index[at - 2] : undefined;
+        repeats =
+          earlier !== undefined &&
+          sameFailure(previous, await this.kv.get<SyncRunRecord>(key.run(c, earlier)));
+      }
+      if (repeats) {
+        index.splice(at - 1, 1);
+        dropped.push(before);
+        changed = true;
+      }
     }
     // The records first: an index left naming a deleted run (a crash between the two) lists it as
     // nothing (listRuns skips it), while a record no index names would outlive its connection.

@@ -348,6 +348,26 @@ describe('CacheStore on SQLite', () => {
     expect((await cache.listRuns('a', 3)).map((r) => r.id)).toEqual(['full-2', 'quiet-6', 'failed-1']);
   });
 
+  it('keeps the first and the latest of consecutive incremental runs that failed the same way', async () => {
+    const failing = (id: string, error: string) =>
+      ({ ...run('a', id, 'FAILED'), mode: 'INCREMENTAL' as const, error }) as SyncRunRecord;
+    await cache.putRun(run('a', 'full-1'));
+    for (const id of ['down-1', 'down-2', 'down-3', 'down-4']) {
+      await cache.putRun(run('a', id, 'RUNNING'));
+      await cache.putRun(failing(id, 'no server answered'));
+    }
+    await cache.putRun(failing('other-1', 'bind refused'));
+    await cache.putRun(failing('down-5', 'no server answered'));
+    expect((await cache.listRuns('a', 100)).map((r) => r.id)).toEqual([
+      'down-5',
+      'other-1',
+      'down-4',
+      'down-1',
+      'full-1',
+    ]);
+    expect((await keys(kv)).filter((k) => k.startsWith('run:'))).toHaveLength(5);
+  });
+
   it('updates a run in place instead of listing it twice', async () => {
     await cache.putRun(run('a', 'run-1', 'RUNNING'));
     await cache.putRun(run('a', 'run-2', 'RUNNING'));
