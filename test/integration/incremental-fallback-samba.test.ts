@@ -6,10 +6,11 @@
  * snapshot's watermark is given another invocationId in the stopped
  * gateway's cache; after the start, the next incremental run is a full run
  * with fallbackReason INVOCATION_ID_CHANGED that brings what changed
- * meanwhile, and the run after it is incremental again. As Administrator
- * and as the plain reader (DirSync with OBJECT_SECURITY).
+ * meanwhile, and the run after it is incremental again. The same for a
+ * DirSync cookie the DC refuses (COOKIE_REFUSED). As Administrator and as
+ * the plain reader (DirSync with OBJECT_SECURITY).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -120,6 +121,21 @@ for (const account of ['admin', 'reader'] as const) {
       const next = await incremental();
       expect(next).toMatchObject({ mode: 'INCREMENTAL', fallbackReason: null });
       expect(next.changes).toMatchObject({ addedCount: 0, updatedCount: 0, removedCount: 0 });
+    }, 120_000);
+
+    it('reads in full, saying why, when the DC refuses the DirSync cookie', async () => {
+      await gw.stop();
+      const was = await editServedWatermark(dataDir, connectionId, (w) =>
+        w.kind === 'DIRSYNC' ? { ...w, cookie: randomBytes(64).toString('base64') } : w,
+      );
+      expect(was.kind).toBe('DIRSYNC');
+      gw = await startTestGateway({ dataDir });
+      const added = await addUser(`reset-c-${tag}`.slice(0, 20));
+
+      const fallback = await incremental();
+      expect(fallback).toMatchObject({ mode: 'FULL', fallbackReason: 'COOKIE_REFUSED' });
+      expect(fallback.changes).toMatchObject({ added: [added], updatedCount: 0, removedCount: 0 });
+      expect(await incremental()).toMatchObject({ mode: 'INCREMENTAL', fallbackReason: null });
     }, 120_000);
   });
 }
