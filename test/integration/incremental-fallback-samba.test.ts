@@ -21,6 +21,7 @@ import { AddConnectionDocument, type ConnectionFieldsFragment } from '../gql/gra
 import { editServedWatermark } from '../support/cache-edits.js';
 import { directories, type SambaInfo, sharedSamba } from '../support/directories.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { sambaAdminClient } from '../support/samba-access.js';
 import { sambaSettings, syncNow } from '../support/sync.js';
 
 type Run = NonNullable<ConnectionFieldsFragment['lastSync']>;
@@ -64,8 +65,7 @@ for (const account of ['admin', 'reader'] as const) {
     beforeAll(async () => {
       samba = sharedSamba();
       const caPem = directories().certificates?.caPem ?? null;
-      writer = new Client({ url: samba.ldapsUrl, tlsOptions: { ca: [caPem ?? ''] } });
-      await writer.bind(samba.admin.dn, samba.admin.password);
+      writer = await sambaAdminClient(samba);
       ou = `OU=incr-reset-${tag},${samba.baseDn}`;
       await writer.add(ou, { objectClass: ['top', 'organizationalUnit'] });
       const name = `reset-a-${tag}`.slice(0, 20);

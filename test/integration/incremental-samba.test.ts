@@ -23,6 +23,7 @@ import {
 } from '../gql/graphql.js';
 import { directories, type SambaInfo, sharedSamba } from '../support/directories.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { sambaAdminClient } from '../support/samba-access.js';
 import { servedDirectory } from '../support/served-directory.js';
 import { sambaSettings, syncNow } from '../support/sync.js';
 
@@ -102,8 +103,7 @@ for (const account of ['admin', 'reader'] as const) {
     beforeAll(async () => {
       samba = sharedSamba();
       const caPem = directories().certificates?.caPem ?? null;
-      writer = new Client({ url: samba.ldapsUrl, tlsOptions: { ca: [caPem ?? ''] } });
-      await writer.bind(samba.admin.dn, samba.admin.password);
+      writer = await sambaAdminClient(samba);
       ou = `OU=incr-${tag},${samba.baseDn}`;
       outside = `OU=incr-outside-${tag},${samba.baseDn}`;
       await writer.add(ou, { objectClass: ['top', 'organizationalUnit'] });

@@ -23,7 +23,8 @@ import { DEFAULT_LIMITS, type LdapLimits, type LdapSettings, type RawEntry } fro
 import { type RootDse, readRootDse } from '../../src/ldap/root-dse.js';
 import { type SchemaMap, schemaFor } from '../../src/ldap/schema-map.js';
 import { readEverything } from '../support/connections.js';
-import { directories, type SambaInfo, sharedSamba } from '../support/directories.js';
+import { type SambaInfo, sharedSamba } from '../support/directories.js';
+import { sambaAdminClient, sambaLdapSettings } from '../support/samba-access.js';
 
 const LIMITS: LdapLimits = { ...DEFAULT_LIMITS, connectTimeoutMs: 5000, operationTimeoutMs: 20_000 };
 const KINDS = ['USER', 'GROUP', 'CONTACT'] as const;
@@ -49,19 +50,7 @@ describe('USN change reading on Samba AD', () => {
   let outside: string;
   const created: string[] = [];
 
-  const settings = (who: { dn: string; password: string }): LdapSettings => ({
-    domain: samba.domain,
-    searchBase: samba.baseDn,
-    servers: [samba.ldapsUrl],
-    tls: 'LDAPS',
-    caCertificate: directories().certificates?.caPem ?? null,
-    tlsVerify: true,
-    allowPlaintextBind: false,
-    bindDn: who.dn,
-    bindPassword: who.password,
-    includeContacts: true,
-    overrides: {},
-  });
+  const settings = (who: { dn: string; password: string }): LdapSettings => sambaLdapSettings(samba, who);
 
   async function watermarkNow(connection: LdapConnection, root: RootDse): Promise<Watermark> {
     const tracking = await changeTracking(connection, root, ou, { limits: LIMITS });
@@ -144,11 +133,7 @@ describe('USN change reading on Samba AD', () => {
     reader = await openConnection(samba.ldapsUrl, settings(samba.reader), LIMITS);
     adminRoot = await readRootDse(admin);
     readerRoot = await readRootDse(reader);
-    writer = new Client({
-      url: samba.ldapsUrl,
-      tlsOptions: { ca: [directories().certificates?.caPem ?? ''] },
-    });
-    await writer.bind(samba.admin.dn, samba.admin.password);
+    writer = await sambaAdminClient(samba);
     const tag = `${process.pid}-${Date.now()}`;
     ou = `OU=changes-${tag},${samba.baseDn}`;
     outside = `OU=changes-outside-${tag},${samba.baseDn}`;

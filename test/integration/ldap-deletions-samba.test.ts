@@ -20,7 +20,8 @@ import { guidToString } from '../../src/ldap/guid.js';
 import { DEFAULT_LIMITS, type LdapLimits, type LdapSettings } from '../../src/ldap/index.js';
 import { type RootDse, readRootDse } from '../../src/ldap/root-dse.js';
 import { type SchemaMap, schemaFor } from '../../src/ldap/schema-map.js';
-import { directories, type SambaInfo, sharedSamba } from '../support/directories.js';
+import { type SambaInfo, sharedSamba } from '../support/directories.js';
+import { sambaAdminClient, sambaLdapSettings } from '../support/samba-access.js';
 
 const LIMITS: LdapLimits = { ...DEFAULT_LIMITS, connectTimeoutMs: 5000, operationTimeoutMs: 20_000 };
 const KINDS = ['USER', 'GROUP', 'CONTACT'] as const;
@@ -39,19 +40,7 @@ describe('deletions and departures on Samba AD', () => {
   let outside: string;
   const created: string[] = [];
 
-  const settings = (who: { dn: string; password: string }): LdapSettings => ({
-    domain: samba.domain,
-    searchBase: samba.baseDn,
-    servers: [samba.ldapsUrl],
-    tls: 'LDAPS',
-    caCertificate: directories().certificates?.caPem ?? null,
-    tlsVerify: true,
-    allowPlaintextBind: false,
-    bindDn: who.dn,
-    bindPassword: who.password,
-    includeContacts: true,
-    overrides: {},
-  });
+  const settings = (who: { dn: string; password: string }): LdapSettings => sambaLdapSettings(samba, who);
 
   async function watermarkNow(connection: LdapConnection, root: RootDse): Promise<Watermark> {
     const tracking = await changeTracking(connection, root, ou, { limits: LIMITS });
@@ -100,11 +89,7 @@ describe('deletions and departures on Samba AD', () => {
     reader = await openConnection(samba.ldapsUrl, settings(samba.reader), LIMITS);
     adminRoot = await readRootDse(admin);
     readerRoot = await readRootDse(reader);
-    writer = new Client({
-      url: samba.ldapsUrl,
-      tlsOptions: { ca: [directories().certificates?.caPem ?? ''] },
-    });
-    await writer.bind(samba.admin.dn, samba.admin.password);
+    writer = await sambaAdminClient(samba);
     const tag = `${process.pid}-${Date.now()}`;
     ou = `OU=deletions-${tag},${samba.baseDn}`;
     outside = `OU=deletions-outside-${tag},${samba.baseDn}`;

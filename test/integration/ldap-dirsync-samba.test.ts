@@ -16,7 +16,8 @@ import { type LdapConnection, openConnection } from '../../src/ldap/client.js';
 import { guidToString } from '../../src/ldap/guid.js';
 import { DEFAULT_LIMITS, type LdapLimits, type LdapSettings } from '../../src/ldap/index.js';
 import { type SchemaMap, schemaFor } from '../../src/ldap/schema-map.js';
-import { datasetFor, directories, type SambaInfo, sharedSamba } from '../support/directories.js';
+import { datasetFor, type SambaInfo, sharedSamba } from '../support/directories.js';
+import { sambaAdminClient, sambaLdapSettings } from '../support/samba-access.js';
 
 const LIMITS: LdapLimits = { ...DEFAULT_LIMITS, connectTimeoutMs: 5000, operationTimeoutMs: 20_000 };
 const KINDS = ['USER', 'GROUP', 'CONTACT'] as const;
@@ -34,19 +35,7 @@ describe('DirSync on Samba AD', () => {
   let outside: string;
   const created: string[] = [];
 
-  const settings = (who: { dn: string; password: string }): LdapSettings => ({
-    domain: samba.domain,
-    searchBase: samba.baseDn,
-    servers: [samba.ldapsUrl],
-    tls: 'LDAPS',
-    caCertificate: directories().certificates?.caPem ?? null,
-    tlsVerify: true,
-    allowPlaintextBind: false,
-    bindDn: who.dn,
-    bindPassword: who.password,
-    includeContacts: true,
-    overrides: {},
-  });
+  const settings = (who: { dn: string; password: string }): LdapSettings => sambaLdapSettings(samba, who);
 
   const changesSince = (
     connection: LdapConnection,
@@ -125,11 +114,7 @@ describe('DirSync on Samba AD', () => {
     schema = schemaFor('ACTIVE_DIRECTORY', {});
     admin = await openConnection(samba.ldapsUrl, settings(samba.admin), LIMITS);
     reader = await openConnection(samba.ldapsUrl, settings(samba.reader), LIMITS);
-    writer = new Client({
-      url: samba.ldapsUrl,
-      tlsOptions: { ca: [directories().certificates?.caPem ?? ''] },
-    });
-    await writer.bind(samba.admin.dn, samba.admin.password);
+    writer = await sambaAdminClient(samba);
     const tag = `${process.pid}-${Date.now()}`;
     ou = `OU=dirsync-${tag},${samba.baseDn}`;
     outside = `OU=dirsync-outside-${tag},${samba.baseDn}`;
