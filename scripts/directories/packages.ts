@@ -5,7 +5,8 @@
  * every interface (policy-rc.d exiting 101) and without slapd creating a
  * default instance (debconf preseed).
  */
-import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { findExecutable, isRoot, run } from './process.js';
 
 export type RequiredBinary =
@@ -16,7 +17,13 @@ export type RequiredBinary =
   | 'dnsmasq'
   | 'redis-server'
   | 'openssl'
-  | 'chromium';
+  | 'chromium'
+  /** MIT Kerberos client tools (kinit, klist, kvno): checking the DC's keytabs by hand. */
+  | 'kinit'
+  /** libkrb5-dev: the GSSAPI headers the gateway's Kerberos addon compiles against (#17). */
+  | 'krb5-config'
+  /** libfaketime: a gateway process with a skewed clock (Kerberos clock-skew tests). */
+  | 'faketime';
 
 export const ALL_BINARIES: readonly RequiredBinary[] = [
   'slapd',
@@ -26,6 +33,9 @@ export const ALL_BINARIES: readonly RequiredBinary[] = [
   'dnsmasq',
   'redis-server',
   'openssl',
+  'kinit',
+  'krb5-config',
+  'faketime',
 ];
 
 /**
@@ -60,7 +70,38 @@ export const PACKAGES_FOR: Readonly<Record<RequiredBinary, readonly string[]>> =
   'redis-server': ['redis-server'],
   openssl: ['openssl'],
   chromium: ['chromium'],
+  kinit: ['krb5-user'],
+  'krb5-config': ['libkrb5-dev'],
+  faketime: ['faketime', 'libfaketime'],
 };
+
+/** The header the addon's build includes first: krb5-config alone is no proof the headers are there. */
+const GSSAPI_HEADER = '/usr/include/gssapi/gssapi.h';
+
+/**
+ * libfaketime's preload library (LD_PRELOAD), in Debian's multiarch folder
+ * (`/usr/lib/x86_64-linux-gnu/faketime/`), or null when not installed.
+ */
+export function libfaketimePath(): string | null {
+  const candidates = ['/usr/lib/faketime/libfaketime.so.1'];
+  try {
+    for (const entry of readdirSync('/usr/lib', { withFileTypes: true })) {
+      if (entry.isDirectory() && entry.name.includes('-linux-'))
+        candidates.push(join('/usr/lib', entry.name, 'faketime', 'libfaketime.so.1'));
+    }
+  } catch {
+    // no /usr/lib: nothing installed
+  }
+  return candidates.find((path) => existsSync(path)) ?? null;
+}
+
+/** Whether `name` is present: the executable, plus for some the files it stands for. */
+function present(name: RequiredBinary): boolean {
+  if (findExecutable(name) === null) return false;
+  if (name === 'krb5-config') return existsSync(GSSAPI_HEADER);
+  if (name === 'faketime') return libfaketimePath() !== null;
+  return true;
+}
 
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';
 /** Samba's Python bindings only load under the system interpreter. */
@@ -68,7 +109,7 @@ export const SYSTEM_PYTHON = '/usr/bin/python3';
 
 /** Binaries of `list` that are missing (Samba also counts as missing when its Python bindings are). */
 export async function missingBinaries(list: readonly RequiredBinary[]): Promise<RequiredBinary[]> {
-  const missing: RequiredBinary[] = list.filter((name) => findExecutable(name) === null);
+  const missing: RequiredBinary[] = list.filter((name) => !present(name));
   if (list.includes('samba') && !missing.includes('samba')) {
     const probe = await run(SYSTEM_PYTHON, ['-c', 'import samba.samdb'], { allowFailure: true }).catch(
       () => null,

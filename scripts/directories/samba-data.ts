@@ -28,7 +28,13 @@ export type SambaOperation =
       readonly ou?: string;
       readonly disabled?: boolean;
     }
-  | { readonly op: 'dns-a'; readonly zone: string; readonly host: string; readonly ip: string };
+  | { readonly op: 'dns-a'; readonly zone: string; readonly host: string; readonly ip: string }
+  /** Adds `spn` to `account` unless some account holds it already. */
+  | { readonly op: 'spn'; readonly account: string; readonly spn: string }
+  /** `samba-tool domain exportkeytab PATH --principal=PRINCIPAL` (the file is replaced). */
+  | { readonly op: 'exportkeytab'; readonly principal: string; readonly path: string }
+  | { readonly op: 'setpassword'; readonly name: string; readonly password: string }
+  | { readonly op: 'deleteuser'; readonly name: string };
 
 /**
  * Samba enforces unique sAMAccountName and userPrincipalName in a domain

@@ -67,6 +67,35 @@ export interface SambaAccount {
   readonly password: string;
 }
 
+/** Keytab files exported from the DC (MIT format, as `samba-tool domain exportkeytab` writes them). */
+export interface SambaKeytabs {
+  /** svc-dirgate's: the account the gateway binds as. */
+  readonly dirgate: string;
+  /** svc-second's: another account, for two connections side by side. */
+  readonly second: string;
+  /** svc-stale's, exported before its password was changed: its kvno is one behind the account's. */
+  readonly stale: string;
+  /** svc-gone's, exported before the account was deleted: the principal is unknown to the KDC. */
+  readonly gone: string;
+}
+
+/** What the Kerberos tests need of the DC (#17). */
+export interface SambaKerberos {
+  /** CORP.TEST */
+  readonly realm: string;
+  /** The DC's KDC, TCP and UDP: `127.0.0.1:88`. */
+  readonly kdc: string;
+  /** The LDAP service principal the DC holds: `ldap/dc1.corp.test`. */
+  readonly ldapServicePrincipal: string;
+  readonly keytabs: SambaKeytabs;
+  /** Principal of each keytab, `svc-dirgate@CORP.TEST` etc. */
+  readonly principals: Readonly<Record<keyof SambaKeytabs, string>>;
+  /** svc-dirgate with its password (the StartTLS simple-bind comparison of the same account). */
+  readonly service: SambaAccount;
+  /** svc-second with its password. */
+  readonly second: SambaAccount;
+}
+
 export interface SambaOptions {
   readonly certificates?: TestCertificates;
   /**
@@ -105,6 +134,8 @@ export interface SambaInstance extends ManagedServer {
   readonly reader: SambaAccount;
   /** A disabled user with a known password: binding gives 49 "data 533". */
   readonly disabledUser: SambaAccount;
+  /** Service accounts and their keytabs (in the private folder), the KDC, the LDAP SPN. */
+  readonly kerberos: SambaKerberos;
   readonly certificates: TestCertificates;
   /** Rewrites smb.conf for the other bind policy and restarts (≈3 s; drops every connection). */
   setAllowPlainBind(allow: boolean): Promise<void>;
@@ -255,6 +286,64 @@ async function clearStaleDc(log: (line: string) => void): Promise<void> {
   }
 }
 
+/**
+ * The service accounts of the Kerberos tests and the operations creating
+ * them, run by the loader with the rest of the set-up (offline, one Python
+ * process: no samba-tool start-up per call). svc-stale's password changes
+ * after its export and svc-gone is deleted after its own, so their keytabs
+ * are wrong in the two ways a real one goes stale.
+ */
+function kerberosSetup(
+  dir: string,
+  account: (name: string, password: string) => SambaAccount,
+): { info: SambaKerberos; operations: SambaOperation[] } {
+  const names = {
+    dirgate: 'svc-dirgate',
+    second: 'svc-second',
+    stale: 'svc-stale',
+    gone: 'svc-gone',
+  } as const;
+  const password = 'Svc-Dirgate-Passw0rd!';
+  const keytab = (name: string) => join(dir, 'private', `${name}.keytab`);
+  const principal = (name: string) => `${name}@${SAMBA_REALM}`;
+  const ldapServicePrincipal = `ldap/${SAMBA_HOST}.${SAMBA_DOMAIN}`;
+  const operations: SambaOperation[] = [
+    { op: 'spn', account: `${SAMBA_HOST.toUpperCase()}$`, spn: ldapServicePrincipal },
+  ];
+  for (const name of Object.values(names)) {
+    operations.push(
+      { op: 'newuser', name, password },
+      { op: 'exportkeytab', principal: principal(name), path: keytab(name) },
+    );
+  }
+  operations.push(
+    { op: 'setpassword', name: names.stale, password: `${password}-changed` },
+    { op: 'deleteuser', name: names.gone },
+  );
+  return {
+    operations,
+    info: {
+      realm: SAMBA_REALM,
+      kdc: `127.0.0.1:${SAMBA_PORTS.kerberos}`,
+      ldapServicePrincipal,
+      keytabs: {
+        dirgate: keytab(names.dirgate),
+        second: keytab(names.second),
+        stale: keytab(names.stale),
+        gone: keytab(names.gone),
+      },
+      principals: {
+        dirgate: principal(names.dirgate),
+        second: principal(names.second),
+        stale: principal(names.stale),
+        gone: principal(names.gone),
+      },
+      service: account(names.dirgate, password),
+      second: account(names.second, password),
+    },
+  };
+}
+
 /** Provisions, loads and starts a DC; about 5 s plus the data (≈3 ms per entry). */
 export async function startSambaDc(options: SambaOptions = {}): Promise<SambaInstance> {
   const samba = requireExecutable('samba');
@@ -324,11 +413,13 @@ export async function startSambaDc(options: SambaOptions = {}): Promise<SambaIns
 
   const reader = account('dirgate-reader', readerPassword);
   const disabledUser = account('dirgate-disabled', readerPassword);
+  const kerberos = kerberosSetup(dir, account);
   started = Date.now();
   const setup: SambaOperation[] = [
     { op: 'dns-a', zone: SAMBA_DOMAIN, host: SAMBA_HOST, ip: '127.0.0.1' },
     { op: 'newuser', name: 'dirgate-reader', password: readerPassword },
     { op: 'newuser', name: 'dirgate-disabled', password: readerPassword, disabled: true },
+    ...kerberos.operations,
   ];
   await loadOperations(
     (function* () {
@@ -372,11 +463,14 @@ export async function startSambaDc(options: SambaOptions = {}): Promise<SambaIns
           throw new Error(`samba exited during start-up; see ${join(dir, 'log')}`);
         }
         return (
-          (await ldapAnswers(url)) && (await canConnect(SAMBA_PORTS.ldaps)) && (await dnsAnswers(dnsServer))
+          (await ldapAnswers(url)) &&
+          (await canConnect(SAMBA_PORTS.ldaps)) &&
+          (await canConnect(SAMBA_PORTS.kerberos)) &&
+          (await dnsAnswers(dnsServer))
         );
       },
       30_000,
-      () => `Samba LDAP/DNS on 127.0.0.1 (logs in ${join(dir, 'log')})`,
+      () => `Samba LDAP/KDC/DNS on 127.0.0.1 (logs in ${join(dir, 'log')})`,
       100,
     );
     log(`samba: started in ${Date.now() - began} ms (pid ${pid})`);
@@ -413,6 +507,7 @@ export async function startSambaDc(options: SambaOptions = {}): Promise<SambaIns
     admin: account('Administrator', adminPassword),
     reader,
     disabledUser,
+    kerberos: kerberos.info,
     certificates,
     get pid() {
       return pid;

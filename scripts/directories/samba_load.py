@@ -15,10 +15,17 @@ Each line of OPS_JSONL is one operation:
   {"op": "modify-add", "dn": ..., "attrs": {name: [str]}}
   {"op": "newuser", "name": ..., "password": ..., "ou": ..., "disabled": bool}
   {"op": "dns-a", "zone": "corp.test", "host": "dc1", "ip": "127.0.0.1"}
+  {"op": "spn", "account": "DC1$", "spn": "ldap/dc1.corp.test"}
+                             added unless some account already holds it
+  {"op": "exportkeytab", "principal": "svc@CORP.TEST", "path": ...}
+                             as `samba-tool domain exportkeytab PATH --principal=...`
+  {"op": "setpassword", "name": ..., "password": ...}
+  {"op": "deleteuser", "name": ...}
 Prints one JSON line with counts, or exits 2 with the failing operation.
 """
 import base64
 import json
+import os
 import sys
 import time
 
@@ -32,7 +39,7 @@ def element(values, flag, name):
     return ldb.MessageElement(values, flag, name)
 
 
-def apply(samdb, op):
+def apply(samdb, lp, op):
     kind = op["op"]
     if kind == "add":
         msg = ldb.Message(ldb.Dn(samdb, op["dn"]))
@@ -66,8 +73,43 @@ def apply(samdb, op):
         msg["objectClass"] = element([b"top", b"dnsNode"], ldb.FLAG_MOD_ADD, "objectClass")
         msg["dnsRecord"] = element([ndr_pack(ARecord(op["ip"]))], ldb.FLAG_MOD_ADD, "dnsRecord")
         samdb.add(msg)
+    elif kind == "spn":
+        # A DC provisioned here may lack ldap/<its name> (LAB.md); an SPN
+        # must be unique in the domain, so look for it anywhere first.
+        held = samdb.search(base=samdb.domain_dn(), scope=ldb.SCOPE_SUBTREE,
+                            expression="(servicePrincipalName=%s)" % ldb.binary_encode(op["spn"]),
+                            attrs=["sAMAccountName"])
+        if len(held) > 0:
+            return
+        found = samdb.search(base=samdb.domain_dn(), scope=ldb.SCOPE_SUBTREE,
+                             expression="(sAMAccountName=%s)" % ldb.binary_encode(op["account"]),
+                             attrs=["dn"])
+        if len(found) != 1:
+            raise ValueError("no account %s for SPN %s" % (op["account"], op["spn"]))
+        msg = ldb.Message(found[0].dn)
+        msg["servicePrincipalName"] = element([op["spn"].encode("utf-8")], ldb.FLAG_MOD_ADD,
+                                              "servicePrincipalName")
+        samdb.modify(msg)
+    elif kind == "exportkeytab":
+        from samba import enable_net_export_keytab
+        from samba.net import Net
+
+        enable_net_export_keytab()
+        # The export adds to an existing file: start from none.
+        if os.path.exists(op["path"]):
+            os.remove(op["path"])
+        Net(None, lp).export_keytab(keytab=op["path"], principal=op["principal"])
+    elif kind == "setpassword":
+        samdb.setpassword("(sAMAccountName=%s)" % ldb.binary_encode(op["name"]), op["password"])
+    elif kind == "deleteuser":
+        samdb.deleteuser(op["name"])
     else:
         raise ValueError("unknown op %r" % kind)
+
+
+# Operations that open transactions (or, for the keytab export, a second
+# connection to sam.ldb) of their own: the batch's must be closed first.
+OWN_TRANSACTION = {"newuser", "exportkeytab", "setpassword", "deleteuser"}
 
 
 def main():
@@ -89,12 +131,11 @@ def main():
             if not line.strip():
                 continue
             op = json.loads(line)
-            # newuser and dns-a run their own transactions: close ours first.
-            own = op["op"] == "newuser"
+            own = op["op"] in OWN_TRANSACTION
             if own:
                 samdb.transaction_commit()
             try:
-                apply(samdb, op)
+                apply(samdb, lp, op)
             except Exception as error:  # report which entry failed, then stop
                 if not own:
                     samdb.transaction_cancel()

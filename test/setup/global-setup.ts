@@ -9,16 +9,28 @@
  * of `slapd,samba,redis` starts only those; default all.
  * DIRGATE_SAMBA_PLAIN_BIND=1: the shared DC allows simple binds over plain
  * ldap:// (`ldap server require strong auth = no`) instead of refusing them.
+ *
+ * With Samba, the Kerberos addon is built too (scripts/build-native.sh,
+ * after the packages bring libkrb5-dev), and the DC's service accounts and
+ * keytabs are provided as `kerberos` (test/support/kerberos.ts).
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { makeCertificates } from '../../scripts/directories/certificates.js';
 import { generateDirectory } from '../../scripts/directories/generator.js';
-import { ALL_BINARIES, ensurePackages, type RequiredBinary } from '../../scripts/directories/packages.js';
+import {
+  ALL_BINARIES,
+  ensurePackages,
+  libfaketimePath,
+  type RequiredBinary,
+} from '../../scripts/directories/packages.js';
+import { run } from '../../scripts/directories/process.js';
 import { type RedisInstance, startRedis } from '../../scripts/directories/redis.js';
-import { type SambaInstance, startSambaDc } from '../../scripts/directories/samba.js';
+import { SAMBA_PORTS, type SambaInstance, startSambaDc } from '../../scripts/directories/samba.js';
 import { type SlapdInstance, startSlapd } from '../../scripts/directories/slapd.js';
 import type { TestDirectoriesInfo } from '../support/directories.js';
+import type { KerberosFixtureInfo } from '../support/kerberos.js';
 import { SHARED_SAMBA_DATASET, SHARED_SLAPD_DATASET } from './datasets.js';
 
 type Service = 'slapd' | 'samba' | 'redis';
@@ -40,12 +52,33 @@ function wanted(): Set<Service> {
 
 const BINARIES_FOR: Readonly<Record<Service, readonly RequiredBinary[]>> = {
   slapd: ['slapd', 'ldapsearch'],
-  samba: ['samba', 'samba-tool', 'ldapsearch'],
+  // The Kerberos tests run against the DC: MIT's tools, the addon's headers, faketime for clock skew.
+  samba: ['samba', 'samba-tool', 'ldapsearch', 'kinit', 'krb5-config', 'faketime'],
   redis: ['redis-server'],
 };
 
 function line(text: string): void {
   console.log(`[directories] ${text}`);
+}
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BUILD_NATIVE = path.join(ROOT, 'scripts', 'build-native.sh');
+
+/** Builds and loads the gateway's GSSAPI addon; its output is the error when that fails. */
+async function buildNative(): Promise<void> {
+  if (!existsSync(BUILD_NATIVE))
+    throw new Error(`${BUILD_NATIVE} is missing: the Kerberos addon cannot be built`);
+  // The script's load check must use the project's Node (node_modules/.bin first, as npm runs scripts).
+  const env = {
+    ...process.env,
+    PATH: `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH ?? ''}`,
+  };
+  const result = await run('bash', [BUILD_NATIVE], { cwd: ROOT, env, allowFailure: true });
+  if (result.code !== 0) {
+    throw new Error(
+      `bash scripts/build-native.sh exited with ${result.code}:\n${`${result.stdout}\n${result.stderr}`.trim().slice(-8000)}`,
+    );
+  }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -54,6 +87,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const empty: TestDirectoriesInfo = { certificates: null, slapd: null, samba: null, redis: null, timings };
   if (services.size === 0) {
     project.provide('directories', empty);
+    project.provide('kerberos', null);
     return async () => {};
   }
   const began = Date.now();
@@ -74,6 +108,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       line,
     ),
   );
+  if (services.has('samba')) await timed('native', buildNative);
   const certificates = await timed('certificates', () => makeCertificates());
 
   let slapd: SlapdInstance | null = null;
@@ -155,9 +190,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     redis: redis && { url: redis.url },
     timings,
   };
+  const kerberos: KerberosFixtureInfo | null = samba && {
+    ...samba.kerberos,
+    dnsServer: samba.dnsServer,
+    hostName: samba.hostName,
+    ldapPort: SAMBA_PORTS.ldap,
+    libfaketime: libfaketimePath(),
+  };
   timings.total = Date.now() - began;
   line(`ready in ${timings.total} ms`);
   project.provide('directories', info);
+  project.provide('kerberos', kerberos);
   return async () => {
     await teardown();
     rmSync(certificates.dir, { recursive: true, force: true });
