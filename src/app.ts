@@ -122,6 +122,7 @@ async function assembleGateway(config: Config, logger: AppLogger, options: Gatew
     maxMessageBytes: config.ldap.maxMessageBytes,
     maxEntries: config.ldap.maxEntries,
     maxValuesPerAttribute: config.ldap.maxValuesPerAttribute,
+    kerberosFolder: path.join(config.dataDir, 'kerberos'),
   };
   const log = logger.child({ node: config.nodeName });
   const directoryLog = log.child({ component: 'directory' });

@@ -13,7 +13,9 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Client, type Control, type Filter, type SearchResult } from 'ldapts';
 import { bounded } from './deadline.js';
-import { BindError, ConnectError, type LdapError, toLdapError } from './errors.js';
+import { BindError, ConnectError, type LdapError, TlsError, toLdapError } from './errors.js';
+import { encodeStartTls, exchange } from './kerberos/bind-wire.js';
+import { bindGssapi, requestTicket } from './kerberos/gssapi-bind.js';
 import { EntryBudget, tooManyValues } from './limits.js';
 import { installReadBounds, type ReadBounds } from './read-bounds.js';
 import { resolveHost } from './resolve-host.js';
@@ -317,33 +319,60 @@ export async function openConnection(
       established = secure;
     }
 
-    const client = new Client({
-      url: server,
-      connectTimeout: limits.connectTimeoutMs,
-      timeout: limits.operationTimeoutMs,
-      ...(endpoint.transport === 'LDAPS'
-        ? { createSecureConnection: handOverOnce(established) as unknown as typeof tls.connect }
-        : {
-            createConnection: handOverOnce(established) as unknown as typeof net.connect,
-            // Used by startTLS() only: records the upgraded socket so kill() reaches it too.
-            createSecureConnection: trackedTlsConnect(sockets) as unknown as typeof tls.connect,
-          }),
-    });
-    // Search entries decoded without ldapts' per-value copies: the bulk of a sync's reading CPU.
-    installCompactSearchEntries(client, {
-      max: limits.maxValuesPerAttribute,
-      refuse: (attribute, dn) => tooManyValues(attribute, dn, limits, server),
-    });
-    // What the server sends is bounded before ldapts buffers it; without that, refuse to read.
-    bounds = installReadBounds(client, {
-      limits,
-      budget: options.budget ?? new EntryBudget(limits),
-      server,
-      onViolation: killAll,
-    });
-    if (bounds === null) {
-      throw new ConnectError('CONNECTION_FAILED', 'this ldapts cannot be read with bounds', step, server);
+    if (settings.auth === 'KERBEROS') {
+      let secured: net.Socket = established;
+      if (endpoint.transport === 'STARTTLS') {
+        begin('TLS');
+        // Done here, not by ldapts: the SASL exchange runs on our socket before ldapts gets it.
+        secured = await bounded(startTls(established, tlsOptionsFor(settings, endpoint.host), sockets), {
+          step: 'TLS',
+          server,
+          ms: limits.operationTimeoutMs,
+          signal,
+          onGiveUp: killAll,
+        });
+        report(true, describeTls(secured));
+      }
+      begin('KERBEROS');
+      const asked = requestTicket(settings, limits, endpoint.host, server, signal);
+      const ticket = await bounded(asked, {
+        step: 'KERBEROS',
+        server,
+        ms: limits.operationTimeoutMs,
+        signal,
+        // The KDC exchange runs on a thread and cannot be stopped: its client is let go when it ends.
+        onGiveUp: () => {
+          killAll();
+          asked.then((late) => late.gss.release()).catch(() => undefined);
+        },
+      });
+      report(true, ticket.detail);
+      begin('BIND');
+      let session: Awaited<ReturnType<typeof bindGssapi>>;
+      try {
+        session = await bounded(bindGssapi(secured, ticket, endpoint.transport !== 'NONE'), {
+          step: 'BIND',
+          server,
+          ms: limits.operationTimeoutMs,
+          signal,
+          onGiveUp: killAll,
+        });
+      } catch (err) {
+        ticket.gss.release();
+        throw err;
+      }
+      if (session.socket !== secured) sockets.push(session.socket);
+      const client = ldaptsClient(server, session.socket, limits, endpoint.transport === 'LDAPS', sockets);
+      bounds = installBounds(client, limits, options, server, killAll);
+      report(
+        true,
+        `GSSAPI as ${ticket.context.principal}, ${session.layer === 'none' ? 'no SASL layer (TLS)' : `SASL ${session.layer}`}`,
+      );
+      return new LdapConnection(server, client, sockets, limits, secrets, bounds);
     }
+
+    const client = ldaptsClient(server, established, limits, endpoint.transport === 'LDAPS', sockets);
+    bounds = installBounds(client, limits, options, server, killAll);
 
     if (endpoint.transport === 'STARTTLS') {
       begin('TLS');
@@ -390,6 +419,74 @@ export async function openConnection(
     report(false, mapped.message);
     throw mapped;
   }
+}
+
+/**
+ * The ldapts client over a socket that is already connected (and secured, and for KERBEROS bound):
+ * ldapts takes it as is. StartTLS sessions of simple binds are upgraded by ldapts itself.
+ */
+function ldaptsClient(
+  server: string,
+  socket: net.Socket,
+  limits: LdapLimits,
+  secure: boolean,
+  sockets: net.Socket[],
+): Client {
+  return new Client({
+    url: server,
+    connectTimeout: limits.connectTimeoutMs,
+    timeout: limits.operationTimeoutMs,
+    ...(secure
+      ? { createSecureConnection: handOverOnce(socket) as unknown as typeof tls.connect }
+      : {
+          createConnection: handOverOnce(socket) as unknown as typeof net.connect,
+          // Used by startTLS() only: records the upgraded socket so kill() reaches it too.
+          createSecureConnection: trackedTlsConnect(sockets) as unknown as typeof tls.connect,
+        }),
+  });
+}
+
+/** What every connection's client gets before its first operation; throws when ldapts cannot be bounded. */
+function installBounds(
+  client: Client,
+  limits: LdapLimits,
+  options: OpenOptions,
+  server: string,
+  killAll: () => void,
+): ReadBounds {
+  // Search entries decoded without ldapts' per-value copies: the bulk of a sync's reading CPU.
+  installCompactSearchEntries(client, {
+    max: limits.maxValuesPerAttribute,
+    refuse: (attribute, dn) => tooManyValues(attribute, dn, limits, server),
+  });
+  // What the server sends is bounded before ldapts buffers it; without that, refuse to read.
+  const bounds = installReadBounds(client, {
+    limits,
+    budget: options.budget ?? new EntryBudget(limits),
+    server,
+    onViolation: killAll,
+  });
+  if (bounds === null) {
+    throw new ConnectError('CONNECTION_FAILED', 'this ldapts cannot be read with bounds', 'BIND', server);
+  }
+  return bounds;
+}
+
+/** StartTLS on our own socket (KERBEROS: the bind is ours too): the extended operation, then the handshake. */
+async function startTls(
+  socket: net.Socket,
+  options: tls.ConnectionOptions,
+  sockets: net.Socket[],
+): Promise<tls.TLSSocket> {
+  const response = await exchange(socket, encodeStartTls(1), 1);
+  if (response.resultCode !== 0) {
+    throw new TlsError(
+      'STARTTLS_REFUSED',
+      `server refused StartTLS: result ${response.resultCode}${response.diagnosticMessage ? ` (${response.diagnosticMessage})` : ''}`,
+      null,
+    );
+  }
+  return handshake(socket, options, sockets);
 }
 
 function connectTcp(host: string, port: number, sockets: net.Socket[]): Promise<net.Socket> {

@@ -30,6 +30,7 @@ export type LdapErrorCode =
   | TimeoutError['code']
   | DirectoryLimitError['code']
   | NoServerAvailableError['code']
+  | KerberosError['code']
   | AbortedError['code'];
 
 export abstract class LdapError extends Error {
@@ -212,6 +213,45 @@ export interface ServerAttempt {
   readonly message: string;
 }
 
+export type KerberosErrorCode =
+  /** The GSSAPI addon is not built on this machine (no MIT krb5 headers at install time). */
+  | 'KERBEROS_UNAVAILABLE'
+  /** No KDC configured and none published in DNS (`_kerberos._tcp.<REALM>`). */
+  | 'KDC_NOT_FOUND'
+  | 'KDC_UNREACHABLE'
+  /** The keytab's principal is not (any more) in the realm's database. */
+  | 'KERBEROS_PRINCIPAL_UNKNOWN'
+  /** The KDC refused the keytab's key: the password was changed after the export (wrong kvno), or another account's keys. */
+  | 'KERBEROS_KEY_MISMATCH'
+  | 'KERBEROS_ACCOUNT_DISABLED'
+  | 'CLOCK_SKEW'
+  /** The realm has no `ldap/<server name>` service principal. */
+  | 'SPN_MISSING'
+  /** The server refused the SASL security layer offered (or GSSAPI over this transport). */
+  | 'SASL_LAYER_REFUSED'
+  /** The server's ticket ended while the session was in use: the server closed it. */
+  | 'KERBEROS_SESSION_EXPIRED'
+  | 'KERBEROS_FAILED';
+
+/**
+ * A KERBEROS connection's failure, at the KERBEROS step (tickets from the KDC) or the BIND step
+ * (the SASL exchange and its security layer). The message starts with the code: run records and
+ * testConnection keep only the text, and administrators search for it.
+ */
+export class KerberosError extends LdapError {
+  readonly code: KerberosErrorCode;
+  constructor(
+    code: KerberosErrorCode,
+    message: string,
+    step: ConnectionStep,
+    server: string | null,
+    cause?: unknown,
+  ) {
+    super(`${code}: ${message}`, step, server, cause);
+    this.code = code;
+  }
+}
+
 /** Every candidate server failed; `attempts` says which and why, in the order tried. */
 export class NoServerAvailableError extends LdapError {
   readonly code = 'NO_SERVER_AVAILABLE' as const;
@@ -241,6 +281,8 @@ function describeStep(step: ConnectionStep): string {
       return 'TCP connect';
     case 'TLS':
       return 'TLS handshake';
+    case 'KERBEROS':
+      return 'Kerberos ticket request';
     case 'BIND':
       return 'bind';
     case 'SEARCH':

@@ -21,6 +21,7 @@ export const DEFAULT_LIMITS: LdapLimits = Object.freeze({
   maxMessageBytes: 64 * 1024 * 1024,
   maxEntries: 2_000_000,
   maxValuesPerAttribute: 1_000_000,
+  kerberosFolder: null,
 });
 
 /** The settings that raise each bound (src/config/environment.ts), as errors name them. */

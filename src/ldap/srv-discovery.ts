@@ -172,7 +172,7 @@ export function refusedTargetsWarning(domain: string, refused: readonly string[]
 }
 
 /** Resolves one SRV name; "no such name / no records" is an empty list, other failures throw. */
-async function resolveSrvBounded(
+export async function resolveSrvBounded(
   name: string,
   limits: LdapLimits,
   signal?: AbortSignal,

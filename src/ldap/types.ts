@@ -11,6 +11,8 @@ export type { MappedAttribute, ReadOverrides, TlsMode } from '../model/connectio
 /** Everything needed to reach and read one connection's directory: its settings and its password in clear. */
 export interface LdapSettings extends DirectoryAccess {
   readonly bindPassword: string | null;
+  /** KERBEROS: the keytab file's bytes, in clear only here (unsealed for the run); null otherwise. */
+  readonly keytab: Uint8Array | null;
 }
 
 /** Time bounds and sizes of one session; every step is bounded. */
@@ -40,6 +42,12 @@ export interface LdapLimits {
   readonly maxEntries: number;
   /** Values of one attribute of one entry, range retrieval included (default 1,000,000). */
   readonly maxValuesPerAttribute: number;
+  /**
+   * Where this process keeps its Kerberos configuration (the data folder's `kerberos/`: the
+   * krb5.conf naming each realm's KDCs; no keys or tickets, those stay in memory). Null: KERBEROS
+   * connections fail with KERBEROS_UNAVAILABLE.
+   */
+  readonly kerberosFolder: string | null;
 }
 
 export type DirectoryFlavour = 'ACTIVE_DIRECTORY' | 'LDAP';
@@ -61,7 +69,8 @@ export interface RawEntry {
   readonly memberDns: readonly string[];
 }
 
-export type ConnectionStep = 'DNS' | 'TCP' | 'TLS' | 'BIND' | 'SEARCH';
+/** KERBEROS (tickets from the keytab, before BIND) is only taken by KERBEROS connections. */
+export type ConnectionStep = 'DNS' | 'TCP' | 'TLS' | 'KERBEROS' | 'BIND' | 'SEARCH';
 
 export interface StepReport {
   readonly step: ConnectionStep;

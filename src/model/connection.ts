@@ -2,6 +2,9 @@
 
 export type TlsMode = 'NONE' | 'STARTTLS' | 'LDAPS';
 
+/** How the gateway authenticates to the directory. */
+export type AuthMethod = 'ANONYMOUS' | 'SIMPLE' | 'KERBEROS';
+
 /** Per-connection overrides of what is read; absent fields use the flavour's defaults. */
 export interface ReadOverrides {
   readonly userFilter?: string;
@@ -38,8 +41,18 @@ export interface DirectoryAccess {
   readonly caCertificate: string | null;
   /** Verify the directory's certificate (default true). */
   readonly tlsVerify: boolean;
-  /** Null: anonymous bind. */
+  /**
+   * ANONYMOUS: no credentials; SIMPLE: bindDn and the sealed password; KERBEROS: SASL GSSAPI with
+   * the key in the sealed keytab (no password). Records stored before Kerberos read as SIMPLE when
+   * they have a bindDn, ANONYMOUS otherwise.
+   */
+  readonly auth: AuthMethod;
+  /** Null: anonymous bind (and always null for KERBEROS). */
   readonly bindDn: string | null;
+  /** KERBEROS: the principal the keytab holds keys for (`svc-dirgate@CORP.TEST`); null otherwise. */
+  readonly keytabPrincipal: string | null;
+  /** KERBEROS: KDCs (`host` or `host:port`) tried in order; empty: DNS SRV `_kerberos._tcp.<REALM>`. */
+  readonly kdcs: readonly string[];
   /**
    * Whether a password may be sent without TLS (plain `ldap://`, mode NONE).
    * False by default, as Samba and hardened Windows DCs refuse such binds:
@@ -55,6 +68,8 @@ export interface ConnectionRecord extends DirectoryAccess {
   readonly name: string;
   /** AES-256-GCM sealed bind password (see store/secret-box.ts); never leaves the store layer in clear except to bind. */
   readonly bindPasswordSealed: string | null;
+  /** KERBEROS: the keytab file, sealed like the password (bound to the same settings); null otherwise. */
+  readonly keytabSealed: string | null;
   readonly schedule: string;
   /**
    * Cron expression of the incremental runs between the full ones (`schedule`); null: full runs
