@@ -229,8 +229,6 @@ export type KerberosErrorCode =
   | 'SPN_MISSING'
   /** The server refused the SASL security layer offered (or GSSAPI over this transport). */
   | 'SASL_LAYER_REFUSED'
-  /** The server's ticket ended while the session was in use: the server closed it. */
-  | 'KERBEROS_SESSION_EXPIRED'
   | 'KERBEROS_FAILED';
 
 /**

@@ -65,7 +65,6 @@ export function kerberosFailure(err: unknown, context: FailureContext): Kerberos
     CLOCK_SKEW: `the clocks of this machine and of the KDC of ${realm} differ by more than the realm allows (5 minutes by default): set the time right (NTP) here or on the domain controllers`,
     SPN_MISSING: `${realm} has no service principal ldap/${host}: name the directory server in the server URL by the DNS name its SPN has (not an IP address or an alias; no reverse lookup is made), or add the SPN (setspn -S ldap/${host} <DC account>)`,
     SASL_LAYER_REFUSED: 'the server refused the SASL security layer',
-    KERBEROS_SESSION_EXPIRED: 'the Kerberos session expired',
     KERBEROS_UNAVAILABLE: 'Kerberos is not available',
     KERBEROS_FAILED: `Kerberos authentication of ${principal} to ldap/${host} failed`,
   };
