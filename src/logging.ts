@@ -17,6 +17,9 @@ export type LogFormat = 'json' | 'pretty';
 const SECRET_KEYS = [
   'bindPassword',
   'bindPasswordSealed',
+  // A KERBEROS connection's keytab (#17): the service account's keys, base64 in input, sealed at rest.
+  'keytab',
+  'keytabSealed',
   'password',
   'authorization',
   'token',

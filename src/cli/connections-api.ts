@@ -48,7 +48,7 @@ export interface RecordedObject {
 }
 
 export const CONNECTION_FIELDS = `id name domain { name } searchBase servers tls tlsVerify hasCaCertificate
-  allowPlaintextBind bindDn hasBindPassword includeContacts userFilter groupFilter contactFilter
+  allowPlaintextBind auth bindDn hasBindPassword hasKeytab keytabPrincipal kdcs includeContacts userFilter groupFilter contactFilter
   netbiosName schedule incrementalSchedule changeTracking enabled deleteThreshold status activeServer userCount groupCount contactCount
   heldRunId overlapsWith { id name } lastSync { ${RUN_FIELDS} } lastSuccessfulSync { id finishedAt }`;
 
@@ -62,8 +62,12 @@ export interface ApiConnection {
   readonly tlsVerify: boolean;
   readonly hasCaCertificate: boolean;
   readonly allowPlaintextBind: boolean;
+  readonly auth: 'ANONYMOUS' | 'SIMPLE' | 'KERBEROS';
   readonly bindDn: string | null;
   readonly hasBindPassword: boolean;
+  readonly hasKeytab: boolean;
+  readonly keytabPrincipal: string | null;
+  readonly kdcs: readonly string[];
   readonly includeContacts: boolean;
   readonly userFilter: string | null;
   readonly groupFilter: string | null;

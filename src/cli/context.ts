@@ -32,7 +32,12 @@ export function cliConfig(values: ParsedValues, overrides: ConfigOverrides = {})
 }
 
 export function limitsOf(config: Config): LdapLimits {
-  return { ...config.ldap, dnsServers: config.dnsServers };
+  // The gateway's own folder for krb5.conf (src/app.ts): test-connection writes the same profile.
+  return {
+    ...config.ldap,
+    dnsServers: config.dnsServers,
+    kerberosFolder: path.join(config.dataDir, 'kerberos'),
+  };
 }
 
 /** Refuses to go on with a data folder that was never used: a typo must not create an empty one. */

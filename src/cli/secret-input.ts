@@ -18,3 +18,17 @@ export async function readSecret(flag: string, file: string): Promise<string> {
   }
   return text.replace(/\r?\n$/, '');
 }
+
+/** A binary secret (a keytab file) as it is, from a file or standard input (`-`). */
+export async function readSecretBytes(flag: string, file: string): Promise<Buffer> {
+  if (file === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+}

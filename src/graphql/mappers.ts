@@ -8,6 +8,7 @@ import type { Watermark } from '../model/watermark.js';
 import type { DuplicateFinding } from './types/cluster.type.js';
 import type { Connection, SyncRun } from './types/connection.type.js';
 import type {
+  AuthMethodEnum,
   ChangeTrackingEnum,
   DeletionCheckEnum,
   DuplicateKindEnum,
@@ -80,6 +81,10 @@ export function toConnection(
     allowPlaintextBind: record.allowPlaintextBind,
     bindDn: record.bindDn,
     hasBindPassword: record.bindPasswordSealed !== null,
+    auth: record.auth as AuthMethodEnum,
+    hasKeytab: record.keytabSealed !== null,
+    keytabPrincipal: record.keytabPrincipal,
+    kdcs: [...record.kdcs],
     includeContacts: record.includeContacts,
     schedule: record.schedule,
     incrementalSchedule: record.incrementalSchedule,

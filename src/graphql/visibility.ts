@@ -8,8 +8,11 @@
  * account, the directory's layout, its software and its error texts).
  * So, for the reader role:
  *
- * - `Connection.bindDn` and the filters (`userFilter`, `groupFilter`,
- *   `contactFilter`) are null;
+ * - `Connection.bindDn`, `keytabPrincipal` (the Kerberos bind account) and
+ *   the filters (`userFilter`, `groupFilter`, `contactFilter`) are null;
+ *   `auth`, `hasKeytab` and `kdcs` stay, as `hasBindPassword` and `servers`
+ *   do (monitoring may show how a connection authenticates; `kdcs` is a
+ *   non-null list, and a reader sees the LDAP servers anyway);
  * - a failed run's `error` is a generic text naming the phase it failed in,
  *   wherever a run appears (a connection's last runs, `syncRuns`, the
  *   `syncEvents` subscription); a held run's text is the gateway's own

@@ -27,6 +27,8 @@ export {
 } from './errors.js';
 export { filterProblem } from './filter-check.js';
 export { guidToBytes, guidToString } from './guid.js';
+export { KeytabError, type KeytabErrorCode, parseKeytab } from './kerberos/keytab.js';
+export { checkKeytab, type KeytabSummary, type KeytabWarning } from './kerberos/keytab-check.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export type { ReadStats } from './reader.js';
 export { type ChangeReadOptions, type DirectorySession, openSession } from './session.js';

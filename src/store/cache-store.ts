@@ -25,6 +25,7 @@ import type { PrincipalRecord, Snapshot, SnapshotMeta } from '../model/principal
 import type { SyncRunRecord } from '../model/run.js';
 import type { SnapshotChange } from '../model/snapshot-change.js';
 import { type KvStore, StoreError } from './kv-store.js';
+import { withDefaults } from './settings-store.js';
 import { decodeRows, encodeRows, positionsById, SnapshotDecodeError } from './snapshot-codec.js';
 import { applyDeltas, encodeDelta, isStoredDelta, type StoredDelta } from './snapshot-delta.js';
 
@@ -447,12 +448,17 @@ export class CacheStore {
    * lose them. Without the sealed bind password: nothing syncs from this copy.
    */
   putConnectionRecord(record: ConnectionRecord): Promise<void> {
-    return this.kv.set(key.connection(record.id), { ...record, bindPasswordSealed: null });
+    // The copy names the connection for an orphan; its secrets stay in the settings store only.
+    return this.kv.set(key.connection(record.id), {
+      ...record,
+      bindPasswordSealed: null,
+      keytabSealed: null,
+    });
   }
 
   async getConnectionRecords(ids: readonly string[]): Promise<ConnectionRecord[]> {
     const records = await this.kv.getMany<ConnectionRecord>(ids.map(key.connection));
-    return records.filter((r): r is ConnectionRecord => r !== undefined);
+    return records.filter((r): r is ConnectionRecord => r !== undefined).map(withDefaults);
   }
 
   async getFindings(): Promise<FindingRecord[]> {

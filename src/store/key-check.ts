@@ -12,7 +12,8 @@
  *   values were sealed with, SecretBox.keyCheck()) that this key does not
  *   match: refuse (another node's key, or a replaced key file);
  * - no key check yet (a new store, or one from before key checks): the key
- *   must open one of the sealed passwords, if there are any; then its check
+ *   must open one of the sealed passwords or keytabs (KERBEROS connections
+ *   seal their keytab the same way), if there are any; then its check
  *   is written, and later starts (of every node sharing the settings) are
  *   held to it.
  *
@@ -40,7 +41,8 @@ export class KeyCheckError extends SecretsError {
   }
 }
 
-type Sealed = ConnectionRecord & { readonly bindPasswordSealed: string };
+/** A connection with a sealed bind password, a sealed keytab (KERBEROS, #17), or both. */
+type Sealed = ConnectionRecord;
 
 interface SealedState {
   readonly record: KeyCheckRecord | undefined;
@@ -51,20 +53,51 @@ interface SealedState {
 
 async function readSealedState(settings: SettingsStore): Promise<SealedState> {
   const record = await settings.getKeyCheck();
-  const sealed = (await settings.listConnections()).filter((c): c is Sealed => c.bindPasswordSealed !== null);
+  const sealed = (await settings.listConnections()).filter(
+    (c) => c.bindPasswordSealed !== null || c.keytabSealed !== null,
+  );
   const hash = createHash('sha256').update(record?.mac ?? '-');
-  for (const line of sealed.map((c) => `${c.id} ${c.bindPasswordSealed}`).sort()) hash.update(`\n${line}`);
+  // A keytab adds a line of its own, so that the fingerprint of settings without one is unchanged.
+  const lines = sealed.flatMap((c) => [
+    ...(c.bindPasswordSealed !== null ? [`${c.id} ${c.bindPasswordSealed}`] : []),
+    ...(c.keytabSealed !== null ? [`${c.id} keytab ${c.keytabSealed}`] : []),
+  ]);
+  for (const line of lines.sort()) hash.update(`\n${line}`);
   return { record, sealed, fingerprint: hash.digest('hex').slice(0, 16) };
 }
 
 /** Whether the key opens the connection's password (for its own settings: the binding is the AAD). */
-function opens(box: SecretBox, c: Sealed): boolean {
+function opensPassword(box: SecretBox, c: Sealed): boolean {
+  if (c.bindPasswordSealed === null) return false;
   try {
     box.open(c.bindPasswordSealed, c);
     return true;
   } catch {
     return false;
   }
+}
+
+/** Whether the key opens the connection's keytab (for its own settings). */
+function opensKeytab(box: SecretBox, c: Sealed): boolean {
+  if (c.keytabSealed === null) return false;
+  try {
+    box.openKeytab(c.keytabSealed, c);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the key opens every sealed value of the connection. */
+function opensAll(box: SecretBox, c: Sealed): boolean {
+  return (
+    (c.bindPasswordSealed === null || opensPassword(box, c)) &&
+    (c.keytabSealed === null || opensKeytab(box, c))
+  );
+}
+
+function opensAny(box: SecretBox, c: Sealed): boolean {
+  return opensPassword(box, c) || opensKeytab(box, c);
 }
 
 const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
@@ -84,10 +117,16 @@ export async function loadCheckedSecrets(
   const where = config.configStore
     ? 'the shared settings (DIRGATE_CONFIG_STORE)'
     : `the settings in ${config.dataDir}`;
+  const passwords = state.sealed.filter((c) => c.bindPasswordSealed !== null).length;
+  const keytabs = state.sealed.filter((c) => c.keytabSealed !== null).length;
+  const sealedValues = [
+    passwords > 0 ? plural(passwords, 'sealed bind password', 'sealed bind passwords') : '',
+    keytabs > 0 ? plural(keytabs, 'sealed keytab', 'sealed keytabs') : '',
+  ]
+    .filter((s) => s !== '')
+    .join(' and ');
   const holds = [
-    state.sealed.length > 0
-      ? plural(state.sealed.length, 'sealed bind password', 'sealed bind passwords')
-      : '',
+    sealedValues,
     state.record
       ? `a key check of the key their values were sealed with (written by ${state.record.node})`
       : '',
@@ -96,8 +135,8 @@ export async function loadCheckedSecrets(
     .join(' and ');
   const lastResort = (effect: string): string =>
     `If that key is truly lost, start once with DIRGATE_FORGET_BIND_PASSWORDS=${state.fingerprint}: ${effect}, ` +
-    `${plural(state.sealed.length, 'sealed bind password is', 'sealed bind passwords are')} discarded, and each ` +
-    'connection needs its bind password set again (updateConnection).';
+    `${sealedValues || '0 sealed bind passwords'} ${passwords + keytabs === 1 ? 'is' : 'are'} discarded, and each connection needs its ` +
+    `${keytabs > 0 ? 'bind password or keytab' : 'bind password'} set again (updateConnection).`;
 
   const secrets = await loadSecrets(config, {
     async beforeNewKey(file) {
@@ -121,8 +160,14 @@ export async function loadCheckedSecrets(
     refusal =
       `${thisKey} differs from the key ${where} were sealed with (key check written by ` +
       `${state.record.node} at ${state.record.writtenAt})${cluster}.`;
-  } else if (!state.record && state.sealed.length > 0 && !state.sealed.some((c) => opens(box, c))) {
-    refusal = `${thisKey} opens none of the ${plural(state.sealed.length, 'bind password', 'bind passwords')} sealed in ${where}${cluster}.`;
+  } else if (!state.record && state.sealed.length > 0 && !state.sealed.some((c) => opensAny(box, c))) {
+    const what = [
+      passwords > 0 ? plural(passwords, 'bind password', 'bind passwords') : '',
+      keytabs > 0 ? plural(keytabs, 'keytab', 'keytabs') : '',
+    ]
+      .filter((s) => s !== '')
+      .join(' and ');
+    refusal = `${thisKey} opens none of the ${what} sealed in ${where}${cluster}.`;
   }
 
   if (refusal !== null && !forget) {
@@ -134,12 +179,28 @@ export async function loadCheckedSecrets(
   if (refusal !== null) {
     // Asked for, with the fingerprint of exactly this state: what this key cannot open is lost anyway.
     for (const c of state.sealed) {
-      if (opens(box, c)) continue;
-      await settings.putConnection({ ...c, bindPasswordSealed: null, updatedAt: new Date().toISOString() });
-      logger.warn(
-        { connectionId: c.id, connection: c.name },
-        'bind password discarded (DIRGATE_FORGET_BIND_PASSWORDS): set it again',
-      );
+      if (opensAll(box, c)) continue;
+      const dropPassword = c.bindPasswordSealed !== null && !opensPassword(box, c);
+      const dropKeytab = c.keytabSealed !== null && !opensKeytab(box, c);
+      await settings.putConnection({
+        ...c,
+        bindPasswordSealed: dropPassword ? null : c.bindPasswordSealed,
+        keytabSealed: dropKeytab ? null : c.keytabSealed,
+        keytabPrincipal: dropKeytab ? null : c.keytabPrincipal,
+        updatedAt: new Date().toISOString(),
+      });
+      if (dropPassword) {
+        logger.warn(
+          { connectionId: c.id, connection: c.name },
+          'bind password discarded (DIRGATE_FORGET_BIND_PASSWORDS): set it again',
+        );
+      }
+      if (dropKeytab) {
+        logger.warn(
+          { connectionId: c.id, connection: c.name },
+          'keytab discarded (DIRGATE_FORGET_BIND_PASSWORDS): upload it again',
+        );
+      }
     }
   } else if (config.forgetBindPasswords !== null) {
     logger.warn(

@@ -17,6 +17,13 @@
  * - `v1.<nonce>.<tag>.<ciphertext>`: sealed before bindings existed, without
  *   AAD. Still opened (read-only); every new seal is v2, so the next update
  *   with a password re-seals it.
+ *
+ * A KERBEROS connection's keytab (#17) is sealed the same way (v2 only), its
+ * bytes as they are, bound to the same endpoint plus the KDCs it is shown to
+ * (keytabBinding): the KDC sees proof of the key at every login, so a new
+ * KDC needs the keytab again as a new server needs the password. Its AAD has
+ * a label of its own, so a sealed keytab moved into the password field (or
+ * the other way round) does not open.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ConnectionRecord } from '../model/connection.js';
@@ -24,6 +31,7 @@ import type { ConnectionRecord } from '../model/connection.js';
 const VERSION = 'v2';
 const LEGACY_VERSION = 'v1';
 const BINDING_LABEL = 'dirgate bind password binding v2';
+const KEYTAB_BINDING_LABEL = 'dirgate keytab binding v1';
 /** What the key check MACs: fixed, so that every node with the same key computes the same check. */
 const KEY_CHECK_LABEL = 'dirgate secret key check v1';
 
@@ -59,6 +67,19 @@ export function passwordBinding(c: PasswordBindingFields): string {
   return JSON.stringify([BINDING_LABEL, c.id, bindEndpoint(c)]);
 }
 
+/** The fields a sealed keytab is bound to: a password's, and the KDCs. */
+export type KeytabBindingFields = PasswordBindingFields & Pick<ConnectionRecord, 'kdcs'>;
+
+/** Where a KERBEROS connection authenticates: its bind endpoint and the KDCs, in order. */
+export function keytabEndpoint(c: Omit<KeytabBindingFields, 'id'>): string {
+  return JSON.stringify([bindEndpoint(c), [...c.kdcs]]);
+}
+
+/** The AAD of a connection's sealed keytab. */
+export function keytabBinding(c: KeytabBindingFields): string {
+  return JSON.stringify([KEYTAB_BINDING_LABEL, c.id, keytabEndpoint(c)]);
+}
+
 /**
  * Why a sealed value did not open: its format, the key (another key sealed it), or its binding
  * (the key is right but the connection's settings are not those it was sealed for, or the value
@@ -81,10 +102,30 @@ export class SecretBox {
 
   /** Seals `plain` for the connection `binding` (its id and endpoint as AAD). */
   seal(plain: string, binding: PasswordBindingFields): string {
+    return this.encrypt(Buffer.from(plain, 'utf8'), passwordBinding(binding));
+  }
+
+  /** Seals a keytab file's bytes for the connection `binding` (keytabBinding as AAD). */
+  sealKeytab(keytab: Uint8Array, binding: KeytabBindingFields): string {
+    return this.encrypt(keytab, keytabBinding(binding));
+  }
+
+  /** Opens a keytab sealed for `binding`; throws SealedSecretError when it does not open. */
+  openKeytab(sealed: string, binding: KeytabBindingFields): Buffer {
+    const parts = sealed.split('.');
+    if (parts[0] !== VERSION || parts.length !== 5) {
+      throw new SealedSecretError('FORMAT', 'sealed keytab has an unknown format');
+    }
+    const [, keyId, nonce = '', tag = '', body = ''] = parts;
+    if (keyId !== this.keyId()) throw new SealedSecretError('KEY', 'sealed with another secret key');
+    return this.decrypt(nonce, tag, body, keytabBinding(binding), 'BINDING');
+  }
+
+  private encrypt(plain: Uint8Array, aad: string): string {
     const nonce = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
-    cipher.setAAD(Buffer.from(passwordBinding(binding), 'utf8'));
-    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    cipher.setAAD(Buffer.from(aad, 'utf8'));
+    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
     return [
       VERSION,
       this.keyId(),
@@ -118,12 +159,12 @@ export class SecretBox {
     const parts = sealed.split('.');
     if (parts[0] === LEGACY_VERSION && parts.length === 4) {
       const [, nonce = '', tag = '', body = ''] = parts;
-      return this.decrypt(nonce, tag, body, null, 'KEY');
+      return this.decrypt(nonce, tag, body, null, 'KEY').toString('utf8');
     }
     if (parts[0] === VERSION && parts.length === 5) {
       const [, keyId, nonce = '', tag = '', body = ''] = parts;
       if (keyId !== this.keyId()) throw new SealedSecretError('KEY', 'sealed with another secret key');
-      return this.decrypt(nonce, tag, body, passwordBinding(binding), 'BINDING');
+      return this.decrypt(nonce, tag, body, passwordBinding(binding), 'BINDING').toString('utf8');
     }
     throw new SealedSecretError('FORMAT', 'sealed secret has an unknown format');
   }
@@ -146,14 +187,14 @@ export class SecretBox {
     body: string,
     aad: string | null,
     failure: 'KEY' | 'BINDING',
-  ): string {
+  ): Buffer {
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(nonce, 'base64'), {
         authTagLength: 16,
       });
       if (aad !== null) decipher.setAAD(Buffer.from(aad, 'utf8'));
       decipher.setAuthTag(Buffer.from(tag, 'base64'));
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]);
     } catch {
       throw new SealedSecretError(
         failure,

@@ -46,9 +46,16 @@ export interface ConnectionListing {
  * keeps the safe meaning (a password is never sent without TLS unless a record says so), or the
  * default a connection added now gets (incremental runs every minute).
  */
-function withDefaults(record: ConnectionRecord): ConnectionRecord {
+export function withDefaults(record: ConnectionRecord): ConnectionRecord {
+  // Read loosely: a record of an earlier version lacks the Kerberos fields (#17) altogether.
+  const stored = record as Partial<ConnectionRecord> & ConnectionRecord;
   return {
     ...record,
+    // Before Kerberos the method was implied by the bind name.
+    auth: stored.auth ?? (record.bindDn ? 'SIMPLE' : 'ANONYMOUS'),
+    keytabPrincipal: stored.keytabPrincipal ?? null,
+    kdcs: stored.kdcs ?? [],
+    keytabSealed: stored.keytabSealed ?? null,
     allowPlaintextBind: record.allowPlaintextBind === true,
     incrementalSchedule:
       record.incrementalSchedule === undefined ? DEFAULT_INCREMENTAL_SCHEDULE : record.incrementalSchedule,

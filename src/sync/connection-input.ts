@@ -3,10 +3,12 @@
  * rule throws a ValidationError naming the field, before anything is stored.
  */
 import { X509Certificate } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import cronParser from 'cron-parser';
-import { filterProblem } from '../ldap/index.js';
+import { checkKeytab, filterProblem, KeytabError, type KeytabSummary } from '../ldap/index.js';
 import type { TlsMode } from '../ldap/types.js';
 import {
+  type AuthMethod,
   type ConnectionRecord,
   DEFAULT_INCREMENTAL_SCHEDULE,
   DEFAULT_SCHEDULE,
@@ -26,6 +28,11 @@ export interface ConnectionInput {
   allowPlaintextBind?: boolean | null;
   bindDn?: string | null;
   bindPassword?: string | null;
+  /** Absent or null: SIMPLE when bindDn is given, ANONYMOUS otherwise. */
+  auth?: AuthMethod | null;
+  /** A keytab file, base64 (KERBEROS). */
+  keytab?: string | null;
+  kdcs?: readonly string[] | null;
   includeContacts?: boolean | null;
   schedule?: string | null;
   /** Absent or null: every minute (on update: unchanged); empty: off. */
@@ -38,8 +45,11 @@ export interface ConnectionInput {
   netbiosName?: string | null;
 }
 
-/** A complete, validated set of settings: what is stored, less the id, the sealed password and the times. */
-export type ValidConnection = Omit<ConnectionRecord, 'id' | 'bindPasswordSealed' | 'createdAt' | 'updatedAt'>;
+/** A complete, validated set of settings: what is stored, less the id, the sealed secrets and the times. */
+export type ValidConnection = Omit<
+  ConnectionRecord,
+  'id' | 'bindPasswordSealed' | 'keytabSealed' | 'createdAt' | 'updatedAt'
+>;
 
 export const LIMITS = {
   name: 200,
@@ -51,6 +61,13 @@ export const LIMITS = {
   password: 1024,
   filter: 4096,
   schedule: 128,
+  /**
+   * A keytab of one service account is well under 1 KiB (three keys); 64 KiB leaves room for
+   * many key versions and stays far inside the API's request body limit.
+   */
+  keytabBytes: 64 * 1024,
+  kdcs: 10,
+  kdc: 300,
 } as const;
 
 function text(field: string, value: string, max: number): string {
@@ -278,6 +295,160 @@ export function validateNetbiosName(value: string): string {
   return name;
 }
 
+/** A keytab as uploaded: its bytes and what keytab-check found in them. */
+export interface CheckedKeytab {
+  readonly bytes: Buffer;
+  readonly summary: KeytabSummary;
+}
+
+/** Line breaks are allowed (base64 tools wrap at 76 columns); anything else not of the alphabet is refused. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
+
+/**
+ * A keytab entered as base64, decoded and checked (src/ldap/kerberos/keytab-check.ts); every
+ * refusal names `keytab`, with keytab-check's reason code and fix. The message never quotes the
+ * value: it is the account's key.
+ */
+export function validateKeytab(value: string): CheckedKeytab {
+  const compact = value.replace(/[\r\n\t ]/g, '');
+  if (compact === '') throw new ValidationError('keytab', 'is empty', 'KEYTAB_EMPTY');
+  const maxChars = Math.ceil(LIMITS.keytabBytes / 3) * 4;
+  if (compact.length > maxChars) {
+    throw new ValidationError(
+      'keytab',
+      `is larger than ${LIMITS.keytabBytes} bytes: export the service account's keys only`,
+      'KEYTAB_TOO_LARGE',
+    );
+  }
+  // Buffer.from skips what is not base64 without a word: a text file pasted in would decode to junk.
+  if (!BASE64.test(compact)) {
+    throw new ValidationError(
+      'keytab',
+      'is not base64: give the keytab file base64-encoded (base64 -w0 FILE)',
+      'KEYTAB_NOT_BASE64',
+    );
+  }
+  const bytes = Buffer.from(compact, 'base64');
+  try {
+    return { bytes, summary: checkKeytab(bytes) };
+  } catch (err) {
+    if (err instanceof KeytabError) {
+      // keytab-check's messages start with "the keytab …": keep them whole after the field name.
+      throw new ValidationError('keytab', err.message, err.code);
+    }
+    throw err;
+  }
+}
+
+const DNS_NAME =
+  /^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)*\.?$/;
+
+/** One KDC: `host`, `host:port`, `[v6]` or `[v6]:port`; lower-cased, the port kept as given. */
+export function validateKdc(field: string, value: string): string {
+  const raw = text(field, value, LIMITS.kdc).trim().toLowerCase();
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(raw);
+  const plain = bracketed ? null : /^([^:[\]]+)(?::(\d{1,5}))?$/.exec(raw);
+  const host = bracketed?.[1] ?? plain?.[1];
+  const port = bracketed?.[2] ?? plain?.[2];
+  const refuse = (why: string): never => {
+    throw new ValidationError(field, `"${raw}" ${why}`, 'INVALID_KDC');
+  };
+  if (host === undefined) {
+    if (raw.split(':').length > 2) refuse('is not host[:port]: write an IPv6 address in brackets ([::1]:88)');
+    refuse('is not host[:port]');
+  }
+  if (bracketed && !isIPv6(host ?? '')) refuse('is not an IPv6 address in brackets');
+  if (plain && !isIPv4(host ?? '') && !DNS_NAME.test(host ?? '')) refuse('is not a host name or IP address');
+  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65_535))
+    refuse('has no valid port (1–65535)');
+  return raw;
+}
+
+export function validateKdcs(values: readonly string[]): string[] {
+  if (values.length > LIMITS.kdcs) {
+    throw new ValidationError('kdcs', `at most ${LIMITS.kdcs} KDCs`, 'TOO_MANY');
+  }
+  return [...new Set(values.map((v, i) => validateKdc(`kdcs[${i}]`, v)))];
+}
+
+/** What a stored connection already holds, for an update: a KERBEROS one may keep its keytab. */
+export interface StoredSecrets {
+  readonly hasKeytab: boolean;
+  readonly keytabPrincipal: string | null;
+}
+
+const NO_STORED_SECRETS: StoredSecrets = { hasKeytab: false, keytabPrincipal: null };
+
+/** The authentication settings, checked together: which secrets go with which method. */
+interface ValidAuth {
+  readonly auth: AuthMethod;
+  readonly bindDn: string | null;
+  readonly keytab: CheckedKeytab | null;
+  readonly keytabPrincipal: string | null;
+  readonly kdcs: string[];
+}
+
+function given(value: string | null | undefined): value is string {
+  return value !== undefined && value !== null && value.trim() !== '';
+}
+
+function validateAuth(input: ConnectionInput, stored: StoredSecrets): ValidAuth {
+  if (input.bindPassword !== undefined && input.bindPassword !== null) {
+    text('bindPassword', input.bindPassword, LIMITS.password);
+  }
+  const bindDn = input.bindDn?.trim() ? validateBindDn(input.bindDn) : null;
+  const auth: AuthMethod = input.auth ?? (bindDn !== null ? 'SIMPLE' : 'ANONYMOUS');
+  const kdcs = input.kdcs ?? [];
+  if (auth !== 'KERBEROS') {
+    if (given(input.keytab)) {
+      throw new ValidationError(
+        'keytab',
+        `only a KERBEROS connection takes a keytab (auth is ${auth}): give auth KERBEROS with it`,
+        'KEYTAB_NOT_USED',
+      );
+    }
+    if (kdcs.length > 0) {
+      throw new ValidationError(
+        'kdcs',
+        `only a KERBEROS connection uses KDCs (auth is ${auth})`,
+        'KDCS_NOT_USED',
+      );
+    }
+    if (auth === 'SIMPLE' && bindDn === null) {
+      throw new ValidationError('bindDn', 'a SIMPLE connection needs a bindDn', 'BIND_DN_REQUIRED');
+    }
+    // Given explicitly, ANONYMOUS means no credentials (left out, it is what no bindDn means).
+    if (input.auth === 'ANONYMOUS' && (bindDn !== null || given(input.bindPassword))) {
+      throw new ValidationError(
+        bindDn !== null ? 'bindDn' : 'bindPassword',
+        'an ANONYMOUS connection takes no bindDn or bindPassword',
+        'CREDENTIALS_NOT_USED',
+      );
+    }
+    return { auth, bindDn, keytab: null, keytabPrincipal: null, kdcs: [] };
+  }
+  if (bindDn !== null || given(input.bindPassword)) {
+    throw new ValidationError(
+      bindDn !== null ? 'bindDn' : 'bindPassword',
+      'a KERBEROS connection takes no bindDn or bindPassword: it authenticates with the keytab',
+      'CREDENTIALS_NOT_USED',
+    );
+  }
+  const validKdcs = validateKdcs(kdcs);
+  if (input.keytab !== undefined && input.keytab !== null) {
+    const keytab = validateKeytab(input.keytab);
+    return { auth, bindDn: null, keytab, keytabPrincipal: keytab.summary.principal, kdcs: validKdcs };
+  }
+  if (!stored.hasKeytab) {
+    throw new ValidationError(
+      'keytab',
+      "a KERBEROS connection needs a keytab (the service account's keys, base64-encoded)",
+      'KEYTAB_REQUIRED',
+    );
+  }
+  return { auth, bindDn: null, keytab: null, keytabPrincipal: stored.keytabPrincipal, kdcs: validKdcs };
+}
+
 /** What the node's settings add to the rules of input. */
 export interface InputRules {
   /** The shortest time between two runs a schedule may ask for (0: any). */
@@ -292,6 +463,18 @@ export function validateNew(
   input: ConnectionInput & { name: string; domain: string; searchBase: string },
   rules: InputRules = { minScheduleIntervalMs: DEFAULT_MIN_SCHEDULE_INTERVAL_MS },
 ): ValidConnection {
+  return validateConnection(input, rules).valid;
+}
+
+/**
+ * Validates a complete connection, new or merged from an update (`stored`: what the stored one
+ * holds); `keytab` is the keytab entered now, checked, for the caller to seal.
+ */
+export function validateConnection(
+  input: ConnectionInput & { name: string; domain: string; searchBase: string },
+  rules: InputRules = { minScheduleIntervalMs: DEFAULT_MIN_SCHEDULE_INTERVAL_MS },
+  stored: StoredSecrets = NO_STORED_SECRETS,
+): { readonly valid: ValidConnection; readonly keytab: CheckedKeytab | null } {
   const tls = input.tls ?? 'NONE';
   const overrides: {
     userFilter?: string;
@@ -311,11 +494,8 @@ export function validateNew(
   if (threshold !== null && !(threshold >= 0 && threshold <= 1)) {
     throw new ValidationError('deleteThreshold', 'must be between 0 and 1', 'OUT_OF_RANGE');
   }
-  if (input.bindPassword !== undefined && input.bindPassword !== null) {
-    text('bindPassword', input.bindPassword, LIMITS.password);
-  }
-  const bindDn = input.bindDn?.trim() ? validateBindDn(input.bindDn) : null;
-  return {
+  const auth = validateAuth(input, stored);
+  const valid: ValidConnection = {
     name: validateName(input.name),
     domain: validateDomain(input.domain),
     searchBase: validateDn('searchBase', input.searchBase),
@@ -324,7 +504,10 @@ export function validateNew(
     caCertificate: input.caCertificate?.trim() ? validateCaCertificate(input.caCertificate) : null,
     tlsVerify: input.tlsVerify ?? true,
     allowPlaintextBind: input.allowPlaintextBind ?? false,
-    bindDn,
+    auth: auth.auth,
+    bindDn: auth.bindDn,
+    keytabPrincipal: auth.keytabPrincipal,
+    kdcs: auth.kdcs,
     includeContacts: input.includeContacts ?? false,
     schedule: validateScheduleInterval(
       validateSchedule(input.schedule ?? DEFAULT_SCHEDULE),
@@ -335,4 +518,5 @@ export function validateNew(
     deleteThreshold: threshold,
     overrides,
   };
+  return { valid, keytab: auth.keytab };
 }

@@ -8,15 +8,17 @@ import type { ConnectionTestReport, LdapLimits } from '../ldap/types.js';
 import type { ConnectionRecord } from '../model/connection.js';
 import { normalizeDn } from '../model/dn.js';
 import { NotFoundError, ValidationError } from '../model/errors.js';
-import { bindEndpoint, SealedSecretError, type SecretBox } from '../store/secret-box.js';
+import { bindEndpoint, keytabEndpoint, SealedSecretError, type SecretBox } from '../store/secret-box.js';
 import type { SettingsStore } from '../store/settings-store.js';
 import {
   type ConnectionInput,
   DEFAULT_MIN_SCHEDULE_INTERVAL_MS,
   type InputRules,
+  type StoredSecrets,
   type ValidConnection,
-  validateNew,
+  validateConnection,
 } from './connection-input.js';
+import { ldapSettingsOf } from './ldap-settings.js';
 import type { SyncEngine } from './sync-engine.js';
 
 export interface ConnectionServiceDeps {
@@ -59,6 +61,8 @@ export function requirePasswordForNewEndpoint(
   bindPassword: string | null | undefined,
 ): void {
   if (current.bindPasswordSealed === null) return;
+  // A KERBEROS connection binds with no password: the stored one is dropped, not sent anywhere.
+  if (next.auth === 'KERBEROS') return;
   if (bindPassword !== undefined && bindPassword !== null) return;
   if (bindEndpoint(current) === bindEndpoint(next)) return;
   const changed = ENDPOINT_FIELDS.filter((f) => {
@@ -71,6 +75,49 @@ export function requirePasswordForNewEndpoint(
       '(or "" to bind without one); the stored one is kept only for the settings it was given with',
     'PASSWORD_REQUIRED',
   );
+}
+
+/** The fields of a KERBEROS connection's endpoint (keytabEndpoint) as an administrator names them. */
+const KEYTAB_ENDPOINT_FIELDS = [
+  'servers',
+  'domain',
+  'tls',
+  'tlsVerify',
+  'caCertificate',
+  'allowPlaintextBind',
+  'kdcs',
+] as const;
+
+/**
+ * The password rule for a stored keytab (#17): kept only while the connection authenticates
+ * where and how it did when the keytab was given, KDCs included (each login shows a KDC proof of
+ * the key). Otherwise `keytab` is needed again: ValidationError on `keytab`, KEYTAB_REQUIRED.
+ */
+export function requireKeytabForNewEndpoint(
+  current: ConnectionRecord,
+  next: ValidConnection,
+  keytab: string | null | undefined,
+): void {
+  if (current.keytabSealed === null || next.auth !== 'KERBEROS') return;
+  if (keytab !== undefined && keytab !== null) return;
+  if (keytabEndpoint(current) === keytabEndpoint(next)) return;
+  const changed = KEYTAB_ENDPOINT_FIELDS.filter((f) => {
+    if (f === 'domain') return next.servers.length === 0 && current.domain !== next.domain;
+    return JSON.stringify(current[f]) !== JSON.stringify(next[f]);
+  });
+  throw new ValidationError(
+    'keytab',
+    `${changed.join(', ')} changed where or how the connection authenticates: give the keytab again; ` +
+      'the stored one is kept only for the settings it was given with',
+    'KEYTAB_REQUIRED',
+  );
+}
+
+/** What a stored connection holds that an update may keep: its keytab, while it stays KERBEROS. */
+function storedSecrets(current: ConnectionRecord): StoredSecrets {
+  return current.auth === 'KERBEROS'
+    ? { hasKeytab: current.keytabSealed !== null, keytabPrincipal: current.keytabPrincipal }
+    : { hasKeytab: false, keytabPrincipal: null };
 }
 
 /** The domain names the mail domain a connection serves: another one is another connection. */
@@ -89,7 +136,16 @@ function refuseDomainChange(input: ConnectionInput): void {
  * value. The domain is the stored one (refuseDomainChange).
  */
 function mergeUpdate(current: ConnectionRecord, input: ConnectionInput): NewConnectionInput {
+  // A KERBEROS connection stays one until auth says otherwise; the others follow the bind name,
+  // as they did before auth existed.
+  const auth = input.auth ?? (current.auth === 'KERBEROS' ? 'KERBEROS' : null);
+  // Switching to a method drops what belongs to the old one (bind name, KDCs), unless given now.
+  const keepsBindDn = auth !== 'KERBEROS' && input.auth !== 'ANONYMOUS';
+  const keepsKdcs = auth === 'KERBEROS' && current.auth === 'KERBEROS';
   return {
+    auth,
+    keytab: input.keytab,
+    kdcs: input.kdcs ?? (keepsKdcs ? current.kdcs : null),
     name: input.name ?? current.name,
     domain: current.domain,
     searchBase: input.searchBase ?? current.searchBase,
@@ -98,7 +154,7 @@ function mergeUpdate(current: ConnectionRecord, input: ConnectionInput): NewConn
     caCertificate: input.caCertificate ?? current.caCertificate,
     tlsVerify: input.tlsVerify ?? current.tlsVerify,
     allowPlaintextBind: input.allowPlaintextBind ?? current.allowPlaintextBind,
-    bindDn: input.bindDn ?? current.bindDn,
+    bindDn: input.bindDn ?? (keepsBindDn ? current.bindDn : null),
     includeContacts: input.includeContacts ?? current.includeContacts,
     schedule: input.schedule ?? current.schedule,
     // The stored null (off) is entered as '' (off): null in an update means "unchanged".
@@ -139,16 +195,18 @@ export class ConnectionService {
   }
 
   async add(input: NewConnectionInput): Promise<ConnectionRecord> {
-    const valid = validateNew(input, this.rules());
+    const { valid, keytab } = validateConnection(input, this.rules());
     await this.assertUniqueBase(valid, null);
     const now = new Date().toISOString();
     const id = randomUUID();
     const record: ConnectionRecord = {
       id,
       ...valid,
-      bindPasswordSealed: input.bindPassword
-        ? this.deps.box.seal(input.bindPassword, { id, ...valid })
-        : null,
+      bindPasswordSealed:
+        valid.auth !== 'KERBEROS' && input.bindPassword
+          ? this.deps.box.seal(input.bindPassword, { id, ...valid })
+          : null,
+      keytabSealed: keytab ? this.deps.box.sealKeytab(keytab.bytes, { id, ...valid }) : null,
       createdAt: now,
       updatedAt: now,
     };
@@ -159,7 +217,9 @@ export class ConnectionService {
 
   /**
    * Fields left out (or null) keep their value; an empty bindPassword removes it. A change of
-   * where or how the connection binds (passwordChangeRule) must come with the password again.
+   * where or how the connection binds (requirePasswordForNewEndpoint) must come with the password
+   * again, and for a KERBEROS connection with the keytab again (requireKeytabForNewEndpoint).
+   * Switching auth drops the old method's secret: to KERBEROS the password, away from it the keytab.
    */
   async update(id: string, input: ConnectionInput): Promise<ConnectionRecord> {
     refuseDomainChange(input);
@@ -167,16 +227,24 @@ export class ConnectionService {
     const merged = mergeUpdate(current, input);
     // The interval is checked only for a schedule entered now: a stored one stays editable after
     // the node's minimum was raised.
-    const valid = validateNew(merged, input.schedule ? this.rules() : { minScheduleIntervalMs: 0 });
+    const { valid, keytab } = validateConnection(
+      merged,
+      input.schedule ? this.rules() : { minScheduleIntervalMs: 0 },
+      storedSecrets(current),
+    );
     await this.assertUniqueBase(valid, id);
-    requirePasswordForNewEndpoint(current, valid, input.bindPassword);
+    if (input.auth !== 'ANONYMOUS') requirePasswordForNewEndpoint(current, valid, input.bindPassword);
+    requireKeytabForNewEndpoint(current, valid, input.keytab);
     let sealed = current.bindPasswordSealed;
-    if (input.bindPassword === '') sealed = null;
+    if (valid.auth === 'KERBEROS' || input.auth === 'ANONYMOUS' || input.bindPassword === '') sealed = null;
     else if (input.bindPassword) sealed = this.deps.box.seal(input.bindPassword, { id, ...valid });
+    let keytabSealed = valid.auth === 'KERBEROS' ? current.keytabSealed : null;
+    if (keytab) keytabSealed = this.deps.box.sealKeytab(keytab.bytes, { id, ...valid });
     const record: ConnectionRecord = {
       ...current,
       ...valid,
       bindPasswordSealed: sealed,
+      keytabSealed,
       updatedAt: new Date().toISOString(),
     };
     await this.deps.settings.putConnection(record);
@@ -203,7 +271,8 @@ export class ConnectionService {
 
   /** Connects, binds and counts with these settings; stores nothing. */
   test(input: NewConnectionInput): Promise<ConnectionTestReport> {
-    return this.runTest(validateNew(input, this.rules()), input.bindPassword ?? null);
+    const { valid, keytab } = validateConnection(input, this.rules());
+    return this.runTest(valid, input.bindPassword ?? null, keytab?.bytes ?? null);
   }
 
   /**
@@ -215,37 +284,50 @@ export class ConnectionService {
   async testStored(id: string, input: ConnectionInput): Promise<ConnectionTestReport> {
     refuseDomainChange(input);
     const current = await this.require(id);
-    const valid = validateNew(
+    const { valid, keytab } = validateConnection(
       mergeUpdate(current, input),
       input.schedule ? this.rules() : { minScheduleIntervalMs: 0 },
+      storedSecrets(current),
     );
-    requirePasswordForNewEndpoint(current, valid, input.bindPassword);
+    if (input.auth !== 'ANONYMOUS') requirePasswordForNewEndpoint(current, valid, input.bindPassword);
+    requireKeytabForNewEndpoint(current, valid, input.keytab);
     let password = input.bindPassword ?? null;
-    if (password === null && current.bindPasswordSealed !== null) {
+    const usesStoredPassword = valid.auth !== 'KERBEROS' && input.auth !== 'ANONYMOUS';
+    if (password === null && current.bindPasswordSealed !== null && usesStoredPassword) {
       // Reached only with the stored endpoint (checked just above); opened for the stored record's
       // own binding, so a record edited outside the API is refused here, before anything connects.
       password = this.openStored({ ...current, bindPasswordSealed: current.bindPasswordSealed });
     }
-    return this.runTest(valid, password);
+    let keytabBytes: Uint8Array | null = keytab?.bytes ?? null;
+    if (keytabBytes === null && valid.auth === 'KERBEROS' && current.keytabSealed !== null) {
+      // As the password: the stored endpoint only (checked above), opened for the record's own binding.
+      keytabBytes = this.openStoredKeytab({ ...current, keytabSealed: current.keytabSealed });
+    }
+    return this.runTest(valid, password, keytabBytes);
   }
 
-  private runTest(valid: ValidConnection, bindPassword: string | null): Promise<ConnectionTestReport> {
-    return runConnectionTest(
-      {
-        domain: valid.domain,
-        searchBase: valid.searchBase,
-        servers: valid.servers,
-        tls: valid.tls,
-        caCertificate: valid.caCertificate,
-        tlsVerify: valid.tlsVerify,
-        allowPlaintextBind: valid.allowPlaintextBind,
-        bindDn: valid.bindDn,
-        bindPassword,
-        includeContacts: valid.includeContacts,
-        overrides: valid.overrides,
-      },
-      this.deps.limits,
-    );
+  private runTest(
+    valid: ValidConnection,
+    bindPassword: string | null,
+    keytab: Uint8Array | null,
+  ): Promise<ConnectionTestReport> {
+    return runConnectionTest(ldapSettingsOf(valid, { bindPassword, keytab }), this.deps.limits);
+  }
+
+  private openStoredKeytab(record: ConnectionRecord & { readonly keytabSealed: string }): Buffer {
+    try {
+      return this.deps.box.openKeytab(record.keytabSealed, record);
+    } catch (err) {
+      const why =
+        err instanceof SealedSecretError && err.kind === 'BINDING'
+          ? "does not match this connection's settings (edited outside the API?)"
+          : "cannot be decrypted with this node's secret key";
+      throw new ValidationError(
+        'keytab',
+        `the stored keytab ${why}: give the keytab to test`,
+        'KEYTAB_UNREADABLE',
+      );
+    }
   }
 
   private openStored(record: ConnectionRecord & { readonly bindPasswordSealed: string }): string {

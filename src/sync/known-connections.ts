@@ -1,6 +1,6 @@
 /**
  * Every connection this node serves a cache of, with its settings as last
- * listed (never the bind password), and which of them are orphans: cached,
+ * listed (never the bind password or keytab), and which of them are orphans: cached,
  * but lacking from the settings store without a deletion record. A copy of
  * the settings is kept in the cache store, so that a restarted node still
  * knows an orphan's name and domain.
@@ -30,7 +30,7 @@ export class KnownConnections {
 
   /** Keeps the settings' copy current; a failed write is tried again when they change. */
   async remember(c: ConnectionRecord): Promise<void> {
-    this.records.set(c.id, { ...c, bindPasswordSealed: null });
+    this.records.set(c.id, { ...c, bindPasswordSealed: null, keytabSealed: null });
     if (this.onDisk.get(c.id) === c.updatedAt) return;
     this.onDisk.set(c.id, c.updatedAt);
     try {

@@ -32,6 +32,7 @@ import { SealedSecretError, type SecretBox } from '../store/secret-box.js';
 import type { ConnectionListing, SettingsStore } from '../store/settings-store.js';
 import { readDirectory } from './directory-read.js';
 import { KnownConnections } from './known-connections.js';
+import { ldapSettingsOf } from './ldap-settings.js';
 import { emptyState, type PersistedSnapshot, recoverState } from './run-recovery.js';
 import type { PreparedSnapshot, SnapshotConsumer } from './snapshot-consumer.js';
 import type { SnapshotSet } from './snapshot-set.js';
@@ -472,21 +473,35 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
     }
   }
 
+  /** The connection's keytab (KERBEROS), opened like its password: for exactly its settings. */
+  private openKeytab(c: ConnectionRecord): Uint8Array {
+    if (c.keytabSealed === null) {
+      throw new Error(
+        'the connection authenticates with Kerberos but has no keytab; upload one (updateConnection keytab)',
+      );
+    }
+    try {
+      return this.deps.box.openKeytab(c.keytabSealed, c);
+    } catch (err) {
+      if (err instanceof SealedSecretError && err.kind === 'BINDING') {
+        throw new Error(
+          "the stored keytab does not match this connection's settings (edited outside the API?); upload the keytab again",
+        );
+      }
+      throw new Error(
+        "the stored keytab cannot be decrypted with this node's DIRGATE_SECRET_KEY (all nodes sharing settings need the same key); upload the keytab again",
+      );
+    }
+  }
+
   private ldapSettings(c: ConnectionRecord): LdapSettings {
-    return {
-      domain: c.domain,
-      searchBase: c.searchBase,
-      servers: c.servers,
-      tls: c.tls,
-      caCertificate: c.caCertificate,
-      tlsVerify: c.tlsVerify,
-      allowPlaintextBind: c.allowPlaintextBind,
-      bindDn: c.bindDn,
-      bindPassword: c.bindPasswordSealed
-        ? this.openPassword({ ...c, bindPasswordSealed: c.bindPasswordSealed })
-        : null,
-      includeContacts: c.includeContacts,
-      overrides: c.overrides,
-    };
+    const kerberos = c.auth === 'KERBEROS';
+    return ldapSettingsOf(c, {
+      bindPassword:
+        !kerberos && c.bindPasswordSealed
+          ? this.openPassword({ ...c, bindPasswordSealed: c.bindPasswordSealed })
+          : null,
+      keytab: kerberos ? this.openKeytab(c) : null,
+    });
   }
 }

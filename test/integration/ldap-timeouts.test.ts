@@ -38,8 +38,12 @@ function settingsFor(url: string, tls: LdapSettings['tls']): LdapSettings {
     tlsVerify: true,
     // The plain-LDAP peers must be reached at the bind step, not refused before it.
     allowPlaintextBind: true,
+    auth: 'SIMPLE',
     bindDn: 'cn=reader,dc=corp,dc=test',
     bindPassword: 'secret-password',
+    keytab: null,
+    keytabPrincipal: null,
+    kdcs: [],
     includeContacts: true,
     overrides: {},
   };

@@ -226,6 +226,7 @@ describe('TLS 1.2 at least, whatever the process defaults say', () => {
   const settings = (url: string, mode: 'STARTTLS' | 'LDAPS'): LdapSettings => ({
     ...connectionRecord({ servers: [url], tls: mode, caCertificate: sharedCertificates().ca.pem }),
     bindPassword: null,
+    keytab: null,
   });
 
   it('the lowered defaults are in effect: a client without minVersion completes TLS 1.1', async () => {

@@ -67,6 +67,7 @@ const LIMITS: LdapLimits = {
   maxMessageBytes: 16 * 1024 * 1024,
   maxEntries: 1_000_000,
   maxValuesPerAttribute: 1_000_000,
+  kerberosFolder: null,
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import type { ConnectionRecord } from '../../src/model/connection.js';
  * updated 2025-01-01, unless `fields` say otherwise.
  */
 export function connectionRecord(fields: Partial<ConnectionRecord> = {}): ConnectionRecord {
+  const bindDn = fields.bindDn ?? null;
   return {
     id: 'c1',
     name: 'Corp',
@@ -27,8 +28,13 @@ export function connectionRecord(fields: Partial<ConnectionRecord> = {}): Connec
     caCertificate: null,
     tlsVerify: true,
     allowPlaintextBind: false,
+    // As a stored record reads: the method follows the bind name unless given.
+    auth: bindDn ? 'SIMPLE' : 'ANONYMOUS',
     bindDn: null,
     bindPasswordSealed: null,
+    keytabSealed: null,
+    keytabPrincipal: null,
+    kdcs: [],
     includeContacts: false,
     schedule: '*/30 * * * *',
     incrementalSchedule: null,
@@ -52,6 +58,7 @@ export const SHORT_LIMITS: LdapLimits = {
   maxMessageBytes: 16 * 1024 * 1024,
   maxEntries: 1_000_000,
   maxValuesPerAttribute: 1_000_000,
+  kerberosFolder: null,
 };
 
 /** How the LDAP layer reaches a test slapd: plain LDAP (its simple bind allowed), as its reader, every kind. */
@@ -68,8 +75,12 @@ export function plainSlapdSettings(slapd: {
     caCertificate: null,
     tlsVerify: true,
     allowPlaintextBind: true,
+    auth: 'SIMPLE',
     bindDn: slapd.reader.dn,
     bindPassword: slapd.reader.password,
+    keytab: null,
+    keytabPrincipal: null,
+    kdcs: [],
     includeContacts: true,
     overrides: {},
   };

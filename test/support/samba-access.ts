@@ -17,8 +17,12 @@ export function sambaLdapSettings(samba: SambaInfo, who: { dn: string; password:
     caCertificate: directories().certificates?.caPem ?? null,
     tlsVerify: true,
     allowPlaintextBind: false,
+    auth: 'SIMPLE',
     bindDn: who.dn,
     bindPassword: who.password,
+    keytab: null,
+    keytabPrincipal: null,
+    kdcs: [],
     includeContacts: true,
     overrides: {},
   };

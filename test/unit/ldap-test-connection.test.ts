@@ -10,8 +10,12 @@ const settings: LdapSettings = {
   caCertificate: null,
   tlsVerify: true,
   allowPlaintextBind: true,
+  auth: 'SIMPLE',
   bindDn: 'cn=reader,dc=corp,dc=test',
   bindPassword: 'pw',
+  keytab: null,
+  keytabPrincipal: null,
+  kdcs: [],
   includeContacts: true,
   overrides: {},
 };

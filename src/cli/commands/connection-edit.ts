@@ -15,6 +15,7 @@ import { formatConnection } from './connection-show.js';
 /** What to type instead, for refusals whose API wording speaks of input fields. */
 const HINTS: Readonly<Record<string, string>> = {
   PASSWORD_REQUIRED: 'give --password-file again, or --no-password to bind without one',
+  KEYTAB_REQUIRED: 'give --keytab FILE (again)',
   IMMUTABLE: 'add a connection instead (dirgate connections add)',
 };
 
@@ -51,8 +52,13 @@ function report(values: ParsedValues, verb: string, conn: ApiConnection): number
 
 const DESCRIPTION_TAIL = `
 The password is read from --password-file FILE, --password-file - (standard
-input) or DIRGATE_BIND_PASSWORD, never from the command line. A value the
-gateway refuses is named by its flag, with the reason (exit status 1).`;
+input) or DIRGATE_BIND_PASSWORD, never from the command line. A Kerberos
+connection (--auth kerberos) takes no password: --keytab FILE gives the
+service account's keytab (ktpass, msktutil or samba-tool domain
+exportkeytab --principal=ACCOUNT@REALM), checked by the gateway and sealed
+there; --kdc HOST[:PORT] names the KDCs (default: DNS SRV records of the
+keytab's realm). A value the gateway refuses is named by its flag, with the
+reason (exit status 1).`;
 
 export const connectionsAddCommand: Command = {
   name: 'connections add',
@@ -66,7 +72,10 @@ ${DESCRIPTION_TAIL}
 Example:
   dirgate connections add --name corp --base dc=corp,dc=test \\
     --url ldaps://dc1.corp.test --ca corp-ca.pem \\
-    --bind-dn svc-mail@corp.test --password-file /run/secrets/bind --contacts`,
+    --bind-dn svc-mail@corp.test --password-file /run/secrets/bind --contacts
+
+  dirgate connections add --name corp-krb --base dc=corp,dc=test \\
+    --url ldap://dc1.corp.test --keytab svc-dirgate.keytab --kdc dc1.corp.test`,
   options: { ...CONNECTION_OPTIONS, gateway: GATEWAY_OPTION, json: JSON_OPTION },
   async run(values) {
     const input = await inputFromFlags(values, 'add');
@@ -90,8 +99,10 @@ Changes only what the flags say, through the running gateway's API
 (updateConnection), and shows the result. A change of where or how the
 connection binds (--url, --srv, --tls, --ca, --no-ca, --no-tls-verify,
 --bind-dn) needs the password given again (or --no-password): the stored
-one is kept only for the settings it was given with. The domain cannot be
-changed (add a connection for the other domain).
+one is kept only for the settings it was given with; for a Kerberos
+connection the same changes and --kdc need --keytab again. --auth switches
+the method: to kerberos drops the password, away from it drops the keytab.
+The domain cannot be changed (add a connection for the other domain).
 ${DESCRIPTION_TAIL}`,
   options: { ...CONNECTION_OPTIONS, ...UPDATE_ONLY_OPTIONS, gateway: GATEWAY_OPTION, json: JSON_OPTION },
   async run(values, positionals) {

@@ -13,9 +13,14 @@ import {
   switchOption,
   UsageError,
 } from '../command.js';
-import { readSecret } from '../secret-input.js';
+import { readSecret, readSecretBytes } from '../secret-input.js';
 
 const TLS_MODES: Readonly<Record<string, string>> = { none: 'NONE', starttls: 'STARTTLS', ldaps: 'LDAPS' };
+export const AUTH_METHODS: Readonly<Record<string, string>> = {
+  anonymous: 'ANONYMOUS',
+  simple: 'SIMPLE',
+  kerberos: 'KERBEROS',
+};
 
 /** The flags both commands take; `update` adds the ones that remove a setting. */
 export const CONNECTION_OPTIONS: Readonly<Record<string, OptionSpec>> = {
@@ -52,11 +57,27 @@ export const CONNECTION_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     type: 'boolean',
     help: 'allow sending the bind password without TLS (refused by default)',
   },
+  auth: {
+    type: 'string',
+    value: 'METHOD',
+    help: 'anonymous, simple or kerberos (add: kerberos with --keytab, simple with --bind-dn, else anonymous)',
+  },
   'bind-dn': { type: 'string', value: 'DN', help: "bind DN or user principal name ('' : anonymous)" },
   'password-file': {
     type: 'string',
     value: 'FILE',
     help: 'file holding the bind password (- for standard input; or DIRGATE_BIND_PASSWORD)',
+  },
+  keytab: {
+    type: 'string',
+    value: 'FILE',
+    help: 'keytab file of the service account (kerberos; - for standard input); implies --auth kerberos',
+  },
+  kdc: {
+    type: 'string',
+    multiple: true,
+    value: 'HOST[:PORT]',
+    help: 'a Kerberos KDC, tried in order (repeat for several; default: DNS SRV records of the realm)',
   },
   contacts: { type: 'boolean', help: 'read contacts too' },
   'no-contacts': { type: 'boolean', help: 'do not read contacts (the default for add)' },
@@ -87,6 +108,7 @@ export const UPDATE_ONLY_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'no-ca': { type: 'boolean', help: 'remove the CA bundle' },
   'no-allow-plaintext-bind': { type: 'boolean', help: 'refuse a password bind without TLS again' },
   'no-password': { type: 'boolean', help: 'remove the stored bind password' },
+  'no-kdcs': { type: 'boolean', help: 'find the KDCs through DNS SRV records again' },
 };
 
 /** Which flag sets each input field: how a refused field is told to the operator. */
@@ -99,8 +121,11 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   caCertificate: '--ca',
   tlsVerify: '--no-tls-verify',
   allowPlaintextBind: '--allow-plaintext-bind',
+  auth: '--auth',
   bindDn: '--bind-dn',
   bindPassword: '--password-file',
+  keytab: '--keytab',
+  kdcs: '--kdc',
   includeContacts: '--contacts',
   schedule: '--schedule',
   incrementalSchedule: '--incremental-schedule',
@@ -121,9 +146,9 @@ export function flagOf(field: string, values: ParsedValues): string {
   const name = item?.[1] ?? field;
   const flag = FLAG_OF_FIELD[name];
   if (!flag) return field;
-  if (name === 'servers' && item) {
-    const url = stringsOption(values, 'url')[Number(item[2])];
-    return url === undefined ? flag : `${flag} ${url}`;
+  if ((name === 'servers' || name === 'kdcs') && item) {
+    const given = stringsOption(values, name === 'servers' ? 'url' : 'kdc')[Number(item[2])];
+    return given === undefined ? flag : `${flag} ${given}`;
   }
   return flag;
 }
@@ -160,7 +185,7 @@ type Input = Record<string, string | number | boolean | readonly string[] | null
 /**
  * The API input the flags say: only what was given (an update changes only that). The password
  * comes from --password-file (a file, or `-` for standard input) or DIRGATE_BIND_PASSWORD, never
- * from the command line, where other users can read it.
+ * from the command line, where other users can read it; a keytab from --keytab FILE, likewise.
  */
 export async function inputFromFlags(values: ParsedValues, mode: 'add' | 'update'): Promise<Input> {
   const input: Input = {};
@@ -226,6 +251,31 @@ export async function inputFromFlags(values: ParsedValues, mode: 'add' | 'update
   if (password !== null && password !== undefined) input.bindPassword = password;
   // An empty password is how the API removes the stored one.
   if (values['no-password'] === true) input.bindPassword = '';
+
+  const auth = stringOption(values, 'auth');
+  if (auth !== undefined) {
+    const method = AUTH_METHODS[auth.toLowerCase()];
+    if (!method) throw new UsageError(`--auth must be anonymous, simple or kerberos (got "${auth}")`);
+    input.auth = method;
+  }
+  const keytabFile = stringOption(values, 'keytab');
+  if (keytabFile !== undefined) {
+    if (keytabFile === '-' && passwordFile === '-') {
+      throw new UsageError('--keytab - and --password-file - cannot both read standard input');
+    }
+    // Base64 for the API, as the keytab is binary; the file itself is never echoed.
+    input.keytab = (await readSecretBytes('--keytab', keytabFile)).toString('base64');
+    input.auth ??= 'KERBEROS';
+  }
+  // DIRGATE_BIND_PASSWORD may be set for other connections: a KERBEROS one takes none.
+  if (input.auth === 'KERBEROS' && passwordFile === undefined && values['no-password'] !== true) {
+    delete input.bindPassword;
+  }
+  const kdcs = stringsOption(values, 'kdc');
+  if (kdcs.length > 0 && values['no-kdcs'] === true)
+    throw new UsageError('--kdc and --no-kdcs exclude each other');
+  if (kdcs.length > 0) input.kdcs = kdcs;
+  if (values['no-kdcs'] === true) input.kdcs = [];
 
   if (mode === 'add') {
     if (input.searchBase === undefined) throw new UsageError('--base (the search base DN) is required');

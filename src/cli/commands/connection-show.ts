@@ -37,6 +37,7 @@ export function formatConnection(conn: ApiConnection, stream: NodeJS.WriteStream
     : conn.hasBindPassword
       ? 'anonymous (a password is set)'
       : 'anonymous';
+  const kerberos = conn.auth === 'KERBEROS';
   return [
     line`${c.bold(conn.name)}  ${c.dim(conn.id)}`,
     fields([
@@ -46,7 +47,11 @@ export function formatConnection(conn: ApiConnection, stream: NodeJS.WriteStream
       ['tls', tls],
       ['CA bundle', conn.hasCaCertificate ? 'set (trusted for this connection)' : 'none'],
       ['plaintext bind', conn.allowPlaintextBind ? 'allowed' : null],
-      ['bind', bind],
+      ['auth', conn.auth.toLowerCase()],
+      ['bind', kerberos ? null : bind],
+      ['keytab', kerberos ? (conn.hasKeytab ? 'set' : 'NOT set (upload one: --keytab FILE)') : null],
+      ['principal', kerberos ? conn.keytabPrincipal : null],
+      ['KDCs', kerberos ? (conn.kdcs.length ? conn.kdcs.join(', ') : 'DNS SRV records of the realm') : null],
       ['contacts', conn.includeContacts ? 'read' : 'not read'],
       ['filters', filters.length ? filters.join('; ') : 'the defaults'],
       ['NetBIOS name', conn.netbiosName],
@@ -93,8 +98,8 @@ export const connectionsShowCommand: Command = {
   summary: "Shows one connection's settings and state.",
   description: `
 Asks the running gateway (its API, with the data folder's admin token) for
-the connection named by its id or its name. The bind password is never
-shown, only whether one is set.`,
+the connection named by its id or its name. The bind password and the
+keytab are never shown, only whether one is set (and the keytab's principal).`,
   options: {
     gateway: GATEWAY_OPTION,
     json: JSON_OPTION,

@@ -9,13 +9,15 @@ import { readFile } from 'node:fs/promises';
 import { type Config, commandSettings } from '../../config/environment.js';
 import { loadSecrets } from '../../config/secrets.js';
 import type { LdapSettings, TlsMode } from '../../ldap/index.js';
-import type { ConnectionRecord } from '../../model/connection.js';
-import { bindEndpoint, SealedSecretError, SecretBox } from '../../store/secret-box.js';
-import { type Command, type ParsedValues, stringOption, UsageError } from '../command.js';
+import type { AuthMethod, ConnectionRecord, DirectoryAccess } from '../../model/connection.js';
+import { bindEndpoint, keytabEndpoint, SealedSecretError, SecretBox } from '../../store/secret-box.js';
+import { validateKdcs, validateKeytab } from '../../sync/connection-input.js';
+import { ldapSettingsOf } from '../../sync/ldap-settings.js';
+import { type Command, type ParsedValues, stringOption, stringsOption, UsageError } from '../command.js';
 import { cliConfig, limitsOf, openStores } from '../context.js';
 import { json, line, paint, print } from '../output.js';
-import { readSecret } from '../secret-input.js';
-import { domainOfBase } from './connection-flags.js';
+import { readSecret, readSecretBytes } from '../secret-input.js';
+import { AUTH_METHODS, domainOfBase } from './connection-flags.js';
 
 const TLS_MODES: Readonly<Record<string, TlsMode>> = { none: 'NONE', starttls: 'STARTTLS', ldaps: 'LDAPS' };
 
@@ -41,10 +43,31 @@ function openStoredPassword(
   }
 }
 
-/** A stored connection's settings; its password is opened only when asked (openPassword). */
-type StoredSettings = Omit<LdapSettings, 'bindPassword'> & {
+/** The stored keytab, opened as the password is (for the record's own settings). */
+function openStoredKeytab(
+  box: SecretBox,
+  record: ConnectionRecord & { readonly keytabSealed: string },
+): Buffer {
+  try {
+    return box.openKeytab(record.keytabSealed, record);
+  } catch (err) {
+    if (err instanceof SealedSecretError && err.kind === 'BINDING') {
+      throw new Error(
+        `the stored keytab of connection ${record.id} does not match its settings (edited outside the API?); upload the keytab again`,
+      );
+    }
+    throw new Error(
+      `the stored keytab of connection ${record.id} cannot be decrypted with this secret key (DIRGATE_SECRET_KEY or the data folder's secret-key)`,
+    );
+  }
+}
+
+/** A stored connection's settings; its secrets are opened only when asked (openPassword, openKeytab). */
+type StoredSettings = DirectoryAccess & {
   readonly hasPassword: boolean;
   readonly openPassword: () => string | null;
+  readonly hasKeytab: boolean;
+  readonly openKeytab: () => Buffer | null;
 };
 
 async function storedSettings(config: Config, id: string): Promise<StoredSettings> {
@@ -61,7 +84,18 @@ async function storedSettings(config: Config, id: string): Promise<StoredSetting
       caCertificate: record.caCertificate,
       tlsVerify: record.tlsVerify,
       allowPlaintextBind: record.allowPlaintextBind,
+      auth: record.auth,
       bindDn: record.bindDn,
+      keytabPrincipal: record.keytabPrincipal,
+      kdcs: record.kdcs,
+      hasKeytab: record.keytabSealed !== null,
+      openKeytab: () =>
+        record.keytabSealed
+          ? openStoredKeytab(new SecretBox(secrets.secretKey), {
+              ...record,
+              keytabSealed: record.keytabSealed,
+            })
+          : null,
       hasPassword: record.bindPasswordSealed !== null,
       openPassword: () =>
         record.bindPasswordSealed
@@ -105,7 +139,29 @@ async function settingsFrom(values: ParsedValues, config: Config): Promise<LdapS
   }
   const inferredTls: TlsMode =
     servers.every((u) => u.toLowerCase().startsWith('ldaps://')) && servers.length > 0 ? 'LDAPS' : 'NONE';
-  const settings: Omit<LdapSettings, 'bindPassword'> = {
+  const keytabFile = stringOption(values, 'keytab');
+  const bindDnFlag = stringOption(values, 'bind-dn');
+  const authFlag = stringOption(values, 'auth');
+  if (authFlag !== undefined && !AUTH_METHODS[authFlag.toLowerCase()]) {
+    throw new UsageError(`--auth must be anonymous, simple or kerberos (got ${authFlag})`);
+  }
+  const bindDn = bindDnFlag ?? stored?.bindDn ?? null;
+  const auth = (
+    authFlag !== undefined
+      ? AUTH_METHODS[authFlag.toLowerCase()]
+      : keytabFile !== undefined
+        ? 'KERBEROS'
+        : bindDnFlag !== undefined
+          ? bindDnFlag.trim()
+            ? 'SIMPLE'
+            : 'ANONYMOUS'
+          : (stored?.auth ?? (bindDn ? 'SIMPLE' : 'ANONYMOUS'))
+  ) as AuthMethod;
+  const kerberos = auth === 'KERBEROS';
+  // Checked as the gateway checks an upload, so that an unusable keytab is named before connecting.
+  const keytab = keytabFile !== undefined ? await checkedKeytab(keytabFile) : null;
+  const kdcFlags = stringsOption(values, 'kdc');
+  const settings: DirectoryAccess = {
     domain,
     searchBase,
     servers,
@@ -113,12 +169,19 @@ async function settingsFrom(values: ParsedValues, config: Config): Promise<LdapS
     caCertificate: caFile ? await readFile(caFile, 'utf8') : (stored?.caCertificate ?? null),
     tlsVerify: values['no-verify'] === true ? false : (stored?.tlsVerify ?? true),
     allowPlaintextBind: values['allow-plaintext-bind'] === true || (stored?.allowPlaintextBind ?? false),
-    bindDn: stringOption(values, 'bind-dn') ?? stored?.bindDn ?? null,
+    auth,
+    bindDn: kerberos ? null : bindDn,
+    keytabPrincipal: kerberos ? (keytab?.summary.principal ?? stored?.keytabPrincipal ?? null) : null,
+    kdcs: kerberos ? (kdcFlags.length > 0 ? kdcsOf(kdcFlags) : (stored?.kdcs ?? [])) : [],
     includeContacts: values.contacts === true || (stored?.includeContacts ?? false),
     overrides: stored?.overrides ?? {},
   };
-  if (password !== null && password !== undefined) return { ...settings, bindPassword: password };
-  if (!stored?.hasPassword) return { ...settings, bindPassword: null };
+  if (kerberos)
+    return ldapSettingsOf(settings, { bindPassword: null, keytab: keytabFor(settings, stored, keytab) });
+  if (password !== null && password !== undefined)
+    return ldapSettingsOf(settings, { bindPassword: password, keytab: null });
+  if (!stored?.hasPassword || stored.auth === 'KERBEROS')
+    return ldapSettingsOf(settings, { bindPassword: null, keytab: null });
   // The stored password goes only where and how the connection binds (as updateConnection rules).
   if (bindEndpoint(settings) !== bindEndpoint(stored)) {
     throw new UsageError(
@@ -126,7 +189,44 @@ async function settingsFrom(values: ParsedValues, config: Config): Promise<LdapS
         'give the password (--password-file, or DIRGATE_BIND_PASSWORD)',
     );
   }
-  return { ...settings, bindPassword: stored.openPassword() };
+  return ldapSettingsOf(settings, { bindPassword: stored.openPassword(), keytab: null });
+}
+
+async function checkedKeytab(file: string): Promise<ReturnType<typeof validateKeytab>> {
+  const bytes = await readSecretBytes('--keytab', file);
+  try {
+    return validateKeytab(bytes.toString('base64'));
+  } catch (err) {
+    throw new UsageError(`--keytab ${file}: ${(err as Error).message.replace(/^keytab: /, '')}`);
+  }
+}
+
+function kdcsOf(flags: readonly string[]): string[] {
+  try {
+    return validateKdcs(flags);
+  } catch (err) {
+    throw new UsageError(`--kdc: ${(err as Error).message}`);
+  }
+}
+
+/** The keytab to test with: the one given, else the stored one while the endpoint is the stored one. */
+function keytabFor(
+  settings: DirectoryAccess,
+  stored: StoredSettings | null,
+  given: { readonly bytes: Buffer } | null,
+): Buffer {
+  if (given) return given.bytes;
+  if (!stored?.hasKeytab || stored.auth !== 'KERBEROS') {
+    throw new UsageError('a Kerberos test needs a keytab: give --keytab FILE');
+  }
+  if (keytabEndpoint(settings) !== keytabEndpoint(stored)) {
+    throw new UsageError(
+      'the flags change where or how the connection authenticates, so its stored keytab is not used: give --keytab FILE',
+    );
+  }
+  const opened = stored.openKeytab();
+  if (!opened) throw new UsageError('a Kerberos test needs a keytab: give --keytab FILE');
+  return opened;
 }
 
 export const testConnectionCommand: Command = {
@@ -140,7 +240,9 @@ values (a flag that changes where or how it binds, such as --url or
 records of --domain (DIRGATE_DNS_SERVERS chooses the DNS servers).
 The bind password is read from --password-file (\`-\` for standard input) or
 DIRGATE_BIND_PASSWORD; it is never taken on the command line, where other
-users could see it. Exit status: 0 when every step passed, 1 when one failed.
+users could see it. --keytab FILE tests a Kerberos (SASL GSSAPI) bind with
+that keytab (--kdc names the KDCs); a stored Kerberos connection uses its
+stored keytab while the flags keep where it authenticates. Exit status: 0 when every step passed, 1 when one failed.
 
 Example:
   dirgate test-connection --url ldaps://dc1.corp.test --base dc=corp,dc=test \\
@@ -155,7 +257,19 @@ Example:
     },
     domain: { type: 'string', value: 'DOMAIN', help: 'DNS domain for SRV discovery (default: from --base)' },
     base: { type: 'string', value: 'DN', help: 'search base' },
+    auth: {
+      type: 'string',
+      value: 'METHOD',
+      help: 'anonymous, simple or kerberos (default: kerberos with --keytab, simple with --bind-dn)',
+    },
     'bind-dn': { type: 'string', value: 'DN', help: 'bind DN or user principal name (default: anonymous)' },
+    keytab: { type: 'string', value: 'FILE', help: 'keytab file (kerberos; - for stdin)' },
+    kdc: {
+      type: 'string',
+      multiple: true,
+      value: 'HOST[:PORT]',
+      help: 'a Kerberos KDC (repeat for several; default: DNS SRV records of the realm)',
+    },
     'password-file': { type: 'string', value: 'FILE', help: 'file holding the bind password (- for stdin)' },
     tls: {
       type: 'string',
@@ -183,7 +297,7 @@ Example:
       print(
         out,
         line`Testing ${target}`,
-        line`  base ${settings.searchBase} · tls ${settings.tls.toLowerCase()}${settings.tlsVerify ? '' : ' (not verified)'} · bind ${settings.bindDn ?? 'anonymous'}`,
+        line`  base ${settings.searchBase} · tls ${settings.tls.toLowerCase()}${settings.tlsVerify ? '' : ' (not verified)'} · bind ${settings.auth === 'KERBEROS' ? `kerberos as ${settings.keytabPrincipal ?? '?'}` : (settings.bindDn ?? 'anonymous')}`,
       );
     }
     // The LDAP layer, loaded only by this command: the others start without it.

@@ -11,6 +11,12 @@ export class ConnectionVisibilityResolver {
     return adminOnly(ctx.role, c.bindDn);
   }
 
+  /** The bind account under another name (as bindDn): an administrator's. */
+  @FieldResolver(() => String, { nullable: true })
+  keytabPrincipal(@Root() c: Connection, @Ctx() ctx: GraphQLContext): string | null {
+    return adminOnly(ctx.role, c.keytabPrincipal);
+  }
+
   @FieldResolver(() => String, { nullable: true })
   userFilter(@Root() c: Connection, @Ctx() ctx: GraphQLContext): string | null {
     return adminOnly(ctx.role, c.userFilter);

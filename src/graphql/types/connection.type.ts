@@ -1,6 +1,7 @@
 import { DateTimeResolver } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import {
+  AuthMethodEnum,
   ChangeTrackingEnum,
   ConnectionStepEnum,
   DeletionCheckEnum,
@@ -139,6 +140,19 @@ export class Connection {
   @Field(() => String, { nullable: true, description: ADMIN_ONLY }) bindDn!: string | null;
   @Field(() => Boolean, { description: 'The bind password is write-only; this says whether one is set.' })
   hasBindPassword!: boolean;
+  @Field(() => AuthMethodEnum) auth!: AuthMethodEnum;
+  @Field(() => Boolean, { description: 'Whether a keytab is set (the keytab itself is write-only).' })
+  hasKeytab!: boolean;
+  @Field(() => String, {
+    nullable: true,
+    description: `The Kerberos principal the keytab holds a key for, e.g. svc-dirgate@CORP.TEST. ${ADMIN_ONLY}`,
+  })
+  keytabPrincipal!: string | null;
+  @Field(() => [String], {
+    description:
+      'Kerberos KDCs (host or host:port), tried in order; empty: found through DNS SRV records (_kerberos._tcp.<REALM>).',
+  })
+  kdcs!: string[];
   @Field(() => Boolean) includeContacts!: boolean;
   @Field(() => String, {
     description: 'Cron expression of the synchronization schedule (default: every 30 minutes).',
@@ -231,6 +245,23 @@ export class AddConnectionInput {
   allowPlaintextBind?: boolean | null;
   @Field(() => String, { nullable: true }) bindDn?: string | null;
   @Field(() => String, { nullable: true }) bindPassword?: string | null;
+  @Field(() => AuthMethodEnum, {
+    nullable: true,
+    description: 'Default: SIMPLE when bindDn is given, ANONYMOUS otherwise.',
+  })
+  auth?: AuthMethodEnum | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'A keytab file, base64-encoded, holding the key of the account the gateway binds as (KERBEROS). Write-only.',
+  })
+  keytab?: string | null;
+  @Field(() => [String], {
+    nullable: true,
+    description:
+      'KERBEROS: KDCs (host, host:port, [IPv6]:port), tried in order; default: DNS SRV records of the realm.',
+  })
+  kdcs?: string[] | null;
   @Field(() => Boolean, { nullable: true, defaultValue: false }) includeContacts?: boolean | null;
   @Field(() => String, { nullable: true, defaultValue: '*/30 * * * *' }) schedule?: string | null;
   @Field(() => String, {
@@ -267,6 +298,23 @@ export class UpdateConnectionInput {
   @Field(() => String, { nullable: true }) bindDn?: string | null;
   @Field(() => String, { nullable: true, description: 'Empty string: remove the stored password.' })
   bindPassword?: string | null;
+  @Field(() => AuthMethodEnum, {
+    nullable: true,
+    description:
+      'Switching to KERBEROS needs a keytab and drops the password; switching away from it drops the keytab.',
+  })
+  auth?: AuthMethodEnum | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'A new keytab (base64). Left out, the stored one is kept while the connection authenticates where it did; a change of servers, TLS settings or kdcs needs it again.',
+  })
+  keytab?: string | null;
+  @Field(() => [String], {
+    nullable: true,
+    description: 'KERBEROS: the KDCs; an empty list: DNS SRV records.',
+  })
+  kdcs?: string[] | null;
   @Field(() => Boolean, { nullable: true }) includeContacts?: boolean | null;
   @Field(() => String, { nullable: true }) schedule?: string | null;
   @Field(() => String, { nullable: true, description: 'Empty string: incremental runs off.' })

@@ -60,6 +60,24 @@ export enum TlsModeEnum {
 }
 registerEnumType(TlsModeEnum, { name: 'TlsMode' });
 
+export enum AuthMethodEnum {
+  ANONYMOUS = 'ANONYMOUS',
+  SIMPLE = 'SIMPLE',
+  KERBEROS = 'KERBEROS',
+}
+registerEnumType(AuthMethodEnum, {
+  name: 'AuthMethod',
+  description: 'How the gateway authenticates to the directory.',
+  valuesConfig: {
+    ANONYMOUS: { description: 'No credentials.' },
+    SIMPLE: { description: 'Simple bind with bindDn (a DN or a user principal name) and bindPassword.' },
+    KERBEROS: {
+      description:
+        "Kerberos (SASL GSSAPI) with the key held in the connection's keytab; no password is stored.",
+    },
+  },
+});
+
 export enum SyncPhaseEnum {
   CONNECTING = 'CONNECTING',
   READING = 'READING',
@@ -74,6 +92,8 @@ export enum ConnectionStepEnum {
   DNS = 'DNS',
   TCP = 'TCP',
   TLS = 'TLS',
+  /** Tickets from the keytab (KERBEROS connections only), before BIND. */
+  KERBEROS = 'KERBEROS',
   BIND = 'BIND',
   SEARCH = 'SEARCH',
 }
