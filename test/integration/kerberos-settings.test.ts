@@ -9,12 +9,14 @@
  * in hex and base64) appears in no response, no log line and no file of the
  * data folder. No KDC is needed: nothing here asserts on a bind.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseKeytab } from '../../src/ldap/index.js';
 import type { ConnectionRecord } from '../../src/model/connection.js';
+import { openKvStore } from '../../src/store/kv-store.js';
+import { SettingsStore } from '../../src/store/settings-store.js';
 import {
   AddConnectionDocument,
   type AddConnectionInput,
@@ -28,6 +30,8 @@ import {
 } from '../gql/graphql.js';
 import { runCli } from '../support/cli.js';
 import { eventually } from '../support/eventually.js';
+import { recordingLdapServer } from '../support/fault-servers.js';
+import { temporaryFolder } from '../support/fixtures.js';
 import { type GraphQLResponse, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { writeKeytab } from '../support/keytabs.js';
 import { captureLogs, type LogCapture } from '../support/log-capture.js';
@@ -56,6 +60,7 @@ function secretForms(keytab: Buffer): { label: string; bytes: Buffer }[] {
   return forms;
 }
 const FORMS = [...secretForms(KEYTAB), ...secretForms(OTHER_KEYTAB)];
+const root = temporaryFolder('kerberos-settings');
 
 function leaksIn(what: string, bytes: Buffer): string[] {
   return FORMS.filter((f) => bytes.includes(f.bytes)).map((f) => `${f.label} in ${what}`);
@@ -404,6 +409,58 @@ describe('updating a KERBEROS connection', () => {
   });
 });
 
+describe('a KERBEROS record edited outside the API', () => {
+  it('does not open its keytab: the sync and the command fail naming why, and the new KDC hears nothing', async () => {
+    const dataDir = path.join(root.path, 'edited');
+    const first = await startTestGateway({ dataDir });
+    const added = await first.ok(AddConnectionDocument, { input: kerberosInput() });
+    const id = added.addConnection.id;
+    await first.stop();
+
+    const kdc = await recordingLdapServer();
+    try {
+      // Someone who can write the settings file points the connection at a KDC of theirs.
+      const settings = new SettingsStore(
+        await openKvStore(`sqlite://${path.join(dataDir, 'settings.sqlite')}`, 'dirgate-settings'),
+      );
+      try {
+        const record = await settings.getConnection(id);
+        if (!record) throw new Error('connection not stored');
+        await settings.putConnection({ ...record, kdcs: [new URL(kdc.url).host] });
+      } finally {
+        await settings.close();
+      }
+      const gw = await startTestGateway({ dataDir });
+      try {
+        await gw.ok(StartSyncDocument, { connectionId: id });
+        const ended = await eventually(
+          'the run ends',
+          async () => {
+            const c = (await gw.ok(ConnectionByIdDocument, { id })).connection;
+            return c?.lastSync && c.lastSync.status !== 'RUNNING' ? c : null;
+          },
+          60_000,
+        );
+        expect(ended.lastSync?.status).toBe('FAILED');
+        expect(ended.lastSync?.error).toBe(
+          "the stored keytab does not match this connection's settings (edited outside the API?); upload the keytab again",
+        );
+        const cli = await runCli(['test-connection', '--connection', id], {
+          env: { DIRGATE_DATA_DIR: dataDir },
+        });
+        expect(cli.code, cli.stdout).toBe(1);
+        expect(cli.stderr).toContain(`the stored keytab of connection ${id} does not match its settings`);
+        expect(kdc.accepted()).toBe(0);
+        expect(kdc.bytes().length).toBe(0);
+      } finally {
+        await gw.stop();
+      }
+    } finally {
+      await kdc.close();
+    }
+  });
+});
+
 describe('the dirgate command', () => {
   const cli = (args: readonly string[]) =>
     runCli(args, { env: { DIRGATE_DATA_DIR: gw.dataDir, DIRGATE_URL: gw.url, NO_COLOR: '1' } });
@@ -451,7 +508,21 @@ describe('the dirgate command', () => {
     const bad = await cli(['connections', 'update', 'krb-cli', '--kdc', '::1:88', '--keytab', KEYTAB_FILE]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('--kdc ::1:88');
-    for (const r of [added, shown, moved, bad]) {
+    // test-connection checks a keytab file as the gateway does, before connecting anywhere.
+    const weakFile = path.join(root.path, 'weak.keytab');
+    writeFileSync(weakFile, writeKeytab([{ principal: 'svc-dirgate@CORP.TEST', enctype: 3 }]));
+    const tested = await cli([
+      'test-connection',
+      '--url',
+      'ldap://127.0.0.1:1',
+      '--base',
+      'dc=corp,dc=test',
+      '--keytab',
+      weakFile,
+    ]);
+    expect(tested.code).not.toBe(0);
+    expect(tested.stderr).toContain(`--keytab ${weakFile}: the keytab holds only weak`);
+    for (const r of [added, shown, moved, bad, tested]) {
       expect(leaksIn('command output', Buffer.from(r.stdout + r.stderr))).toEqual([]);
     }
   });
