@@ -5,7 +5,7 @@
  * view of them (klist, kinit with a private configuration) as an oracle that
  * does not share code with the gateway.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -96,20 +96,32 @@ export interface KinitResult {
 /**
  * `kinit -k -t KEYTAB PRINCIPAL` with a private KRB5_CONFIG and ticket cache
  * in a folder of its own (removed afterwards): nothing in /etc or /tmp's
- * default cache is read or written.
+ * default cache is read or written. `kdc` defaults to the DC's. Runs
+ * asynchronously: a KDC relay in this process must keep serving meanwhile.
  */
-export function kinitWithKeytab(name: KeytabName): KinitResult {
+export async function kinitWithKeytab(name: KeytabName, kdc?: string): Promise<KinitResult> {
   const k = kerberosFixture();
   const dir = mkdtempSync(path.join(tmpdir(), 'dirgate-kinit-'));
   try {
     const conf = path.join(dir, 'krb5.conf');
-    writeFileSync(conf, privateKrb5Conf(k.realm, k.kdc));
+    writeFileSync(conf, privateKrb5Conf(k.realm, kdc ?? k.kdc));
     const env = { ...process.env, KRB5_CONFIG: conf, KRB5CCNAME: `FILE:${path.join(dir, 'cc')}` };
-    const kinit = spawnSync('kinit', ['-k', '-t', k.keytabs[name], k.principals[name]], {
-      encoding: 'utf8',
+    const child = spawn('kinit', ['-k', '-t', k.keytabs[name], k.principals[name]], {
       env,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return { status: kinit.status, output: `${kinit.stdout}${kinit.stderr}`.trim() };
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    const status = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => resolve(code));
+    });
+    return { status, output: output.trim() };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
