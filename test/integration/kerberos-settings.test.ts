@@ -28,6 +28,7 @@ import {
   UpdateConnectionDocument,
   type UpdateConnectionInput,
 } from '../gql/graphql.js';
+import { launchBrowser, logIn, pageOpener } from '../support/browser.js';
 import { runCli } from '../support/cli.js';
 import { eventually } from '../support/eventually.js';
 import { recordingLdapServer } from '../support/fault-servers.js';
@@ -526,6 +527,67 @@ describe('the dirgate command', () => {
       expect(leaksIn('command output', Buffer.from(r.stdout + r.stderr))).toEqual([]);
     }
   });
+});
+
+describe('the console form', () => {
+  it('adds a KERBEROS connection from a keytab file and KDCs, shows it, and puts a refused KDC on its field', async () => {
+    const browser = await launchBrowser('kerberos-settings');
+    try {
+      const base = gw.url.replace(/\/graphql$/, '');
+      const page = await pageOpener(
+        () => browser,
+        () => base,
+      ).open();
+      page.on('response', async (res) => {
+        if (res.url().endsWith('/graphql')) responses.push(await res.text().catch(() => ''));
+      });
+      await logIn(page, base, gw.adminToken);
+      const go = async (hash: string) => {
+        await page.evaluate(
+          `document.body.dataset.view = 'loading'; location.hash = ${JSON.stringify(hash)};`,
+        );
+        await page.locator('body[data-view=ready]').waitFor();
+      };
+      await go('#/connections/new');
+      await page.fill('input[name=name]', 'krb-console');
+      await page.fill('input[name=domain]', 'corp.test');
+      await page.fill('input[name=searchBase]', 'ou=console,dc=corp,dc=test');
+      await page.check('input[value=servers]');
+      await page.fill('textarea[name=servers]', 'ldap://127.0.0.1:1');
+      expect(await page.locator('input[name=keytab]').isVisible()).toBe(false);
+      await page.selectOption('select[name=auth]', 'KERBEROS');
+      // Kerberos takes a keytab and KDCs, no bind DN or password.
+      expect(await page.locator('input[name=bindDn]').isVisible()).toBe(false);
+      expect(await page.locator('input[name=bindPassword]').isVisible()).toBe(false);
+      await page.setInputFiles('input[name=keytab]', KEYTAB_FILE);
+      await page.fill('textarea[name=kdcs]', '127.0.0.1:1\n::1:88');
+      await page.click('form.connection-form button[type=submit]');
+      const kdcError = page.locator('[data-field=kdcs] .field-error');
+      await expect.poll(() => kdcError.textContent()).toContain('IPv6 address in brackets');
+      expect(await page.locator('textarea[name=kdcs]').getAttribute('aria-invalid')).toBe('true');
+
+      await page.fill('textarea[name=kdcs]', '127.0.0.1:1\n[::1]:88');
+      await page.click('form.connection-form button[type=submit]');
+      await page.waitForURL(/#\/connections\/[0-9a-f-]{36}$/);
+      const id = decodeURIComponent(page.url().split('/').at(-1) ?? '');
+      const c = (await ok(ConnectionByIdDocument, { id })).connection;
+      expect(c).toMatchObject({
+        name: 'krb-console',
+        auth: 'KERBEROS',
+        hasKeytab: true,
+        keytabPrincipal: 'svc-dirgate@CORP.TEST',
+        kdcs: ['127.0.0.1:1', '[::1]:88'],
+        hasBindPassword: false,
+      });
+      await page.locator('body[data-view=ready]').waitFor();
+      const shown = (await page.locator('main').textContent()) ?? '';
+      expect(shown).toContain('svc-dirgate@CORP.TEST');
+      expect(shown).toContain('[::1]:88');
+      expect(leaksIn('the console page', Buffer.from(await page.content()))).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 600_000);
 });
 
 describe('the keytab never shows', () => {

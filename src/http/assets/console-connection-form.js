@@ -6,13 +6,14 @@ import { connectionHref, el, field, heading, ms, plural, setFieldError } from '.
 
 const SETTINGS = `query ConsoleConnectionSettings($id: ID!) {
   connection(id: $id) {
-    id name searchBase servers tls tlsVerify hasCaCertificate ...PlaintextBind bindDn hasBindPassword includeContacts
+    id name searchBase servers tls tlsVerify hasCaCertificate ...PlaintextBind ...Kerberos bindDn hasBindPassword includeContacts
     userFilter groupFilter contactFilter netbiosName schedule incrementalSchedule changeTracking enabled deleteThreshold
     domain { name }
   }
 }`;
 const INPUT_FIELDS = `query ConsoleInputFields { __type(name: "AddConnectionInput") { inputFields { name } } }`;
 const PLAINTEXT_FRAGMENT = 'fragment PlaintextBind on Connection { allowPlaintextBind }';
+const KERBEROS_FRAGMENT = 'fragment Kerberos on Connection { auth hasKeytab keytabPrincipal kdcs }';
 const ADD = `mutation ConsoleAddConnection($input: AddConnectionInput!) { addConnection(input: $input) { id } }`;
 const UPDATE = `mutation ConsoleUpdateConnection($id: ID!, $input: UpdateConnectionInput!) {
   updateConnection(id: $id, input: $input) { id }
@@ -31,6 +32,11 @@ const TLS_MODES = [
   ['NONE', 'None: plain LDAP (ldap://)'],
   ['STARTTLS', 'StartTLS on ldap://'],
   ['LDAPS', 'LDAPS (ldaps://)'],
+];
+const AUTH_METHODS = [
+  ['ANONYMOUS', 'Anonymous (no credentials)'],
+  ['SIMPLE', 'Simple bind: DN and password'],
+  ['KERBEROS', 'Kerberos (SASL GSSAPI) with a keytab'],
 ];
 const TEXT_FIELDS = [
   'name',
@@ -188,9 +194,12 @@ export async function connectionForm(id) {
   const inputFields = new Set((await gql(INPUT_FIELDS)).__type?.inputFields.map((f) => f.name) ?? []);
   // allowPlaintextBind is offered once the gateway's schema has it (introspection is on).
   const plaintextOption = inputFields.has('allowPlaintextBind');
-  const settings = plaintextOption
+  // The auth method and the keytab, likewise, once the gateway has them (#17).
+  const kerberosOption = inputFields.has('keytab');
+  let settings = plaintextOption
     ? `${SETTINGS}\n${PLAINTEXT_FRAGMENT}`
     : SETTINGS.replace(' ...PlaintextBind', '');
+  settings = kerberosOption ? `${settings}\n${KERBEROS_FRAGMENT}` : settings.replace(' ...Kerberos', '');
   const current = id ? (await gql(settings, { id })).connection : null;
   const zone = await gatewayTimeZone();
   if (id && !current) return el('p', { class: 'error', text: `No connection ${id}.` });
@@ -201,6 +210,8 @@ export async function connectionForm(id) {
     tls: 'NONE',
     tlsVerify: true,
     bindDn: '',
+    auth: null,
+    kdcs: [],
     includeContacts: false,
     schedule: '*/30 * * * *',
     // The API's default for a new connection: every minute (where the directory tracks changes).
@@ -210,6 +221,12 @@ export async function connectionForm(id) {
     domain: { name: '' },
   };
   let caText = null;
+  /** The keytab file chosen, base64 (what the API takes); null: none chosen (the stored one is kept). */
+  let keytabText = null;
+  /** A new connection's method is sent only once chosen: left alone, the gateway derives it from the bind DN. */
+  let authChosen = false;
+  // A new form starts at Simple, the usual method; an empty bind DN still adds an anonymous one.
+  const derivedAuth = c.bindDn || !current ? 'SIMPLE' : 'ANONYMOUS';
 
   const controls = {
     name: input('name', { value: c.name, required: true }),
@@ -228,6 +245,15 @@ export async function connectionForm(id) {
     bindDn: input('bindDn', { value: c.bindDn ?? '' }),
     bindPassword: el('input', { name: 'bindPassword', type: 'password', autocomplete: 'new-password' }),
     removePassword: checkbox('removePassword', false),
+    auth: el(
+      'select',
+      { name: 'auth' },
+      AUTH_METHODS.map(([v, label]) =>
+        el('option', { value: v, text: label, selected: v === (c.auth ?? derivedAuth) }),
+      ),
+    ),
+    keytab: el('input', { name: 'keytab', type: 'file', accept: '.keytab,application/octet-stream' }),
+    kdcs: el('textarea', { name: 'kdcs', rows: '2', spellcheck: 'false', value: (c.kdcs ?? []).join('\n') }),
     includeContacts: checkbox('includeContacts', c.includeContacts),
     userFilter: input('userFilter', { value: c.userFilter ?? '' }),
     groupFilter: input('groupFilter', { value: c.groupFilter ?? '' }),
@@ -293,6 +319,71 @@ export async function connectionForm(id) {
   controls.incrementalSchedule.addEventListener('input', () =>
     incrementalSlot.replaceChildren(incrementalPreview(controls.incrementalSchedule.value, zone)),
   );
+  const keytabStatus = el('span', {
+    class: 'hint keytab-status',
+    text: current?.hasKeytab
+      ? `A keytab${current.keytabPrincipal ? ` for ${current.keytabPrincipal}` : ''} is stored and never shown: choose a file only to replace it (needed again when servers, TLS or KDCs change).`
+      : "The service account's keytab (ktpass, msktutil, samba-tool domain exportkeytab --principal=…): checked and sealed by the gateway, never shown again.",
+  });
+  // The bind fields of each method, shown for the method chosen (showAuth).
+  const credentialFields = {
+    bindDn: field(
+      'bindDn',
+      'Bind DN (or user@realm, DOMAIN\\user)',
+      controls.bindDn,
+      'Empty: anonymous bind.',
+    ),
+    bindPassword: field(
+      'bindPassword',
+      'Bind password',
+      controls.bindPassword,
+      current?.hasBindPassword
+        ? 'A password is stored and never shown: leave empty to keep it (and to test with it); type it again when servers, TLS, CA or bind DN change.'
+        : 'Write-only: it is never shown again.',
+    ),
+    removePassword: current?.hasBindPassword
+      ? field('removePassword', 'Remove the stored password', controls.removePassword)
+      : null,
+    allowPlaintextBind: plaintextOption
+      ? field(
+          'allowPlaintextBind',
+          'Allow sending the password without TLS',
+          controls.allowPlaintextBind,
+          'Only for a directory on a trusted network: with TLS None the password crosses it in clear.',
+        )
+      : null,
+    keytab: kerberosOption ? field('keytab', 'Keytab file', controls.keytab) : null,
+    kdcs: kerberosOption
+      ? field(
+          'kdcs',
+          'KDCs (one host or host:port a line, tried in order)',
+          controls.kdcs,
+          "Empty: found through DNS SRV records of the keytab's realm (_kerberos._tcp).",
+        )
+      : null,
+  };
+  const showAuth = () => {
+    const auth = controls.auth.value;
+    for (const [name, box] of Object.entries(credentialFields)) {
+      if (!box) continue;
+      const kerberosField = name === 'keytab' || name === 'kdcs';
+      // Anonymous hides the bind fields once chosen; as stored, a bind DN typed in makes it Simple.
+      const anonymous = auth === 'ANONYMOUS' && authChosen;
+      hide(box, kerberosOption && (auth === 'KERBEROS' ? !kerberosField : kerberosField || anonymous));
+    }
+    hide(keytabStatus, auth !== 'KERBEROS');
+  };
+  controls.auth.addEventListener('change', () => {
+    authChosen = true;
+    showAuth();
+  });
+  controls.keytab.addEventListener('change', async () => {
+    const file = controls.keytab.files?.[0];
+    keytabText = file ? base64Of(new Uint8Array(await file.arrayBuffer())) : null;
+    keytabStatus.textContent = file
+      ? `${file.name}: ${plural(file.size, 'byte')}, checked when you save or test.`
+      : '';
+  });
   controls.caCertificate.addEventListener('change', async () => {
     const file = controls.caCertificate.files?.[0];
     caText = file ? await file.text() : null;
@@ -334,26 +425,14 @@ export async function connectionForm(id) {
       current?.hasCaCertificate ? field('removeCa', 'Remove the CA bundle', controls.removeCa) : null,
     ]),
     el('fieldset', {}, el('legend', { text: 'Bind' }), [
-      field('bindDn', 'Bind DN (or user@realm, DOMAIN\\user)', controls.bindDn, 'Empty: anonymous bind.'),
-      field(
-        'bindPassword',
-        'Bind password',
-        controls.bindPassword,
-        current?.hasBindPassword
-          ? 'A password is stored and never shown: leave empty to keep it (and to test with it); type it again when servers, TLS, CA or bind DN change.'
-          : 'Write-only: it is never shown again.',
-      ),
-      current?.hasBindPassword
-        ? field('removePassword', 'Remove the stored password', controls.removePassword)
-        : null,
-      plaintextOption
-        ? field(
-            'allowPlaintextBind',
-            'Allow sending the password without TLS',
-            controls.allowPlaintextBind,
-            'Only for a directory on a trusted network: with TLS None the password crosses it in clear.',
-          )
-        : null,
+      kerberosOption ? field('auth', 'Authentication', controls.auth) : null,
+      credentialFields.bindDn,
+      credentialFields.bindPassword,
+      credentialFields.removePassword,
+      credentialFields.allowPlaintextBind,
+      credentialFields.keytab,
+      kerberosOption ? keytabStatus : null,
+      credentialFields.kdcs,
     ]),
     el('fieldset', {}, el('legend', { text: 'What is read' }), [
       field('userFilter', 'User filter', controls.userFilter, 'Empty: the directory type’s default.'),
@@ -412,7 +491,8 @@ export async function connectionForm(id) {
     let first = null;
     const elsewhere = [];
     for (const [name, message] of byField) {
-      if (setFieldError(form, name, message))
+      // `kdcs[2]` is shown on the KDC list, as the API names one line of it.
+      if (setFieldError(form, name, message) || setFieldError(form, name.replace(/\[\d+\]$/, ''), message))
         first ??= form.querySelector(`[data-field="${name}"] [aria-invalid]`);
       else elsewhere.push(`${name}: ${message}`);
     }
@@ -447,13 +527,35 @@ export async function connectionForm(id) {
     return v;
   }
 
+  function kdcLines() {
+    return controls.kdcs.value
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+
+  /** Each method sends only its own credentials: the hidden fields of another are left out. */
+  function credentialsFor(out, auth) {
+    if (auth === 'KERBEROS' || auth === 'ANONYMOUS') {
+      delete out.bindDn;
+      delete out.bindPassword;
+      delete out.allowPlaintextBind;
+    }
+    if (auth !== 'KERBEROS') return out;
+    if (keytabText) out.keytab = keytabText;
+    return out;
+  }
+
   function newInput() {
     const v = values();
     const out = { ...v };
     for (const name of [...TEXT_FIELDS, 'schedule']) if (out[name] === '') delete out[name];
     if (caText) out.caCertificate = caText;
     if (controls.bindPassword.value) out.bindPassword = controls.bindPassword.value;
-    return out;
+    if (!kerberosOption || !authChosen) return out;
+    out.auth = controls.auth.value;
+    if (out.auth === 'KERBEROS') out.kdcs = kdcLines();
+    return credentialsFor(out, out.auth);
   }
 
   /** Only what changed: unchanged fields are left out, so they keep their stored values. */
@@ -472,7 +574,12 @@ export async function connectionForm(id) {
     else if (controls.removeCa.checked) out.caCertificate = '';
     if (controls.bindPassword.value) out.bindPassword = controls.bindPassword.value;
     else if (controls.removePassword.checked) out.bindPassword = '';
-    return out;
+    if (!kerberosOption) return out;
+    const auth = controls.auth.value;
+    const switched = auth !== (c.auth ?? derivedAuth);
+    if (switched) out.auth = auth;
+    if (auth === 'KERBEROS' && kdcLines().join('\n') !== (c.kdcs ?? []).join('\n')) out.kdcs = kdcLines();
+    return switched || auth === 'KERBEROS' ? credentialsFor(out, auth) : out;
   }
 
   async function runTest() {
@@ -506,5 +613,21 @@ export async function connectionForm(id) {
     }
   });
 
+  showAuth();
   return el('div', { class: 'page' }, heading(current ? `Edit ${current.name}` : 'Add a connection'), form);
+}
+
+/** `hidden`, and display none: the stylesheet's `.field { display: flex }` would show it anyway. */
+function hide(element, hidden) {
+  element.hidden = hidden;
+  element.style.display = hidden ? 'none' : '';
+}
+
+/** Bytes as base64, in slices (String.fromCharCode takes a bounded number of arguments). */
+function base64Of(bytes) {
+  let binary = '';
+  for (let at = 0; at < bytes.length; at += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
+  }
+  return btoa(binary);
 }

@@ -9,8 +9,8 @@ import { connectionHref, duration, el, heading, plural, principalHref, when } fr
 
 const CONNECTION = `query ConsoleConnection($id: ID!) {
   connection(id: $id) {
-    id name searchBase servers tls tlsVerify hasCaCertificate bindDn hasBindPassword allowPlaintextBind includeContacts
-    userFilter groupFilter contactFilter netbiosName schedule incrementalSchedule changeTracking enabled
+    id name searchBase servers tls tlsVerify hasCaCertificate auth bindDn hasBindPassword hasKeytab keytabPrincipal kdcs
+    allowPlaintextBind includeContacts userFilter groupFilter contactFilter netbiosName schedule incrementalSchedule changeTracking enabled
     deleteThreshold status heldRunId activeServer userCount groupCount contactCount
     domain { name }
   }
@@ -269,6 +269,12 @@ function plaintextBind(c) {
     : 'allowed (allowPlaintextBind)';
 }
 
+const AUTH_WORDS = {
+  ANONYMOUS: 'anonymous',
+  SIMPLE: 'simple bind (DN and password)',
+  KERBEROS: 'Kerberos (SASL GSSAPI, keytab)',
+};
+
 function settingsList(c, isAdmin) {
   // A reader's view withholds the bind DN and filters (null): say so rather than "default".
   const shown = (value, fallback) => value ?? (isAdmin ? fallback : 'not shown to readers');
@@ -282,9 +288,18 @@ function settingsList(c, isAdmin) {
       `${c.tls}${c.tls === 'NONE' ? '' : c.tlsVerify ? ', certificate verified' : ', certificate NOT verified'}`,
     ],
     ['CA bundle', c.hasCaCertificate ? 'set' : 'none (system trust store)'],
-    ['Bind DN', shown(c.bindDn, 'anonymous')],
-    ['Bind password', c.hasBindPassword ? 'stored (write-only)' : 'none'],
-    ['Password without TLS', plaintextBind(c)],
+    ['Authentication', AUTH_WORDS[c.auth] ?? c.auth],
+    ...(c.auth === 'KERBEROS'
+      ? [
+          ['Keytab', c.hasKeytab ? 'stored (write-only)' : 'none: upload one (Edit)'],
+          ['Kerberos principal', shown(c.keytabPrincipal, '—')],
+          ['KDCs', c.kdcs.length ? c.kdcs.join(', ') : 'found through DNS SRV records of the realm'],
+        ]
+      : [
+          ['Bind DN', shown(c.bindDn, 'anonymous')],
+          ['Bind password', c.hasBindPassword ? 'stored (write-only)' : 'none'],
+          ['Password without TLS', plaintextBind(c)],
+        ]),
     ['Contacts', c.includeContacts ? 'included' : 'not read'],
     ['User filter', shown(c.userFilter, 'default')],
     ['Group filter', shown(c.groupFilter, 'default')],
