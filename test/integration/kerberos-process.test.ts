@@ -5,7 +5,8 @@
  *
  * - with its defaults, a KERBEROS connection's scheduled incremental runs
  *   bring a user added to the directory into autocomplete, then SIGTERM
- *   ends the process cleanly (exit 0);
+ *   ends the process cleanly (exit 0), with no ticket cache left outside
+ *   the data folder and the keytab in neither its output nor its files;
  * - under libfaketime two hours ahead (LD_PRELOAD, FAKETIME=+2h, the
  *   monotonic clock left alone), the KDC refuses the gateway's requests:
  *   CLOCK_SKEW at the KERBEROS step of testConnection and in the run.
@@ -24,6 +25,7 @@ import {
   kerberosInput,
   TestKerberosConnection,
 } from '../support/kerberos-api.js';
+import { filesHolding, formsIn, keytabForms, ticketCacheFiles } from '../support/kerberos-leaks.js';
 import { sambaAdminClient } from '../support/samba-access.js';
 import { waitForFirstSync } from '../support/sync.js';
 
@@ -70,7 +72,10 @@ async function completions(gw: GatewayProcess, prefix: string): Promise<string[]
 
 describe('a KERBEROS connection in the gateway as npm start runs it', () => {
   it('its scheduled incremental runs (the default schedule) bring a new user into autocomplete; SIGTERM then exits 0', async () => {
-    const gw = await gateways.spawn(await gateways.folder(), kerberosGatewayEnv());
+    const cachesBefore = ticketCacheFiles();
+    const dataDir = await gateways.folder();
+    // Info: the runs' lines are in the output scanned below.
+    const gw = await gateways.spawn(dataDir, { ...kerberosGatewayEnv(), DIRGATE_LOG_LEVEL: 'info' });
     // No schedule given: the defaults. The full schedule is only moved off the half hours so that
     // a scheduled full run cannot be the one that brings the user.
     const added = await addKerberosConnection(gw, {
@@ -98,9 +103,17 @@ describe('a KERBEROS connection in the gateway as npm start runs it', () => {
     });
     expect((await kerberosConnection(gw, added.id)).userCount).toBe(2);
 
+    const servedAfter = Date.now() - began;
+
     gw.child.kill('SIGTERM');
     expect(await gw.exited).toBe(0);
-    console.log(`a user added to Samba was in autocomplete after ${Date.now() - began} ms over Kerberos`);
+    // Nothing outside the data folder, and the keytab in no log line and no file of it.
+    expect(ticketCacheFiles().filter((f) => !cachesBefore.includes(f))).toEqual([]);
+    const forms = keytabForms(kerberosFixture().keytabs.dirgate);
+    expect(gw.output()).toMatch(/"msg":"sync succeeded"/);
+    expect(formsIn(gw.output(), forms)).toEqual([]);
+    expect(filesHolding(dataDir, forms)).toEqual([]);
+    console.log(`a user added to Samba was in autocomplete after ${servedAfter} ms over Kerberos`);
   }, 180_000);
 });
 
