@@ -94,6 +94,8 @@ async function start(): Promise<void> {
         allowPlainBind: samba.allowPlainBind,
         admin: samba.admin,
         reader: samba.reader,
+        // The realm, KDC, service accounts and their keytab files (KERBEROS connections by hand).
+        kerberos: samba.kerberos,
         dir: samba.dir,
       };
     }
