@@ -23,7 +23,12 @@ export type RequiredBinary =
   /** libkrb5-dev: the GSSAPI headers the gateway's Kerberos addon compiles against (#17). */
   | 'krb5-config'
   /** libfaketime: a gateway process with a skewed clock (Kerberos clock-skew tests). */
-  | 'faketime';
+  | 'faketime'
+  /**
+   * MIT's KDC and kadmin.local: a second realm beside Samba's (test/support/mit-realm.ts), and
+   * Cyrus SASL's GSSAPI plugin, with which slapd accepts that realm's tickets.
+   */
+  | 'krb5kdc';
 
 export const ALL_BINARIES: readonly RequiredBinary[] = [
   'slapd',
@@ -36,6 +41,7 @@ export const ALL_BINARIES: readonly RequiredBinary[] = [
   'kinit',
   'krb5-config',
   'faketime',
+  'krb5kdc',
 ];
 
 /**
@@ -73,6 +79,7 @@ export const PACKAGES_FOR: Readonly<Record<RequiredBinary, readonly string[]>> =
   kinit: ['krb5-user'],
   'krb5-config': ['libkrb5-dev'],
   faketime: ['faketime', 'libfaketime'],
+  krb5kdc: ['krb5-kdc', 'krb5-admin-server', 'libsasl2-modules-gssapi-mit'],
 };
 
 /** The header the addon's build includes first: krb5-config alone is no proof the headers are there. */
@@ -95,11 +102,26 @@ export function libfaketimePath(): string | null {
   return candidates.find((path) => existsSync(path)) ?? null;
 }
 
+/** Cyrus SASL's GSSAPI plugin, in Debian's multiarch folder. */
+function saslGssapiPluginPresent(): boolean {
+  try {
+    return readdirSync('/usr/lib', { withFileTypes: true }).some(
+      (entry) =>
+        entry.isDirectory() &&
+        entry.name.includes('-linux-') &&
+        existsSync(join('/usr/lib', entry.name, 'sasl2', 'libgssapiv2.so.2')),
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** Whether `name` is present: the executable, plus for some the files it stands for. */
 function present(name: RequiredBinary): boolean {
   if (findExecutable(name) === null) return false;
   if (name === 'krb5-config') return existsSync(GSSAPI_HEADER);
   if (name === 'faketime') return libfaketimePath() !== null;
+  if (name === 'krb5kdc') return findExecutable('kadmin.local') !== null && saslGssapiPluginPresent();
   return true;
 }
 

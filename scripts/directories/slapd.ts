@@ -56,6 +56,20 @@ export interface SlapdOptions {
   readonly accessLog?: boolean | AccessLogOptions;
   /** Equality indexes on modifyTimestamp and entryCSN, which `(modifyTimestamp>=…)` change filters use. */
   readonly changeIndexes?: boolean;
+  readonly kerberos?: SlapdKerberosOptions;
+}
+
+/**
+ * SASL GSSAPI binds (Cyrus SASL's plugin, MIT krb5): slapd accepts tickets for
+ * `ldap/<host>@<realm>` from `keytab`, and maps every Kerberos principal to
+ * the reader. Any SASL security layer, or none (for binds over TLS).
+ */
+export interface SlapdKerberosOptions {
+  readonly keytab: string;
+  /** A krb5.conf naming the realm (slapd's GSSAPI only accepts, it asks no KDC). */
+  readonly krb5Config: string;
+  readonly host: string;
+  readonly realm: string;
 }
 
 export interface AccessLogOptions {
@@ -101,8 +115,19 @@ function slapdConf(options: {
   prefixIndexes: boolean;
   accessLog: AccessLogOptions | null;
   changeIndexes: boolean;
+  kerberos: SlapdKerberosOptions | null;
+  readerDn: string;
 }): string {
   const { dir, baseDn, admin, sizeLimit, certificates, prefixIndexes, accessLog, changeIndexes } = options;
+  const kerberos = options.kerberos
+    ? [
+        `sasl-host ${options.kerberos.host}`,
+        `sasl-realm ${options.kerberos.realm}`,
+        // No minimum: over TLS a client may take no layer; on plain LDAP ours takes sealing anyway.
+        'sasl-secprops none',
+        `authz-regexp "^uid=[^,]+,(cn=[^,]+,)?cn=gssapi,cn=auth$" "${options.readerDn}"`,
+      ]
+    : [];
   // Declared before the database it logs (logdb names it). The reader reads it, with the same
   // size limit as the directory, so the log is read paged as the directory is.
   const logDatabase = accessLog
@@ -143,6 +168,7 @@ function slapdConf(options: {
     `TLSCACertificateFile ${certificates.ca.path}`,
     `TLSCertificateFile ${certificates.server.path}`,
     `TLSCertificateKeyFile ${certificates.serverKey.path}`,
+    ...kerberos,
     // Only the limited reader and admin read; anonymous may read the RootDSE and schema, as on AD.
     'access to dn.base="" by * read',
     'access to dn.base="cn=Subschema" by * read',
@@ -256,6 +282,8 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
       prefixIndexes: options.prefixIndexes ?? false,
       accessLog,
       changeIndexes: options.changeIndexes ?? false,
+      kerberos: options.kerberos ?? null,
+      readerDn: reader.dn,
     }),
   );
 
@@ -295,6 +323,15 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdInsta
     // -d 0 keeps slapd in the foreground as our child: we see it exit and can SIGKILL it.
     const proc = spawn(slapd, ['-f', conf, '-h', `${url}/ ${ldapsUrl}/`, '-d', '0'], {
       stdio: ['ignore', out, out],
+      ...(options.kerberos
+        ? {
+            env: {
+              ...process.env,
+              KRB5_KTNAME: `FILE:${options.kerberos.keytab}`,
+              KRB5_CONFIG: options.kerberos.krb5Config,
+            },
+          }
+        : {}),
     });
     closeSync(out);
     proc.unref();

@@ -53,7 +53,8 @@ function wanted(): Set<Service> {
 const BINARIES_FOR: Readonly<Record<Service, readonly RequiredBinary[]>> = {
   slapd: ['slapd', 'ldapsearch'],
   // The Kerberos tests run against the DC: MIT's tools, the addon's headers, faketime for clock skew.
-  samba: ['samba', 'samba-tool', 'ldapsearch', 'kinit', 'krb5-config', 'faketime'],
+  // krb5kdc: a second realm (MIT) beside the DC's, with slapd accepting its tickets.
+  samba: ['samba', 'samba-tool', 'ldapsearch', 'kinit', 'krb5-config', 'faketime', 'krb5kdc'],
   redis: ['redis-server'],
 };
 

@@ -30,7 +30,7 @@ export function privateSlapd(
   options: Omit<GeneratorOptions, 'baseDn'> & {
     baseDn?: string;
     /** The server's own settings (an access log, indexes); the dataset's come from the rest. */
-    server?: Pick<SlapdOptions, 'accessLog' | 'changeIndexes' | 'sizeLimit'>;
+    server?: Pick<SlapdOptions, 'accessLog' | 'changeIndexes' | 'sizeLimit' | 'kerberos'>;
   },
 ): PrivateSlapd {
   let started: PrivateSlapd | null = null;
