@@ -12,7 +12,7 @@ export const connectionsCommand: Command = {
   description: `
 Reads the data folder directly (works with or without a running gateway):
 connection settings from the settings store (or DIRGATE_CONFIG_STORE), the
-sync state from this node's cache. Bind passwords are never shown.
+sync state from this node's cache. Bind passwords and keytabs are never shown.
 Adding, changing, showing and deleting one goes through the running
 gateway's API (the commands below), so that every node follows.`,
   subcommands: [
@@ -40,6 +40,7 @@ gateway's API (the commands below), so that every node follows.`,
           searchBase: c.searchBase,
           servers: c.servers,
           tls: c.tls,
+          auth: c.auth,
           enabled: c.enabled,
           schedule: c.schedule,
           status: state?.status ?? 'NEVER',
