@@ -13,8 +13,12 @@
  *     incremental run beside a full one, with slapd's access log and
  *     without it; and the time from a change to its autocomplete
  *     suggestion under the default schedule.
+ *  4. Kerberos (scripts/bench/kerberos.ts): a full sync of a Samba AD DC's
+ *     domain over a sealed GSSAPI session beside the same account's StartTLS
+ *     simple-bind sync (`--kerberos-users`, default 5,000: loading Samba is
+ *     slow). Run first, with its own DC.
  *
- *   npm run bench [-- --users 100000 --seconds 10 --concurrency 16 --only sync,autocomplete,incremental]
+ *   npm run bench [-- --users 100000 --seconds 10 --concurrency 16 --only sync,autocomplete,incremental,kerberos]
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -37,6 +41,7 @@ import { startSlapd } from '../directories/slapd.js';
 import { cpuMsOf } from './cpu.js';
 import { graphqlClient } from './graphql-client.js';
 import { changeToAutocomplete, incrementalBesideFull } from './incremental.js';
+import { kerberosBesideStartTls } from './kerberos.js';
 import { timeLdapsearch } from './ldapsearch.js';
 import { escapeFilterValue, liveAutocomplete } from './live-autocomplete.js';
 import { type LoadResult, runInTurns, runLoad } from './load.js';
@@ -47,10 +52,11 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '16' },
     // Some parts only, for quick runs: `--only incremental` (its own parts: beside, latency, nolog).
-    only: { type: 'string', default: 'sync,autocomplete,incremental' },
+    only: { type: 'string', default: 'sync,autocomplete,incremental,kerberos' },
+    'kerberos-users': { type: 'string', default: '5000' },
   },
 });
-const PART_NAMES = ['sync', 'autocomplete', 'incremental', 'beside', 'latency', 'nolog'];
+const PART_NAMES = ['sync', 'autocomplete', 'incremental', 'beside', 'latency', 'nolog', 'kerberos'];
 const PARTS = new Set(
   values.only
     .split(',')
@@ -113,6 +119,14 @@ async function syncOnce(
 function row(label: string, r: LoadResult): string {
   return `${label.padEnd(34)} ${fmt(r.rps).padStart(8)} req/s   p50 ${fmt(r.p50, 2).padStart(7)} ms   p99 ${fmt(r.p99, 2).padStart(7)} ms   errors ${r.errors}`;
 }
+
+if (PARTS.has('kerberos')) {
+  console.log('== 4. Kerberos: sealed GSSAPI sync beside StartTLS with a password, on Samba (issue 17)');
+  for (const line of await kerberosBesideStartTls({ users: Number(values['kerberos-users']), turns: 3 }))
+    console.log(line);
+}
+// Everything else reads the 100,000-user slapd.
+if (![...PARTS].some((p) => p !== 'kerberos')) process.exit(0);
 
 await ensurePackages(['slapd', 'ldapsearch']);
 const groups = Math.round(USERS / 10);
