@@ -115,6 +115,23 @@ describe('KERBEROS connections of two realms in one gateway', () => {
     expect(otherUsers).toBe(dataset.users.length);
   });
 
+  it('every run gets new tickets from the keys (so none can have ended, and none needs renewing): the KDC issues a TGT and a service ticket per run', async () => {
+    const issued = (kind: 'AS_REQ' | 'TGS_REQ') =>
+      realm
+        .kdcLog()
+        .split('\n')
+        .filter(
+          (line) => line.includes(kind) && line.includes('ISSUE') && line.includes(`svc-other@${OTHER}`),
+        ).length;
+    const before = { as: issued('AS_REQ'), tgs: issued('TGS_REQ') };
+    for (let run = 0; run < 2; run++) {
+      const ended = await syncNow(gw, other, 120_000);
+      expect(ended.status, ended.lastSync?.error ?? '').toBe('SUCCEEDED');
+    }
+    expect(issued('AS_REQ') - before.as).toBeGreaterThanOrEqual(2);
+    expect(issued('TGS_REQ') - before.tgs).toBeGreaterThanOrEqual(2);
+  });
+
   it('the process has one krb5.conf, in the data folder, naming both realms and their KDCs', () => {
     const conf = readFileSync(path.join(gw.dataDir, 'kerberos', 'krb5.conf'), 'utf8');
     expect(conf).toContain(`${OTHER} = {\n    kdc = ${realm.kdc}\n  }`);

@@ -31,6 +31,8 @@ export interface MitRealm extends AsyncDisposable {
   readonly keytabs: Readonly<Record<string, string>>;
   /** The keytab of ldap/<serviceHost>@REALM, for the server. */
   readonly serviceKeytab: string;
+  /** The KDC's log so far (one line per AS_REQ and TGS_REQ it answered). */
+  kdcLog(): string;
   stop(): Promise<void>;
 }
 
@@ -115,5 +117,12 @@ export async function startMitRealm(options: {
     if (child.pid) await stopPid(child.pid, 'SIGTERM', 5_000);
     rmSync(dir, { recursive: true, force: true });
   };
-  return { realm, kdc, krb5Config, keytabs, serviceKeytab, stop, [Symbol.asyncDispose]: stop };
+  const kdcLog = (): string => {
+    try {
+      return readFileSync(path.join(dir, 'kdc.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return { realm, kdc, krb5Config, keytabs, serviceKeytab, kdcLog, stop, [Symbol.asyncDispose]: stop };
 }
