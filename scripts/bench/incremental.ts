@@ -58,7 +58,7 @@ const RUN_FIELDS = `id status mode trigger startedAt finishedAt progress error f
   deletionCheck changes { addedCount updatedCount removedCount }`;
 
 /** One GraphQL request as the admin; throws on errors. Small queries: the poll must not load the gateway. */
-async function post<T>(
+export async function post<T>(
   gw: GatewayProcess,
   query: string,
   variables: Record<string, unknown> = {},

@@ -20,6 +20,7 @@ import { makeCertificates } from '../directories/certificates.js';
 import { generateDirectory } from '../directories/generator.js';
 import { ensurePackages } from '../directories/packages.js';
 import { SAMBA_PORTS, startSambaDc } from '../directories/samba.js';
+import { post } from './incremental.js';
 
 const LOCK = '/tmp/dirgate-samba.lock';
 const NEVER = '0 0 1 1 *';
@@ -30,21 +31,6 @@ interface Run {
   readonly finishedAt: string | null;
   readonly error: string | null;
   readonly counts: { users: number; groups: number; contacts: number } | null;
-}
-
-async function post<T>(
-  gw: GatewayProcess,
-  query: string,
-  variables: Record<string, unknown> = {},
-): Promise<T> {
-  const res = await fetch(gw.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${await gw.token()}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: unknown[] };
-  if (body.errors?.length || !body.data) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
-  return body.data;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -315,35 +315,21 @@ export class ConnectionService {
   }
 
   private openStoredKeytab(record: ConnectionRecord & { readonly keytabSealed: string }): Buffer {
-    try {
-      return this.deps.box.openKeytab(record.keytabSealed, record);
-    } catch (err) {
-      const why =
-        err instanceof SealedSecretError && err.kind === 'BINDING'
-          ? "does not match this connection's settings (edited outside the API?)"
-          : "cannot be decrypted with this node's secret key";
-      throw new ValidationError(
-        'keytab',
-        `the stored keytab ${why}: give the keytab to test`,
-        'KEYTAB_UNREADABLE',
-      );
-    }
+    return openForTest(() => this.deps.box.openKeytab(record.keytabSealed, record), {
+      field: 'keytab',
+      what: 'keytab',
+      give: 'keytab',
+      reason: 'KEYTAB_UNREADABLE',
+    });
   }
 
   private openStored(record: ConnectionRecord & { readonly bindPasswordSealed: string }): string {
-    try {
-      return this.deps.box.open(record.bindPasswordSealed, record);
-    } catch (err) {
-      const why =
-        err instanceof SealedSecretError && err.kind === 'BINDING'
-          ? "does not match this connection's settings (edited outside the API?)"
-          : "cannot be decrypted with this node's secret key";
-      throw new ValidationError(
-        'bindPassword',
-        `the stored bind password ${why}: give the password to test`,
-        'PASSWORD_UNREADABLE',
-      );
-    }
+    return openForTest(() => this.deps.box.open(record.bindPasswordSealed, record), {
+      field: 'bindPassword',
+      what: 'bind password',
+      give: 'password',
+      reason: 'PASSWORD_UNREADABLE',
+    });
   }
 
   private rules(): InputRules {
@@ -361,5 +347,25 @@ export class ConnectionService {
         );
       }
     }
+  }
+}
+
+/** Opens a stored secret for a test; one that does not open is the field's refusal, saying why. */
+function openForTest<T>(
+  open: () => T,
+  refusal: { readonly field: string; readonly what: string; readonly give: string; readonly reason: string },
+): T {
+  try {
+    return open();
+  } catch (err) {
+    const why =
+      err instanceof SealedSecretError && err.kind === 'BINDING'
+        ? "does not match this connection's settings (edited outside the API?)"
+        : "cannot be decrypted with this node's secret key";
+    throw new ValidationError(
+      refusal.field,
+      `the stored ${refusal.what} ${why}: give the ${refusal.give} to test`,
+      refusal.reason,
+    );
   }
 }

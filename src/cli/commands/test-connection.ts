@@ -22,44 +22,40 @@ import { AUTH_METHODS, domainOfBase } from './connection-flags.js';
 const TLS_MODES: Readonly<Record<string, TlsMode>> = { none: 'NONE', starttls: 'STARTTLS', ldaps: 'LDAPS' };
 
 /**
- * The stored password, opened for the record's own settings (its binding), before anything
- * connects: a record edited outside the API is named, and nothing is sent.
+ * A stored secret, opened for the record's own settings (its binding), before anything connects:
+ * a record edited outside the API is named, and nothing is sent.
  */
-function openStoredPassword(
-  box: SecretBox,
-  record: ConnectionRecord & { readonly bindPasswordSealed: string },
-): string {
+function openStoredSecret<T>(id: string, what: string, fix: string, open: () => T): T {
   try {
-    return box.open(record.bindPasswordSealed, record);
+    return open();
   } catch (err) {
     if (err instanceof SealedSecretError && err.kind === 'BINDING') {
       throw new Error(
-        `the stored bind password of connection ${record.id} does not match its settings (edited outside the API?); set the password again`,
+        `the stored ${what} of connection ${id} does not match its settings (edited outside the API?); ${fix}`,
       );
     }
     throw new Error(
-      `the stored bind password of connection ${record.id} cannot be decrypted with this secret key (DIRGATE_SECRET_KEY or the data folder's secret-key)`,
+      `the stored ${what} of connection ${id} cannot be decrypted with this secret key (DIRGATE_SECRET_KEY or the data folder's secret-key)`,
     );
   }
 }
 
-/** The stored keytab, opened as the password is (for the record's own settings). */
+function openStoredPassword(
+  box: SecretBox,
+  record: ConnectionRecord & { readonly bindPasswordSealed: string },
+): string {
+  return openStoredSecret(record.id, 'bind password', 'set the password again', () =>
+    box.open(record.bindPasswordSealed, record),
+  );
+}
+
 function openStoredKeytab(
   box: SecretBox,
   record: ConnectionRecord & { readonly keytabSealed: string },
 ): Buffer {
-  try {
-    return box.openKeytab(record.keytabSealed, record);
-  } catch (err) {
-    if (err instanceof SealedSecretError && err.kind === 'BINDING') {
-      throw new Error(
-        `the stored keytab of connection ${record.id} does not match its settings (edited outside the API?); upload the keytab again`,
-      );
-    }
-    throw new Error(
-      `the stored keytab of connection ${record.id} cannot be decrypted with this secret key (DIRGATE_SECRET_KEY or the data folder's secret-key)`,
-    );
-  }
+  return openStoredSecret(record.id, 'keytab', 'upload the keytab again', () =>
+    box.openKeytab(record.keytabSealed, record),
+  );
 }
 
 /** A stored connection's settings; its secrets are opened only when asked (openPassword, openKeytab). */

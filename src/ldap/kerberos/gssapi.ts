@@ -143,24 +143,30 @@ export class GssapiClient {
   constructor(options: GssapiClientOptions) {
     this.#addon = addon();
     const { MUTUAL, SEQUENCE, INTEG, CONF } = this.#addon.flags;
-    this.#handle = this.#addon.createClient({
-      principal: options.principal,
-      // The SPN as a principal in the client's realm: ldap/<host as configured>@REALM. A host-based
-      // name (ldap@host) would need MIT to map the host to a realm, which fails for an IP address.
-      target: `ldap/${options.host}@${realmOf(options.principal)}`,
-      // INTEG and CONF: the SASL layer needs per-message protection (Samba offers it either way; AD
-      // takes the flags as the request for signing and sealing).
-      flags: MUTUAL | SEQUENCE | INTEG | CONF,
-      entries: options.entries
-        .filter((entry) => entry.principal.name === options.principal)
-        .map((entry) => ({
-          principal: entry.principal.name,
-          kvno: entry.kvno,
-          enctype: entry.enctype,
-          timestamp: Math.floor(entry.timestamp.getTime() / 1000),
-          key: entry.key.reveal(),
-        })),
-    });
+    const entries = options.entries
+      .filter((entry) => entry.principal.name === options.principal)
+      .map((entry) => ({
+        principal: entry.principal.name,
+        kvno: entry.kvno,
+        enctype: entry.enctype,
+        timestamp: Math.floor(entry.timestamp.getTime() / 1000),
+        key: entry.key.reveal(),
+      }));
+    try {
+      this.#handle = this.#addon.createClient({
+        principal: options.principal,
+        // The SPN as a principal in the client's realm: ldap/<host as configured>@REALM. A host-based
+        // name (ldap@host) would need MIT to map the host to a realm, which fails for an IP address.
+        target: `ldap/${options.host}@${realmOf(options.principal)}`,
+        // INTEG and CONF: the SASL layer needs per-message protection (Samba offers it either way; AD
+        // takes the flags as the request for signing and sealing).
+        flags: MUTUAL | SEQUENCE | INTEG | CONF,
+        entries,
+      });
+    } finally {
+      // MIT copied the keys into its in-memory keytab: these copies are not left for the GC.
+      for (const entry of entries) entry.key.fill(0);
+    }
   }
 
   get complete(): boolean {
