@@ -116,9 +116,7 @@ export class SecretBox {
     if (parts[0] !== VERSION || parts.length !== 5) {
       throw new SealedSecretError('FORMAT', 'sealed keytab has an unknown format');
     }
-    const [, keyId, nonce = '', tag = '', body = ''] = parts;
-    if (keyId !== this.keyId()) throw new SealedSecretError('KEY', 'sealed with another secret key');
-    return this.decrypt(nonce, tag, body, keytabBinding(binding), 'BINDING');
+    return this.openBound(parts, keytabBinding(binding));
   }
 
   private encrypt(plain: Uint8Array, aad: string): string {
@@ -162,11 +160,16 @@ export class SecretBox {
       return this.decrypt(nonce, tag, body, null, 'KEY').toString('utf8');
     }
     if (parts[0] === VERSION && parts.length === 5) {
-      const [, keyId, nonce = '', tag = '', body = ''] = parts;
-      if (keyId !== this.keyId()) throw new SealedSecretError('KEY', 'sealed with another secret key');
-      return this.decrypt(nonce, tag, body, passwordBinding(binding), 'BINDING').toString('utf8');
+      return this.openBound(parts, passwordBinding(binding)).toString('utf8');
     }
     throw new SealedSecretError('FORMAT', 'sealed secret has an unknown format');
+  }
+
+  /** A v2 value's parts (version, key id, nonce, tag, body) opened with `aad`. */
+  private openBound(parts: readonly string[], aad: string): Buffer {
+    const [, keyId, nonce = '', tag = '', body = ''] = parts;
+    if (keyId !== this.keyId()) throw new SealedSecretError('KEY', 'sealed with another secret key');
+    return this.decrypt(nonce, tag, body, aad, 'BINDING');
   }
 
   /** The format version of a sealed value (`v1`: no binding; `v2`: bound), or null when it is none. */

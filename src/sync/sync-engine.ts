@@ -458,40 +458,20 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
    * and sends nothing anywhere.
    */
   private openPassword(c: ConnectionRecord & { readonly bindPasswordSealed: string }): string {
-    try {
-      return this.deps.box.open(c.bindPasswordSealed, c);
-    } catch (err) {
-      if (err instanceof SealedSecretError && err.kind === 'BINDING') {
-        throw new Error(
-          "the stored bind password does not match this connection's settings (edited outside the API?); set the password again",
-        );
-      }
-      // Typically a node of a cluster started with another key than the node that stored the password.
-      throw new Error(
-        "the stored bind password cannot be decrypted with this node's DIRGATE_SECRET_KEY (all nodes sharing settings need the same key); set the password again",
-      );
-    }
+    return openForRun('bind password', 'set the password again', () =>
+      this.deps.box.open(c.bindPasswordSealed, c),
+    );
   }
 
   /** The connection's keytab (KERBEROS), opened like its password: for exactly its settings. */
   private openKeytab(c: ConnectionRecord): Uint8Array {
-    if (c.keytabSealed === null) {
+    const sealed = c.keytabSealed;
+    if (sealed === null) {
       throw new Error(
         'the connection authenticates with Kerberos but has no keytab; upload one (updateConnection keytab)',
       );
     }
-    try {
-      return this.deps.box.openKeytab(c.keytabSealed, c);
-    } catch (err) {
-      if (err instanceof SealedSecretError && err.kind === 'BINDING') {
-        throw new Error(
-          "the stored keytab does not match this connection's settings (edited outside the API?); upload the keytab again",
-        );
-      }
-      throw new Error(
-        "the stored keytab cannot be decrypted with this node's DIRGATE_SECRET_KEY (all nodes sharing settings need the same key); upload the keytab again",
-      );
-    }
+    return openForRun('keytab', 'upload the keytab again', () => this.deps.box.openKeytab(sealed, c));
   }
 
   private ldapSettings(c: ConnectionRecord): LdapSettings {
@@ -503,5 +483,22 @@ export class SyncEngine extends EventEmitter<SyncEngineEvents> {
           : null,
       keytab: kerberos ? this.openKeytab(c) : null,
     });
+  }
+}
+
+/** A stored secret opened for a run; one that does not open fails the run saying why and what to do. */
+function openForRun<T>(what: string, fix: string, open: () => T): T {
+  try {
+    return open();
+  } catch (err) {
+    if (err instanceof SealedSecretError && err.kind === 'BINDING') {
+      throw new Error(
+        `the stored ${what} does not match this connection's settings (edited outside the API?); ${fix}`,
+      );
+    }
+    // Typically a node of a cluster started with another key than the node that stored the secret.
+    throw new Error(
+      `the stored ${what} cannot be decrypted with this node's DIRGATE_SECRET_KEY (all nodes sharing settings need the same key); ${fix}`,
+    );
   }
 }

@@ -19,7 +19,6 @@ const EXTENDED_REQUEST = 0x77;
 const EXTENDED_RESPONSE = 0x78;
 const SASL_CREDENTIALS = 0xa3;
 const SERVER_SASL_CREDS = 0x87;
-const REFERRAL = 0xa3;
 const REQUEST_NAME = 0x80;
 
 export const START_TLS_OID = '1.3.6.1.4.1.1466.20037';
@@ -113,9 +112,6 @@ class Reader {
   get done(): boolean {
     return this.at >= this.end;
   }
-  peekTag(): number | undefined {
-    return this.at < this.end ? this.bytes[this.at] : undefined;
-  }
   /** One TLV: its tag and a reader over its content. */
   next(): { tag: number; content: Buffer } {
     const tag = this.bytes[this.at];
@@ -166,13 +162,12 @@ export function decodeResponse(bytes: Buffer): LdapResponse {
   const diagnostic = result.next();
   if (matched.tag !== 0x04 || diagnostic.tag !== 0x04) throw new BindWireError('bad LDAPResult');
   let serverSaslCreds: Buffer | null = null;
+  // Past the result: a referral, serverSaslCreds, or an extended response's name and value; only
+  // serverSaslCreds is needed.
   while (!result.done) {
     const element = result.next();
     if (element.tag === SERVER_SASL_CREDS && op.tag === BIND_RESPONSE)
       serverSaslCreds = Buffer.from(element.content);
-    else if (element.tag !== REFERRAL) {
-      // responseName / responseValue of an extended response, or extensions: not needed.
-    }
   }
   return {
     messageId: readInteger(id.content),

@@ -66,8 +66,7 @@ export class Krb5Profile {
   /** Makes the file name this realm's KDCs (in this order) before the caller asks MIT for tickets. */
   use(realm: string, kdcs: readonly string[]): Promise<void> {
     return this.queue.run(async () => {
-      const before = this.realms.get(realm);
-      if (before === undefined || before.join(' ') !== kdcs.join(' ')) this.realms.set(realm, [...kdcs]);
+      this.realms.set(realm, [...kdcs]);
       const text = renderKrb5Conf(this.realms);
       if (text === this.written) return;
       await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
